@@ -1,0 +1,222 @@
+"""Read and validate AOI files: a camp's extent and the features an analyst tracks in it.
+
+An AOI file is a GeoJSON FeatureCollection in WGS84 longitude/latitude (RFC 7946).
+Each feature has a ``role`` property:
+
+- ``aoi`` (exactly one; Polygon or MultiPolygon): the extent, with ``name`` (required),
+  ``aliases`` (list of strings), ``source`` (where the coordinates come from) and
+  ``approximate`` (bool);
+- ``fence`` (LineString or MultiLineString): a perimeter fence line;
+- ``tower`` (Point): a guard tower;
+- ``structure`` (Polygon): a known building.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from campwatch.errors import AOIError
+
+__all__ = ["AOI", "read_aoi", "parse_aoi", "ROLES"]
+
+ROLES = {
+    "aoi": ("Polygon", "MultiPolygon"),
+    "fence": ("LineString", "MultiLineString"),
+    "tower": ("Point",),
+    "structure": ("Polygon", "MultiPolygon"),
+}
+
+
+@dataclass(frozen=True)
+class AOI:
+    """An area of interest with the features an analyst tracks in it.
+
+    All geometries are in WGS84 longitude/latitude.
+    """
+
+    name: str
+    geometry: BaseGeometry
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    approximate: bool = False
+    fences: tuple[BaseGeometry, ...] = ()
+    towers: tuple[BaseGeometry, ...] = ()
+    structures: tuple[BaseGeometry, ...] = ()
+    path: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def geometry_in(self, crs: Any) -> BaseGeometry:
+        """Return the AOI extent transformed to ``crs``."""
+        return to_crs(self.geometry, crs)
+
+    def summary(self) -> dict[str, Any]:
+        """Return what the report records about this AOI."""
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "source": self.source,
+            "approximate": self.approximate,
+            "file": self.path,
+            "bounds": [round(v, 7) for v in self.geometry.bounds],
+            "tracked": {
+                "fences": len(self.fences),
+                "towers": len(self.towers),
+                "structures": len(self.structures),
+            },
+        }
+
+
+def to_crs(geometry: BaseGeometry, crs: Any) -> BaseGeometry:
+    """Transform a WGS84 longitude/latitude geometry to ``crs``."""
+    transformer = Transformer.from_crs(CRS.from_epsg(4326), CRS.from_user_input(crs), always_xy=True)
+    return shapely.transform(geometry, lambda xy: _stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def _stack(xy: tuple[Any, Any]) -> Any:
+    import numpy as np
+
+    return np.column_stack(xy)
+
+
+def read_aoi(path: str | Path) -> AOI:
+    """Read and validate an AOI file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoJSON FeatureCollection in WGS84 (see the module docstring).
+
+    Returns
+    -------
+    AOI
+
+    Raises
+    ------
+    AOIError
+        If the file is missing, is not JSON, or is not a valid AOI; the message names the
+        file and the feature at fault.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise AOIError(f"AOI file {path}: not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AOIError(f"AOI file {path}: cannot be read as text ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AOIError(f"AOI file {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    return parse_aoi(data, source=str(path))
+
+
+def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
+    """Validate a parsed GeoJSON object as an AOI (see :func:`read_aoi`)."""
+    where = f"AOI file {source}"
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise AOIError(f"{where}: expected a GeoJSON FeatureCollection at top level")
+    features = data.get("features")
+    if not isinstance(features, list) or not features:
+        raise AOIError(f"{where}: 'features' must be a non-empty list")
+    crs = data.get("crs")
+    if crs is not None and "4326" not in json.dumps(crs) and "CRS84" not in json.dumps(crs):
+        raise AOIError(
+            f"{where}: declares crs {json.dumps(crs)}; AOI files must be in WGS84 "
+            "longitude/latitude (RFC 7946)"
+        )
+
+    extents = []
+    tracked: dict[str, list[BaseGeometry]] = {"fence": [], "tower": [], "structure": []}
+    for i, feature in enumerate(features):
+        label = f"{where}: feature {i}"
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise AOIError(f"{label}: expected a GeoJSON Feature")
+        props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise AOIError(f"{label}: 'properties' must be an object")
+        role = props.get("role", "aoi")
+        if role not in ROLES:
+            raise AOIError(
+                f"{label}: role {role!r} is not valid; expected one of {', '.join(ROLES)}"
+            )
+        geom = _geometry(feature.get("geometry"), label)
+        if geom.geom_type not in ROLES[role]:
+            raise AOIError(
+                f"{label}: a {role} must be a {' or '.join(ROLES[role])}, got {geom.geom_type}"
+            )
+        _check_lonlat(geom, label)
+        if role == "aoi":
+            extents.append((geom, props, label))
+        else:
+            tracked[role].append(geom)
+
+    if len(extents) != 1:
+        raise AOIError(
+            f"{where}: expected exactly one feature with role 'aoi' (the extent), found {len(extents)}"
+        )
+    geom, props, label = extents[0]
+    if not geom.is_valid:
+        raise AOIError(
+            f"{label}: the AOI polygon is not valid ({shapely.is_valid_reason(geom)}); "
+            "fix self-intersections in a GIS (for example QGIS 'Fix geometries')"
+        )
+    if geom.area <= 0:
+        raise AOIError(f"{label}: the AOI polygon has zero area")
+    name = props.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise AOIError(f"{label}: the AOI feature needs a non-empty 'name' property")
+    aliases = props.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise AOIError(f"{label}: 'aliases' must be a list of strings")
+    approximate = props.get("approximate", False)
+    if not isinstance(approximate, bool):
+        raise AOIError(f"{label}: 'approximate' must be true or false, got {approximate!r}")
+    src = props.get("source", "")
+    if not isinstance(src, str):
+        raise AOIError(f"{label}: 'source' must be a string")
+    return AOI(
+        name=name.strip(),
+        geometry=geom,
+        aliases=tuple(aliases),
+        source=src,
+        approximate=approximate,
+        fences=tuple(tracked["fence"]),
+        towers=tuple(tracked["tower"]),
+        structures=tuple(tracked["structure"]),
+        path=None if source.startswith("<") else source,
+        properties=dict(props),
+    )
+
+
+def _geometry(value: Any, label: str) -> BaseGeometry:
+    if not isinstance(value, dict):
+        raise AOIError(f"{label}: missing or invalid 'geometry'")
+    try:
+        geom = shape(value)
+    except Exception as exc:  # shapely raises several types for malformed input
+        raise AOIError(f"{label}: invalid geometry ({exc})") from exc
+    if geom.is_empty:
+        raise AOIError(f"{label}: the geometry is empty")
+    return geom
+
+
+def _check_lonlat(geom: BaseGeometry, label: str) -> None:
+    import numpy as np
+
+    coords = shapely.get_coordinates(geom)
+    if not np.all(np.isfinite(coords)):
+        raise AOIError(f"{label}: coordinates must be finite numbers")
+    lon, lat = coords[:, 0], coords[:, 1]
+    if lon.min() < -180 or lon.max() > 180 or lat.min() < -90 or lat.max() > 90:
+        raise AOIError(
+            f"{label}: coordinates {geom.bounds} are not longitude/latitude in degrees; "
+            "AOI files must be in WGS84 (RFC 7946)"
+        )

@@ -1,0 +1,79 @@
+"""Build the per-pixel class mask and write it as a Cloud Optimized GeoTIFF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED
+from campwatch.classify import ChangeRegion
+
+__all__ = ["class_mask", "write_change_mask"]
+
+
+def class_mask(labels: np.ndarray, regions: Sequence[ChangeRegion], analysed: np.ndarray) -> np.ndarray:
+    """Return the class code of every pixel.
+
+    Parameters
+    ----------
+    labels : (M, N) ndarray of int32
+    regions : sequence of ChangeRegion
+        One per label.
+    analysed : (M, N) ndarray of bool
+        Pixels that were compared (valid on both dates, inside the AOI).
+
+    Returns
+    -------
+    (M, N) ndarray of uint8
+        0 no change, a class code (see :mod:`campwatch.classes`), 255 not analysed.
+    """
+    lut = np.zeros(int(labels.max()) + 1, dtype="uint8")
+    for r in regions:
+        lut[r.id] = CLASSES[r.change_class].code
+    out = lut[labels]
+    out[(labels == 0)] = NO_CHANGE
+    out[~analysed] = NOT_ANALYSED
+    return out
+
+
+def _colormap() -> dict[int, tuple[int, int, int, int]]:
+    cmap = {i: (0, 0, 0, 0) for i in range(256)}
+    for c in CLASSES.values():
+        h = c.colour.lstrip("#")
+        cmap[c.code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+    cmap[NOT_ANALYSED] = (128, 128, 128, 255)
+    return cmap
+
+
+def write_change_mask(
+    mask: np.ndarray, path: str | Path, *, transform: Affine, crs: CRS, tags: dict[str, str] | None = None
+) -> None:
+    """Write a class mask as a Cloud Optimized GeoTIFF with a colour table and class names in tags.
+
+    255 is declared nodata (not analysed).
+    """
+    profile = {
+        "driver": "COG",
+        "width": mask.shape[1],
+        "height": mask.shape[0],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": crs,
+        "transform": transform,
+        "nodata": NOT_ANALYSED,
+        "compress": "deflate",
+        "blocksize": 512,
+        "overview_resampling": "nearest",
+    }
+    class_tags = {f"CLASS_{c.code}": c.name for c in CLASSES.values()}
+    class_tags.update({"CLASS_0": "no_change", f"CLASS_{NOT_ANALYSED}": "not_analysed"})
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(mask, 1)
+        dst.write_colormap(1, _colormap())
+        dst.set_band_description(1, "campwatch change class")
+        dst.update_tags(**class_tags, **(tags or {}))

@@ -1,0 +1,56 @@
+"""The change classes campwatch reports: names, mask codes, colours and descriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ChangeClass", "CLASSES", "NO_CHANGE", "NOT_ANALYSED", "class_code", "get_class"]
+
+NO_CHANGE = 0
+NOT_ANALYSED = 255
+
+
+@dataclass(frozen=True)
+class ChangeClass:
+    """A change class: its report name, its code in the change mask, its map colour."""
+
+    name: str
+    code: int
+    colour: str
+    label: str
+    description: str
+
+
+# Okabe-Ito colours: distinguishable for colour-blind readers.
+CLASSES: dict[str, ChangeClass] = {
+    c.name: c
+    for c in (
+        ChangeClass("structure_new", 2, "#D55E00", "New structure",
+                    "A building-like object that stands out from the ground only in the later image."),
+        ChangeClass("structure_demolished", 3, "#0072B2", "Demolished structure",
+                    "A building-like object that stands out from the ground only in the earlier image."),
+        ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
+                    "A building present on both dates whose roof or shape changed."),
+        ChangeClass("other_change", 1, "#F0E442", "Other change",
+                    "Ground, fields, vegetation, water, shadows: change that is not a structure."),
+    )
+}
+
+
+def get_class(name: str) -> ChangeClass:
+    """Return the class called ``name``.
+
+    Raises
+    ------
+    KeyError
+        Listing the valid names.
+    """
+    try:
+        return CLASSES[name]
+    except KeyError:
+        raise KeyError(f"unknown change class {name!r}; valid ones are {', '.join(CLASSES)}") from None
+
+
+def class_code(name: str) -> int:
+    """Return the change-mask code of a class."""
+    return get_class(name).code

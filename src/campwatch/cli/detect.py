@@ -1,0 +1,67 @@
+"""``campwatch detect``: compare two dated images of an AOI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from campwatch.cli.options import handle_errors, verbosity
+from campwatch.config import THRESHOLD_METHODS, DetectConfig
+from campwatch.pipeline import run_detect
+
+
+@click.command("detect")
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--aoi", "aoi_path", type=click.Path(path_type=Path), help="AOI GeoJSON file (see README).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML or JSON file of detection parameters.")
+@click.option("--threshold-method", type=click.Choice(THRESHOLD_METHODS), help="How thresholds are chosen.")
+@click.option("--gain-threshold", type=float, help="Fixed threshold for brighter change (noise sigmas).")
+@click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
+@click.option("--min-area", "min_area_m2", type=float, help="Smallest change region kept, in m2.")
+@click.option("--no-coregister", is_flag=True, help="Do not measure and correct a small shift.")
+@verbosity
+@handle_errors
+def detect_command(
+    before: Path,
+    after: Path,
+    aoi_path: Path | None,
+    out_dir: Path,
+    config_path: Path | None,
+    threshold_method: str | None,
+    gain_threshold: float | None,
+    loss_threshold: float | None,
+    min_area_m2: float | None,
+    no_coregister: bool,
+) -> None:
+    """Detect change between BEFORE and AFTER (co-registered GeoTIFFs on one grid).
+
+    Writes report.geojson, change_mask.tif and change_map.png into --out, all together or
+    not at all, and prints a summary on stdout.
+    """
+    config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
+    config = config.replace(
+        threshold_method=threshold_method,
+        gain_threshold=gain_threshold,
+        loss_threshold=loss_threshold,
+        min_area_m2=min_area_m2,
+        coregister=False if no_coregister else None,
+    )
+    result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config)
+    counts: dict[str, int] = {}
+    for r in result.regions:
+        counts[r.change_class] = counts.get(r.change_class, 0) + 1
+    name = result.aoi.name if result.aoi else before.name
+    click.echo(f"{name}: {result.before.date} -> {result.after.date}")
+    for cls in sorted(counts):
+        area = sum(r.area_m2 for r in result.regions if r.change_class == cls)
+        click.echo(f"  {cls:<22}{counts[cls]:>5}  {area:>12,.0f} m2")
+    if not counts:
+        click.echo("  no change found")
+    for w in result.warnings:
+        click.echo(f"  warning: {w}")
+    for label, path in paths.items():
+        click.echo(f"  wrote {path}")

@@ -1,0 +1,31 @@
+"""The ``campwatch`` command group."""
+
+from __future__ import annotations
+
+import click
+
+from campwatch import __version__
+from campwatch.cli.detect import detect_command
+from campwatch.cli.sample import sample_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campwatch")
+def cli() -> None:
+    """Find and describe change between dated images of a camp.
+
+    Exit codes: 0 success, 2 bad input, 1 anything else.
+    """
+
+
+cli.add_command(detect_command)
+cli.add_command(sample_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="campwatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,70 @@
+"""Options and error handling shared by every subcommand."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+
+from campwatch.errors import CampwatchError, InputError, OutputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def configure_logging(verbose: int, quiet: int) -> None:
+    """Send campwatch's log records to stderr at the level -v/-q ask for."""
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    logger = logging.getLogger("campwatch")
+    logger.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+    for h in list(logger.handlers):
+        if getattr(h, "_campwatch_cli", False):
+            logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("campwatch: %(levelname)s: %(message)s"))
+    handler._campwatch_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+
+
+def verbosity(f: F) -> F:
+    """Add -v/--verbose and -q/--quiet to a command."""
+
+    @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+    @click.option("-q", "--quiet", count=True, help="Less log output on stderr.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, verbose: int, quiet: int, **kwargs: Any) -> Any:
+        configure_logging(verbose, quiet)
+        return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def handle_errors(f: F) -> F:
+    """Turn campwatch errors into a one-line message on stderr and the documented exit code.
+
+    Exit 2: bad input (a file, a parameter, the output folder); 1: anything else.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except (InputError, OutputError) as exc:
+            click.echo(f"campwatch: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except CampwatchError as exc:
+            click.echo(f"campwatch: error: {exc}", err=True)
+            sys.exit(EXIT_FAILURE)
+        except KeyboardInterrupt:
+            click.echo("campwatch: interrupted; no partial output was kept", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            logging.getLogger("campwatch").debug("unexpected error", exc_info=True)
+            click.echo(f"campwatch: unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+            sys.exit(EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]

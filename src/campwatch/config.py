@@ -1,0 +1,215 @@
+"""Detection parameters: one frozen dataclass with documented defaults, loadable from a file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from campwatch.errors import ConfigError
+
+__all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS"]
+
+THRESHOLD_METHODS = ("auto", "otsu", "noise")
+NORMALIZE_METHODS = ("invariant", "histogram", "none")
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Parameters of change detection for one pair of scenes.
+
+    Every value has a default that serves the bundled sample and real imagery alike; a
+    run records all of them in its report so that it can be repeated.
+
+    Attributes
+    ----------
+    threshold_method : {"auto", "otsu", "noise"}
+        How gain and loss thresholds are chosen. ``"otsu"``: Otsu's threshold of the
+        standardised change magnitude; ``"noise"``: ``noise_k`` times the robust noise
+        level; ``"auto"`` (default): the larger of the two, so that a pair with little
+        change does not have its noise thresholded as change.
+    gain_threshold, loss_threshold : float or None
+        Fixed thresholds on the standardised change magnitude (units of noise sigma) for
+        pixels that got brighter (gain) or darker (loss). ``None`` (default): automatic.
+    noise_k : float
+        Multiplier of the noise sigma for the ``"noise"`` threshold (default 4).
+    hysteresis_ratio : float
+        Pixels above ``ratio * threshold`` join a region that has a pixel above the
+        threshold (default 0.5). 1 disables hysteresis.
+    opening_radius_m : float
+        Radius of the morphological opening that removes thin slivers (edge effects of
+        residual misregistration), in metres (default 1.0).
+    min_area_m2 : float
+        Smallest change region kept, in square metres (default 25).
+    min_structure_area_m2, max_structure_area_m2 : float
+        Area range of a region that may be called a structure change (default 40 to
+        20,000 m2).
+    min_structure_width_m : float
+        Narrowest a structure can be, in metres (default 3).
+    min_rectangularity : float
+        Smallest ratio of region area to its minimum rotated rectangle for a structure
+        (default 0.55).
+    min_structure_contrast : float
+        How far, in units of local ground variability, a region must stand out from the
+        ground around it on a date to count as a structure present on that date
+        (default 2.0).
+    vegetation_ndvi_change : float
+        A region that is not a structure change and whose mean NDVI changed by more than
+        this is vegetation change (default 0.15). Needs a near-infrared band.
+    max_structure_ndvi : float
+        Roofs are not green: a region greener than this on a date holds no structure on
+        that date (default 0.3). Needs a near-infrared band.
+    min_shadow_px : float
+        Mean width, in pixels, of the shadow a structure must cast along its outline on
+        the date it stands (default 1.0; 0 disables the test).
+    shadow_reach_m : float
+        How far from an object its shadow is looked for, in metres (default 5).
+    shadow_brightness : float
+        Pixels darker than this fraction of the scene's median brightness are taken for
+        shadow on that date (default 0.6). Shadows move with the sun, so only pixels lit on
+        both dates are evidence of a structure.
+    min_lit_fraction : float
+        A region with a smaller share of pixels lit on both dates is a moved shadow
+        (``other_change``), never a structure (default 0.25).
+    coregister : bool
+        Measure the shift between the scenes by phase correlation and correct it
+        (default True).
+    max_shift_px : float
+        Largest shift corrected, in pixels (default 5: two dates each misregistered by up
+        to 2-2.5 px against the map). A larger measured shift is an
+        error: the pair is not co-registered.
+    normalize : {"invariant", "histogram", "none"}
+        Radiometric normalisation of the later scene to the earlier one. Default
+        ``"invariant"``: a linear map per band fitted on the pixels that changed least
+        (robust to clouds and to large changes); ``"histogram"``: per-band histogram
+        matching over valid pixels (distorted by clouds).
+    """
+
+    threshold_method: str = "auto"
+    gain_threshold: float | None = None
+    loss_threshold: float | None = None
+    noise_k: float = 4.0
+    hysteresis_ratio: float = 0.5
+    opening_radius_m: float = 1.0
+    min_area_m2: float = 25.0
+    min_structure_area_m2: float = 40.0
+    max_structure_area_m2: float = 20000.0
+    min_structure_width_m: float = 3.0
+    min_rectangularity: float = 0.55
+    min_structure_contrast: float = 2.0
+    vegetation_ndvi_change: float = 0.15
+    max_structure_ndvi: float = 0.3
+    min_shadow_px: float = 1.0
+    shadow_reach_m: float = 5.0
+    shadow_brightness: float = 0.6
+    min_lit_fraction: float = 0.25
+    coregister: bool = True
+    max_shift_px: float = 5.0
+    normalize: str = "invariant"
+
+    def __post_init__(self) -> None:
+        if self.threshold_method not in THRESHOLD_METHODS:
+            raise ConfigError(
+                f"threshold_method={self.threshold_method!r} is not valid; "
+                f"expected one of {', '.join(THRESHOLD_METHODS)}"
+            )
+        if self.normalize not in NORMALIZE_METHODS:
+            raise ConfigError(
+                f"normalize={self.normalize!r} is not valid; "
+                f"expected one of {', '.join(NORMALIZE_METHODS)}"
+            )
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or value is None or isinstance(value, str):
+                continue
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"{f.name}={value!r} is not valid; expected a finite number >= 0"
+                )
+        for name in ("gain_threshold", "loss_threshold"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name}={value!r} is not valid; expected a number > 0")
+        if not 0 < self.hysteresis_ratio <= 1:
+            raise ConfigError(
+                f"hysteresis_ratio={self.hysteresis_ratio!r} is not valid; expected 0 < ratio <= 1"
+            )
+        if self.min_structure_area_m2 > self.max_structure_area_m2:
+            raise ConfigError(
+                "min_structure_area_m2 is larger than max_structure_area_m2 "
+                f"({self.min_structure_area_m2} > {self.max_structure_area_m2})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a plain dict (for the report)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> DetectConfig:
+        """Return a copy with ``changes`` applied; ``None`` values are ignored.
+
+        Raises
+        ------
+        ConfigError
+            If a name is not a parameter.
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        _check_names(changes, source="overrides")
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> DetectConfig:
+        """Build a config from a dict, checking every name.
+
+        Raises
+        ------
+        ConfigError
+            If a name is not a parameter or a value is invalid.
+        """
+        _check_names(values, source=source)
+        try:
+            return cls(**values)
+        except TypeError as exc:  # pragma: no cover - guarded by _check_names
+            raise ConfigError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> DetectConfig:
+        """Read parameters from a TOML or JSON file.
+
+        A TOML file may hold them at top level or under a ``[detect]`` table.
+
+        Raises
+        ------
+        ConfigError
+            If the file is missing, cannot be parsed, or holds an unknown name.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from exc
+        try:
+            if path.suffix.lower() == ".json":
+                values = json.loads(text)
+            else:
+                values = tomllib.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: cannot be parsed ({exc})") from exc
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {path}: expected a table of parameters")
+        if "detect" in values and isinstance(values["detect"], dict):
+            values = values["detect"]
+        return cls.from_dict(values, source=f"config file {path}")
+
+
+def _check_names(values: dict[str, Any], *, source: str) -> None:
+    valid = {f.name for f in fields(DetectConfig)}
+    unknown = sorted(set(values) - valid)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown parameter(s) {', '.join(unknown)}; "
+            f"valid ones are {', '.join(sorted(valid))}"
+        )

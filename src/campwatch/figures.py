@@ -1,0 +1,169 @@
+"""Draw the annotated change map: later image, change regions by class, AOI, legend, scale, north."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib_scalebar.scalebar import ScaleBar
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from campwatch.classes import CLASSES
+from campwatch.scene import Scene
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from campwatch.pipeline import DetectResult
+
+__all__ = ["true_colour", "change_map", "stretch_limits"]
+
+
+def _rgb_bands(scene: Scene) -> list[int]:
+    names = scene.band_names
+    if all(n in names for n in ("red", "green", "blue")):
+        return [names.index("red"), names.index("green"), names.index("blue")]
+    if scene.data.shape[0] >= 3:
+        return [0, 1, 2]
+    return [0, 0, 0]
+
+
+def stretch_limits(scenes: list[Scene], *, low: float = 2.0, high: float = 98.0) -> np.ndarray:
+    """Per-band (low, high) percentiles over the valid pixels of all ``scenes``, shape (3, 2).
+
+    Shared by every date so that before and after are shown on one scale.
+    """
+    bands = _rgb_bands(scenes[0])
+    limits = []
+    for b in bands:
+        values = np.concatenate([s.data[b][s.valid] for s in scenes])
+        if values.size == 0:
+            limits.append((0.0, 1.0))
+            continue
+        lo, hi = np.percentile(values, [low, high])
+        limits.append((float(lo), float(hi) if hi > lo else float(lo) + 1.0))
+    return np.asarray(limits)
+
+
+def true_colour(scene: Scene, limits: np.ndarray | None = None) -> np.ndarray:
+    """Return an (M, N, 4) float RGBA image of ``scene`` with a percentile stretch.
+
+    Invalid pixels are transparent.
+    """
+    if limits is None:
+        limits = stretch_limits([scene])
+    bands = _rgb_bands(scene)
+    rgb = np.empty(scene.shape + (4,), dtype="float32")
+    for i, b in enumerate(bands):
+        lo, hi = limits[i]
+        rgb[..., i] = np.clip((scene.data[b] - lo) / (hi - lo), 0, 1)
+    rgb[..., 3] = scene.valid.astype("float32")
+    return rgb
+
+
+def _extent(scene: Scene) -> tuple[float, float, float, float]:
+    t = scene.transform
+    rows, cols = scene.shape
+    return (t.c, t.c + t.a * cols, t.f + t.e * rows, t.f)
+
+
+def _plot_outline(ax: Axes, geom: BaseGeometry, **kw: object) -> None:
+    polys = getattr(geom, "geoms", [geom])
+    for p in polys:
+        rings = [p.exterior, *p.interiors] if hasattr(p, "exterior") else [p]
+        for ring in rings:
+            x, y = ring.xy
+            ax.plot(x, y, **kw)
+
+
+def _metres_per_unit(scene: Scene) -> float:
+    if scene.crs.is_geographic:
+        left, right, bottom, top = _extent(scene)
+        lat = math.radians((bottom + top) / 2)
+        return 111_320.0 * math.cos(lat)
+    return float(scene.crs.linear_units_factor[1]) if scene.crs.linear_units_factor else 1.0
+
+
+def _north_angle(scene: Scene) -> float:
+    """Angle (degrees, counter-clockwise from the map's up) of true north at the centre."""
+    left, right, bottom, top = _extent(scene)
+    cx, cy = (left + right) / 2, (bottom + top) / 2
+    to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
+    from_ll = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
+    lon, lat = to_ll.transform(cx, cy)
+    x2, y2 = from_ll.transform(lon, lat + 0.001)
+    return math.degrees(math.atan2(-(x2 - cx), y2 - cy))
+
+
+def _north_arrow(ax: Axes, angle: float) -> None:
+    x, y, length = 0.06, 0.86, 0.08
+    dx = -math.sin(math.radians(angle)) * length
+    dy = math.cos(math.radians(angle)) * length
+    ax.annotate(
+        "N", xy=(x + dx, y + dy), xytext=(x, y), xycoords="axes fraction",
+        ha="center", va="center", fontsize=11, fontweight="bold", color="white",
+        arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2},
+        bbox={"boxstyle": "circle,pad=0.2", "fc": "black", "ec": "none", "alpha": 0.6},
+    )
+
+
+def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+    """Return the annotated change map of a detection result.
+
+    The later image in true colour (stretch shared with the earlier one), each change
+    region outlined in its class colour and numbered when it is a structure, the AOI
+    outline, a legend with counts, a title with the AOI name and the two dates, a scale
+    bar and a north arrow.
+    """
+    before, after = result.before, result.after
+    rows, cols = after.shape
+    aspect = rows / cols
+    fig = Figure(figsize=(width_in, max(4.0, width_in * aspect * 0.92 + 1.0)), layout="constrained")
+    ax = fig.add_subplot()
+    limits = stretch_limits([before, after])
+    extent = _extent(after)
+    ax.imshow(true_colour(after, limits), extent=extent, interpolation="nearest")
+    ax.set_facecolor("#404040")
+
+    if result.aoi is not None:
+        _plot_outline(ax, result.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
+    counts = {name: 0 for name in CLASSES}
+    for r in result.regions:
+        counts[r.change_class] += 1
+        style = CLASSES[r.change_class]
+        _plot_outline(ax, r.geometry, color=style.colour, lw=1.6 if r.change_class != "other_change" else 1.0)
+        if r.change_class.startswith("structure"):
+            c = r.geometry.representative_point()
+            ax.annotate(
+                str(r.id), xy=(c.x, c.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
+                color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"},
+            )
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+    handles: list[Patch | Line2D] = [
+        Patch(facecolor="none", edgecolor=c.colour, lw=2, label=f"{c.label} ({counts[c.name]})")
+        for c in CLASSES.values()
+    ]
+    if result.aoi is not None:
+        handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
+    leg = ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
+    leg.get_frame().set_facecolor("#f4f4f4")
+
+    ax.add_artist(ScaleBar(_metres_per_unit(after), units="m", location="lower right",
+                           box_alpha=0.7, length_fraction=0.2))
+    _north_arrow(ax, _north_angle(after))
+    name = result.aoi.name if result.aoi is not None else (after.path.stem if after.path else "scene")
+    ax.set_title(f"{name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
+    footer = f"Shown: {after.date.isoformat()} image. {after.crs.to_string()}. campwatch"
+    if credit:
+        footer = f"{credit}. " + footer
+    fig.text(0.01, 0.005, footer, fontsize=7, color="#333333", ha="left", va="bottom")
+    return fig

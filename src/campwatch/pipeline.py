@@ -1,0 +1,235 @@
+"""Run detection on one pair of scenes and write its outputs atomically."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from rasterio.features import geometry_mask
+
+from campwatch.align import aoi_window, apply_shift, check_same_grid, estimate_shift
+from campwatch.aoi import AOI, read_aoi
+from campwatch.change import ChangeMeasures, change_measures
+from campwatch.changemask import class_mask, write_change_mask
+from campwatch.classify import ChangeRegion, classify_regions
+from campwatch.config import DetectConfig
+from campwatch.errors import GridMismatchError, InputError
+from campwatch.figures import change_map
+from campwatch.output import OutputSet, check_writable
+from campwatch.radiometry import normalize
+from campwatch.report import build_report, write_json
+from campwatch.scene import Scene, read_scene, scene_info, sha256_file
+from campwatch.segment import change_mask, clean_mask, label_regions
+from campwatch.threshold import Thresholds, choose_thresholds
+from campwatch.vectorize import region_polygons
+
+__all__ = ["DetectResult", "detect", "run_detect", "OUTPUT_NAMES"]
+
+logger = logging.getLogger(__name__)
+
+#: The files a detect run writes, in the order they are committed (report last).
+OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson")
+
+#: Below this fraction of the AOI valid on both dates, the run warns.
+LOW_VALID_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    """Everything a detection run found, on the grid of the before scene (AOI window)."""
+
+    before: Scene
+    after: Scene
+    aoi: AOI | None
+    config: DetectConfig
+    measures: ChangeMeasures
+    thresholds: Thresholds
+    labels: np.ndarray
+    classes: np.ndarray
+    regions: list[ChangeRegion]
+    analysed: np.ndarray
+    shift: tuple[float, float]
+    warnings: tuple[str, ...]
+
+
+def _warn(messages: list[str], text: str) -> None:
+    messages.append(text)
+    logger.warning(text)
+
+
+def detect(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+) -> DetectResult:
+    """Detect and classify change between two co-registered scenes.
+
+    Parameters
+    ----------
+    before_path, after_path : str or Path
+        GeoTIFFs on one grid (CRS, transform, size) with the same bands, the date in each
+        name or TIFF tags; ``before`` must be the earlier.
+    aoi : AOI, optional
+        Only the AOI's window is read and only pixels inside it are analysed.
+    config : DetectConfig, optional
+
+    Returns
+    -------
+    DetectResult
+
+    Raises
+    ------
+    SceneError, GridMismatchError, AOIError, InputError
+        For every unusable input, naming the file and the problem.
+
+    Notes
+    -----
+    Memory: about 12 float32 values per band per pixel of the AOI window.
+    """
+    config = config or DetectConfig()
+    messages: list[str] = []
+    info_b, info_a = scene_info(before_path), scene_info(after_path)
+    check_same_grid(info_b, info_a)
+    if info_b.date == info_a.date:
+        raise InputError(
+            f"{info_b.path} and {info_a.path} have the same date ({info_b.date}); "
+            "a comparison needs two different dates"
+        )
+    if info_b.date > info_a.date:
+        raise InputError(
+            f"the before image {info_b.path} ({info_b.date}) is later than the after image "
+            f"{info_a.path} ({info_a.date}); give the earlier image first"
+        )
+    window = aoi_window(info_b, aoi)
+    logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
+    before = read_scene(before_path, window=window)
+    after = read_scene(after_path, window=window)
+
+    inside = np.ones(before.shape, dtype=bool)
+    if aoi is not None:
+        inside = geometry_mask(
+            [aoi.geometry_in(before.crs)], out_shape=before.shape, transform=before.transform, invert=True
+        )
+    for scene in (before, after):
+        if not (scene.valid & inside).any():
+            raise InputError(f"{scene.path}: no valid pixel inside the AOI (all nodata)")
+
+    shift = (0.0, 0.0)
+    if config.coregister:
+        shift = estimate_shift(before, after)
+        size = math.hypot(*shift)
+        if size > config.max_shift_px:
+            raise GridMismatchError(
+                f"{info_a.path} is shifted by {size:.1f} pixels (row {shift[0]:+.1f}, col {shift[1]:+.1f}) "
+                f"against {info_b.path}, more than max_shift_px={config.max_shift_px}; "
+                "co-register the images first or raise max_shift_px"
+            )
+        logger.info("measured shift (row, col) = (%.2f, %.2f) px", *shift)
+        after = apply_shift(after, shift)
+
+    analysed = before.valid & after.valid & inside
+    frac = float(analysed.sum()) / max(1, int(inside.sum()))
+    if frac == 0:
+        raise InputError(
+            f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates"
+        )
+    if frac < LOW_VALID_FRACTION:
+        _warn(messages, f"only {frac:.0%} of the AOI is valid on both dates; the rest is not analysed")
+
+    after = normalize(before, after, method=config.normalize)
+    measures = change_measures(before, after, valid=analysed)
+    thresholds = choose_thresholds(measures, config)
+    logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
+    pixel = float(np.sqrt(before.pixel_area))
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
+    cleaned = clean_mask(raw, pixel_size=pixel, config=config)
+    labels = label_regions(cleaned)
+    polygons = region_polygons(labels, before.transform)
+    regions = classify_regions(
+        labels, polygons, before, after, measures, config,
+        threshold=min(thresholds.gain, thresholds.loss),
+    )
+    logger.info("%d change regions", len(regions))
+    classes = class_mask(labels, regions, analysed)
+    return DetectResult(
+        before=before,
+        after=after,
+        aoi=aoi,
+        config=config,
+        measures=measures,
+        thresholds=thresholds,
+        labels=labels,
+        classes=classes,
+        regions=regions,
+        analysed=analysed,
+        shift=shift,
+        warnings=tuple(messages),
+    )
+
+
+def write_outputs(
+    result: DetectResult,
+    out_dir: str | Path,
+    *,
+    inputs: list[dict[str, str]],
+    credit: str | None = None,
+) -> dict[str, Path]:
+    """Write the change mask, the change map and the report into ``out_dir``, atomically.
+
+    Returns
+    -------
+    dict
+        Output name to its final path.
+    """
+    with OutputSet(out_dir) as outs:
+        mask_path = outs.path("change_mask.tif")
+        write_change_mask(
+            result.classes, mask_path, transform=result.before.transform, crs=result.before.crs,
+            tags={"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()},
+        )
+        map_path = outs.path("change_map.png")
+        fig = change_map(result, credit=credit)
+        FigureCanvasAgg(fig)
+        fig.savefig(map_path, dpi=150, metadata={"Software": None})
+        hashes = {name: sha256_file(outs.path(name)) for name in ("change_mask.tif", "change_map.png")}
+        report = build_report(result, inputs=inputs, outputs=hashes)
+        write_json(report, outs.path("report.geojson"))
+        return {name: outs.final_path(name) for name in OUTPUT_NAMES}
+
+
+def run_detect(
+    before_path: str | Path,
+    after_path: str | Path,
+    out_dir: str | Path,
+    *,
+    aoi_path: str | Path | None = None,
+    config: DetectConfig | None = None,
+) -> tuple[DetectResult, dict[str, Path]]:
+    """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
+
+    Nothing is written unless every input is valid and the analysis succeeds; then all
+    outputs appear together (see :class:`campwatch.output.OutputSet`).
+    """
+    check_writable(out_dir)
+    aoi = read_aoi(aoi_path) if aoi_path is not None else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        result = detect(before_path, after_path, aoi=aoi, config=config)
+    inputs = [
+        {"role": "before", "path": str(Path(before_path).resolve()), "sha256": sha256_file(before_path)},
+        {"role": "after", "path": str(Path(after_path).resolve()), "sha256": sha256_file(after_path)},
+    ]
+    if aoi_path is not None:
+        inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    credit = aoi.properties.get("credit") if aoi is not None else None
+    paths = write_outputs(result, out_dir, inputs=inputs, credit=credit)
+    return result, paths
+
+

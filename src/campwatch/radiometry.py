@@ -1,0 +1,112 @@
+"""Match the later scene's radiometry to the earlier one's, over pixels valid in both."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from campwatch.scene import Scene
+
+__all__ = ["match_histograms", "match_invariant", "normalize"]
+
+
+def match_histograms(
+    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, quantiles: int = 1024
+) -> np.ndarray:
+    """Map ``image``'s values so that their distribution over ``mask`` matches ``reference``'s.
+
+    Per band, by interpolating between ``quantiles`` matched quantiles. This is
+    ``skimage.exposure.match_histograms`` restricted to a mask, which skimage does not offer.
+
+    Parameters
+    ----------
+    image, reference : (B, M, N) ndarray
+    mask : (M, N) ndarray of bool
+        Pixels whose distributions are matched. Pixels outside it are mapped too.
+
+    Returns
+    -------
+    (B, M, N) ndarray of float32
+    """
+    out = np.empty(image.shape, dtype="float32")
+    q = np.linspace(0.0, 1.0, quantiles)
+    for b in range(image.shape[0]):
+        src = image[b][mask]
+        ref = reference[b][mask]
+        if src.size == 0:
+            out[b] = image[b]
+            continue
+        src_q = np.quantile(src, q)
+        ref_q = np.quantile(ref, q)
+        # Flat stretches of src_q (many equal values) must map to one value.
+        src_q, idx = np.unique(src_q, return_index=True)
+        ref_q = ref_q[idx]
+        if src_q.size == 1:
+            out[b] = image[b] - src_q[0] + ref_q[0]
+        else:
+            out[b] = np.interp(image[b], src_q, ref_q)
+    return out
+
+
+def match_invariant(
+    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5
+) -> np.ndarray:
+    """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
+
+    Pseudo-invariant features: start from a robust fit (median and MAD per band), then
+    repeatedly keep the ``keep`` fraction of pixels with the smallest change and match
+    mean and standard deviation over them. Clouds, new roofs and seasonal fields change
+    a lot and so drop out of the fit; a sensor's gain and offset or a thin haze do not.
+
+    Parameters
+    ----------
+    image, reference : (B, M, N) ndarray
+    mask : (M, N) ndarray of bool
+        Pixels that may serve for the fit.
+
+    Returns
+    -------
+    (B, M, N) ndarray of float32
+    """
+    nb = image.shape[0]
+    src = image[:, mask].astype("float64")
+    ref = reference[:, mask].astype("float64")
+    if src.shape[1] < 10:
+        return image.astype("float32")
+    gain = np.ones(nb)
+    offset = np.zeros(nb)
+    for b in range(nb):
+        ms, mr = np.median(src[b]), np.median(ref[b])
+        ds = np.median(np.abs(src[b] - ms))
+        dr = np.median(np.abs(ref[b] - mr))
+        gain[b] = dr / ds if ds > 0 else 1.0
+        offset[b] = mr - gain[b] * ms
+    for _ in range(iterations):
+        diff = gain[:, None] * src + offset[:, None] - ref
+        scale = 1.4826 * np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
+        scale = np.where(scale > 0, scale, 1.0)
+        mag = np.sqrt(np.mean((diff / scale[:, None]) ** 2, axis=0))
+        sel = mag <= np.quantile(mag, keep)
+        for b in range(nb):
+            s_std = src[b, sel].std()
+            gain[b] = ref[b, sel].std() / s_std if s_std > 0 else 1.0
+            offset[b] = ref[b, sel].mean() - gain[b] * src[b, sel].mean()
+    return (image * gain[:, None, None] + offset[:, None, None]).astype("float32")
+
+
+def normalize(reference: Scene, scene: Scene, *, method: str = "invariant") -> Scene:
+    """Return ``scene`` with its radiometry matched to ``reference`` over pixels valid in both.
+
+    ``method``: ``"invariant"`` (linear, on pseudo-invariant pixels; see
+    :func:`match_invariant`), ``"histogram"`` (:func:`match_histograms`) or ``"none"``.
+    """
+    if method == "none":
+        return scene
+    both = reference.valid & scene.valid
+    if method == "histogram":
+        data = match_histograms(scene.data, reference.data, both)
+    else:
+        data = match_invariant(scene.data, reference.data, both)
+    data[:, ~scene.valid] = 0
+    return dataclasses.replace(scene, data=data)

@@ -1,0 +1,170 @@
+"""Build and write the GeoJSON report of a run: one feature per change, with full provenance."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from campwatch.classes import CLASSES
+
+if TYPE_CHECKING:
+    from campwatch.pipeline import DetectResult
+
+__all__ = ["build_report", "write_json", "software_versions", "REPORT_SCHEMA"]
+
+REPORT_SCHEMA = "campwatch-report/1"
+_DECIMALS = 7  # about 1 cm in longitude/latitude
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of campwatch and of the libraries that shape its results."""
+    import geopandas
+    import matplotlib
+    import rasterio
+    import scipy
+    import skimage
+
+    import campwatch
+
+    return {
+        "campwatch": campwatch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-image": skimage.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "shapely": shapely.__version__,
+        "geopandas": geopandas.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _to_wgs84(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([x, y]), _DECIMALS)
+
+    return shapely.transform(geom, fn)
+
+
+def _clean(value: Any) -> Any:
+    """Make ``value`` JSON-safe: NaN and infinity become None, numpy scalars Python ones."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
+    """Return the report of a run as a GeoJSON FeatureCollection (RFC 7946, WGS84).
+
+    Parameters
+    ----------
+    result : DetectResult
+    inputs : list of dict
+        ``{"role", "path", "sha256"}`` of every input file.
+    outputs : dict
+        Output file name to its SHA-256.
+    """
+    crs = result.before.crs
+    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    interval = {"from": result.before.date.isoformat(), "to": result.after.date.isoformat()}
+    features = []
+    counts = {name: 0 for name in CLASSES}
+    for r in result.regions:
+        counts[r.change_class] += 1
+        centroid = r.geometry.centroid
+        lon, lat = transformer.transform(centroid.x, centroid.y)
+        props = r.properties()
+        props.update(
+            {
+                "interval": interval,
+                "before_image": result.before.path.name if result.before.path else None,
+                "after_image": result.after.path.name if result.after.path else None,
+                "centroid_lonlat": [round(lon, _DECIMALS), round(lat, _DECIMALS)],
+                "centroid_xy": [round(centroid.x, 2), round(centroid.y, 2)],
+            }
+        )
+        features.append(
+            {"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
+             "properties": props}
+        )
+    area_px = result.before.pixel_area
+    analysed_m2 = float(result.analysed.sum()) * area_px
+    changed = {
+        name: round(sum(r.area_m2 for r in result.regions if r.change_class == name), 1) for name in CLASSES
+    }
+    report = {
+        "type": "FeatureCollection",
+        "schema": REPORT_SCHEMA,
+        "aoi": result.aoi.summary() if result.aoi is not None else None,
+        "images": {
+            "before": _image(result.before, inputs, "before"),
+            "after": _image(result.after, inputs, "after"),
+        },
+        "interval": interval,
+        "crs": crs.to_string(),
+        "grid": {
+            "transform": [round(v, 6) for v in tuple(result.before.transform)[:6]],
+            "width": result.before.shape[1],
+            "height": result.before.shape[0],
+            "window": None if result.before.window is None else {
+                "col_off": int(result.before.window.col_off), "row_off": int(result.before.window.row_off),
+                "width": int(result.before.window.width), "height": int(result.before.window.height)},
+        },
+        "parameters": result.config.to_dict(),
+        "thresholds": result.thresholds.to_dict(),
+        "coregistration": {
+            "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],
+            "applied": bool(result.config.coregister and result.shift != (0.0, 0.0)),
+            "note": "shift (row, col) by which the after image was moved onto the before image",
+        },
+        "summary": {
+            "counts": counts,
+            "changed_area_m2": changed,
+            "analysed_area_m2": round(analysed_m2, 1),
+            "not_analysed_fraction": round(1.0 - float(result.analysed.mean()), 4),
+        },
+        "class_codes": {c.name: c.code for c in CLASSES.values()} | {"no_change": 0, "not_analysed": 255},
+        "warnings": list(result.warnings),
+        "software": software_versions(),
+        "inputs": inputs,
+        "outputs": outputs,
+        "features": features,
+    }
+    return _clean(report)
+
+
+def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    sha = next((i["sha256"] for i in inputs if i["role"] == role), None)
+    return {
+        "file": scene.path.name if scene.path else None,
+        "date": scene.date.isoformat(),
+        "sha256": sha,
+        "bands": list(scene.band_names),
+        "dtype": scene.dtype,
+    }
+
+
+def write_json(data: dict[str, Any], path: str | Path) -> None:
+    """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes."""
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")

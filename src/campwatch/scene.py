@@ -1,0 +1,259 @@
+"""Read a dated scene: pixels, grid, valid mask, band names and acquisition date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from campwatch.errors import SceneError
+
+__all__ = ["Scene", "SceneInfo", "read_scene", "scene_info", "parse_date", "sha256_file"]
+
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
+_COLOR_NAMES = {
+    ColorInterp.blue: "blue",
+    ColorInterp.green: "green",
+    ColorInterp.red: "red",
+    ColorInterp.gray: "pan",
+}
+_BAND_ALIASES = {
+    "b": "blue", "blue": "blue", "coastal": "coastal",
+    "g": "green", "green": "green",
+    "r": "red", "red": "red",
+    "nir": "nir", "near-infrared": "nir", "near infrared": "nir", "infrared": "nir", "n": "nir",
+    "pan": "pan", "panchromatic": "pan", "gray": "pan", "grey": "pan",
+}
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """What a scene file says about itself, read without its pixels."""
+
+    path: Path
+    date: dt.date
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+    count: int
+    dtype: str
+    nodata: float | None
+    band_names: tuple[str | None, ...]
+
+    @property
+    def res(self) -> tuple[float, float]:
+        """Pixel size (x, y) in CRS units."""
+        return (abs(self.transform.a), abs(self.transform.e))
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A dated image with its georeferencing.
+
+    Attributes
+    ----------
+    data : (B, M, N) ndarray of float32
+        Pixel values, band first. Invalid pixels hold 0.
+    valid : (M, N) ndarray of bool
+        True where every band holds data.
+    transform : Affine
+        Maps (col, row) of ``data`` to map coordinates.
+    crs : CRS
+    date : datetime.date
+    band_names : tuple of str or None
+        ``"blue"``, ``"green"``, ``"red"``, ``"nir"``, ``"pan"`` or None (unknown), per band.
+    path : Path or None
+    window : Window or None
+        The part of the file that was read.
+    """
+
+    data: np.ndarray
+    valid: np.ndarray
+    transform: Affine
+    crs: CRS
+    date: dt.date
+    band_names: tuple[str | None, ...]
+    path: Path | None = None
+    window: Window | None = None
+    dtype: str = "float32"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return (int(self.data.shape[1]), int(self.data.shape[2]))
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in square CRS units."""
+        return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
+
+    def band(self, name: str) -> np.ndarray | None:
+        """Return the band called ``name``, or None when the scene has none."""
+        if name in self.band_names:
+            return self.data[self.band_names.index(name)]
+        return None
+
+
+def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """Return the SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
+    """Return the acquisition date from a file name (``YYYY-MM-DD``) or its TIFF date tag.
+
+    The file name wins: it is what analysts see and sort by.
+
+    Raises
+    ------
+    SceneError
+        If neither the name nor the tags give a valid date.
+    """
+    name = Path(path).name
+    for m in _DATE_IN_NAME.finditer(name):
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            continue
+    for key in ("TIFFTAG_DATETIME", "ACQUISITION_DATE", "DATE_ACQUIRED"):
+        value = (tags or {}).get(key)
+        if value:
+            m = re.match(r"\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})", value)
+            if m:
+                try:
+                    return dt.date(int(m[1]), int(m[2]), int(m[3]))
+                except ValueError:
+                    pass
+            raise SceneError(
+                f"{path}: the date tag {key}={value!r} is not a valid date; "
+                "expected 'YYYY:MM:DD HH:MM:SS' or a file name with YYYY-MM-DD"
+            )
+    raise SceneError(
+        f"{path}: cannot tell the acquisition date; put it in the file name as YYYY-MM-DD "
+        "(for example 2016-05-14_camp25.tif) or in the TIFFTAG_DATETIME tag"
+    )
+
+
+def _band_names(ds: Any) -> tuple[str | None, ...]:
+    names: list[str | None] = []
+    for i in range(ds.count):
+        desc = (ds.descriptions[i] or "").strip().lower()
+        name = _BAND_ALIASES.get(desc)
+        if name is None:
+            name = _COLOR_NAMES.get(ds.colorinterp[i])
+        names.append(name)
+    if len(set(n for n in names if n)) != len([n for n in names if n]):
+        return tuple(None for _ in names)  # duplicated names: trust none
+    return tuple(names)
+
+
+def _open(path: Path) -> Any:
+    if not path.exists():
+        raise SceneError(f"{path}: file not found")
+    if path.is_dir():
+        raise SceneError(f"{path}: is a folder, expected a GeoTIFF file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except RasterioIOError as exc:
+        raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
+
+
+def scene_info(path: str | Path) -> SceneInfo:
+    """Read a scene's metadata (grid, bands, date) without its pixels.
+
+    Raises
+    ------
+    SceneError
+        If the file is missing, not a raster, not georeferenced, or undated.
+    """
+    path = Path(path)
+    with _open(path) as ds:
+        if ds.crs is None:
+            raise SceneError(
+                f"{path}: has no coordinate reference system; campwatch needs georeferenced "
+                "GeoTIFFs (assign one with gdal_edit.py -a_srs or rio edit-info --crs)"
+            )
+        if ds.transform.is_identity:
+            raise SceneError(f"{path}: has no geotransform; campwatch needs georeferenced GeoTIFFs")
+        if ds.transform.b != 0 or ds.transform.d != 0:
+            raise SceneError(f"{path}: rotated grids are not supported; warp it north-up first")
+        date = parse_date(path, ds.tags())
+        return SceneInfo(
+            path=path,
+            date=date,
+            crs=ds.crs,
+            transform=ds.transform,
+            width=ds.width,
+            height=ds.height,
+            count=ds.count,
+            dtype=ds.dtypes[0],
+            nodata=ds.nodata,
+            band_names=_band_names(ds),
+        )
+
+
+def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
+    """Read a dated, georeferenced scene.
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoTIFF (or any raster GDAL reads) with a CRS and a date in its name or tags.
+    window : Window, optional
+        Read only this part of the file.
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    SceneError
+        If the file is missing, not a raster, truncated, not georeferenced, or undated.
+
+    Notes
+    -----
+    Memory: 4 bytes per band per pixel of the window, plus one byte per pixel for the mask.
+    """
+    info = scene_info(path)
+    path = Path(path)
+    with _open(path) as ds:
+        try:
+            data = ds.read(window=window, out_dtype="float32")
+            mask = ds.read_masks(window=window)
+        except RasterioIOError as exc:
+            raise SceneError(f"{path}: pixels cannot be read, the file may be truncated ({exc})") from exc
+        transform = ds.window_transform(window) if window is not None else ds.transform
+    valid = np.all(mask > 0, axis=0) & np.all(np.isfinite(data), axis=0)
+    data[:, ~valid] = 0
+    return Scene(
+        data=data,
+        valid=valid,
+        transform=transform,
+        crs=info.crs,
+        date=info.date,
+        band_names=info.band_names,
+        path=path,
+        window=window,
+        dtype=info.dtype,
+    )

@@ -1,0 +1,73 @@
+"""Automatic thresholds of the change magnitude, separately for gain (brighter) and loss (darker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.filters import threshold_otsu
+
+from campwatch.change import ChangeMeasures
+from campwatch.config import DetectConfig
+
+__all__ = ["Thresholds", "choose_thresholds", "noise_threshold"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Thresholds on the standardised change magnitude, and how they were chosen."""
+
+    gain: float
+    loss: float
+    method: str
+
+    def to_dict(self) -> dict[str, float | str]:
+        """For the report."""
+        return {"gain": round(self.gain, 4), "loss": round(self.loss, 4), "method": self.method}
+
+
+def noise_threshold(values: np.ndarray, *, k: float = 4.0) -> float:
+    """Return ``median + k * robust sigma`` of ``values``: the top of their noise."""
+    if values.size == 0:
+        return float("inf")
+    med = float(np.median(values))
+    return med + k * float(1.4826 * np.median(np.abs(values - med)))
+
+
+def _otsu(values: np.ndarray) -> float:
+    if values.size < 2 or float(values.min()) == float(values.max()):
+        return float("inf")
+    return float(threshold_otsu(values))
+
+
+def _one(values: np.ndarray, all_values: np.ndarray, config: DetectConfig) -> float:
+    noise = noise_threshold(all_values, k=config.noise_k)
+    if config.threshold_method == "noise":
+        return noise
+    otsu = _otsu(values)
+    if config.threshold_method == "otsu":
+        return otsu
+    return max(otsu, noise) if np.isfinite(otsu) else noise
+
+
+def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresholds:
+    """Choose gain and loss thresholds for ``measures`` as ``config`` says.
+
+    Gain pixels are those whose mean standardised difference is positive (brighter),
+    loss pixels the others. A threshold given in ``config`` overrides the automatic one.
+    """
+    valid = measures.valid
+    mag = measures.magnitude[valid]
+    brighter = measures.brightness[valid] > 0
+    gain = config.gain_threshold
+    loss = config.loss_threshold
+    if gain is None:
+        gain = _one(mag[brighter], mag, config)
+    if loss is None:
+        loss = _one(mag[~brighter], mag, config)
+    manual = config.gain_threshold is not None or config.loss_threshold is not None
+    return Thresholds(
+        gain=float(gain),
+        loss=float(loss),
+        method=config.threshold_method + ("+manual" if manual else ""),
+    )
