@@ -28,6 +28,8 @@ class ChangeMeasures:
         Pixels valid in both scenes (and inside the AOI).
     sigma : tuple of float
         Robust sigma of each band's difference, in input units.
+    noise_reference : (M, N) ndarray of bool
+        The pixels whose differences gave ``sigma``.
     """
 
     magnitude: np.ndarray
@@ -36,6 +38,7 @@ class ChangeMeasures:
     ndvi_after: np.ndarray | None
     valid: np.ndarray
     sigma: tuple[float, ...]
+    noise_reference: np.ndarray
 
 
 def robust_sigma(values: np.ndarray) -> float:
@@ -57,7 +60,14 @@ def ndvi(scene: Scene) -> np.ndarray | None:
     return out.astype("float32")
 
 
-def change_measures(before: Scene, after: Scene, *, valid: np.ndarray | None = None) -> ChangeMeasures:
+def change_measures(
+    before: Scene,
+    after: Scene,
+    *,
+    valid: np.ndarray | None = None,
+    noise_mask: np.ndarray | None = None,
+    min_noise_pixels: int = 1000,
+) -> ChangeMeasures:
     """Compute per-pixel change measures between two scenes on one grid.
 
     Parameters
@@ -66,6 +76,10 @@ def change_measures(before: Scene, after: Scene, *, valid: np.ndarray | None = N
         On the same grid, with the same bands; ``after`` already radiometrically matched.
     valid : (M, N) ndarray of bool, optional
         Pixels to analyse; default, those valid in both scenes.
+    noise_mask : (M, N) ndarray of bool, optional
+        Pixels whose differences measure the noise (for example pseudo-invariant
+        features: a season's change of fields must not count as noise). Default, all
+        valid pixels; also used when fewer than ``min_noise_pixels`` are given.
 
     Notes
     -----
@@ -73,13 +87,16 @@ def change_measures(before: Scene, after: Scene, *, valid: np.ndarray | None = N
     """
     if valid is None:
         valid = before.valid & after.valid
+    ref = valid if noise_mask is None else (noise_mask & valid)
+    if int(ref.sum()) < min_noise_pixels:
+        ref = valid
     diff = after.data - before.data
     sigma = []
     sq = np.zeros(before.shape, dtype="float32")
     signed = np.zeros(before.shape, dtype="float32")
     nb = diff.shape[0]
     for b in range(nb):
-        s = robust_sigma(diff[b][valid]) if valid.any() else 0.0
+        s = robust_sigma(diff[b][ref]) if ref.any() else 0.0
         floor = 1e-6 + 1e-3 * float(np.abs(before.data[b][valid]).mean()) if valid.any() else 1.0
         s = max(s, floor)
         sigma.append(s)
@@ -97,4 +114,5 @@ def change_measures(before: Scene, after: Scene, *, valid: np.ndarray | None = N
         ndvi_after=ndvi(after),
         valid=valid,
         sigma=tuple(sigma),
+        noise_reference=ref,
     )

@@ -10,13 +10,19 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
-from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.classify import ChangeRegion
 
 __all__ = ["class_mask", "write_change_mask"]
 
 
-def class_mask(labels: np.ndarray, regions: Sequence[ChangeRegion], analysed: np.ndarray) -> np.ndarray:
+def class_mask(
+    labels: np.ndarray,
+    regions: Sequence[ChangeRegion],
+    analysed: np.ndarray,
+    *,
+    obscured: np.ndarray | None = None,
+) -> np.ndarray:
     """Return the class code of every pixel.
 
     Parameters
@@ -26,17 +32,22 @@ def class_mask(labels: np.ndarray, regions: Sequence[ChangeRegion], analysed: np
         One per label.
     analysed : (M, N) ndarray of bool
         Pixels that were compared (valid on both dates, inside the AOI).
+    obscured : (M, N) ndarray of bool, optional
+        Pixels hidden by cloud or cloud shadow.
 
     Returns
     -------
     (M, N) ndarray of uint8
-        0 no change, a class code (see :mod:`campwatch.classes`), 255 not analysed.
+        0 no change, a class code (see :mod:`campwatch.classes`), 254 obscured,
+        255 not analysed (nodata or outside the AOI).
     """
     lut = np.zeros(int(labels.max()) + 1, dtype="uint8")
     for r in regions:
         lut[r.id] = CLASSES[r.change_class].code
     out = lut[labels]
     out[(labels == 0)] = NO_CHANGE
+    if obscured is not None:
+        out[obscured] = OBSCURED
     out[~analysed] = NOT_ANALYSED
     return out
 
@@ -47,6 +58,7 @@ def _colormap() -> dict[int, tuple[int, int, int, int]]:
         h = c.colour.lstrip("#")
         cmap[c.code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
     cmap[NOT_ANALYSED] = (128, 128, 128, 255)
+    cmap[OBSCURED] = (200, 200, 200, 255)
     return cmap
 
 
@@ -71,7 +83,8 @@ def write_change_mask(
         "overview_resampling": "nearest",
     }
     class_tags = {f"CLASS_{c.code}": c.name for c in CLASSES.values()}
-    class_tags.update({"CLASS_0": "no_change", f"CLASS_{NOT_ANALYSED}": "not_analysed"})
+    class_tags.update({"CLASS_0": "no_change", f"CLASS_{OBSCURED}": "obscured",
+                       f"CLASS_{NOT_ANALYSED}": "not_analysed"})
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(mask, 1)
         dst.write_colormap(1, _colormap())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ChangeClass", "CLASSES", "NO_CHANGE", "NOT_ANALYSED", "class_code", "get_class"]
+__all__ = ["ChangeClass", "CLASSES", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "class_code", "get_class"]
 
+#: Change-mask codes that are not change classes.
 NO_CHANGE = 0
-NOT_ANALYSED = 255
+OBSCURED = 254  # hidden by cloud or cloud shadow on one date
+NOT_ANALYSED = 255  # nodata on a date, or outside the AOI
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Say what each change region is, in the analyst's terms, with the evidence and a confidence."""
+"""Say what changed, in the analyst's terms, with the evidence and a confidence.
+
+Structure changes come from comparing the structure-like objects of the two dates
+(:mod:`campwatch.structures`) where the pixels changed; the rest of the change is
+``other_change`` with its likely cause (vegetation, shadow, ground or surface).
+"""
 
 from __future__ import annotations
 
@@ -6,33 +11,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import shapely
 from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
-from skimage.measure import regionprops
+from skimage.measure import label, regionprops
 
 from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
+from campwatch.structures import StructureMap, find_structures, rectangularity, shadow_depth
+from campwatch.vectorize import region_polygons
 
-__all__ = ["ChangeRegion", "classify_regions"]
+__all__ = ["ChangeRegion", "classify_changes"]
 
 
 @dataclass(frozen=True)
 class ChangeRegion:
-    """One change region with its class, measurements and evidence.
-
-    ``geometry`` is in the scenes' CRS.
-    """
+    """One change with its class, measurements and evidence. ``geometry`` is in the scenes' CRS."""
 
     id: int
     geometry: BaseGeometry
     change_class: str
     confidence: float
     area_m2: float
-    lit_area_m2: float
     mean_change: float
-    max_change: float
+    changed_fraction: float
     brightness: str
     vegetation: str | None
     ndvi_change: float | None
@@ -51,279 +53,294 @@ class ChangeRegion:
             "id": self.id,
             "class": self.change_class,
             "confidence": round(self.confidence, 3),
+            "cause": self.cause,
             "area_m2": round(self.area_m2, 1),
-            "lit_area_m2": round(self.lit_area_m2, 1),
+            "width_m": round(self.width_m, 2),
+            "rectangularity": round(self.rectangularity, 3),
             "mean_change": round(self.mean_change, 3),
-            "max_change": round(self.max_change, 3),
+            "changed_fraction": round(self.changed_fraction, 3),
             "brightness": self.brightness,
             "vegetation": self.vegetation,
             "ndvi_change": None if self.ndvi_change is None else round(self.ndvi_change, 3),
-            "width_m": round(self.width_m, 2),
-            "rectangularity": round(self.rectangularity, 3),
             "contrast_before": round(self.contrast_before, 3),
             "contrast_after": round(self.contrast_after, 3),
             "shadow_before_px": round(self.shadow_before, 2),
             "shadow_after_px": round(self.shadow_after, 2),
-            "cause": self.cause,
             "evidence": self.evidence,
         }
 
 
-def _contrast(pixels: np.ndarray, ring: np.ndarray, floor: np.ndarray) -> float:
-    """Mean distance of region pixels from the ground around them, in ground-variability units."""
-    if ring.shape[1] < 5 or pixels.shape[1] == 0:
-        return float("nan")
-    med = np.median(ring, axis=1)
-    mad = 1.4826 * np.median(np.abs(ring - med[:, None]), axis=1)
-    scale = np.maximum(mad, floor)
-    z = (pixels - med[:, None]) / scale[:, None]
-    return float(np.mean(np.sqrt(np.mean(z * z, axis=0))))
+@dataclass(frozen=True)
+class _Candidate:
+    change_class: str
+    mask: np.ndarray  # full-size bool
+    cause: str
+    score: float
 
 
-def classify_regions(
-    labels: np.ndarray,
-    polygons: dict[int, BaseGeometry],
+def _object_mask(smap: StructureMap, oid: int) -> tuple[tuple[slice, slice], np.ndarray]:
+    r0, c0, r1, c1 = smap.objects[oid].bbox
+    sl = (slice(r0, r1), slice(c0, c1))
+    return sl, smap.labels[sl] == oid
+
+
+def _structure_changes(
+    smap_b: StructureMap,
+    smap_a: StructureMap,
+    changed: np.ndarray,
+    before: Scene,
+    after: Scene,
+    config: DetectConfig,
+    *,
+    veiled: tuple[np.ndarray, np.ndarray],
+) -> list[_Candidate]:
+    """Structure changes: objects on one date, changed, and absent (or different) on the other.
+
+    Absent means no object on the other date covers more than ``max_overlap_absent`` of
+    the footprint, and the footprint looks like the ground there (its mean anomaly is
+    below ``max_absent_anomaly``) and no thin cloud or shadow veils it there: a structure
+    missed on one date by the object tests, or dimmed by a veil, is not reported as built
+    or demolished. Modified means objects on both
+    dates and a roof whose mean spectrum changed by more than ``min_roof_change``.
+    """
+    shape = changed.shape
+    out: list[_Candidate] = []
+
+    def full(sl: tuple[slice, slice], m: np.ndarray) -> np.ndarray:
+        f = np.zeros(shape, dtype=bool)
+        f[sl] = m
+        return f
+
+    def absent(
+        other: StructureMap, other_veiled: np.ndarray, sl: tuple[slice, slice], m: np.ndarray
+    ) -> tuple[bool, float]:
+        cover = float((other.labels[sl][m] > 0).mean())
+        like_ground = float(other.anomaly[sl][m].mean()) < config.max_absent_anomaly
+        clear = float(other_veiled[sl][m].mean()) < config.max_overlap_absent
+        return cover < config.max_overlap_absent and like_ground and clear, cover
+
+    for oid in sorted(smap_a.objects):
+        sl, m = _object_mask(smap_a, oid)
+        if float(changed[sl][m].mean()) < config.min_changed_fraction:
+            continue
+        gone, cover = absent(smap_b, veiled[0], sl, m)
+        if gone:
+            score = 1.0 - cover / config.max_overlap_absent
+            out.append(_Candidate("structure_new", full(sl, m), "a structure only in the later image", score))
+        elif cover >= 0.5 and max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) < 0.05:
+            # A veil changes how a roof looks: a modification is claimed only in the clear.
+            mb = before.data[(slice(None),) + sl][:, m].mean(axis=1)
+            ma = after.data[(slice(None),) + sl][:, m].mean(axis=1)
+            rel = float(np.linalg.norm(ma - mb) / max(np.linalg.norm(mb), 1e-9))
+            if rel >= config.min_roof_change:
+                out.append(_Candidate("structure_modified", full(sl, m),
+                                      "a structure on both dates whose roof changed", min(1.0, cover)))
+    for oid in sorted(smap_b.objects):
+        sl, m = _object_mask(smap_b, oid)
+        if float(changed[sl][m].mean()) < config.min_changed_fraction:
+            continue
+        gone, cover = absent(smap_a, veiled[1], sl, m)
+        if gone:
+            score = 1.0 - cover / config.max_overlap_absent
+            out.append(_Candidate("structure_demolished", full(sl, m),
+                                  "a structure only in the earlier image", score))
+    return out
+
+
+def classify_changes(
+    change_labels: np.ndarray,
     before: Scene,
     after: Scene,
     measures: ChangeMeasures,
     config: DetectConfig,
     *,
     threshold: float,
-) -> list[ChangeRegion]:
-    """Measure and classify every labelled change region.
+    obscured: np.ndarray | None = None,
+    veiled: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, list[ChangeRegion]]:
+    """Classify the change between two scenes.
 
     Parameters
     ----------
-    labels : (M, N) ndarray of int32
-    polygons : dict
-        Outline of each label in map coordinates (from :func:`campwatch.vectorize.region_polygons`).
+    change_labels : (M, N) ndarray of int32
+        Cleaned, labelled change regions (:func:`campwatch.segment.label_regions`).
     before, after : Scene
-        ``after`` radiometrically matched to ``before``.
+        On one grid; ``after`` co-registered and radiometrically matched to ``before``.
     measures : ChangeMeasures
     config : DetectConfig
     threshold : float
-        The smaller of the gain and loss thresholds, to scale the confidence.
+        The smaller of the gain and loss thresholds (scales confidences).
+    obscured : (M, N) ndarray of bool, optional
+        Pixels hidden by cloud or cloud shadow on either date: never reported as change.
+    veiled : pair of (M, N) ndarray of bool, optional
+        Pixels under a thin cloud or shadow on the before and the after date: structures
+        may be seen there, but not their absence; other change is not reported there.
 
     Returns
     -------
-    list of ChangeRegion
-        In label order.
+    labels : (M, N) ndarray of int32
+        The id of the change each pixel belongs to, 0 for none.
+    regions : list of ChangeRegion
+        In id order: structure changes first, then other change.
 
     Notes
     -----
-    A region is a structure change when it has a building's size, width and rectangular
-    shape, and stands out from the ground around it on one date (new or demolished) or on
-    both (modified). Vegetation change and moved shadows are ``other_change``.
+    A structure change needs a structure-like object (see
+    :func:`campwatch.structures.find_structures`) on one date, at least
+    ``config.min_changed_fraction`` of whose pixels changed, and no object on the other
+    date covering more than ``config.max_overlap_absent`` of it; or objects on both dates
+    (modified).
     """
-    px = float(np.sqrt(before.pixel_area))
-    ring_gap = max(1, int(round(1.0 / px)))
-    ring_width = max(2, int(round(5.0 / px)))
-    reach = max(1, int(round(config.shadow_reach_m / px)))
-    margin = max(ring_gap + ring_width, reach) + 1
-    changed = labels > 0
     valid = measures.valid
-    floor = np.asarray(measures.sigma, dtype="float64") / np.sqrt(2.0)
-    bright_b = before.data.mean(axis=0)
-    bright_a = after.data.mean(axis=0)
-    scene_bright = float(np.median(bright_b[valid])) if valid.any() else 1.0
-    shadow_level = config.shadow_brightness * scene_bright
-    rows, cols = labels.shape
-    regions = []
-    for prop in regionprops(labels):
-        lab = prop.label
-        r0, c0, r1, c1 = prop.bbox
-        r0, c0 = max(0, r0 - margin), max(0, c0 - margin)
-        r1, c1 = min(rows, r1 + margin), min(cols, c1 + margin)
-        sl = (slice(r0, r1), slice(c0, c1))
-        region = labels[sl] == lab
-        near = ndimage.binary_dilation(region, iterations=ring_gap)
-        far = ndimage.binary_dilation(near, iterations=ring_width)
-        ring = far & ~near & valid[sl] & ~changed[sl]
+    if obscured is None:
+        obscured = np.zeros(valid.shape, dtype=bool)
+    if veiled is None:
+        veiled = (np.zeros(valid.shape, dtype=bool), np.zeros(valid.shape, dtype=bool))
+    usable = valid & ~obscured
+    changed = (change_labels > 0) & usable
+    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0])
+    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1])
+    candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled)
 
-        # Shadows (and surfaces as dark as shadows) move with the sun: the evidence for a
-        # structure is the region's core, the pixels lit on both dates.
-        dark_b = bright_b[sl] < shadow_level
-        dark_a = bright_a[sl] < shadow_level
-        core = region & ~dark_b & ~dark_a
-        core_px = int(core.sum())
-        core_frac = core_px / max(1, int(prop.area))
-        use = core if core_px >= 5 else region
+    px = float(np.sqrt(before.pixel_area))
+    reach = max(1, int(round(config.shadow_reach_m / px)))
+    labels = np.zeros(valid.shape, dtype="int32")
+    structure_px = np.zeros(valid.shape, dtype=bool)
+    kinds: dict[int, _Candidate | str] = {}
+    next_id = 1
+    for cand in candidates:
+        m = cand.mask & ~structure_px
+        if not m.any():
+            continue
+        labels[m] = next_id
+        structure_px |= m
+        kinds[next_id] = cand
+        next_id += 1
+    # The shadow a new or demolished structure casts is part of its change, not another.
+    near = ndimage.binary_dilation(structure_px, iterations=reach) if structure_px.any() else structure_px
+    explained = structure_px | (near & (smap_b.dark | smap_a.dark))
+    rest = changed & ~explained & ~veiled[0] & ~veiled[1]
+    min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
+    rest_labels = label(rest, connectivity=2)
+    for prop in regionprops(rest_labels):
+        if prop.area < min_px:
+            continue
+        sl = prop.slice
+        m = rest_labels[sl] == prop.label
+        labels[sl][m] = next_id
+        kinds[next_id] = "other"
+        next_id += 1
 
-        shadow_b, shadow_a = _shadow_depth(use, dark_b, reach), _shadow_depth(use, dark_a, reach)
-
-        xb = before.data[(slice(None),) + sl][:, use].astype("float64")
-        xa = after.data[(slice(None),) + sl][:, use].astype("float64")
-        rb = before.data[(slice(None),) + sl][:, ring].astype("float64")
-        ra = after.data[(slice(None),) + sl][:, ring].astype("float64")
-        contrast_b = _contrast(xb, rb, floor)
-        contrast_a = _contrast(xa, ra, floor)
-
-        mag = measures.magnitude[sl][region]
-        mean_change = float(mag.mean())
-        signed = float(measures.brightness[sl][region].mean())
-        area = float(prop.area) * before.pixel_area
-        core_area = core_px * before.pixel_area
-        width = 2.0 * float(ndimage.distance_transform_edt(np.pad(use, 1)).max()) * px
-        geom = polygons[lab]
-        rect = _rectangularity(use)
-
-        ndvi_b = ndvi_a = None
-        if measures.ndvi_before is not None and measures.ndvi_after is not None:
-            ndvi_b = float(measures.ndvi_before[sl][use].mean())
-            ndvi_a = float(measures.ndvi_after[sl][use].mean())
-        ndvi_delta = None if ndvi_b is None or ndvi_a is None else ndvi_a - ndvi_b
-
-        change_class, cause = _decide(
-            config=config,
-            area=core_area,
-            width=width,
-            rect=rect,
-            contrast_b=contrast_b,
-            contrast_a=contrast_a,
-            ndvi_before=ndvi_b,
-            ndvi_after=ndvi_a,
-            shadow_before=shadow_b,
-            shadow_after=shadow_a,
-            core_fraction=core_frac,
-        )
-        confidence = _confidence(change_class, mean_change, threshold, rect, contrast_b, contrast_a, config)
-        evidence = {
-            "before_mean": [round(float(v), 2) for v in xb.mean(axis=1)],
-            "after_mean": [round(float(v), 2) for v in xa.mean(axis=1)],
-            "ground_before_median": [round(float(v), 2) for v in np.median(rb, axis=1)] if rb.size else None,
-            "ground_after_median": [round(float(v), 2) for v in np.median(ra, axis=1)] if ra.size else None,
-            "bands": [n or f"band{i + 1}" for i, n in enumerate(before.band_names)],
-        }
-        regions.append(
-            ChangeRegion(
-                id=lab,
-                geometry=geom,
-                change_class=change_class,
-                confidence=confidence,
-                area_m2=area,
-                lit_area_m2=core_area,
-                mean_change=mean_change,
-                max_change=float(mag.max()),
-                brightness="brighter" if signed > 0 else "darker",
-                vegetation=None if ndvi_delta is None else ("more vegetation" if ndvi_delta > 0 else "less vegetation"),
-                ndvi_change=ndvi_delta,
-                width_m=width,
-                rectangularity=rect,
-                contrast_before=0.0 if np.isnan(contrast_b) else contrast_b,
-                contrast_after=0.0 if np.isnan(contrast_a) else contrast_a,
-                shadow_before=shadow_b,
-                shadow_after=shadow_a,
-                cause=cause,
-                evidence=evidence,
-            )
-        )
-    return regions
+    polygons = region_polygons(labels, before.transform)
+    regions = [
+        _describe(i, labels, polygons[i], kinds[i], before, after, measures, smap_b, smap_a,
+                  config, threshold, reach)
+        for i in sorted(kinds)
+    ]
+    return labels, regions
 
 
-def _decide(
-    *,
+def _describe(
+    rid: int,
+    labels: np.ndarray,
+    geom: BaseGeometry,
+    kind: _Candidate | str,
+    before: Scene,
+    after: Scene,
+    measures: ChangeMeasures,
+    smap_b: StructureMap,
+    smap_a: StructureMap,
     config: DetectConfig,
-    area: float,
-    width: float,
-    rect: float,
-    contrast_b: float,
-    contrast_a: float,
-    ndvi_before: float | None,
-    ndvi_after: float | None,
-    shadow_before: float,
-    shadow_after: float,
-    core_fraction: float,
-) -> tuple[str, str]:
-    """Return (class, cause) for a region from its measurements.
-
-    A structure is present on a date when the region's lit core stands out from the
-    ground around it, is not green, and casts a shadow; a structure change needs the
-    shape of a building. Everything else is ``other_change``, with the cause named.
-    """
-    ndvi_delta = None if ndvi_before is None or ndvi_after is None else ndvi_after - ndvi_before
-    vegetation = (
-        ndvi_delta is not None
-        and abs(ndvi_delta) > config.vegetation_ndvi_change
-        and max(ndvi_before or 0.0, ndvi_after or 0.0) > config.max_structure_ndvi
-    )
-    fallback = ("other_change", "vegetation") if vegetation else ("other_change", "ground or surface")
-    if core_fraction < config.min_lit_fraction:
-        return "other_change", "shadow"
-    if np.isnan(contrast_b) or np.isnan(contrast_a):
-        return "other_change", "no ground around the region to compare with"
-    if not (config.min_structure_area_m2 <= area <= config.max_structure_area_m2):
-        return fallback[0], fallback[1] if vegetation else "size outside the structure range"
-    if width < config.min_structure_width_m:
-        return fallback[0], fallback[1] if vegetation else "narrower than a structure"
-    if rect < config.min_rectangularity:
-        return fallback[0], fallback[1] if vegetation else "shape not building-like"
-
-    def present(contrast: float, ndvi_value: float | None, shadow: float) -> bool:
-        return (
-            contrast >= config.min_structure_contrast
-            and (ndvi_value is None or ndvi_value <= config.max_structure_ndvi)
-            and shadow >= config.min_shadow_px
-        )
-
-    was = present(contrast_b, ndvi_before, shadow_before)
-    now = present(contrast_a, ndvi_after, shadow_after)
-    if was and now:
-        return "structure_modified", "a structure on both dates, changed"
-    if now and contrast_a > contrast_b:
-        return "structure_new", "a structure only after"
-    if was and contrast_b > contrast_a:
-        return "structure_demolished", "a structure only before"
-    return fallback
-
-
-def _shadow_depth(core: np.ndarray, dark: np.ndarray, reach: int) -> float:
-    """Dark pixels within ``reach`` of a region's core, per pixel of its outline.
-
-    About the mean width, in pixels, of the shadow the object casts along its outline;
-    0 for a flat patch with no shadow.
-    """
-    if not core.any():
-        return 0.0
-    outline = int((core & ~ndimage.binary_erosion(core)).sum())
-    near = ndimage.binary_dilation(core, iterations=reach) & ~core
-    return float((dark & near).sum()) / max(1, outline)
-
-
-def _rectangularity(mask: np.ndarray) -> float:
-    """Area of a pixel mask over the area of its minimum rotated rectangle (pixel edges)."""
-    rows, cols = np.nonzero(mask)
-    if rows.size < 3:
-        return 0.0
-    pts = shapely.MultiPoint(np.column_stack([cols, rows]).astype("float64"))
-    rect = pts.minimum_rotated_rectangle
-    if rect.geom_type != "Polygon":
-        return 0.0
-    x, y = rect.exterior.xy
-    a = float(np.hypot(x[1] - x[0], y[1] - y[0])) + 1.0
-    b = float(np.hypot(x[2] - x[1], y[2] - y[1])) + 1.0
-    return float(min(1.0, rows.size / (a * b)))
-
-
-def _confidence(
-    change_class: str,
-    mean_change: float,
     threshold: float,
-    rect: float,
-    contrast_b: float,
-    contrast_a: float,
-    config: DetectConfig,
-) -> float:
-    """A score in [0, 1]: how strong the change is and, for structures, how clear the evidence.
+    reach: int,
+) -> ChangeRegion:
+    px = float(np.sqrt(before.pixel_area))
+    rows, cols = labels.shape
+    ys, xs = np.nonzero(labels == rid)  # small regions: cheap enough
+    margin = reach + int(round(6.0 / px)) + 1
+    r0, r1 = max(0, ys.min() - margin), min(rows, ys.max() + 1 + margin)
+    c0, c1 = max(0, xs.min() - margin), min(cols, xs.max() + 1 + margin)
+    sl = (slice(r0, r1), slice(c0, c1))
+    m = labels[sl] == rid
+    full_sl = (slice(None),) + sl
+    xb = before.data[full_sl][:, m].astype("float64")
+    xa = after.data[full_sl][:, m].astype("float64")
+    ring = (ndimage.binary_dilation(m, iterations=int(round(6.0 / px)))
+            & ~ndimage.binary_dilation(m, iterations=max(1, int(round(1.0 / px))))
+            & measures.valid[sl] & (labels[sl] == 0))
+    gb = before.data[full_sl][:, ring]
+    ga = after.data[full_sl][:, ring]
+    mag = measures.magnitude[sl][m]
+    mean_change = float(mag.mean())
+    signed = float(measures.brightness[sl][m].mean())
+    changed_fraction = float((mag > 0.5 * threshold).mean())
+    area = float(m.sum()) * before.pixel_area
+    width = 2.0 * float(ndimage.distance_transform_edt(np.pad(m, 1)).max()) * px
+    rect = rectangularity(m)
+    ndvi_b = ndvi_a = None
+    if measures.ndvi_before is not None and measures.ndvi_after is not None:
+        ndvi_b = float(measures.ndvi_before[sl][m].mean())
+        ndvi_a = float(measures.ndvi_after[sl][m].mean())
+    ndvi_delta = None if ndvi_b is None or ndvi_a is None else ndvi_a - ndvi_b
+    contrast_b = float(smap_b.anomaly[sl][m].mean())
+    contrast_a = float(smap_a.anomaly[sl][m].mean())
+    shadow_b = shadow_depth(m, smap_b.dark[sl], reach)
+    shadow_a = shadow_depth(m, smap_a.dark[sl], reach)
+    strength = float(np.clip(mean_change / max(threshold, 1e-9) - 1.0, 0.0, 1.0))
 
-    Heuristic, not a calibrated probability: the mean of the change strength (mean change
-    over the threshold), and for structures the shape and the contrast margin.
-    """
-    strength = float(np.clip((mean_change / max(threshold, 1e-9) - 1.0), 0.0, 1.0))
-    if not change_class.startswith("structure"):
-        return round(0.5 + 0.5 * strength, 3) if strength > 0 else 0.5
-    hi, lo = max(contrast_b, contrast_a), min(contrast_b, contrast_a)
-    margin = float(np.clip((hi - config.min_structure_contrast) / config.min_structure_contrast, 0.0, 1.0))
-    if change_class != "structure_modified":
-        margin *= float(np.clip(1.0 - lo / max(hi, 1e-9), 0.0, 1.0)) ** 0.5
-    shape = float(np.clip((rect - config.min_rectangularity) / (1.0 - config.min_rectangularity), 0.0, 1.0))
-    return round((strength + margin + shape) / 3.0, 3)
+    if isinstance(kind, _Candidate):
+        change_class, cause = kind.change_class, kind.cause
+        present = contrast_a if change_class != "structure_demolished" else contrast_b
+        shadow = shadow_a if change_class != "structure_demolished" else shadow_b
+        evidence_terms = [
+            float(np.clip((changed_fraction - config.min_changed_fraction) / (1 - config.min_changed_fraction), 0, 1)),
+            float(np.clip(present / config.structure_anomaly - 1.0, 0, 1)),
+            float(np.clip(shadow / (2 * max(config.min_shadow_px, 1e-9)), 0, 1)),
+            float(np.clip(kind.score, 0, 1)),
+        ]
+        confidence = 0.5 + 0.5 * float(np.mean(evidence_terms))
+    else:
+        change_class = "other_change"
+        dark_b = float(smap_b.dark[sl][m].mean())
+        dark_a = float(smap_a.dark[sl][m].mean())
+        if (ndvi_delta is not None and abs(ndvi_delta) > config.vegetation_ndvi_change
+                and max(ndvi_b or 0.0, ndvi_a or 0.0) > config.max_structure_ndvi):
+            cause = "vegetation"
+        elif max(dark_b, dark_a) > 0.5 and min(dark_b, dark_a) < 0.2:
+            cause = "shadow"
+        else:
+            cause = "ground or surface"
+        confidence = 0.5 + 0.5 * strength
+
+    def r2(v: np.ndarray) -> list[float]:
+        return [round(float(x), 2) for x in v]
+
+    evidence = {
+        "bands": [n or f"band{i + 1}" for i, n in enumerate(before.band_names)],
+        "before_mean": r2(xb.mean(axis=1)),
+        "after_mean": r2(xa.mean(axis=1)),
+        "ground_before_median": r2(np.median(gb, axis=1)) if gb.size else None,
+        "ground_after_median": r2(np.median(ga, axis=1)) if ga.size else None,
+        "ndvi_before": None if ndvi_b is None else round(ndvi_b, 3),
+        "ndvi_after": None if ndvi_a is None else round(ndvi_a, 3),
+    }
+    return ChangeRegion(
+        id=rid,
+        geometry=geom,
+        change_class=change_class,
+        confidence=round(confidence, 3),
+        area_m2=area,
+        mean_change=mean_change,
+        changed_fraction=changed_fraction,
+        brightness="brighter" if signed > 0 else "darker",
+        vegetation=None if ndvi_delta is None else ("more vegetation" if ndvi_delta > 0 else "less vegetation"),
+        ndvi_change=ndvi_delta,
+        width_m=width,
+        rectangularity=rect,
+        contrast_before=contrast_b,
+        contrast_after=contrast_a,
+        shadow_before=shadow_b,
+        shadow_after=shadow_a,
+        cause=cause,
+        evidence=evidence,
+    )

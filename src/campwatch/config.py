@@ -53,10 +53,22 @@ class DetectConfig:
     min_rectangularity : float
         Smallest ratio of region area to its minimum rotated rectangle for a structure
         (default 0.55).
-    min_structure_contrast : float
-        How far, in units of local ground variability, a region must stand out from the
-        ground around it on a date to count as a structure present on that date
-        (default 2.0).
+    structure_anomaly : float
+        How far a pixel must stand out from the ground around it, in noise sigmas, to be
+        part of a structure (default 2.5).
+    min_changed_fraction : float
+        Share of a structure's pixels that must have changed for it to be reported new,
+        demolished or modified (default 0.5).
+    max_overlap_absent : float
+        A structure is new (demolished) only if less than this share of its footprint is
+        covered by a structure on the earlier (later) date (default 0.3).
+    max_absent_anomaly : float
+        A footprint counts as bare ground on a date only if its mean anomaly there is
+        below this (default 1.5; ground is about 0.7): between this and
+        ``structure_anomaly`` campwatch cannot tell, and claims nothing.
+    min_roof_change : float
+        A structure present on both dates is modified when its mean spectrum changed by
+        more than this fraction (default 0.15): new roofing, not a calibration drift.
     vegetation_ndvi_change : float
         A region that is not a structure change and whose mean NDVI changed by more than
         this is vegetation change (default 0.15). Needs a near-infrared band.
@@ -65,16 +77,33 @@ class DetectConfig:
         that date (default 0.3). Needs a near-infrared band.
     min_shadow_px : float
         Mean width, in pixels, of the shadow a structure must cast along its outline on
-        the date it stands (default 1.0; 0 disables the test).
+        the date it stands (default 0.5; 0 disables the test).
     shadow_reach_m : float
         How far from an object its shadow is looked for, in metres (default 5).
     shadow_brightness : float
-        Pixels darker than this fraction of the scene's median brightness are taken for
-        shadow on that date (default 0.6). Shadows move with the sun, so only pixels lit on
+        Pixels darker than this fraction of the brightness of the ground around them are
+        taken for shadow on that date (default 0.7). Shadows move with the sun, so only pixels lit on
         both dates are evidence of a structure.
     min_lit_fraction : float
         A region with a smaller share of pixels lit on both dates is a moved shadow
         (``other_change``), never a structure (default 0.25).
+    cloud_min_area_m2 : float
+        Smallest change region that may be taken for a cloud or cloud shadow, in m2
+        (default 300; 0 disables cloud detection).
+    cloud_max_sharpness : float
+        A change region whose edge is softer than this (median gradient of the change along
+        its outline over the median change inside) is a cloud or its shadow (default 0.12).
+    cloud_brightness : float
+        A soft-edged region brighter than this times the scene's median brightness is a
+        cloud; a dimmer one is a cloud's shadow on the other date (default 1.3).
+    cloud_max_veil : float
+        Under a cloud, pixels whose smooth veil of light exceeds this fraction of the
+        scene's median brightness are obscured; under a cloud shadow, pixels darkened by
+        more than this fraction. Thinner parts are corrected and analysed (default 0.5).
+    cloud_smooth_m : float
+        Scale over which a cloud's veil is taken to be smooth, in metres (default 40).
+    cloud_margin_m : float
+        Margin added around a cloud or cloud shadow, in metres (default 5).
     coregister : bool
         Measure the shift between the scenes by phase correlation and correct it
         (default True).
@@ -89,7 +118,7 @@ class DetectConfig:
         matching over valid pixels (distorted by clouds).
     """
 
-    threshold_method: str = "auto"
+    threshold_method: str = "noise"
     gain_threshold: float | None = None
     loss_threshold: float | None = None
     noise_k: float = 4.0
@@ -100,13 +129,23 @@ class DetectConfig:
     max_structure_area_m2: float = 20000.0
     min_structure_width_m: float = 3.0
     min_rectangularity: float = 0.55
-    min_structure_contrast: float = 2.0
+    structure_anomaly: float = 2.5
+    min_changed_fraction: float = 0.5
+    max_overlap_absent: float = 0.3
+    max_absent_anomaly: float = 1.5
+    min_roof_change: float = 0.15
     vegetation_ndvi_change: float = 0.15
     max_structure_ndvi: float = 0.3
-    min_shadow_px: float = 1.0
+    min_shadow_px: float = 0.5
     shadow_reach_m: float = 5.0
-    shadow_brightness: float = 0.6
+    shadow_brightness: float = 0.7
     min_lit_fraction: float = 0.25
+    cloud_min_area_m2: float = 300.0
+    cloud_max_sharpness: float = 0.12
+    cloud_brightness: float = 1.3
+    cloud_max_veil: float = 0.5
+    cloud_smooth_m: float = 40.0
+    cloud_margin_m: float = 5.0
     coregister: bool = True
     max_shift_px: float = 5.0
     normalize: str = "invariant"

@@ -44,16 +44,35 @@ class ClassScore:
         }
 
 
-def read_truth(path: str | Path, *, interval: tuple[str, str] | None = None) -> gpd.GeoDataFrame:
-    """Read a truth GeoJSON (as the sample generator writes it), optionally one interval's events."""
+def read_truth(
+    path: str | Path, *, interval: tuple[str, str] | None = None, max_hidden: float = 0.5
+) -> gpd.GeoDataFrame:
+    """Read a truth GeoJSON (as the sample generator writes it).
+
+    With ``interval`` (from, to): only that interval's events, less those of which more
+    than ``max_hidden`` lies in what hides the ground (``obscured`` features) on either of
+    the two dates: no method can see them in that pair.
+    """
     truth = gpd.read_file(path)
-    if interval is not None and len(truth):
-        keep = [
-            (i.get("from"), i.get("to")) == interval if isinstance(i, dict) else False
-            for i in truth["interval"]
+    if "class" not in truth:
+        raise ValueError(f"truth file {path}: features need a 'class' property")
+    events = truth[truth["class"] != "obscured"]
+    if interval is None or not len(events):
+        return events
+    keep = [(i.get("from"), i.get("to")) == interval if isinstance(i, dict) else False for i in events["interval"]]
+    events = events[keep]
+    dates = truth["date"] if "date" in truth else pd.Series(None, index=truth.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(dates):
+        dates = dates.dt.strftime("%Y-%m-%d")
+    hidden = truth[(truth["class"] == "obscured") & dates.isin(interval)]
+    if len(hidden) and len(events):
+        crs = events.estimate_utm_crs()
+        ev, hid = events.to_crs(crs), hidden.to_crs(crs).union_all()
+        frac = [
+            (g.buffer(0.25).intersection(hid).area / g.buffer(0.25).area) for g in ev.geometry
         ]
-        truth = truth[keep]
-    return truth
+        events = events[[f <= max_hidden for f in frac]]
+    return events
 
 
 def match_objects(

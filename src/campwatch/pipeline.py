@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import warnings
@@ -16,17 +17,17 @@ from campwatch.align import aoi_window, apply_shift, check_same_grid, estimate_s
 from campwatch.aoi import AOI, read_aoi
 from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
-from campwatch.classify import ChangeRegion, classify_regions
+from campwatch.classify import ChangeRegion, classify_changes
 from campwatch.config import DetectConfig
 from campwatch.errors import GridMismatchError, InputError
 from campwatch.figures import change_map
 from campwatch.output import OutputSet, check_writable
-from campwatch.radiometry import normalize
+from campwatch.radiometry import invariant_candidates, normalize
 from campwatch.report import build_report, write_json
 from campwatch.scene import Scene, read_scene, scene_info, sha256_file
 from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
-from campwatch.vectorize import region_polygons
+from campwatch.obscured import Obscured, extend_fringe, find_obscured, merge_obscured
 
 __all__ = ["DetectResult", "detect", "run_detect", "OUTPUT_NAMES"]
 
@@ -53,6 +54,7 @@ class DetectResult:
     classes: np.ndarray
     regions: list[ChangeRegion]
     analysed: np.ndarray
+    obscured: Obscured
     shift: tuple[float, float]
     warnings: tuple[str, ...]
 
@@ -144,20 +146,29 @@ def detect(
         _warn(messages, f"only {frac:.0%} of the AOI is valid on both dates; the rest is not analysed")
 
     after = normalize(before, after, method=config.normalize)
-    measures = change_measures(before, after, valid=analysed)
-    thresholds = choose_thresholds(measures, config)
-    logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
-    pixel = float(np.sqrt(before.pixel_area))
-    raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
-    cleaned = clean_mask(raw, pixel_size=pixel, config=config)
-    labels = label_regions(cleaned)
-    polygons = region_polygons(labels, before.transform)
-    regions = classify_regions(
-        labels, polygons, before, after, measures, config,
-        threshold=min(thresholds.gain, thresholds.loss),
+    measures, thresholds, change_labels = _change_regions(before, after, analysed, config)
+    obscured = find_obscured(change_labels, before, after, measures, config)
+    for _ in range(2):
+        if not obscured.found:
+            break
+        # A cloud's change set the thresholds: choose them again without it. Lower
+        # thresholds reach further into the cloud's fringe: look for it again.
+        clouds = obscured.mask | obscured.seen_through
+        measures, thresholds, change_labels = _change_regions(
+            before, after, analysed & ~obscured.mask, config, exclude=clouds
+        )
+        wider = find_obscured(change_labels, before, after, measures, config)
+        obscured = extend_fringe(merge_obscured(obscured, wider), change_labels, measures)
+    for rec in obscured.regions:
+        _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
+                        f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
+    labels, regions = classify_changes(
+        change_labels, before, after, measures, config,
+        threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
+        veiled=(obscured.seen_through_before, obscured.seen_through_after),
     )
-    logger.info("%d change regions", len(regions))
-    classes = class_mask(labels, regions, analysed)
+    logger.info("%d changes", len(regions))
+    classes = class_mask(labels, regions, analysed, obscured=obscured.mask)
     return DetectResult(
         before=before,
         after=after,
@@ -169,9 +180,38 @@ def detect(
         classes=classes,
         regions=regions,
         analysed=analysed,
+        obscured=obscured,
         shift=shift,
         warnings=tuple(messages),
     )
+
+
+def _change_regions(
+    before: Scene,
+    after: Scene,
+    analysed: np.ndarray,
+    config: DetectConfig,
+    *,
+    exclude: np.ndarray | None = None,
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray]:
+    """Change measures, thresholds and labelled, cleaned change regions of a pair.
+
+    Pixels in ``exclude`` are analysed but do not count towards the thresholds.
+    """
+    invariant = invariant_candidates(after.data, before.data, analysed, after.band_names)
+    measures = change_measures(before, after, valid=analysed, noise_mask=invariant)
+    if exclude is not None:
+        stats = dataclasses.replace(
+            measures, valid=measures.valid & ~exclude, noise_reference=measures.noise_reference & ~exclude
+        )
+        thresholds = choose_thresholds(stats if stats.valid.any() else measures, config)
+    else:
+        thresholds = choose_thresholds(measures, config)
+    logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
+    pixel = float(np.sqrt(before.pixel_area))
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
+    cleaned = clean_mask(raw, pixel_size=pixel, config=config)
+    return measures, thresholds, label_regions(cleaned)
 
 
 def write_outputs(

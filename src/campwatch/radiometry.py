@@ -8,7 +8,7 @@ import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["match_histograms", "match_invariant", "normalize"]
+__all__ = ["invariant_candidates", "match_histograms", "match_invariant", "normalize"]
 
 
 def match_histograms(
@@ -49,15 +49,47 @@ def match_histograms(
     return out
 
 
+def invariant_candidates(
+    image: np.ndarray,
+    reference: np.ndarray,
+    mask: np.ndarray,
+    band_names: tuple[str | None, ...],
+    *,
+    max_ndvi: float = 0.25,
+    min_share: float = 0.01,
+) -> np.ndarray:
+    """Pixels that may serve as pseudo-invariant features: lit and not green on both dates.
+
+    Man-made surfaces (roofs, roads, yards) and bare ground keep their reflectance across
+    seasons; vegetation and shadows do not (Schott et al., 1988). Falls back to ``mask``
+    when fewer than ``min_share`` of its pixels qualify.
+    """
+    keep = mask.copy()
+    for data in (image, reference):
+        bright = data.mean(axis=0)
+        level = float(np.median(bright[mask])) if mask.any() else 0.0
+        keep &= bright >= 0.6 * level
+        if "red" in band_names and "nir" in band_names:
+            red = data[band_names.index("red")]
+            nir = data[band_names.index("nir")]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nd = np.where(nir + red > 0, (nir - red) / (nir + red), 0.0)
+            keep &= nd <= max_ndvi
+    if keep.sum() < min_share * max(1, int(mask.sum())):
+        return mask
+    return keep
+
+
 def match_invariant(
     image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5
 ) -> np.ndarray:
     """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
 
-    Pseudo-invariant features: start from a robust fit (median and MAD per band), then
-    repeatedly keep the ``keep`` fraction of pixels with the smallest change and match
-    mean and standard deviation over them. Clouds, new roofs and seasonal fields change
-    a lot and so drop out of the fit; a sensor's gain and offset or a thin haze do not.
+    Pseudo-invariant features: start from a robust fit (median and MAD per band) over
+    ``mask`` (best: :func:`invariant_candidates`), then repeatedly keep the ``keep``
+    fraction of pixels with the smallest change and match mean and standard deviation
+    over them. Clouds, new roofs and fields change a lot and so drop out of the fit; a
+    sensor's gain and offset or a thin haze do not.
 
     Parameters
     ----------
@@ -107,6 +139,7 @@ def normalize(reference: Scene, scene: Scene, *, method: str = "invariant") -> S
     if method == "histogram":
         data = match_histograms(scene.data, reference.data, both)
     else:
-        data = match_invariant(scene.data, reference.data, both)
+        candidates = invariant_candidates(scene.data, reference.data, both, scene.band_names)
+        data = match_invariant(scene.data, reference.data, candidates)
     data[:, ~scene.valid] = 0
     return dataclasses.replace(scene, data=data)

@@ -14,7 +14,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.classes import CLASSES
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 
 if TYPE_CHECKING:
     from campwatch.pipeline import DetectResult
@@ -108,7 +108,7 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
              "properties": props}
         )
     area_px = result.before.pixel_area
-    analysed_m2 = float(result.analysed.sum()) * area_px
+    analysed_m2 = float((result.analysed & ~result.obscured.mask).sum()) * area_px
     changed = {
         name: round(sum(r.area_m2 for r in result.regions if r.change_class == name), 1) for name in CLASSES
     }
@@ -141,9 +141,16 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
             "counts": counts,
             "changed_area_m2": changed,
             "analysed_area_m2": round(analysed_m2, 1),
+            "obscured_area_m2": {
+                "before": round(float(result.obscured.before.sum()) * area_px, 1),
+                "after": round(float(result.obscured.after.sum()) * area_px, 1),
+            },
+            "seen_through_area_m2": round(float(result.obscured.seen_through.sum()) * area_px, 1),
+            "obscured_regions": result.obscured.regions,
             "not_analysed_fraction": round(1.0 - float(result.analysed.mean()), 4),
         },
-        "class_codes": {c.name: c.code for c in CLASSES.values()} | {"no_change": 0, "not_analysed": 255},
+        "class_codes": {c.name: c.code for c in CLASSES.values()}
+        | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},
         "warnings": list(result.warnings),
         "software": software_versions(),
         "inputs": inputs,

@@ -195,8 +195,9 @@ def _layout(spec: CampSpec, rng: np.random.Generator) -> World:
         buildings[next_id] = Building(p.buffer(1.6, cap_style="square"), 8.0, "concrete", "tower")
         next_id += 1
     free_towers = tower_sites[n_towers:]
-    # Building slots in rows inside the compound, away from the fence.
+    # Building slots in rows inside the compound, away from the fence and the main road.
     x0, y0, x1, y1 = compound.bounds
+    main_road = box((x0 + x1) / 2 - 8.0, 0, (x0 + x1) / 2 + 8.0, h)
     slots = []
     y = y0 + 22.0
     while y + 12 < y1 - 18:
@@ -204,7 +205,9 @@ def _layout(spec: CampSpec, rng: np.random.Generator) -> World:
         while x + 26 < x1 - 16:
             bw = float(rng.choice([18.0, 24.0, 30.0]))
             bh = float(rng.choice([8.0, 10.0, 12.0]))
-            slots.append(box(x, y, x + bw, y + bh))
+            slot = box(x, y, x + bw, y + bh)
+            if not slot.intersects(main_road):
+                slots.append(slot)
             x += bw + float(rng.uniform(12, 20))
         y += 28.0
     rng.shuffle(slots)
@@ -256,7 +259,7 @@ def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator
                 if kind == "structure_demolished":
                     del nxt.buildings[bid]
                 else:
-                    others = [r for r in ("metal", "tile", "tar") if r != b.roof]
+                    others = [r for r in ("metal", "tile", "concrete") if r != b.roof]
                     nxt.buildings[bid] = Building(b.footprint, b.height, str(rng.choice(others)))
             elif kind == "tower_removed":
                 ids = [k for k, b in nxt.buildings.items() if b.kind == "tower" and k not in touched]
@@ -380,9 +383,9 @@ def render_scene(spec: CampSpec, world: World, date: DateSpec, terrain: _Terrain
     if date.cloud:
         rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
         cy, cx = terrain.cloud_centre[0] * shape[0], terrain.cloud_centre[1] * shape[1]
-        r = 28.0 / PIXEL
+        r = CLOUD_SIGMA_M / PIXEL
         thick = np.exp(-(((rows - cy) ** 2 + ((cols - cx) / 1.4) ** 2) / (2 * r * r)))
-        sdx, sdy = _shadow_offset(90.0, date)  # a low cloud: its shadow falls in the scene
+        sdx, sdy = _shadow_offset(CLOUD_HEIGHT_M, date)
         sh = np.exp(-(((rows - cy - sdy / PIXEL) ** 2 + ((cols - cx - sdx / PIXEL) / 1.4) ** 2) / (2 * r * r)))
         img = img * (1 - 0.55 * sh)
         white = np.array([5200, 5300, 5400, 5600], "float32") * _SCALE
@@ -396,7 +399,32 @@ def render_scene(spec: CampSpec, world: World, date: DateSpec, terrain: _Terrain
     out = np.clip(np.round(img), 1, 65535).astype("uint16")
     if date.nodata_strip:
         c0 = terrain.strip_col
-        out[:, :, c0:c0 + 60] = 0
+        out[:, :, c0:c0 + NODATA_STRIP_PX] = 0
+    return out
+
+
+CLOUD_SIGMA_M = 28.0
+CLOUD_HEIGHT_M = 90.0  # a low cloud: its shadow falls in the scene
+NODATA_STRIP_PX = 60
+
+
+def _obscured_areas(terrain: _Terrain, date: DateSpec) -> list[tuple[str, BaseGeometry]]:
+    """What hides the ground on a date, in local metres: cloud, cloud shadow, nodata."""
+    out: list[tuple[str, BaseGeometry]] = []
+    rows, cols = terrain.shape
+    if date.cloud:
+        cy = terrain.cloud_centre[0] * rows * PIXEL
+        cx = terrain.cloud_centre[1] * cols * PIXEL
+        # Where the cloud is thick (its weight exceeds 50%: 1.18 sigma) the ground cannot be
+        # seen; its thinner fringe is a veil that structures show through.
+        reach = CLOUD_SIGMA_M * math.sqrt(2 * math.log(2))
+        ellipse = shapely.affinity.scale(Point(cx, cy).buffer(reach, 64), 1.4, 1.0)
+        out.append(("cloud", ellipse))
+        dx, dy = _shadow_offset(CLOUD_HEIGHT_M, date)
+        out.append(("cloud shadow", shapely.affinity.translate(ellipse, dx, dy)))
+    if date.nodata_strip:
+        c0 = terrain.strip_col * PIXEL
+        out.append(("nodata", box(c0, 0, c0 + NODATA_STRIP_PX * PIXEL, rows * PIXEL)))
     return out
 
 
@@ -448,7 +476,8 @@ def write_series(spec: CampSpec, out_dir: str | Path) -> list[Path]:
         path = out / f"{spec.key}_{date.date.isoformat()}.tif"
         _write_tif(path, data, transform, date)
         paths.append(path)
-    _write_truth(out / "truth.geojson", spec, truth, transform, to_ll, paths)
+    hidden = [(kind, geom, i) for i, d in enumerate(spec.dates) for kind, geom in _obscured_areas(terrain, d)]
+    _write_truth(out / "truth.geojson", spec, truth, transform, to_ll, paths, hidden)
     return paths
 
 
@@ -473,7 +502,8 @@ def _write_tif(path: Path, data: np.ndarray, transform: Affine, date: DateSpec) 
 
 
 def _write_truth(path: Path, spec: CampSpec, truth: list[dict[str, Any]], transform: Affine,
-                 to_ll: Transformer, images: list[Path]) -> None:
+                 to_ll: Transformer, images: list[Path],
+                 hidden: list[tuple[str, BaseGeometry, int]]) -> None:
     features = []
     for n, rec in enumerate(truth, start=1):
         geom = rec["geometry"]
@@ -491,11 +521,20 @@ def _write_truth(path: Path, spec: CampSpec, truth: list[dict[str, Any]], transf
             props["area_m2"] = round(geom.area, 2)
         features.append({"type": "Feature", "geometry": mapping(_local_to_lonlat(geom, transform, to_ll)),
                          "properties": props})
+    for kind, geom, i in hidden:
+        features.append({
+            "type": "Feature",
+            "geometry": mapping(_local_to_lonlat(geom, transform, to_ll)),
+            "properties": {"class": "obscured", "cause": kind, "date": spec.dates[i].date.isoformat(),
+                           "image": images[i].name},
+        })
     doc = {
         "type": "FeatureCollection",
         "name": f"{spec.key} truth",
         "camp": spec.name,
-        "note": "Truth of the events in the synthetic sample series made by campwatch.sample.",
+        "note": ("Truth of the events in the synthetic sample series made by campwatch.sample. "
+                 "Features of class 'obscured' give what hides the ground on one date "
+                 "(cloud, cloud shadow, nodata): events there cannot be seen in that date's pairs."),
         "dates": [d.date.isoformat() for d in spec.dates],
         "features": features,
     }

@@ -40,8 +40,8 @@ def _otsu(values: np.ndarray) -> float:
     return float(threshold_otsu(values))
 
 
-def _one(values: np.ndarray, all_values: np.ndarray, config: DetectConfig) -> float:
-    noise = noise_threshold(all_values, k=config.noise_k)
+def _one(values: np.ndarray, noise_values: np.ndarray, config: DetectConfig) -> float:
+    noise = noise_threshold(noise_values, k=config.noise_k)
     if config.threshold_method == "noise":
         return noise
     otsu = _otsu(values)
@@ -54,17 +54,22 @@ def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresho
     """Choose gain and loss thresholds for ``measures`` as ``config`` says.
 
     Gain pixels are those whose mean standardised difference is positive (brighter),
-    loss pixels the others. A threshold given in ``config`` overrides the automatic one.
+    loss pixels the others. The noise threshold is taken over ``measures.noise_reference``
+    (pixels that should not have changed). A threshold given in ``config`` overrides the
+    automatic one.
     """
     valid = measures.valid
     mag = measures.magnitude[valid]
     brighter = measures.brightness[valid] > 0
+    noise = measures.magnitude[measures.noise_reference & valid]
+    if noise.size == 0:
+        noise = mag
     gain = config.gain_threshold
     loss = config.loss_threshold
     if gain is None:
-        gain = _one(mag[brighter], mag, config)
+        gain = _one(mag[brighter], noise, config)
     if loss is None:
-        loss = _one(mag[~brighter], mag, config)
+        loss = _one(mag[~brighter], noise, config)
     manual = config.gain_threshold is not None or config.loss_threshold is not None
     return Thresholds(
         gain=float(gain),
