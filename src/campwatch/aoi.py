@@ -143,7 +143,7 @@ def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
         if not isinstance(props, dict):
             raise AOIError(f"{label}: 'properties' must be an object")
         role = props.get("role", "aoi")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise AOIError(
                 f"{label}: role {role!r} is not valid; expected one of {', '.join(ROLES)}"
             )
@@ -163,13 +163,13 @@ def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
             f"{where}: expected exactly one feature with role 'aoi' (the extent), found {len(extents)}"
         )
     geom, props, label = extents[0]
+    if shapely.make_valid(geom).area <= 0:
+        raise AOIError(f"{label}: the AOI polygon has zero area; it needs at least three distinct corners")
     if not geom.is_valid:
         raise AOIError(
             f"{label}: the AOI polygon is not valid ({shapely.is_valid_reason(geom)}); "
-            "fix self-intersections in a GIS (for example QGIS 'Fix geometries')"
+            "fix it in a GIS (for example QGIS 'Fix geometries') and save it again"
         )
-    if geom.area <= 0:
-        raise AOIError(f"{label}: the AOI polygon has zero area")
     name = props.get("name")
     if not isinstance(name, str) or not name.strip():
         raise AOIError(f"{label}: the AOI feature needs a non-empty 'name' property")

@@ -13,6 +13,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from campwatch import __version__
 from campwatch.classes import CLASSES
 from campwatch.scene import Scene
 
@@ -130,6 +131,12 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     ax.imshow(true_colour(after, limits), extent=extent, interpolation="nearest")
     ax.set_facecolor("#404040")
 
+    not_seen = result.obscured.mask
+    if not_seen.any():
+        ax.contourf(not_seen.astype("float32"), levels=[0.5, 1.5], extent=extent,
+                    origin="upper", colors="none", hatches=["////"])
+        ax.contour(not_seen.astype("float32"), levels=[0.5], extent=extent,
+                   origin="upper", colors=["#bbbbbb"], linewidths=1.0)
     if result.aoi is not None:
         _plot_outline(ax, result.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
     counts = {name: 0 for name in CLASSES}
@@ -152,6 +159,8 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
         Patch(facecolor="none", edgecolor=c.colour, lw=2, label=f"{c.label} ({counts[c.name]})")
         for c in CLASSES.values()
     ]
+    if not_seen.any():
+        handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="////", label="Obscured (cloud)"))
     if result.aoi is not None:
         handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
     leg = ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
@@ -162,7 +171,7 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     _north_arrow(ax, _north_angle(after))
     name = result.aoi.name if result.aoi is not None else (after.path.stem if after.path else "scene")
     ax.set_title(f"{name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
-    footer = f"Shown: {after.date.isoformat()} image. {after.crs.to_string()}. campwatch"
+    footer = f"Shown: {after.date.isoformat()} image. {after.crs.to_string()}. Analysis: campwatch {__version__}"
     if credit:
         footer = f"{credit}. " + footer
     fig.text(0.01, 0.005, footer, fontsize=7, color="#333333", ha="left", va="bottom")

@@ -244,6 +244,19 @@ def write_outputs(
         return {name: outs.final_path(name) for name in OUTPUT_NAMES}
 
 
+def imagery_credit(result: DetectResult) -> str | None:
+    """The credit line for figures: from the images' tags, else the AOI file's ``credit``."""
+    credits = []
+    for scene in (result.before, result.after):
+        if scene.credit and scene.credit not in credits:
+            credits.append(scene.credit)
+    if credits:
+        return "; ".join(credits)
+    if result.aoi is not None and isinstance(result.aoi.properties.get("credit"), str):
+        return str(result.aoi.properties["credit"])
+    return None
+
+
 def run_detect(
     before_path: str | Path,
     after_path: str | Path,
@@ -268,8 +281,7 @@ def run_detect(
     ]
     if aoi_path is not None:
         inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
-    credit = aoi.properties.get("credit") if aoi is not None else None
-    paths = write_outputs(result, out_dir, inputs=inputs, credit=credit)
+    paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
 
 

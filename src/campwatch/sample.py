@@ -236,6 +236,19 @@ def _layout(spec: CampSpec, rng: np.random.Generator) -> World:
                  free_slots=slots[n_built:], free_tower_sites=free_towers)
 
 
+def _need(items: list[Any], kind: str) -> None:
+    if not items:
+        raise InputError(
+            f"the sample scene is too small for its events: no place left for a '{kind}' event; "
+            "make the scene larger or ask for fewer events"
+        )
+
+
+def _pick(items: list[Any], rng: np.random.Generator, kind: str) -> Any:
+    _need(items, kind)
+    return items[int(rng.integers(len(items)))]
+
+
 def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator,
                   touched: set[int]) -> tuple[World, list[dict[str, Any]]]:
     """Return the next date's world and the truth records of what happened."""
@@ -244,6 +257,7 @@ def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator
     for kind in sorted(events):
         for _ in range(events[kind]):
             if kind == "structure_new":
+                _need(nxt.free_slots, kind)
                 slot = nxt.free_slots.pop(0)
                 bid = max(nxt.buildings) + 1
                 roof = str(rng.choice(["metal", "tile", "concrete"]))
@@ -252,7 +266,7 @@ def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator
                 truth.append({"class": kind, "geometry": slot})
             elif kind in ("structure_demolished", "structure_modified"):
                 ids = [k for k, b in nxt.buildings.items() if b.kind == "structure" and k not in touched]
-                bid = ids[int(rng.integers(len(ids)))]
+                bid = _pick(ids, rng, kind)
                 touched.add(bid)
                 b = nxt.buildings[bid]
                 truth.append({"class": kind, "geometry": b.footprint})
@@ -263,11 +277,12 @@ def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator
                     nxt.buildings[bid] = Building(b.footprint, b.height, str(rng.choice(others)))
             elif kind == "tower_removed":
                 ids = [k for k, b in nxt.buildings.items() if b.kind == "tower" and k not in touched]
-                bid = ids[int(rng.integers(len(ids)))]
+                bid = _pick(ids, rng, kind)
                 touched.add(bid)
                 truth.append({"class": kind, "geometry": nxt.buildings[bid].footprint})
                 del nxt.buildings[bid]
             elif kind == "tower_added":
+                _need(nxt.free_tower_sites, kind)
                 p = nxt.free_tower_sites.pop(0)
                 bid = max(nxt.buildings) + 1
                 nxt.buildings[bid] = Building(p.buffer(1.6, cap_style="square"), 8.0, "concrete", "tower")
@@ -277,7 +292,7 @@ def _apply_events(world: World, events: dict[str, int], rng: np.random.Generator
                 n = len(nxt.fence_pieces)
                 run = 2 + int(rng.integers(2))
                 starts = [i for i in range(n) if all(nxt.fence_present[(i + j) % n] for j in range(run))]
-                i0 = starts[int(rng.integers(len(starts)))]
+                i0 = _pick(starts, rng, kind)
                 idx = [(i0 + j) % n for j in range(run)]
                 for i in idx:
                     nxt.fence_present[i] = False
@@ -496,6 +511,7 @@ def _write_tif(path: Path, data: np.ndarray, transform: Affine, date: DateSpec) 
         dst.update_tags(
             TIFFTAG_DATETIME=date.date.strftime("%Y:%m:%d 10:30:00"),
             TIFFTAG_IMAGEDESCRIPTION="campwatch synthetic sample scene (not real imagery)",
+            TIFFTAG_COPYRIGHT="Synthetic imagery made by campwatch (not a real image)",
             SUN_ELEVATION=str(date.sun_elevation), SUN_AZIMUTH=str(date.sun_azimuth),
         )
     tmp.replace(path)

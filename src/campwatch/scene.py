@@ -52,6 +52,7 @@ class SceneInfo:
     dtype: str
     nodata: float | None
     band_names: tuple[str | None, ...]
+    credit: str | None = None
 
     @property
     def res(self) -> tuple[float, float]:
@@ -89,6 +90,7 @@ class Scene:
     path: Path | None = None
     window: Window | None = None
     dtype: str = "float32"
+    credit: str | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -159,10 +161,24 @@ def _band_names(ds: Any) -> tuple[str | None, ...]:
         name = _BAND_ALIASES.get(desc)
         if name is None:
             name = _COLOR_NAMES.get(ds.colorinterp[i])
+            if name == "pan" and ds.count > 1:
+                name = None  # GDAL calls the first band of any plain multi-band file gray
         names.append(name)
     if len(set(n for n in names if n)) != len([n for n in names if n]):
         return tuple(None for _ in names)  # duplicated names: trust none
     return tuple(names)
+
+
+_CREDIT_TAGS = ("IMAGERY_CREDIT", "TIFFTAG_COPYRIGHT", "CREDIT", "COPYRIGHT")
+
+
+def _credit(tags: dict[str, str]) -> str | None:
+    """The imagery credit line a file carries in its tags, if any."""
+    for key in _CREDIT_TAGS:
+        value = (tags.get(key) or "").strip()
+        if value:
+            return value
+    return None
 
 
 def _open(path: Path) -> Any:
@@ -209,6 +225,7 @@ def scene_info(path: str | Path) -> SceneInfo:
             dtype=ds.dtypes[0],
             nodata=ds.nodata,
             band_names=_band_names(ds),
+            credit=_credit(ds.tags()),
         )
 
 
@@ -256,4 +273,5 @@ def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
         path=path,
         window=window,
         dtype=info.dtype,
+        credit=info.credit,
     )

@@ -1,0 +1,133 @@
+"""Shared fixtures: small synthetic rasters built in code, and the bundled sample."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from scipy import ndimage
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+AOIS = ROOT / "aois"
+
+# A 0.5 m grid in UTM 52N near Camp 25.
+ORIGIN = (576000.0, 4632000.0)
+TRANSFORM = Affine(0.5, 0, ORIGIN[0], 0, -0.5, ORIGIN[1])
+CRS = "EPSG:32652"
+BANDS = ("blue", "green", "red", "nir")
+SOIL = np.array([225, 290, 360, 525], "float32")
+ROOF = np.array([575, 610, 610, 660], "float32")
+
+
+def write_tif(
+    path: Path,
+    data: np.ndarray,
+    *,
+    transform: Affine = TRANSFORM,
+    crs: str | None = CRS,
+    nodata: float | None = 0,
+    tags: dict[str, str] | None = None,
+    descriptions: tuple[str, ...] | None = BANDS,
+) -> Path:
+    """Write (B, M, N) ``data`` as a GeoTIFF."""
+    profile: dict[str, Any] = {
+        "driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
+        "dtype": data.dtype.name, "transform": transform, "nodata": nodata,
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        if descriptions:
+            for i, d in enumerate(descriptions[: data.shape[0]], start=1):
+                dst.set_band_description(i, d)
+        if tags:
+            dst.update_tags(**tags)
+    return path
+
+
+def ground(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Textured bare ground, (4, M, N) float32."""
+    rng = np.random.default_rng(seed)
+    tex = ndimage.gaussian_filter(rng.standard_normal(shape), 3)
+    tex /= tex.std()
+    return SOIL[:, None, None] * (1 + 0.04 * tex)[None].astype("float32")
+
+
+def add_building(img: np.ndarray, r0: int, c0: int, h: int, w: int, *, shadow: int = 6) -> None:
+    """Put a bright roof with a shadow to its north-west into ``img`` (in place)."""
+    img[:, r0 - shadow:r0, c0 - shadow:c0 + w - shadow] *= 0.35
+    img[:, r0:r0 + h, c0 - shadow:c0] *= 0.35
+    img[:, r0:r0 + h, c0:c0 + w] = ROOF[:, None, None]
+
+
+BUILDINGS = [(40, 40, 20, 40), (40, 130, 24, 30), (120, 40, 20, 44), (120, 140, 20, 36), (200, 90, 24, 40)]
+
+
+def camp_scene(seed: int, *, buildings: list[tuple[int, int, int, int]], noise_seed: int,
+               shape: tuple[int, int] = (256, 240), gain: float = 1.0) -> np.ndarray:
+    """A small camp-like scene: ground, buildings with shadows, sensor noise; (4, M, N) uint16."""
+    img = ground(shape, seed)
+    for b in buildings:
+        add_building(img, *b)
+    img = img * gain + np.random.default_rng(noise_seed).normal(0, 5, img.shape)
+    return np.clip(np.round(img), 1, 65535).astype("uint16")
+
+
+@pytest.fixture()
+def pair(tmp_path: Path):
+    """Factory: write a before/after pair of small camp scenes; returns the two paths."""
+
+    def make(before_buildings=BUILDINGS, after_buildings=BUILDINGS, *, gain: float = 1.0,
+             dates: tuple[str, str] = ("2020-05-01", "2020-09-01"), **kw: Any) -> tuple[Path, Path]:
+        a = camp_scene(7, buildings=list(before_buildings), noise_seed=1)
+        b = camp_scene(7, buildings=list(after_buildings), noise_seed=2, gain=gain)
+        pa = write_tif(tmp_path / f"scene_{dates[0]}.tif", a, **kw)
+        pb = write_tif(tmp_path / f"scene_{dates[1]}.tif", b, **kw)
+        return pa, pb
+
+    return make
+
+
+def aoi_doc(coords: list[list[float]] | None = None, **props: Any) -> dict[str, Any]:
+    """An AOI FeatureCollection around the test grid (or the given ring)."""
+    if coords is None:
+        coords = [[129.8, 41.80], [129.9, 41.80], [129.9, 41.85], [129.8, 41.85], [129.8, 41.80]]
+    p = {"role": "aoi", "name": "Test AOI", "source": "tests", "approximate": True}
+    p.update(props)
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": p, "geometry": {"type": "Polygon", "coordinates": [coords]}}]}
+
+
+@pytest.fixture()
+def aoi_file(tmp_path: Path):
+    """Factory: write an AOI document to a file."""
+
+    def make(doc: Any, name: str = "aoi.geojson") -> Path:
+        path = tmp_path / name
+        path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
+        return path
+
+    return make
+
+
+def grid_aoi_coords() -> list[list[float]]:
+    """A lon/lat ring that covers the test grid (256 x 240 px at ORIGIN)."""
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    x0, y1 = ORIGIN
+    x1, y0 = x0 + 240 * 0.5, y1 - 256 * 0.5
+    ring = [(x0 - 5, y0 - 5), (x1 + 5, y0 - 5), (x1 + 5, y1 + 5), (x0 - 5, y1 + 5), (x0 - 5, y0 - 5)]
+    return [list(t.transform(x, y)) for x, y in ring]
+
+
+def dates_of(paths: list[Path]) -> list[dt.date]:
+    return [dt.date.fromisoformat(p.stem[-10:]) for p in paths]

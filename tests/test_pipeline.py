@@ -1,0 +1,114 @@
+"""The pair pipeline on small scenes built in code: one event each, and no event."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from campwatch import DetectConfig, detect
+from campwatch.classes import CLASSES, NOT_ANALYSED
+from campwatch.errors import InputError
+
+from conftest import BUILDINGS, write_tif, camp_scene
+
+NEW = (200, 170, 24, 40)  # 12 m x 20 m
+
+
+def structure_changes(result):
+    return [r for r in result.regions if r.change_class.startswith("structure")]
+
+
+def test_new_structure_found_with_its_area_and_place(pair):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    result = detect(before, after)
+    found = structure_changes(result)
+    assert [r.change_class for r in found] == ["structure_new"]
+    r = found[0]
+    # The roof is 24 x 40 px = 240 m2; the object may lose or gain an edge pixel.
+    assert 200 <= r.area_m2 <= 260
+    # Centroid within a metre of the roof's centre.
+    cx = result.before.transform.c + (NEW[1] + NEW[3] / 2) * 0.5
+    cy = result.before.transform.f - (NEW[0] + NEW[2] / 2) * 0.5
+    c = r.geometry.centroid
+    assert abs(c.x - cx) < 1.0 and abs(c.y - cy) < 1.0
+    assert 0.5 <= r.confidence <= 1.0
+    assert r.brightness == "brighter"
+    assert r.evidence["after_mean"][0] > r.evidence["before_mean"][0]
+
+
+def test_demolished_structure_found(pair):
+    before, after = pair(BUILDINGS + [NEW], BUILDINGS)
+    found = structure_changes(detect(before, after))
+    assert [r.change_class for r in found] == ["structure_demolished"]
+    assert 200 <= found[0].area_m2 <= 260
+
+
+def test_no_event_with_gain_and_noise_reports_no_structure(pair):
+    before, after = pair(BUILDINGS, BUILDINGS, gain=1.08)
+    result = detect(before, after)
+    assert structure_changes(result) == []
+    # Sensor gain is not change: almost nothing is flagged at all.
+    assert sum(r.area_m2 for r in result.regions) < 50
+
+
+def test_misregistered_pair_is_corrected(tmp_path):
+    from scipy import ndimage
+
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1).astype("float32")
+    b = np.stack([ndimage.shift(x, (1.5, -1.2), order=1, mode="nearest") for x in a])
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a.astype("uint16"))
+    pb = write_tif(tmp_path / "b_2020-02-01.tif", np.round(b).astype("uint16"))
+    result = detect(pa, pb)
+    # The shift that registers b onto a is the opposite of the one applied.
+    assert result.shift == pytest.approx((-1.5, 1.2), abs=0.2)
+    assert structure_changes(result) == []
+
+
+def test_class_mask_codes(pair):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    result = detect(before, after)
+    codes = set(np.unique(result.classes).tolist())
+    assert CLASSES["structure_new"].code in codes
+    r0, c0, h, w = NEW
+    roof = result.classes[r0 + 2:r0 + h - 2, c0 + 2:c0 + w - 2]
+    assert (roof == CLASSES["structure_new"].code).mean() > 0.9
+    assert NOT_ANALYSED not in codes or (result.classes == NOT_ANALYSED).mean() < 0.02
+
+
+def test_nodata_is_never_change(tmp_path):
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
+    b[:, :, 160:200] = 0  # a nodata strip over the new building's east end
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
+    pb = write_tif(tmp_path / "b_2020-02-01.tif", b)
+    result = detect(pa, pb)
+    assert (result.classes[:, 162:198] == NOT_ANALYSED).all()
+    for r in result.regions:
+        assert not r.geometry.intersects(_strip(result, 160, 200).buffer(-0.6))
+
+
+def _strip(result, c0, c1):
+    from shapely.geometry import box
+
+    t = result.before.transform
+    rows = result.before.shape[0]
+    return box(t.c + c0 * 0.5, t.f - rows * 0.5, t.c + c1 * 0.5, t.f)
+
+
+def test_before_must_be_earlier(pair):
+    before, after = pair()
+    with pytest.raises(InputError, match="later than the after image"):
+        detect(after, before)
+
+
+def test_same_date_is_an_error(pair):
+    before, after = pair(dates=("2020-05-01", "2020-05-01_b"))
+    with pytest.raises(InputError, match="same date"):
+        detect(before, after)
+
+
+def test_fixed_thresholds_are_used(pair):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    result = detect(before, after, config=DetectConfig(gain_threshold=50.0, loss_threshold=50.0))
+    assert result.thresholds.gain == 50.0 and result.thresholds.method.endswith("manual")
+    assert structure_changes(result) == []  # nothing is that strong

@@ -1,0 +1,85 @@
+"""The outputs: GeoJSON report (RFC 7946, provenance), COG change mask, change map."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from PIL import Image
+from shapely.geometry import shape
+
+import campwatch
+from campwatch.classes import CLASSES
+from campwatch.pipeline import run_detect
+
+from conftest import BUILDINGS, aoi_doc, grid_aoi_coords
+from test_pipeline import NEW
+
+
+@pytest.fixture()
+def run(pair, tmp_path, aoi_file):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    aoi = aoi_file(aoi_doc(grid_aoi_coords()))
+    result, paths = run_detect(before, after, tmp_path / "out", aoi_path=aoi)
+    return result, paths, (before, after, aoi)
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_report_is_rfc7946_with_provenance(run):
+    result, paths, (before, after, aoi) = run
+    report = json.loads(paths["report.geojson"].read_text())
+    assert report["type"] == "FeatureCollection"
+    assert report["aoi"]["name"] == "Test AOI"
+    assert report["images"]["before"] == {"file": before.name, "date": "2020-05-01", "sha256": sha(before),
+                                          "bands": ["blue", "green", "red", "nir"], "dtype": "uint16"}
+    assert report["images"]["after"]["date"] == "2020-09-01"
+    assert {i["role"]: i["sha256"] for i in report["inputs"]} == {"before": sha(before), "after": sha(after),
+                                                                  "aoi": sha(aoi)}
+    assert report["outputs"] == {"change_mask.tif": sha(paths["change_mask.tif"]),
+                                 "change_map.png": sha(paths["change_map.png"])}
+    assert report["software"]["campwatch"] == campwatch.__version__
+    assert report["parameters"] == result.config.to_dict()
+    assert report["summary"]["counts"]["structure_new"] == 1
+    f = next(f for f in report["features"] if f["properties"]["class"] == "structure_new")
+    geom = shape(f["geometry"])
+    lon, lat = geom.centroid.x, geom.centroid.y
+    assert 129.0 < lon < 130.5 and 41.0 < lat < 42.5  # WGS84 longitude, latitude order
+    assert f["properties"]["interval"] == {"from": "2020-05-01", "to": "2020-09-01"}
+    assert f["properties"]["centroid_lonlat"] == pytest.approx([lon, lat], abs=1e-5)
+    assert 0 <= f["properties"]["confidence"] <= 1
+
+
+def test_change_mask_is_a_cog_on_the_input_grid(run):
+    result, paths, (before, _, _) = run
+    with rasterio.open(paths["change_mask.tif"]) as ds, rasterio.open(before) as src:
+        assert ds.crs == src.crs and ds.transform == src.transform
+        assert ds.dtypes == ("uint8",) and ds.nodata == 255
+        assert ds.tags()["CLASS_2"] == "structure_new"
+        assert ds.tags()["BEFORE_DATE"] == "2020-05-01"
+        assert ds.colormap(1)[CLASSES["structure_new"].code][:3] == (0xD5, 0x5E, 0x00)
+        mask = ds.read(1)
+        assert np.array_equal(mask, result.classes)
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+
+
+def test_change_map_is_a_picture_with_the_change(run):
+    _, paths, _ = run
+    img = np.asarray(Image.open(paths["change_map.png"]).convert("RGB"))
+    assert img.shape[0] > 800 and img.shape[1] > 1000
+    # The class colour of new structures is drawn.
+    vermillion = np.all(np.abs(img.astype(int) - [0xD5, 0x5E, 0x00]) < 30, axis=-1)
+    assert vermillion.sum() > 100
+
+
+def test_outputs_are_deterministic(pair, tmp_path):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    _, p1 = run_detect(before, after, tmp_path / "a")
+    _, p2 = run_detect(before, after, tmp_path / "b")
+    for name in p1:
+        assert p1[name].read_bytes() == p2[name].read_bytes(), name

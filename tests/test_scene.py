@@ -1,0 +1,93 @@
+"""Reading dated scenes: dates, bands, masks, and clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from affine import Affine
+
+from campwatch.errors import CampwatchError, SceneError
+from campwatch.scene import parse_date, read_scene, scene_info
+
+from conftest import BUILDINGS, camp_scene, write_tif
+
+
+def test_date_from_name_and_tag(tmp_path):
+    a = camp_scene(1, buildings=BUILDINGS, noise_seed=1)
+    p = write_tif(tmp_path / "camp25_2016-05-14.tif", a)
+    assert scene_info(p).date == dt.date(2016, 5, 14)
+    q = write_tif(tmp_path / "undated.tif", a, tags={"TIFFTAG_DATETIME": "2013:02:22 10:30:00"})
+    assert scene_info(q).date == dt.date(2013, 2, 22)
+    assert parse_date("x_20140222.tif") == dt.date(2014, 2, 22)
+
+
+@pytest.mark.parametrize("name, tags, message", [
+    ("scene.tif", {}, "cannot tell the acquisition date"),
+    ("scene_2016-13-40.tif", {}, "cannot tell the acquisition date"),
+    ("scene.tif", {"TIFFTAG_DATETIME": "yesterday"}, "is not a valid date"),
+])
+def test_bad_dates(tmp_path, name, tags, message):
+    p = write_tif(tmp_path / name, camp_scene(1, buildings=[], noise_seed=1), tags=tags)
+    with pytest.raises(SceneError, match=message) as info:
+        scene_info(p)
+    assert name in str(info.value)
+
+
+def test_bands_and_nodata(tmp_path):
+    a = camp_scene(1, buildings=BUILDINGS, noise_seed=1)
+    a[:, :10] = 0
+    s = read_scene(write_tif(tmp_path / "s_2020-01-01.tif", a))
+    assert s.band_names == ("blue", "green", "red", "nir")
+    assert s.data.shape == (4, 256, 240) and s.data.dtype == np.float32
+    assert not s.valid[:10].any() and s.valid[10:].all()
+    assert s.pixel_area == pytest.approx(0.25)
+    assert s.band("nir") is not None and s.band("swir") is None
+
+
+def test_unknown_bands_are_none(tmp_path):
+    a = camp_scene(1, buildings=[], noise_seed=1)
+    s = scene_info(write_tif(tmp_path / "s_2020-01-01.tif", a, descriptions=None))
+    assert s.band_names == (None, None, None, None)
+
+
+def test_not_georeferenced(tmp_path):
+    a = camp_scene(1, buildings=[], noise_seed=1)
+    with pytest.raises(SceneError, match="no coordinate reference system"):
+        scene_info(write_tif(tmp_path / "s_2020-01-01.tif", a, crs=None))
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(SceneError, match="is a folder"):
+        scene_info(tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    crs=st.sampled_from(["EPSG:32652", "EPSG:4326", "EPSG:3857", None]),
+    res=st.floats(0.01, 100),
+    rows=st.integers(1, 20),
+    cols=st.integers(1, 20),
+    count=st.integers(1, 5),
+    dtype=st.sampled_from(["uint8", "uint16", "int16", "float32"]),
+    nodata=st.sampled_from([None, 0, 255]),
+    rot=st.sampled_from([0.0, 0.3]),
+)
+def test_any_raster_metadata_reads_or_raises_campwatch_error(tmp_path_factory, crs, res, rows, cols, count,
+                                                              dtype, nodata, rot):
+    path = tmp_path_factory.mktemp("h") / "s_2020-01-01.tif"
+    data = (np.arange(rows * cols * count).reshape(count, rows, cols) % 200).astype(dtype)
+    if nodata == 255 and dtype == "int16":
+        nodata = 0
+    transform = Affine(res, rot, 500000.0, 0.0, -res, 4600000.0)
+    write_tif(path, data, crs=crs, transform=transform, nodata=nodata, descriptions=None)
+    try:
+        s = read_scene(path)
+    except CampwatchError as exc:
+        assert isinstance(exc, SceneError)
+    else:
+        assert s.data.shape == (count, rows, cols)
+        assert s.crs is not None

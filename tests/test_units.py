@@ -1,0 +1,185 @@
+"""Unit tests of the pixel stages: alignment, radiometry, change, thresholds, clean-up, structures, clouds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasterio.crs import CRS as RioCRS
+from scipy import ndimage
+
+from campwatch.align import apply_shift, check_same_grid, estimate_shift
+from campwatch.change import change_measures, robust_sigma
+from campwatch.config import DetectConfig
+from campwatch.errors import ConfigError, GridMismatchError
+from campwatch.radiometry import invariant_candidates, match_histograms, match_invariant
+from campwatch.scene import Scene, SceneInfo
+from campwatch.segment import change_mask, clean_mask
+from campwatch.structures import find_structures, rectangularity
+from campwatch.threshold import choose_thresholds, noise_threshold
+
+from conftest import BUILDINGS, TRANSFORM, camp_scene
+
+
+def scene(data, valid=None, date=dt.date(2020, 1, 1)):
+    data = np.asarray(data, dtype="float32")
+    if valid is None:
+        valid = np.ones(data.shape[1:], bool)
+    return Scene(data=data, valid=valid, transform=TRANSFORM, crs=RioCRS.from_epsg(32652), date=date,
+                 band_names=("blue", "green", "red", "nir")[: data.shape[0]])
+
+
+def info(**kw):
+    base = dict(path="a.tif", date=dt.date(2020, 1, 1), crs=RioCRS.from_epsg(32652), transform=TRANSFORM,
+                width=10, height=10, count=4, dtype="uint16", nodata=0, band_names=("blue", "green", "red", "nir"))
+    base.update(kw)
+    return SceneInfo(**base)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(crs=RioCRS.from_epsg(32651)), "different CRSs"),
+    (dict(width=11), "differ in size"),
+    (dict(transform=TRANSFORM * TRANSFORM.translation(3, 0)), "different grids"),
+    (dict(count=3), "different band counts"),
+    (dict(band_names=("red", "green", "blue", "nir")), "different bands"),
+])
+def test_check_same_grid(change, message):
+    check_same_grid(info(), info(path="b.tif"))
+    with pytest.raises(GridMismatchError, match=message):
+        check_same_grid(info(), info(path="b.tif", **change))
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (1.3, -0.7), (-2.0, 2.0), (0.4, 1.9)])
+def test_estimate_shift_recovers_known_shift(shift):
+    a = camp_scene(3, buildings=BUILDINGS, noise_seed=1).astype("float32")
+    b = np.stack([ndimage.shift(x, shift, order=1, mode="nearest") for x in a])
+    est = estimate_shift(scene(a), scene(b))
+    assert est == pytest.approx((-shift[0], -shift[1]), abs=0.15)
+
+
+def test_aligning_an_aligned_pair_changes_nothing():
+    a = scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1))
+    est = estimate_shift(a, a)
+    assert est == (0.0, 0.0)
+    assert apply_shift(a, est) is a
+
+
+def test_match_invariant_recovers_gain_despite_a_cloud():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(100, 600, (4, 120, 120)).astype("float32")
+    img = ref * np.array([1.1, 0.9, 1.05, 1.2])[:, None, None] + np.array([5, -3, 0, 10])[:, None, None]
+    img[:, :40, :40] += 900  # a cloud over a ninth of the scene
+    out = match_invariant(img, ref, np.ones((120, 120), bool))
+    assert np.abs(out[:, 60:, 60:] - ref[:, 60:, 60:]).max() < 1.0
+
+
+def test_invariant_candidates_leave_out_vegetation_and_shadow():
+    a = np.full((4, 10, 10), 300.0, "float32")
+    a[3, :5] = 900  # vegetation: high NIR
+    a[:, 8:] = 50  # shadow
+    keep = invariant_candidates(a, a, np.ones((10, 10), bool), ("blue", "green", "red", "nir"), min_share=0)
+    assert not keep[:5].any() and not keep[8:].any() and keep[5:8].all()
+
+
+def test_match_histograms_matches_quantiles():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(300, 30, (1, 50, 50)).astype("float32")
+    img = ref * 2 + 40
+    out = match_histograms(img, ref, np.ones((50, 50), bool))
+    assert np.quantile(out, [0.1, 0.5, 0.9]) == pytest.approx(np.quantile(ref, [0.1, 0.5, 0.9]), abs=0.5)
+
+
+def test_identical_scenes_have_no_change():
+    a = scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1))
+    m = change_measures(a, a)
+    assert np.all(m.magnitude == 0)
+    assert robust_sigma(np.array([])) == 0.0
+
+
+def _pair_measures(extra_noise: float):
+    a = camp_scene(3, buildings=BUILDINGS, noise_seed=1).astype("float32")
+    b = a + np.random.default_rng(2).normal(0, extra_noise, a.shape)
+    b[:, 100:130, 100:140] += 200
+    return change_measures(scene(a), scene(b))
+
+
+@settings(max_examples=25, deadline=None)
+@given(k1=st.floats(1.0, 8.0), k2=st.floats(1.0, 8.0))
+def test_a_higher_threshold_never_yields_a_larger_mask(k1, k2):
+    m = _pair_measures(5.0)
+    lo, hi = sorted((k1, k2))
+    masks = [change_mask(m, choose_thresholds(m, DetectConfig(threshold_method="noise", noise_k=k)))
+             for k in (lo, hi)]
+    assert masks[1].sum() <= masks[0].sum()
+    assert np.all(masks[0] | ~masks[1])  # the high mask lies within the low one
+
+
+def test_thresholds_find_the_change_and_not_the_noise():
+    m = _pair_measures(5.0)
+    t = choose_thresholds(m, DetectConfig())
+    mask = clean_mask(change_mask(m, t), pixel_size=0.5, config=DetectConfig())
+    assert mask[102:128, 102:138].all()
+    assert mask.sum() < 30 * 40 * 1.2
+    assert noise_threshold(np.array([])) == float("inf")
+
+
+def test_clean_mask_removes_slivers_and_specks():
+    mask = np.zeros((100, 100), bool)
+    mask[10:40, 10:40] = True  # 225 m2: kept
+    mask[60, 10:90] = True  # a one-pixel sliver
+    mask[80:84, 80:84] = True  # 4 m2 speck
+    out = clean_mask(mask, pixel_size=0.5, config=DetectConfig())
+    assert out[12:38, 12:38].all()
+    assert not out[60].any() and not out[80:84, 80:84].any()
+
+
+def test_rectangularity():
+    m = np.zeros((50, 50), bool)
+    m[10:20, 5:45] = True
+    assert rectangularity(m) > 0.95
+    yy, xx = np.mgrid[:50, :50]
+    assert rectangularity((yy - 25) ** 2 + (xx - 25) ** 2 < 400) == pytest.approx(np.pi / 4, abs=0.06)
+
+
+def test_structures_need_a_shadow():
+    with_shadow = scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1))
+    found = find_structures(with_shadow, config=DetectConfig())
+    assert len(found.objects) == len(BUILDINGS)
+    # The shadows fall to the north-west: up (-row) and left (-col).
+    assert found.direction[0] < 0 and found.direction[1] < 0
+    flat = camp_scene(3, buildings=[], noise_seed=1).astype("float32")
+    for r0, c0, h, w in BUILDINGS:
+        flat[:, r0:r0 + h, c0:c0 + w] = 600  # bright patches with no shadow: not structures
+    assert find_structures(scene(flat), config=DetectConfig()).objects == {}
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(threshold_method="magic"), "threshold_method='magic' is not valid; expected one of auto, otsu, noise"),
+    (dict(min_area_m2=-1), "min_area_m2=-1 is not valid"),
+    (dict(gain_threshold=0), "gain_threshold=0 is not valid"),
+    (dict(hysteresis_ratio=1.5), "hysteresis_ratio=1.5"),
+    (dict(min_structure_area_m2=10, max_structure_area_m2=5), "larger than max_structure_area_m2"),
+])
+def test_config_validation(values, message):
+    with pytest.raises(ConfigError) as info:
+        DetectConfig(**values)
+    assert message in str(info.value)
+
+
+def test_config_from_file(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[detect]\nmin_area_m2 = 40\nthreshold_method = 'otsu'\n")
+    c = DetectConfig.from_file(p)
+    assert c.min_area_m2 == 40 and c.threshold_method == "otsu"
+    assert c.replace(min_area_m2=None, noise_k=5).noise_k == 5
+    j = tmp_path / "c.json"
+    j.write_text('{"noise_k": 3}')
+    assert DetectConfig.from_file(j).noise_k == 3
+    with pytest.raises(ConfigError, match="cannot be parsed"):
+        (tmp_path / "bad.toml").write_text("= =")
+        DetectConfig.from_file(tmp_path / "bad.toml")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        DetectConfig.from_file(tmp_path / "none.toml")
