@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from rasterio.windows import Window, from_bounds
@@ -16,7 +17,7 @@ from campwatch.aoi import AOI
 from campwatch.errors import AOIError, GridMismatchError
 from campwatch.scene import Scene, SceneInfo
 
-__all__ = ["check_same_grid", "aoi_window", "estimate_shift", "apply_shift"]
+__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "check_same_grid", "estimate_shift", "measure_shift"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,17 +105,68 @@ def _edges(scene: Scene) -> np.ndarray:
     return edges
 
 
-def estimate_shift(reference: Scene, moving: Scene, *, upsample: int = 10) -> tuple[float, float]:
-    """Return the (row, col) shift that registers ``moving`` onto ``reference``.
+@dataclass(frozen=True)
+class ShiftEstimate:
+    """A measured shift between two scenes.
 
-    Phase correlation (``skimage.registration.phase_cross_correlation``) of the gradient
-    magnitude of the mean brightness, to 1/``upsample`` pixel. Edges are what stays put
-    when season and illumination change; pixels near invalid ones are left out.
+    ``shift`` is the (row, col) by which the moving scene must be moved to lie on the
+    reference; ``strength`` the correlation peak's height in standard deviations of the
+    correlation surface; ``outside`` the strongest peak beyond the search bound and its
+    strength, when it is stronger than the one inside.
     """
-    shift, _, _ = phase_cross_correlation(
-        _edges(reference), _edges(moving), upsample_factor=upsample, normalization=None
-    )
-    return (float(shift[0]), float(shift[1]))
+
+    shift: tuple[float, float]
+    strength: float
+    outside: tuple[tuple[float, float], float] | None = None
+
+
+def _parabolic(left: float, centre: float, right: float) -> float:
+    denom = left - 2 * centre + right
+    return 0.0 if denom == 0 else float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+
+
+def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) -> ShiftEstimate:
+    """Measure the (row, col) shift that registers ``moving`` onto ``reference``.
+
+    Phase correlation of the gradient magnitude of the mean brightness (edges stay put when
+    season and illumination change), tapered by a Hann window, pixels near invalid ones
+    left out. The peak is looked for within ``max_shift`` pixels and refined to sub-pixel
+    (``skimage.registration.phase_cross_correlation`` with upsampling when it agrees, else
+    a parabola through the peak's neighbours); a stronger peak outside the bound is
+    reported.
+    """
+    a, b = _edges(reference), _edges(moving)
+    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
+    fa = np.fft.fft2((a - a.mean()) * window)
+    fb = np.fft.fft2((b - b.mean()) * window)
+    cross = fa * np.conj(fb)
+    cross /= np.maximum(np.abs(cross), 1e-12)
+    surface = np.fft.fftshift(np.real(np.fft.ifft2(cross)))
+    rows, cols = surface.shape
+    cr, cc = rows // 2, cols // 2
+    std = float(surface.std()) or 1.0
+    mean = float(surface.mean())
+    yy, xx = np.mgrid[:rows, :cols]
+    inside = (yy - cr) ** 2 + (xx - cc) ** 2 <= max_shift**2
+    r, c = np.unravel_index(np.argmax(np.where(inside, surface, -np.inf)), surface.shape)
+    strength = (float(surface[r, c]) - mean) / std
+    dr = _parabolic(surface[r - 1, c], surface[r, c], surface[(r + 1) % rows, c]) if 0 < r else 0.0
+    dc = _parabolic(surface[r, c - 1], surface[r, c], surface[r, (c + 1) % cols]) if 0 < c else 0.0
+    shift = (round(float(r - cr + dr), 2), round(float(c - cc + dc), 2))
+    # skimage's upsampled-DFT refinement is finer than the parabola; keep it when it
+    # agrees with the bounded peak (it searches the whole surface).
+    fine, _, _ = phase_cross_correlation(a, b, upsample_factor=20, normalization=None)
+    if abs(fine[0] - shift[0]) <= 1.0 and abs(fine[1] - shift[1]) <= 1.0:
+        shift = (round(float(fine[0]), 2), round(float(fine[1]), 2))
+    r2, c2 = np.unravel_index(np.argmax(np.where(inside, -np.inf, surface)), surface.shape)
+    strength2 = (float(surface[r2, c2]) - mean) / std
+    outside = ((float(r2 - cr), float(c2 - cc)), strength2) if strength2 > strength else None
+    return ShiftEstimate(shift=(shift[0] + 0.0, shift[1] + 0.0), strength=strength, outside=outside)
+
+
+def estimate_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) -> tuple[float, float]:
+    """The (row, col) shift that registers ``moving`` onto ``reference`` (see :func:`measure_shift`)."""
+    return measure_shift(reference, moving, max_shift=max_shift).shift
 
 
 def apply_shift(scene: Scene, shift: tuple[float, float]) -> Scene:

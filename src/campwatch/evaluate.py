@@ -1,15 +1,54 @@
-"""Score detected changes against a truth file: per-class precision, recall and F1 by object overlap."""
+"""Score campwatch against truth: a sample's truth GeoJSON (objects), or a change-detection dataset (pixels).
+
+Two forms:
+
+- object scores: a report's changes matched to the truth events of its interval by
+  overlap, per class (:func:`score_report`);
+- dataset scores: every pair of a folder in the ``A/``, ``B/``, ``label/`` layout of public
+  change-detection datasets (LEVIR-CD, WHU-CD, DSIFN-CD) run through detection, pixel
+  precision, recall, F1 and IoU pooled and per pair, and object recall
+  (:func:`evaluate_dataset`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from skimage.measure import label as label_objects
 
-__all__ = ["ClassScore", "match_objects", "score_report", "read_truth"]
+from campwatch.classes import CLASSES
+from campwatch.config import DetectConfig
+from campwatch.errors import InputError
+from campwatch.scene import Scene, _band_names
+
+__all__ = [
+    "ClassScore",
+    "PixelScore",
+    "DatasetScore",
+    "STRUCTURE_CLASSES",
+    "evaluate_dataset",
+    "match_objects",
+    "read_pair_scene",
+    "read_truth",
+    "score_report",
+]
+
+#: The classes that say a building appeared, went or changed.
+STRUCTURE_CLASSES = ("structure_new", "structure_demolished", "structure_modified")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+# A local metric CRS for images without georeferencing: distances and areas stay right.
+_LOCAL_CRS = CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=0 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
 
 
 @dataclass(frozen=True)
@@ -123,3 +162,213 @@ def score_report(report_path: str | Path, truth_path: str | Path, classes: Itera
     truth = read_truth(truth_path, interval=interval)
     crs = truth.estimate_utm_crs() if len(truth) else det.estimate_utm_crs()
     return match_objects(det.to_crs(crs), truth.to_crs(crs), classes)
+
+
+@dataclass(frozen=True)
+class PixelScore:
+    """Pixel counts of predicted against labelled change."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def f1(self) -> float:
+        d = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / d if d else float("nan")
+
+    @property
+    def iou(self) -> float:
+        d = self.tp + self.fp + self.fn
+        return self.tp / d if d else float("nan")
+
+    def __add__(self, other: PixelScore) -> PixelScore:
+        return PixelScore(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(v: float) -> float | None:
+            return None if np.isnan(v) else round(v, 4)
+
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn, "precision": r(self.precision),
+                "recall": r(self.recall), "f1": r(self.f1), "iou": r(self.iou)}
+
+
+@dataclass(frozen=True)
+class DatasetScore:
+    """Scores of a dataset folder: pooled, per pair, and object recall."""
+
+    folder: str
+    classes: tuple[str, ...]
+    pooled: PixelScore
+    pairs: dict[str, PixelScore]
+    objects_found: int
+    objects_total: int
+    pair_notes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def object_recall(self) -> float:
+        return self.objects_found / self.objects_total if self.objects_total else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "classes": list(self.classes),
+            "pooled": self.pooled.to_dict(),
+            "object_recall": None if np.isnan(self.object_recall) else round(self.object_recall, 4),
+            "objects": {"found": self.objects_found, "total": self.objects_total},
+            "pairs": {k: v.to_dict() for k, v in self.pairs.items()},
+            "warnings": self.pair_notes,
+        }
+
+
+def pixel_score(predicted: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> PixelScore:
+    """Confusion counts of two boolean masks (over ``valid`` pixels only)."""
+    if valid is None:
+        valid = np.ones(truth.shape, dtype=bool)
+    p, t = predicted & valid, truth & valid
+    tp = int((p & t).sum())
+    fp = int((p & ~t).sum())
+    fn = int((~p & t).sum())
+    return PixelScore(tp, fp, fn, int(valid.sum()) - tp - fp - fn)
+
+
+def read_pair_scene(path: str | Path, *, pixel_size: float, date: dt.date) -> Scene:
+    """Read an image of a dataset pair, georeferenced or not, as a Scene.
+
+    Without georeferencing the image gets a local metric grid of ``pixel_size`` metres.
+    Bands are named from the file (PNG and JPEG: red, green, blue).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as an image.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                data = ds.read(out_dtype="float32")
+                mask = ds.read_masks()
+                names = _band_names(ds)
+                georef = ds.crs is not None and not ds.transform.is_identity
+                transform = ds.transform if georef else Affine(pixel_size, 0, 0, 0, -pixel_size, 0)
+                crs = ds.crs if georef else _LOCAL_CRS
+                dtype = ds.dtypes[0]
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from exc
+    if data.shape[0] == 4 and ds.colorinterp[3].name == "alpha":
+        data = data[:3]
+        names = names[:3]
+    valid = np.all(mask > 0, axis=0)
+    return Scene(data=data, valid=valid, transform=transform, crs=crs, date=date, band_names=names,
+                 path=path, dtype=dtype)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for suffix in _IMAGE_SUFFIXES:
+        for cand in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
+            if cand.exists():
+                return cand
+    return None
+
+
+def dataset_pairs(folder: str | Path) -> list[tuple[str, Path, Path, Path]]:
+    """The (name, A, B, label) files of a dataset folder in the A/, B/, label/ layout.
+
+    Raises
+    ------
+    InputError
+        If the layout is missing, or an image has no partner or label.
+    """
+    root = Path(folder)
+    dirs = {k: root / k for k in ("A", "B", "label")}
+    missing = [k for k, d in dirs.items() if not d.is_dir()]
+    if missing:
+        raise InputError(
+            f"dataset folder {root}: missing sub-folder(s) {', '.join(missing)}; expected A/ (before), "
+            "B/ (after) and label/ (change labels) with the same file names"
+        )
+    pairs = []
+    for a in sorted(p for p in dirs["A"].iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES):
+        b, lab = _find(dirs["B"], a.stem), _find(dirs["label"], a.stem)
+        if b is None or lab is None:
+            raise InputError(f"dataset folder {root}: {a.name} has no {'B image' if b is None else 'label'}")
+        pairs.append((a.stem, a, b, lab))
+    if not pairs:
+        raise InputError(f"dataset folder {root}: no images in A/")
+    return pairs
+
+
+def evaluate_dataset(
+    folder: str | Path,
+    *,
+    classes: Iterable[str] = STRUCTURE_CLASSES,
+    pixel_size: float = 0.5,
+    config: DetectConfig | None = None,
+    min_object_overlap: float = 0.3,
+) -> DatasetScore:
+    """Run detection on every pair of a dataset folder and score it against the labels.
+
+    Parameters
+    ----------
+    folder : str or Path
+        ``A/`` (before), ``B/`` (after), ``label/`` (0 no change, > 127 change), one file
+        name per pair; PNG, JPEG or GeoTIFF.
+    classes : iterable of str
+        The reported classes that count as predicted change (default: the structure classes).
+    pixel_size : float
+        Metres per pixel of images without georeferencing.
+    config : DetectConfig, optional
+    min_object_overlap : float
+        A labelled object (8-connected) counts as found when this share of its pixels is
+        predicted.
+
+    Returns
+    -------
+    DatasetScore
+    """
+    from campwatch.pipeline import detect_scenes
+
+    classes = tuple(classes)
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown:
+        raise InputError(f"unknown class(es) {', '.join(unknown)}; valid ones are {', '.join(CLASSES)}")
+    codes = np.array([CLASSES[c].code for c in classes])
+    pooled = PixelScore(0, 0, 0, 0)
+    pairs: dict[str, PixelScore] = {}
+    notes: dict[str, list[str]] = {}
+    found = total = 0
+    for name, a, b, lab in dataset_pairs(folder):
+        before = read_pair_scene(a, pixel_size=pixel_size, date=dt.date(2000, 1, 1))
+        after = read_pair_scene(b, pixel_size=pixel_size, date=dt.date(2000, 1, 2))
+        with rasterio.open(lab) as ds:
+            truth = ds.read(1) > 127
+        if truth.shape != before.shape:
+            raise InputError(f"{lab}: label is {truth.shape}, image {before.shape}; they must match")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = detect_scenes(before, after, config=config)
+        predicted = np.isin(result.classes, codes)
+        valid = result.analysed & ~result.obscured.mask
+        score = pixel_score(predicted, truth, valid)
+        pairs[name] = score
+        pooled = pooled + score
+        if result.warnings:
+            notes[name] = list(result.warnings)
+        objects = label_objects(truth, connectivity=2)
+        for i in range(1, int(objects.max()) + 1):
+            obj = objects == i
+            total += 1
+            if predicted[obj].mean() >= min_object_overlap:
+                found += 1
+    return DatasetScore(str(folder), classes, pooled, pairs, found, total, notes)

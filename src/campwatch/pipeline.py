@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rasterio.features import geometry_mask
 
-from campwatch.align import aoi_window, apply_shift, check_same_grid, estimate_shift
+from campwatch.align import aoi_window, apply_shift, check_same_grid, measure_shift
 from campwatch.aoi import AOI, read_aoi
 from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
@@ -29,7 +29,7 @@ from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
 from campwatch.obscured import Obscured, extend_fringe, find_obscured, merge_obscured
 
-__all__ = ["DetectResult", "detect", "run_detect", "OUTPUT_NAMES"]
+__all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "OUTPUT_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson")
 
 #: Below this fraction of the AOI valid on both dates, the run warns.
 LOW_VALID_FRACTION = 0.5
+
+#: A phase-correlation peak weaker than this (in sigmas of the surface) measures nothing.
+MIN_SHIFT_STRENGTH = 8.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,6 @@ def detect(
     Memory: about 12 float32 values per band per pixel of the AOI window.
     """
     config = config or DetectConfig()
-    messages: list[str] = []
     info_b, info_a = scene_info(before_path), scene_info(after_path)
     check_same_grid(info_b, info_a)
     if info_b.date == info_a.date:
@@ -113,7 +115,27 @@ def detect(
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
     before = read_scene(before_path, window=window)
     after = read_scene(after_path, window=window)
+    return detect_scenes(before, after, aoi=aoi, config=config)
 
+
+def detect_scenes(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+) -> DetectResult:
+    """Detect and classify change between two scenes already read onto one grid.
+
+    The core of :func:`detect`, for scenes made in memory (for example dataset pairs
+    without georeferencing). Raises like :func:`detect`.
+    """
+    config = config or DetectConfig()
+    messages: list[str] = []
+    if before.data.shape != after.data.shape:
+        raise GridMismatchError(
+            f"the scenes differ in shape ({before.data.shape} vs {after.data.shape}); they must share one grid"
+        )
     inside = np.ones(before.shape, dtype=bool)
     if aoi is not None:
         inside = geometry_mask(
@@ -125,22 +147,27 @@ def detect(
 
     shift = (0.0, 0.0)
     if config.coregister:
-        shift = estimate_shift(before, after)
-        size = math.hypot(*shift)
-        if size > config.max_shift_px:
+        est = measure_shift(before, after, max_shift=config.max_shift_px)
+        if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
+            (dr, dc), _ = est.outside
             raise GridMismatchError(
-                f"{info_a.path} is shifted by {size:.1f} pixels (row {shift[0]:+.1f}, col {shift[1]:+.1f}) "
-                f"against {info_b.path}, more than max_shift_px={config.max_shift_px}; "
+                f"{after.path} is shifted by {math.hypot(dr, dc):.1f} pixels (row {dr:+.0f}, col {dc:+.0f}) "
+                f"against {before.path}, more than max_shift_px={config.max_shift_px}; "
                 "co-register the images first or raise max_shift_px"
             )
-        logger.info("measured shift (row, col) = (%.2f, %.2f) px", *shift)
-        after = apply_shift(after, shift)
+        if est.strength >= MIN_SHIFT_STRENGTH:
+            shift = est.shift
+            logger.info("measured shift (row, col) = (%.2f, %.2f) px, peak %.0f sigma", *shift, est.strength)
+            after = apply_shift(after, shift)
+        else:
+            _warn(messages, f"the shift between the images could not be measured (correlation peak "
+                            f"{est.strength:.1f} sigma); taken as co-registered")
 
     analysed = before.valid & after.valid & inside
     frac = float(analysed.sum()) / max(1, int(inside.sum()))
     if frac == 0:
         raise InputError(
-            f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates"
+            f"{before.path} and {after.path}: no pixel inside the AOI is valid on both dates"
         )
     if frac < LOW_VALID_FRACTION:
         _warn(messages, f"only {frac:.0%} of the AOI is valid on both dates; the rest is not analysed")
