@@ -62,24 +62,28 @@ class ClassScore:
 
     @property
     def precision(self) -> float:
+        """NaN when nothing was reported."""
         n = self.true_positives + self.false_positives
-        return self.true_positives / n if n else 1.0
+        return self.true_positives / n if n else float("nan")
 
     @property
     def recall(self) -> float:
+        """NaN when the truth has no object of the class."""
         n = self.true_positives + self.false_negatives
-        return self.true_positives / n if n else 1.0
+        return self.true_positives / n if n else float("nan")
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        d = 2 * self.true_positives + self.false_positives + self.false_negatives
+        return 2 * self.true_positives / d if d else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        def r(v: float) -> float | None:
+            return None if np.isnan(v) else round(v, 4)
+
         return {
             "class": self.change_class, "tp": self.true_positives, "fp": self.false_positives,
-            "fn": self.false_negatives, "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4), "f1": round(self.f1, 4),
+            "fn": self.false_negatives, "precision": r(self.precision), "recall": r(self.recall), "f1": r(self.f1),
         }
 
 
@@ -351,8 +355,13 @@ def evaluate_dataset(
     for name, a, b, lab in dataset_pairs(folder):
         before = read_pair_scene(a, pixel_size=pixel_size, date=dt.date(2000, 1, 1))
         after = read_pair_scene(b, pixel_size=pixel_size, date=dt.date(2000, 1, 2))
-        with rasterio.open(lab) as ds:
-            truth = ds.read(1) > 127
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(lab) as ds:
+                    truth = ds.read(1) > 127
+        except RasterioIOError as exc:
+            raise InputError(f"{lab}: not a readable label image ({exc})") from exc
         if truth.shape != before.shape:
             raise InputError(f"{lab}: label is {truth.shape}, image {before.shape}; they must match")
         with warnings.catch_warnings():

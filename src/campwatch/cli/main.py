@@ -6,6 +6,7 @@ import click
 
 from campwatch import __version__
 from campwatch.cli.detect import detect_command
+from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.sample import sample_command
 
 
@@ -20,6 +21,7 @@ def cli() -> None:
 
 cli.add_command(detect_command)
 cli.add_command(sample_command)
+cli.add_command(evaluate_command)
 
 
 def main() -> None:

@@ -1,0 +1,76 @@
+"""``campwatch evaluate``: score reports against a truth file, or detection on a labelled dataset."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from campwatch.classes import CLASSES
+from campwatch.cli.options import handle_errors, verbosity
+from campwatch.config import DetectConfig
+from campwatch.errors import InputError
+from campwatch.evaluate import STRUCTURE_CLASSES, evaluate_dataset, score_report
+
+CLASS_SETS = {"structure": STRUCTURE_CLASSES, "all": tuple(CLASSES)}
+
+
+def _fmt(v: float | None) -> str:
+    return "   -" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+@click.command("evaluate")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--truth", type=click.Path(path_type=Path),
+              help="Truth GeoJSON (as `campwatch sample` writes): TARGET is then a report.geojson.")
+@click.option("--classes", "class_set", default="structure", show_default=True,
+              help="Classes counted as change: 'structure', 'all', or a comma-separated list.")
+@click.option("--pixel-size", type=float, default=0.5, show_default=True,
+              help="Metres per pixel of dataset images without georeferencing.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Detection parameters file.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the scores as JSON here.")
+@verbosity
+@handle_errors
+def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_size: float,
+                     config_path: Path | None, out_path: Path | None) -> None:
+    """Score campwatch against truth.
+
+    TARGET is either a report.geojson (with --truth: objects matched by overlap, per class)
+    or a dataset folder with A/ (before), B/ (after) and label/ sub-folders, as LEVIR-CD,
+    WHU-CD and DSIFN-CD ship: every pair is run through detection and scored by pixel
+    (precision, recall, F1, IoU, pooled and per pair) and by object recall.
+    """
+    classes = CLASS_SETS.get(class_set) or tuple(c.strip() for c in class_set.split(",") if c.strip())
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown:
+        raise InputError(f"--classes: unknown class(es) {', '.join(unknown)}; valid ones are "
+                         f"'structure', 'all' or names among {', '.join(CLASSES)}")
+    if pixel_size <= 0:
+        raise InputError(f"--pixel-size={pixel_size} is not valid; expected metres per pixel > 0")
+    if truth is not None:
+        if not target.is_file():
+            raise InputError(f"{target}: not a report file")
+        scores = score_report(target, truth, classes)
+        click.echo(f"{'class':<24}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+        for s in scores.values():
+            click.echo(f"{s.change_class:<24}{s.true_positives:>5}{s.false_positives:>5}{s.false_negatives:>5}"
+                       f"{_fmt(s.precision):>11}{_fmt(s.recall):>8}{_fmt(s.f1):>7}")
+        data = {"report": str(target), "truth": str(truth), "classes": [s.to_dict() for s in scores.values()]}
+    else:
+        if not target.is_dir():
+            raise InputError(f"{target}: not a dataset folder (A/, B/, label/) nor, with --truth, a report")
+        config = DetectConfig.from_file(config_path) if config_path else None
+        result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=config)
+        click.echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
+        for name, s in result.pairs.items():
+            click.echo(f"{name:<28}{_fmt(s.precision):>10}{_fmt(s.recall):>8}{_fmt(s.f1):>7}{_fmt(s.iou):>7}")
+        p = result.pooled
+        click.echo(f"{'pooled':<28}{_fmt(p.precision):>10}{_fmt(p.recall):>8}{_fmt(p.f1):>7}{_fmt(p.iou):>7}")
+        click.echo(f"object recall: {result.objects_found}/{result.objects_total} = {_fmt(result.object_recall)}")
+        data = result.to_dict() | {"pixel_size": pixel_size}
+    if out_path is not None:
+        tmp = out_path.with_name(out_path.name + ".partial")
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(out_path)
