@@ -33,6 +33,10 @@ CLASSES: dict[str, ChangeClass] = {
                     "A building-like object that stands out from the ground only in the earlier image."),
         ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
                     "A building present on both dates whose roof or shape changed."),
+        ChangeClass("tower_added", 7, "#E69F00", "Tower added",
+                    "A small raised object (a few metres across, casting a long shadow) only in the later image."),
+        ChangeClass("tower_removed", 8, "#56B4E9", "Tower removed",
+                    "A small raised object only in the earlier image."),
         ChangeClass("other_change", 1, "#F0E442", "Other change",
                     "Ground, fields, vegetation, water, shadows: change that is not a structure."),
     )

@@ -84,6 +84,10 @@ def _object_mask(smap: StructureMap, oid: int) -> tuple[tuple[slice, slice], np.
     return sl, smap.labels[sl] == oid
 
 
+_APPEARED = {"structure": "structure_new", "tower": "tower_added"}
+_GONE = {"structure": "structure_demolished", "tower": "tower_removed"}
+
+
 def _structure_changes(
     smap_b: StructureMap,
     smap_a: StructureMap,
@@ -93,57 +97,55 @@ def _structure_changes(
     config: DetectConfig,
     *,
     veiled: tuple[np.ndarray, np.ndarray],
+    raw_changed: np.ndarray | None = None,
 ) -> list[_Candidate]:
-    """Structure changes: objects on one date, changed, and absent (or different) on the other.
+    """Structure and tower changes: objects on one date, changed, and absent (or different) on the other.
 
     Absent means no object on the other date covers more than ``max_overlap_absent`` of
     the footprint, and the footprint looks like the ground there (its mean anomaly is
     below ``max_absent_anomaly``) and no thin cloud or shadow veils it there: a structure
     missed on one date by the object tests, or dimmed by a veil, is not reported as built
-    or demolished. Modified means objects on both
-    dates and a roof whose mean spectrum changed by more than ``min_roof_change``.
+    or demolished. Modified means structures on both dates and a roof whose mean spectrum
+    changed by more than ``min_roof_change``, in the clear. Towers, too small to survive
+    the change mask's clean-up, are tested against ``raw_changed``.
     """
     shape = changed.shape
     out: list[_Candidate] = []
+    if raw_changed is None:
+        raw_changed = changed
 
     def full(sl: tuple[slice, slice], m: np.ndarray) -> np.ndarray:
         f = np.zeros(shape, dtype=bool)
         f[sl] = m
         return f
 
-    def absent(
-        other: StructureMap, other_veiled: np.ndarray, sl: tuple[slice, slice], m: np.ndarray
-    ) -> tuple[bool, float]:
-        cover = float((other.labels[sl][m] > 0).mean())
-        like_ground = float(other.anomaly[sl][m].mean()) < config.max_absent_anomaly
-        clear = float(other_veiled[sl][m].mean()) < config.max_overlap_absent
-        return cover < config.max_overlap_absent and like_ground and clear, cover
-
-    for oid in sorted(smap_a.objects):
-        sl, m = _object_mask(smap_a, oid)
-        if float(changed[sl][m].mean()) < config.min_changed_fraction:
-            continue
-        gone, cover = absent(smap_b, veiled[0], sl, m)
-        if gone:
-            score = 1.0 - cover / config.max_overlap_absent
-            out.append(_Candidate("structure_new", full(sl, m), "a structure only in the later image", score))
-        elif cover >= 0.5 and max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) < 0.05:
-            # A veil changes how a roof looks: a modification is claimed only in the clear.
-            mb = before.data[(slice(None),) + sl][:, m].mean(axis=1)
-            ma = after.data[(slice(None),) + sl][:, m].mean(axis=1)
-            rel = float(np.linalg.norm(ma - mb) / max(np.linalg.norm(mb), 1e-9))
-            if rel >= config.min_roof_change:
-                out.append(_Candidate("structure_modified", full(sl, m),
-                                      "a structure on both dates whose roof changed", min(1.0, cover)))
-    for oid in sorted(smap_b.objects):
-        sl, m = _object_mask(smap_b, oid)
-        if float(changed[sl][m].mean()) < config.min_changed_fraction:
-            continue
-        gone, cover = absent(smap_a, veiled[1], sl, m)
-        if gone:
-            score = 1.0 - cover / config.max_overlap_absent
-            out.append(_Candidate("structure_demolished", full(sl, m),
-                                  "a structure only in the earlier image", score))
+    # (objects, the other date's objects, the other date's veil, class names, cause)
+    directions = (
+        (smap_a, smap_b, veiled[0], _APPEARED, "only in the later image"),
+        (smap_b, smap_a, veiled[1], _GONE, "only in the earlier image"),
+    )
+    for present, other, other_veiled, names, where in directions:
+        for oid in sorted(present.objects):
+            obj = present.objects[oid]
+            sl, m = _object_mask(present, oid)
+            mask = changed if obj.kind == "structure" else raw_changed
+            if float(mask[sl][m].mean()) < config.min_changed_fraction:
+                continue
+            cover = float((other.labels[sl][m] > 0).mean())
+            like_ground = float(other.anomaly[sl][m].mean()) < config.max_absent_anomaly
+            clear = float(other_veiled[sl][m].mean()) < config.max_overlap_absent
+            if cover < config.max_overlap_absent and like_ground and clear:
+                score = 1.0 - cover / config.max_overlap_absent
+                out.append(_Candidate(names[obj.kind], full(sl, m), f"a {obj.kind} {where}", score))
+            elif (present is smap_a and obj.kind == "structure" and cover >= 0.5
+                  and max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) < 0.05):
+                # A veil changes how a roof looks: a modification is claimed only in the clear.
+                mb = before.data[(slice(None),) + sl][:, m].mean(axis=1)
+                ma = after.data[(slice(None),) + sl][:, m].mean(axis=1)
+                rel = float(np.linalg.norm(ma - mb) / max(np.linalg.norm(mb), 1e-9))
+                if rel >= config.min_roof_change:
+                    out.append(_Candidate("structure_modified", full(sl, m),
+                                          "a structure on both dates whose roof changed", min(1.0, cover)))
     return out
 
 
@@ -157,6 +159,7 @@ def classify_changes(
     threshold: float,
     obscured: np.ndarray | None = None,
     veiled: tuple[np.ndarray, np.ndarray] | None = None,
+    raw_changed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion]]:
     """Classify the change between two scenes.
 
@@ -172,6 +175,8 @@ def classify_changes(
         The smaller of the gain and loss thresholds (scales confidences).
     obscured : (M, N) ndarray of bool, optional
         Pixels hidden by cloud or cloud shadow on either date: never reported as change.
+    raw_changed : (M, N) ndarray of bool, optional
+        The change mask before clean-up: towers are too small to survive it.
     veiled : pair of (M, N) ndarray of bool, optional
         Pixels under a thin cloud or shadow on the before and the after date: structures
         may be seen there, but not their absence; other change is not reported there.
@@ -200,7 +205,8 @@ def classify_changes(
     changed = (change_labels > 0) & usable
     smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0])
     smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1])
-    candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled)
+    raw = None if raw_changed is None else raw_changed & usable
+    candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
 
     px = float(np.sqrt(before.pixel_area))
     reach = max(1, int(round(config.shadow_reach_m / px)))
@@ -290,8 +296,9 @@ def _describe(
 
     if isinstance(kind, _Candidate):
         change_class, cause = kind.change_class, kind.cause
-        present = contrast_a if change_class != "structure_demolished" else contrast_b
-        shadow = shadow_a if change_class != "structure_demolished" else shadow_b
+        gone = change_class in ("structure_demolished", "tower_removed")
+        present = contrast_b if gone else contrast_a
+        shadow = shadow_b if gone else shadow_a
         evidence_terms = [
             float(np.clip((changed_fraction - config.min_changed_fraction) / (1 - config.min_changed_fraction), 0, 1)),
             float(np.clip(present / config.structure_anomaly - 1.0, 0, 1)),

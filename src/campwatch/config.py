@@ -53,6 +53,16 @@ class DetectConfig:
     min_rectangularity : float
         Smallest ratio of region area to its minimum rotated rectangle for a structure
         (default 0.55).
+    min_tower_area_m2 : float
+        Smallest footprint of a guard tower, in m2 (default 4); objects from this up to
+        ``min_structure_area_m2`` are tower candidates.
+    min_tower_width_m : float
+        Narrowest a tower can be, in metres (default 1.5).
+    min_tower_shadow_ratio : float
+        A tower casts a shadow at least this many times longer than it is wide (default
+        0.8): it is tall for its size.
+    tower_shadow_reach_m : float
+        How far from a tower its shadow is followed, in metres (default 15).
     structure_anomaly : float
         How far a pixel must stand out from the ground around it, in noise sigmas, to be
         part of a structure (default 2.5).
@@ -129,6 +139,10 @@ class DetectConfig:
     max_structure_area_m2: float = 20000.0
     min_structure_width_m: float = 3.0
     min_rectangularity: float = 0.55
+    min_tower_area_m2: float = 4.0
+    min_tower_width_m: float = 1.5
+    min_tower_shadow_ratio: float = 0.8
+    tower_shadow_reach_m: float = 15.0
     structure_anomaly: float = 2.5
     min_changed_fraction: float = 0.5
     max_overlap_absent: float = 0.3

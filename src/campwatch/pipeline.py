@@ -173,7 +173,7 @@ def detect_scenes(
         _warn(messages, f"only {frac:.0%} of the AOI is valid on both dates; the rest is not analysed")
 
     after = normalize(before, after, method=config.normalize)
-    measures, thresholds, change_labels = _change_regions(before, after, analysed, config)
+    measures, thresholds, change_labels, raw = _change_regions(before, after, analysed, config)
     obscured = find_obscured(change_labels, before, after, measures, config)
     for _ in range(2):
         if not obscured.found:
@@ -181,7 +181,7 @@ def detect_scenes(
         # A cloud's change set the thresholds: choose them again without it. Lower
         # thresholds reach further into the cloud's fringe: look for it again.
         clouds = obscured.mask | obscured.seen_through
-        measures, thresholds, change_labels = _change_regions(
+        measures, thresholds, change_labels, raw = _change_regions(
             before, after, analysed & ~obscured.mask, config, exclude=clouds
         )
         wider = find_obscured(change_labels, before, after, measures, config)
@@ -192,7 +192,7 @@ def detect_scenes(
     labels, regions = classify_changes(
         change_labels, before, after, measures, config,
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
-        veiled=(obscured.seen_through_before, obscured.seen_through_after),
+        veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, analysed, obscured=obscured.mask)
@@ -220,8 +220,8 @@ def _change_regions(
     config: DetectConfig,
     *,
     exclude: np.ndarray | None = None,
-) -> tuple[ChangeMeasures, Thresholds, np.ndarray]:
-    """Change measures, thresholds and labelled, cleaned change regions of a pair.
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray]:
+    """Change measures, thresholds, labelled cleaned change regions, and the raw change mask of a pair.
 
     Pixels in ``exclude`` are analysed but do not count towards the thresholds.
     """
@@ -238,7 +238,7 @@ def _change_regions(
     pixel = float(np.sqrt(before.pixel_area))
     raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
     cleaned = clean_mask(raw, pixel_size=pixel, config=config)
-    return measures, thresholds, label_regions(cleaned)
+    return measures, thresholds, label_regions(cleaned), raw
 
 
 def write_outputs(

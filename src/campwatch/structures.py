@@ -27,6 +27,7 @@ class StructureObject:
 
     id: int
     bbox: tuple[int, int, int, int]
+    kind: str  # "structure" or "tower"
     area_m2: float
     width_m: float
     rectangularity: float
@@ -163,66 +164,78 @@ def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> 
     return np.sqrt(np.maximum(out, 0) / nb).astype("float32")
 
 
-def _sweep(obj: np.ndarray, direction: tuple[float, float], steps: int) -> list[np.ndarray]:
-    """``obj`` shifted 1..``steps`` pixels along ``direction`` (row, col unit vector), each less ``obj``."""
-    out = []
-    for k in range(1, steps + 1):
-        shifted = ndimage.shift(obj.astype("uint8"), (direction[0] * k, direction[1] * k), order=0, cval=0) > 0
-        out.append(shifted & ~obj)
+def _shifted(mask: np.ndarray, dr: int, dc: int) -> np.ndarray:
+    """``mask`` moved by whole pixels (rows ``dr``, cols ``dc``), filled with False."""
+    out = np.zeros_like(mask)
+    rows, cols = mask.shape
+    if abs(dr) >= rows or abs(dc) >= cols:
+        return out
+    src = mask[max(0, -dr):rows - max(0, dr), max(0, -dc):cols - max(0, dc)]
+    out[max(0, dr):max(0, dr) + src.shape[0], max(0, dc):max(0, dc) + src.shape[1]] = src
     return out
 
 
 def cast_shadow(obj: np.ndarray, dark: np.ndarray, direction: tuple[float, float], reach: int) -> float:
     """Length, in pixels, of the shadow ``obj`` casts along ``direction``.
 
-    Walks away from the object along the scene's shadow direction and counts how far the
-    pixels next to it stay dark (mean over the object's shadow-side edge). A patch of
-    ground with dark pixels beside it in another direction casts none.
+    From every pixel of the object's edge that faces ``direction`` (a (row, col) unit
+    vector), walks away from the object and counts the dark pixels met before the first
+    lit one; returns the upper quartile (the corners of a rounded footprint see little). A patch of ground with dark pixels beside it in another
+    direction casts none.
     """
-    sweeps = _sweep(obj, direction, reach)
-    edge = sweeps[0]
-    n = int(edge.sum())
-    if n == 0:
+    rows, cols = obj.shape
+    step = (int(round(direction[0])), int(round(direction[1])))
+    ahead = _shifted(obj, -step[0], -step[1]) if step != (0, 0) else obj
+    edge_r, edge_c = np.nonzero(obj & ~ahead)
+    if edge_r.size == 0:
         return 0.0
-    still = edge & dark
-    length = np.zeros(obj.shape, dtype="float32")
-    length[still] = 1.0
-    total = float(still.sum())
-    for k in range(1, reach):
-        # Pixels k further along whose predecessor was dark and which are dark too.
-        prev = ndimage.shift(still.astype("uint8"), (direction[0], direction[1]), order=0, cval=0) > 0
-        still = prev & dark & sweeps[k]
-        total += float(still.sum())
-        if not still.any():
+    alive = np.ones(edge_r.size, dtype=bool)
+    length = np.zeros(edge_r.size, dtype="float32")
+    for k in range(1, reach + 1):
+        rr = np.rint(edge_r + direction[0] * k).astype(int)
+        cc = np.rint(edge_c + direction[1] * k).astype(int)
+        inside = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+        rr, cc = np.clip(rr, 0, rows - 1), np.clip(cc, 0, cols - 1)
+        on_obj = obj[rr, cc]
+        is_dark = inside & dark[rr, cc]
+        alive &= is_dark | on_obj
+        length[alive & ~on_obj] += 1
+        if not alive.any():
             break
-    return total / n
+    return float(np.percentile(length, 75))
 
 
 def shadow_direction(
-    objects: list[tuple[np.ndarray, np.ndarray]], *, reach: int, min_objects: int = 3, max_refine: int = 40
+    objects: list[tuple[np.ndarray, np.ndarray]], *, reach: int, min_objects: int = 3
 ) -> tuple[float, float] | None:
     """The direction, (row, col) unit vector, in which the objects of a scene cast shadows.
 
-    Each object votes with the vector from its centroid to the centroid of the dark
-    pixels around it, weighted by their number; the angle is then refined, within 30
-    degrees in 5-degree steps, to the one along which the ``max_refine`` most shadowed
-    objects cast the longest shadows in all. None when fewer than ``min_objects`` have
-    shadows or their directions disagree (resultant length under 0.5).
+    A box's shadow is its footprint swept away from the sun, so the centroid of the shadow
+    lies from the centroid of the footprint exactly in the shadow's direction, whatever the
+    footprint's shape. Each object votes with that vector, using the dark pixels connected
+    to it within ``2 * reach``, weighted by their number. None when fewer than
+    ``min_objects`` have a shadow or their directions disagree (resultant length under 0.5).
 
     Parameters
     ----------
     objects : list of (obj, dark)
-        Object mask and dark mask, cropped alike.
+        Object mask and dark mask, cropped alike (crops should reach ``2 * reach`` beyond
+        the object).
     """
-    vectors = []
-    weights = []
+    vectors, weights = [], []
     for obj, dark in objects:
-        near = ndimage.binary_dilation(obj, iterations=reach) & ~obj & dark
-        n = int(near.sum())
+        near = ndimage.binary_dilation(obj, iterations=2 * reach) & dark & ~obj
+        touching = ndimage.binary_dilation(obj, iterations=1) & near
+        if touching.sum() < 2:
+            continue
+        comp, _ = ndimage.label(near)
+        ids = np.unique(comp[touching])
+        attached = np.isin(comp, ids[ids > 0])
+        n = int(attached.sum())
         if n < 4:
             continue
         ro, co = np.nonzero(obj)
-        rd, cd = np.nonzero(near)
+        rd, cd = np.nonzero(attached)
         v = np.array([rd.mean() - ro.mean(), cd.mean() - co.mean()])
         norm = float(np.hypot(*v))
         if norm == 0:
@@ -236,19 +249,7 @@ def shadow_direction(
     length = float(np.hypot(*mean))
     if length < 0.5:
         return None
-    # Centroids are pulled sideways by long shapes: refine by the angle along which the
-    # objects (the most shadowed ones) cast the longest shadows in all.
-    guess = math.atan2(mean[0], mean[1])
-    best = [(n, obj, dark) for n, (obj, dark) in sorted(
-        zip(weights, [o for o in objects if (ndimage.binary_dilation(o[0], iterations=reach) & ~o[0] & o[1]).sum() >= 4]),
-        key=lambda t: -t[0])][:max_refine]
-    scores = []
-    for step in range(-6, 7):
-        angle = guess + math.radians(5 * step)
-        d = (math.sin(angle), math.cos(angle))
-        scores.append((sum(cast_shadow(obj, dark, d, reach) for _, obj, dark in best), angle))
-    angle = max(scores)[1]
-    return (math.sin(angle), math.cos(angle))
+    return (float(mean[0] / length), float(mean[1] / length))
 
 
 def find_structures(
@@ -265,7 +266,9 @@ def find_structures(
     A candidate is a structure when it has a building's size, width and rectangular shape
     and casts a shadow of at least ``config.min_shadow_px`` pixels in the direction in
     which the scene's objects cast theirs (:func:`shadow_direction`; any direction when
-    the scene does not tell).
+    the scene does not tell). A smaller one (``min_tower_area_m2`` up to
+    ``min_structure_area_m2``) is a tower when it casts, in that direction, a shadow
+    longer than ``min_tower_shadow_ratio`` times its width: a small raised object.
 
     Parameters
     ----------
@@ -302,43 +305,58 @@ def find_structures(
     radius = int(round(config.opening_radius_m / px))
     if radius > 0:
         cand = opening(cand, disk(radius))
-    cand = remove_small_holes(cand, max_size=max(1, int(config.min_structure_area_m2 / scene.pixel_area)))
+    cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
     labels = label(cand, connectivity=1).astype("int32")
     reach = max(1, int(round(config.shadow_reach_m / px)))
     objects: dict[int, StructureObject] = {}
     rows, cols = labels.shape
     keep = np.zeros(int(labels.max()) + 1, dtype=bool)
-    shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float]] = []
+    shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, str, int]] = []
+    tower_reach = max(reach, int(round(config.tower_shadow_reach_m / px)))
     for prop in regionprops(labels, intensity_image=anomaly):
         area = prop.area * scene.pixel_area
-        if not config.min_structure_area_m2 <= area <= config.max_structure_area_m2:
+        if config.min_structure_area_m2 <= area <= config.max_structure_area_m2:
+            kind, far = "structure", reach
+        elif config.min_tower_area_m2 <= area < config.min_structure_area_m2:
+            kind, far = "tower", tower_reach
+        else:
             continue
         r0, c0, r1, c1 = prop.bbox
-        r0, c0 = max(0, r0 - reach - 1), max(0, c0 - reach - 1)
-        r1, c1 = min(rows, r1 + reach + 1), min(cols, c1 + reach + 1)
+        r0, c0 = max(0, r0 - far - 1), max(0, c0 - far - 1)
+        r1, c1 = min(rows, r1 + far + 1), min(cols, c1 + far + 1)
         obj = labels[r0:r1, c0:c1] == prop.label
         width = 2.0 * float(ndimage.distance_transform_edt(np.pad(obj, 1)).max()) * px
-        if width < config.min_structure_width_m:
+        if width < (config.min_structure_width_m if kind == "structure" else config.min_tower_width_m):
             continue
         rect = rectangularity(obj)
         if rect < config.min_rectangularity:
             continue
-        shaped.append((prop, (r0, c0, r1, c1), obj, width, rect))
+        shaped.append((prop, (r0, c0, r1, c1), obj, width, rect, kind, far))
 
-    direction = shadow_direction([(obj, dark[r0:r1, c0:c1]) for _, (r0, c0, r1, c1), obj, _, _ in shaped],
-                                 reach=reach)
-    for prop, (r0, c0, r1, c1), obj, width, rect in shaped:
+    votes = []
+    for prop, _, _, _, _, kind, _ in shaped:
+        if kind != "structure":
+            continue
+        m = 2 * reach + 1
+        r0, c0, r1, c1 = prop.bbox
+        r0, c0, r1, c1 = max(0, r0 - m), max(0, c0 - m), min(rows, r1 + m), min(cols, c1 + m)
+        votes.append((labels[r0:r1, c0:c1] == prop.label, dark[r0:r1, c0:c1]))
+    direction = shadow_direction(votes, reach=reach)
+    for prop, (r0, c0, r1, c1), obj, width, rect, kind, far in shaped:
         under_veil = veiled is not None and float(veiled[r0:r1, c0:c1][obj].mean()) >= 0.5
         shade = (dimmed if under_veil else dark)[r0:r1, c0:c1]
         if direction is None:
-            shadow = shadow_depth(obj, shade, reach)
+            shadow = shadow_depth(obj, shade, far)
         else:
-            shadow = cast_shadow(obj, shade, direction, reach)
-        if shadow < config.min_shadow_px:
+            shadow = cast_shadow(obj, shade, direction, far)
+        if kind == "structure" and shadow < config.min_shadow_px:
+            continue
+        # A tower is tall for its size: its shadow is longer than it is wide.
+        if kind == "tower" and (direction is None or shadow * px < config.min_tower_shadow_ratio * width):
             continue
         keep[prop.label] = True
         objects[prop.label] = StructureObject(
-            id=prop.label, bbox=prop.bbox, area_m2=prop.area * scene.pixel_area, width_m=width,
+            id=prop.label, bbox=prop.bbox, kind=kind, area_m2=prop.area * scene.pixel_area, width_m=width,
             rectangularity=rect, shadow_px=shadow, contrast=float(prop.intensity_mean),
         )
     labels = np.where(keep[labels], labels, 0).astype("int32")
