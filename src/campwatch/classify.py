@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from rasterio.features import rasterize
 from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 from skimage.measure import label, regionprops
 
 from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
+from campwatch.fences import FenceChange, fence_changes
 from campwatch.scene import Scene
 from campwatch.structures import StructureMap, find_structures, rectangularity, shadow_depth
 from campwatch.vectorize import region_polygons
@@ -46,6 +48,7 @@ class ChangeRegion:
     shadow_after: float
     cause: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    length_m: float | None = None
 
     def properties(self) -> dict[str, Any]:
         """The attributes written to the report."""
@@ -55,6 +58,7 @@ class ChangeRegion:
             "confidence": round(self.confidence, 3),
             "cause": self.cause,
             "area_m2": round(self.area_m2, 1),
+            "length_m": None if self.length_m is None else round(self.length_m, 1),
             "width_m": round(self.width_m, 2),
             "rectangularity": round(self.rectangularity, 3),
             "mean_change": round(self.mean_change, 3),
@@ -102,8 +106,8 @@ def _structure_changes(
     """Structure and tower changes: objects on one date, changed, and absent (or different) on the other.
 
     Absent means no object on the other date covers more than ``max_overlap_absent`` of
-    the footprint, and the footprint looks like the ground there (its mean anomaly is
-    below ``max_absent_anomaly``) and no thin cloud or shadow veils it there: a structure
+    the footprint, and the footprint looks like the ground there (its median anomaly is
+    below ``max_absent_anomaly``: a fence line or a post across it does not count) and no thin cloud or shadow veils it there: a structure
     missed on one date by the object tests, or dimmed by a veil, is not reported as built
     or demolished. Modified means structures on both dates and a roof whose mean spectrum
     changed by more than ``min_roof_change``, in the clear. Towers, too small to survive
@@ -132,9 +136,11 @@ def _structure_changes(
             if float(mask[sl][m].mean()) < config.min_changed_fraction:
                 continue
             cover = float((other.labels[sl][m] > 0).mean())
-            like_ground = float(other.anomaly[sl][m].mean()) < config.max_absent_anomaly
-            clear = float(other_veiled[sl][m].mean()) < config.max_overlap_absent
-            if cover < config.max_overlap_absent and like_ground and clear:
+            veiled_there = float(other_veiled[sl][m].mean()) >= config.max_overlap_absent
+            # Under a thin veil a dimmed roof still stands out a little: ask for plainer ground.
+            limit = config.max_absent_anomaly * (config.veiled_absent_factor if veiled_there else 1.0)
+            like_ground = float(np.median(other.anomaly[sl][m])) < limit
+            if cover < config.max_overlap_absent and like_ground:
                 score = 1.0 - cover / config.max_overlap_absent
                 out.append(_Candidate(names[obj.kind], full(sl, m), f"a {obj.kind} {where}", score))
             elif (present is smap_a and obj.kind == "structure" and cover >= 0.5
@@ -160,6 +166,7 @@ def classify_changes(
     obscured: np.ndarray | None = None,
     veiled: tuple[np.ndarray, np.ndarray] | None = None,
     raw_changed: np.ndarray | None = None,
+    fence_lines: list[BaseGeometry] | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion]]:
     """Classify the change between two scenes.
 
@@ -177,6 +184,9 @@ def classify_changes(
         Pixels hidden by cloud or cloud shadow on either date: never reported as change.
     raw_changed : (M, N) ndarray of bool, optional
         The change mask before clean-up: towers are too small to survive it.
+    fence_lines : list of LineString, optional
+        Fence lines to follow, in the scenes' CRS (from the AOI file); default, found in
+        the imagery (:mod:`campwatch.fences`).
     veiled : pair of (M, N) ndarray of bool, optional
         Pixels under a thin cloud or shadow on the before and the after date: structures
         may be seen there, but not their absence; other change is not reported there.
@@ -243,7 +253,45 @@ def classify_changes(
                   config, threshold, reach)
         for i in sorted(kinds)
     ]
+    clear = usable & ~veiled[0] & ~veiled[1]
+    for fc in fence_changes(before, after, usable=clear, config=config, lines=fence_lines):
+        regions.append(_fence_region(next_id, fc, config))
+        line_px = rasterize([(fc.geometry.buffer(px * 0.75), next_id)], out_shape=labels.shape,
+                            transform=before.transform, dtype="int32")
+        labels = np.where(line_px > 0, line_px, labels)
+        next_id += 1
     return labels, regions
+
+
+def _fence_region(rid: int, fc: FenceChange, config: DetectConfig) -> ChangeRegion:
+    """A razed or built fence stretch as a change (a line: length, no area)."""
+    was, now = (fc.ridge_before, fc.ridge_after) if fc.change_class == "fence_razed" else (fc.ridge_after,
+                                                                                            fc.ridge_before)
+    strong = float(np.clip(was / (2 * config.fence_ridge), 0, 1))
+    gone = float(np.clip(1 - max(now, 0.0) / config.fence_gone, 0, 1))
+    where = "earlier" if fc.change_class == "fence_razed" else "later"
+    return ChangeRegion(
+        id=rid,
+        geometry=fc.geometry,
+        change_class=fc.change_class,
+        confidence=round(0.5 + 0.25 * strong + 0.25 * gone, 3),
+        area_m2=0.0,
+        length_m=fc.length_m,
+        mean_change=float("nan"),
+        changed_fraction=float("nan"),
+        brightness="lighter" if fc.change_class == "fence_razed" else "darker",
+        vegetation=None,
+        ndvi_change=None,
+        width_m=0.0,
+        rectangularity=float("nan"),
+        contrast_before=fc.ridge_before,
+        contrast_after=fc.ridge_after,
+        shadow_before=0.0,
+        shadow_after=0.0,
+        cause=f"a fence line seen only in the {where} image (fence lines from the {fc.source})",
+        evidence={"line_contrast_before": round(fc.ridge_before, 2), "line_contrast_after": round(fc.ridge_after, 2),
+                  "units": "noise sigmas darker than the ground on both sides", "fence_lines_from": fc.source},
+    )
 
 
 def _describe(

@@ -63,6 +63,24 @@ class DetectConfig:
         0.8): it is tall for its size.
     tower_shadow_reach_m : float
         How far from a tower its shadow is followed, in metres (default 15).
+    fence_ridge : float
+        How much darker than the ground on both sides of it a standing fence line is, in
+        noise sigmas (default 4); also the ridge strength for finding fence lines.
+    fence_gone : float
+        Below this a fence is gone (default 1.5).
+    fence_side_m : float
+        How far to either side of a fence line the ground is read, in metres (default 1.5).
+    fence_min_line_m : float
+        Shortest straight line taken for a fence when fences are found in the imagery
+        (default 30 m).
+    fence_min_change_m : float
+        Shortest razed or built stretch reported (default 10 m).
+    fence_bridge_m : float
+        Razed (built) stretches of one line closer than this are one stretch, unless the
+        fence clearly stands (is clearly absent) between them on the later date
+        (default 10 m).
+    fence_smooth_m : float
+        Length over which the ridge strength along a fence is smoothed (default 4 m).
     structure_anomaly : float
         How far a pixel must stand out from the ground around it, in noise sigmas, to be
         part of a structure (default 2.5).
@@ -76,6 +94,9 @@ class DetectConfig:
         A footprint counts as bare ground on a date only if its mean anomaly there is
         below this (default 1.5; ground is about 0.7): between this and
         ``structure_anomaly`` campwatch cannot tell, and claims nothing.
+    veiled_absent_factor : float
+        Under a thin cloud or cloud shadow a footprint counts as bare ground only below
+        this fraction of ``max_absent_anomaly`` (default 0.6): a veil dims roofs.
     min_roof_change : float
         A structure present on both dates is modified when its mean spectrum changed by
         more than this fraction (default 0.15): new roofing, not a calibration drift.
@@ -143,10 +164,18 @@ class DetectConfig:
     min_tower_width_m: float = 1.5
     min_tower_shadow_ratio: float = 0.8
     tower_shadow_reach_m: float = 15.0
+    fence_ridge: float = 4.0
+    fence_gone: float = 1.5
+    fence_side_m: float = 1.5
+    fence_min_line_m: float = 30.0
+    fence_min_change_m: float = 10.0
+    fence_bridge_m: float = 10.0
+    fence_smooth_m: float = 4.0
     structure_anomaly: float = 2.5
     min_changed_fraction: float = 0.5
     max_overlap_absent: float = 0.3
     max_absent_anomaly: float = 1.5
+    veiled_absent_factor: float = 0.6
     min_roof_change: float = 0.15
     vegetation_ndvi_change: float = 0.15
     max_structure_ndvi: float = 0.3

@@ -53,12 +53,13 @@ _LOCAL_CRS = CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=0 +k=1 +x_0=0 +y_0=0 +d
 
 @dataclass(frozen=True)
 class ClassScore:
-    """Object counts and scores of one class."""
+    """Counts and scores of one class: objects, or metres of line for fence classes."""
 
     change_class: str
-    true_positives: int
-    false_positives: int
-    false_negatives: int
+    true_positives: float
+    false_positives: float
+    false_negatives: float
+    unit: str = "objects"
 
     @property
     def precision(self) -> float:
@@ -82,19 +83,20 @@ class ClassScore:
             return None if np.isnan(v) else round(v, 4)
 
         return {
-            "class": self.change_class, "tp": self.true_positives, "fp": self.false_positives,
+            "class": self.change_class, "unit": self.unit, "tp": self.true_positives, "fp": self.false_positives,
             "fn": self.false_negatives, "precision": r(self.precision), "recall": r(self.recall), "f1": r(self.f1),
         }
 
 
 def read_truth(
-    path: str | Path, *, interval: tuple[str, str] | None = None, max_hidden: float = 0.5
+    path: str | Path, *, interval: tuple[str, str] | None = None, max_hidden: float = 0.5,
+    only_hidden: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a truth GeoJSON (as the sample generator writes it).
 
     With ``interval`` (from, to): only that interval's events, less those of which more
     than ``max_hidden`` lies in what hides the ground (``obscured`` features) on either of
-    the two dates: no method can see them in that pair.
+    the two dates: no method can see them in that pair. With ``only_hidden=True``, only those.
     """
     truth = gpd.read_file(path)
     if "class" not in truth:
@@ -114,7 +116,9 @@ def read_truth(
         frac = [
             (g.buffer(0.25).intersection(hid).area / g.buffer(0.25).area) for g in ev.geometry
         ]
-        events = events[[f <= max_hidden for f in frac]]
+        events = events[[(f > max_hidden) == only_hidden for f in frac]]
+    elif only_hidden:
+        events = events.iloc[0:0]
     return events
 
 
@@ -124,17 +128,29 @@ def match_objects(
     classes: Iterable[str],
     *,
     min_overlap: float = 0.5,
+    line_tolerance: float = 2.0,
 ) -> dict[str, ClassScore]:
     """Match detected to true objects of each class by overlap.
 
     A detection and a true object of the same class match when their intersection covers
     at least ``min_overlap`` of the smaller of the two; each is matched at most once,
-    largest overlaps first. Both frames must be in one projected CRS.
+    largest overlaps first. Line classes (fences) are scored by length instead: the
+    length of each side within ``line_tolerance`` metres of the other. Both frames must be
+    in one projected CRS.
     """
     scores = {}
     for cls in classes:
         det = detected[detected["class"] == cls].reset_index(drop=True)
         tru = truth[truth["class"] == cls].reset_index(drop=True)
+        if cls.startswith("fence"):
+            d = det.geometry.union_all() if len(det) else None
+            t = tru.geometry.union_all() if len(tru) else None
+            d_len = d.length if d is not None else 0.0
+            t_len = t.length if t is not None else 0.0
+            d_hit = d.intersection(t.buffer(line_tolerance)).length if d is not None and t is not None else 0.0
+            t_hit = t.intersection(d.buffer(line_tolerance)).length if d is not None and t is not None else 0.0
+            scores[cls] = ClassScore(cls, round(t_hit, 1), round(d_len - d_hit, 1), round(t_len - t_hit, 1), unit="m")
+            continue
         pairs = []
         for i, d in enumerate(det.geometry):
             for j, t in enumerate(tru.geometry):
@@ -164,8 +180,17 @@ def score_report(report_path: str | Path, truth_path: str | Path, classes: Itera
     if len(det) == 0:
         det = gpd.GeoDataFrame({"class": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     truth = read_truth(truth_path, interval=interval)
+    unseen = read_truth(truth_path, interval=interval, only_hidden=True)
     crs = truth.estimate_utm_crs() if len(truth) else det.estimate_utm_crs()
-    return match_objects(det.to_crs(crs), truth.to_crs(crs), classes)
+    det = det.to_crs(crs)
+    if len(unseen) and len(det):
+        # A report of an event the truth deems hidden (mostly under cloud or nodata)
+        # is neither right nor wrong: leave it out.
+        unseen = unseen.to_crs(crs)
+        drop = [any(d.intersects(u.geometry) and c == u["class"] for _, u in unseen.iterrows())
+                for d, c in zip(det.geometry, det["class"], strict=True)]
+        det = det[[not x for x in drop]]
+    return match_objects(det, truth.to_crs(crs), classes)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rasterio.features import geometry_mask
 
 from campwatch.align import aoi_window, apply_shift, check_same_grid, measure_shift
-from campwatch.aoi import AOI, read_aoi
+from campwatch.aoi import AOI, read_aoi, to_crs
 from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
 from campwatch.classify import ChangeRegion, classify_changes
@@ -27,7 +27,7 @@ from campwatch.report import build_report, write_json
 from campwatch.scene import Scene, read_scene, scene_info, sha256_file
 from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
-from campwatch.obscured import Obscured, extend_fringe, find_obscured, merge_obscured
+from campwatch.obscured import Obscured, extend_fringe, find_obscured
 
 __all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "OUTPUT_NAMES"]
 
@@ -175,17 +175,14 @@ def detect_scenes(
     after = normalize(before, after, method=config.normalize)
     measures, thresholds, change_labels, raw = _change_regions(before, after, analysed, config)
     obscured = find_obscured(change_labels, before, after, measures, config)
-    for _ in range(2):
-        if not obscured.found:
-            break
+    if obscured.found:
         # A cloud's change set the thresholds: choose them again without it. Lower
-        # thresholds reach further into the cloud's fringe: look for it again.
+        # thresholds reach further into the cloud's fringe: take that in too.
         clouds = obscured.mask | obscured.seen_through
         measures, thresholds, change_labels, raw = _change_regions(
             before, after, analysed & ~obscured.mask, config, exclude=clouds
         )
-        wider = find_obscured(change_labels, before, after, measures, config)
-        obscured = extend_fringe(merge_obscured(obscured, wider), change_labels, measures)
+        obscured = extend_fringe(obscured, change_labels, measures)
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
@@ -193,6 +190,7 @@ def detect_scenes(
         change_labels, before, after, measures, config,
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
+        fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, analysed, obscured=obscured.mask)

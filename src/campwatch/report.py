@@ -110,7 +110,12 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
     area_px = result.before.pixel_area
     analysed_m2 = float((result.analysed & ~result.obscured.mask).sum()) * area_px
     changed = {
-        name: round(sum(r.area_m2 for r in result.regions if r.change_class == name), 1) for name in CLASSES
+        name: round(sum(r.area_m2 for r in result.regions if r.change_class == name), 1)
+        for name in CLASSES if not name.startswith("fence")
+    }
+    lengths = {
+        name: round(sum(r.length_m or 0.0 for r in result.regions if r.change_class == name), 1)
+        for name in CLASSES if name.startswith("fence")
     }
     report = {
         "type": "FeatureCollection",
@@ -140,6 +145,7 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
         "summary": {
             "counts": counts,
             "changed_area_m2": changed,
+            "fence_length_m": lengths,
             "analysed_area_m2": round(analysed_m2, 1),
             "obscured_area_m2": {
                 "before": round(float(result.obscured.before.sum()) * area_px, 1),

@@ -186,9 +186,11 @@ def _layout(spec: CampSpec, rng: np.random.Generator) -> World:
     next_id = 1
     tower_sites = []
     inner = compound.buffer(-4.0).exterior
+    gate = box((compound.bounds[0] + compound.bounds[2]) / 2 - 8.0, 0, (compound.bounds[0] + compound.bounds[2]) / 2 + 8.0, h)
     for i in range(0, n, 2):
         p = inner.interpolate(inner.length * (i + 0.5) / n)
-        tower_sites.append(p)
+        if not p.buffer(2.0).intersects(gate):  # no tower in the middle of the road
+            tower_sites.append(p)
     rng.shuffle(tower_sites)
     n_towers = int(len(tower_sites) * 0.7)
     for p in tower_sites[:n_towers]:

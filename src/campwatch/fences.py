@@ -1,0 +1,295 @@
+"""Find fence lines, and the stretches of them razed or built between two dates.
+
+A fence seen from above at 0.5 m is a thin dark line (wire, posts, their shadows) with
+the same ground on both sides. Its signature is the response of a dark-ridge filter
+(``skimage.filters.sato``). Lines come from the AOI file when it gives fences, else from
+the imagery: probabilistic Hough lines (``skimage.transform.probabilistic_hough_line``)
+on the strong ridges of either date, kept when long and not the edge of something. Along
+each line the ridge response is read on both dates; a stretch where it was strong and is
+gone is razed, one where it was absent and is strong is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from affine import Affine
+from scipy import ndimage
+from shapely.geometry import LineString
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import substring
+from skimage.filters import sato
+from skimage.transform import probabilistic_hough_line
+
+from campwatch.change import robust_sigma
+from campwatch.config import DetectConfig
+from campwatch.scene import Scene
+
+__all__ = ["FenceChange", "fence_changes", "find_fence_lines", "ridge_strength"]
+
+
+@dataclass(frozen=True)
+class FenceChange:
+    """A razed or built stretch of fence, in the scenes' CRS."""
+
+    change_class: str  # "fence_razed" or "fence_built"
+    geometry: BaseGeometry
+    length_m: float
+    ridge_before: float
+    ridge_after: float
+    source: str  # "aoi" or "imagery"
+
+
+def ridge_strength(scene: Scene, *, pixel_size: float) -> np.ndarray:
+    """Dark-ridge response of the scene's brightness, in robust sigmas: (M, N) float32.
+
+    Sato's tubeness filter at widths of about 0.35 to 0.5 m (wires and posts), scaled by
+    the median and robust sigma of the response over valid pixels.
+    """
+    bright = scene.data.mean(axis=0)
+    fill = float(np.median(bright[scene.valid])) if scene.valid.any() else 0.0
+    bright = np.where(scene.valid, bright, fill)
+    sigmas = [max(0.5, 0.35 / pixel_size), max(0.7, 0.5 / pixel_size)]
+    r = sato(bright, sigmas=sigmas, black_ridges=True)
+    v = r[scene.valid]
+    med = float(np.median(v)) if v.size else 0.0
+    s = robust_sigma(v) if v.size else 1.0
+    return ((r - med) / max(s, 1e-9)).astype("float32")
+
+
+def _to_map(line_px: LineString, transform: Affine) -> LineString:
+    return shapely.transform(line_px, lambda xy: np.column_stack(transform * (xy[:, 0], xy[:, 1])))
+
+
+def _to_px(line: BaseGeometry, transform: Affine) -> BaseGeometry:
+    inv = ~transform
+    return shapely.transform(line, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
+
+
+def _is_line_not_edge(bright: np.ndarray, line_px: LineString, offset: float, tolerance: float) -> bool:
+    """True when the ground on both sides of ``line_px`` is alike (a line, not the edge of a roof)."""
+    rows, cols = bright.shape
+    left = line_px.offset_curve(offset)
+    right = line_px.offset_curve(-offset)
+    vals = []
+    for side in (left, right):
+        if side.is_empty:
+            return False
+        n = max(2, int(side.length))
+        pts = [side.interpolate(i / (n - 1), normalized=True) for i in range(n)]
+        rr = np.clip([int(round(p.y)) for p in pts], 0, rows - 1)
+        cc = np.clip([int(round(p.x)) for p in pts], 0, cols - 1)
+        vals.append(float(np.median(bright[rr, cc])))
+    return abs(vals[0] - vals[1]) <= tolerance * max(1e-9, (vals[0] + vals[1]) / 2)
+
+
+def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: DetectConfig) -> list[LineString]:
+    """Long straight fence lines in a scene, in map coordinates.
+
+    Parameters
+    ----------
+    scene : Scene
+    ridge : (M, N) ndarray
+        :func:`ridge_strength` of the scene.
+    config : DetectConfig
+        ``fence_ridge`` (ridge strength of a fence), ``fence_min_line_m`` (shortest line).
+    """
+    px = float(np.sqrt(scene.pixel_area))
+    mask = (ridge > config.fence_ridge) & scene.valid
+    length_px = max(10, int(round(config.fence_min_line_m / px)))
+    segments = probabilistic_hough_line(mask, threshold=max(10, length_px // 2), line_length=length_px,
+                                        line_gap=max(2, int(round(3.0 / px))), rng=0)
+    bright = scene.data.mean(axis=0)
+    kept: list[LineString] = []
+    cover = None
+    for (x0, y0), (x1, y1) in sorted(segments, key=lambda s: -np.hypot(s[1][0] - s[0][0], s[1][1] - s[0][1])):
+        # Pixel centres: column x + 0.5, row y + 0.5.
+        line = LineString([(x0 + 0.5, y0 + 0.5), (x1 + 0.5, y1 + 0.5)])
+        if cover is not None and line.difference(cover).length < 0.3 * line.length:
+            continue
+        if not _is_line_not_edge(bright, line, offset=max(2.0, 1.5 / px), tolerance=0.15):
+            continue
+        kept.append(line)
+        buf = line.buffer(2.0)
+        cover = buf if cover is None else cover.union(buf)
+    joined = _join_collinear(kept, max_gap=config.fence_bridge_m / px)
+    return [_to_map(line, scene.transform) for line in joined]
+
+
+def _join_collinear(lines: list[LineString], *, max_gap: float, max_angle: float = 3.0,
+                    max_offset: float = 2.0) -> list[LineString]:
+    """Join straight segments that continue each other (a fence broken by a shadow or a gate).
+
+    Two segments join when their directions differ by at most ``max_angle`` degrees, the
+    ends of one lie within ``max_offset`` pixels of the other's line, and the gap between
+    them is at most ``max_gap`` pixels; the joined segment spans their extreme ends.
+    """
+    lines = list(lines)
+    i = 0
+    while i < len(lines):
+        joined = False
+        for j in range(i + 1, len(lines)):
+            a, b = lines[i], lines[j]
+            pa = np.asarray(a.coords, dtype="float64")
+            pb = np.asarray(b.coords, dtype="float64")
+            u = pa[-1] - pa[0]
+            u /= max(np.hypot(*u), 1e-9)
+            v = pb[-1] - pb[0]
+            v /= max(np.hypot(*v), 1e-9)
+            if np.degrees(np.arccos(min(1.0, abs(float(u @ v))))) > max_angle:
+                continue
+            normal = np.array([-u[1], u[0]])
+            if np.max(np.abs((pb - pa[0]) @ normal)) > max_offset or a.distance(b) > max_gap:
+                continue
+            pts = np.vstack([pa, pb])
+            proj = pts @ u
+            lines[i] = LineString([pts[np.argmin(proj)], pts[np.argmax(proj)]])
+            del lines[j]
+            joined = True
+            break
+        if not joined:
+            i += 1
+    return lines
+
+
+def line_contrast(scene: Scene) -> tuple[np.ndarray, float]:
+    """Brightness (lightly smoothed) of a scene and its noise level, for :func:`_profile`."""
+    bright = scene.data.mean(axis=0)
+    fill = float(np.median(bright[scene.valid])) if scene.valid.any() else 0.0
+    bright = ndimage.gaussian_filter(np.where(scene.valid, bright, fill), 0.5)
+    noise = robust_sigma((bright - ndimage.gaussian_filter(bright, 1.5))[scene.valid])
+    return bright.astype("float32"), max(noise, 1e-6)
+
+
+def _profile(
+    bright: np.ndarray, noise: float, usable: np.ndarray, line_px: LineString, *, offset: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """How much darker a thin line along ``line_px`` is than the ground on both sides of it.
+
+    At every pixel step along the line: the darkest of the pixels within one pixel across
+    the line, against the darker of the two sides at ``offset`` pixels, in noise sigmas. A fence scores high; a shadow or the edge of a
+    roof crossing the line is dark on one side too and scores low. Also returns whether
+    each step is usable.
+    """
+    rows, cols = bright.shape
+    (x0, y0), (x1, y1) = line_px.coords[0], line_px.coords[-1]
+    u = np.array([x1 - x0, y1 - y0], dtype="float64")
+    u /= max(np.hypot(*u), 1e-9)
+    nrm = np.array([-u[1], u[0]])
+    n = max(2, int(np.ceil(line_px.length)) + 1)
+    t = np.linspace(0.0, 1.0, n)
+    xs = x0 + (x1 - x0) * t
+    ys = y0 + (y1 - y0) * t
+
+    def sample(shift: float) -> np.ndarray:
+        cc = np.clip(np.floor(xs + nrm[0] * shift).astype(int), 0, cols - 1)
+        rr = np.clip(np.floor(ys + nrm[1] * shift).astype(int), 0, rows - 1)
+        return bright[rr, cc]
+
+    centre = np.minimum(np.minimum(sample(-1.0), sample(0.0)), sample(1.0))
+    left = 0.5 * (sample(-offset) + sample(-offset - 1.0))
+    right = 0.5 * (sample(offset) + sample(offset + 1.0))
+    cc = np.clip(np.floor(xs).astype(int), 0, cols - 1)
+    rr = np.clip(np.floor(ys).astype(int), 0, rows - 1)
+    return ((np.minimum(left, right) - centre) / noise).astype("float32"), usable[rr, cc]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], flags, [False]])
+    d = np.diff(padded.astype(int))
+    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0], strict=True))
+
+
+def fence_changes(
+    before: Scene,
+    after: Scene,
+    *,
+    usable: np.ndarray,
+    config: DetectConfig,
+    lines: list[BaseGeometry] | None = None,
+) -> list[FenceChange]:
+    """Razed and built stretches of fence between two scenes on one grid.
+
+    Parameters
+    ----------
+    before, after : Scene
+    usable : (M, N) ndarray of bool
+        Pixels analysed on both dates (valid, inside the AOI, not obscured or veiled).
+    config : DetectConfig
+    lines : list of LineString, optional
+        Fence lines in map coordinates (from the AOI file). Default: found in the imagery
+        of both dates.
+
+    Notes
+    -----
+    Along a line, the ridge strength is smoothed over ``fence_smooth_m``; a stretch is
+    razed where it was above ``fence_ridge`` and fell below ``fence_gone`` (grown over
+    neighbours above the midpoint of the two before and below ``fence_gone`` after), built
+    the other way round, over at least ``fence_min_change_m`` of usable pixels.
+    """
+    px = float(np.sqrt(before.pixel_area))
+    source = "aoi"
+    if not lines:
+        source = "imagery"
+        lines = (find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
+                 + find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config))
+    bright_b, noise_b = line_contrast(before)
+    bright_a, noise_a = line_contrast(after)
+    offset = max(3.0, config.fence_side_m / px)
+    window = max(1, int(round(config.fence_smooth_m / px)))
+    min_run = max(2, int(round(config.fence_min_change_m / px)))
+    bridge = max(1, int(round(config.fence_bridge_m / px)))
+    pieces: dict[str, list[tuple[BaseGeometry, float, float]]] = {"fence_razed": [], "fence_built": []}
+    for line in lines:
+        parts = getattr(line, "geoms", [line])
+        for part in parts:
+            line_px = _to_px(part, before.transform)
+            if line_px.length < 2:
+                continue
+            zb, ok_b = _profile(bright_b, noise_b, usable, line_px, offset=offset)
+            za, ok_a = _profile(bright_a, noise_a, usable, line_px, offset=offset)
+            zb = ndimage.median_filter(zb, size=window, mode="nearest")
+            za = ndimage.median_filter(za, size=window, mode="nearest")
+            ok = ok_b & ok_a
+            n = zb.size
+            half = (config.fence_gone + config.fence_ridge) / 2
+            for cls, strong, weak in (
+                ("fence_razed", ok & (zb > config.fence_ridge) & (za < config.fence_gone),
+                 ok & (zb > half) & (za < config.fence_gone)),
+                ("fence_built", ok & (zb < config.fence_gone) & (za > config.fence_ridge),
+                 ok & (zb < config.fence_gone) & (za > half)),
+            ):
+                # Hysteresis along the line: a stretch grows from its clear core over
+                # neighbours that still lean the same way.
+                runs = [(i0, i1) for i0, i1 in _runs(weak) if strong[i0:i1].any()]
+                # Bridge short gaps where the later state is not clearly the opposite (a
+                # tower's shadow across the fence hides it on one date).
+                later = za if cls == "fence_razed" else -za
+                limit = config.fence_ridge if cls == "fence_razed" else -config.fence_gone
+                merged: list[tuple[int, int]] = []
+                for i0, i1 in runs:
+                    if merged and i0 - merged[-1][1] <= bridge and np.all(later[merged[-1][1]:i0] < limit):
+                        merged[-1] = (merged[-1][0], i1)
+                    else:
+                        merged.append((i0, i1))
+                for i0, i1 in merged:
+                    if i1 - i0 < min_run:
+                        continue
+                    stretch = substring(line_px, i0 / (n - 1), (i1 - 1) / (n - 1), normalized=True)
+                    pieces[cls].append((_to_map(stretch, before.transform),
+                                        float(zb[i0:i1].mean()), float(za[i0:i1].mean())))
+    out = []
+    for cls, found in pieces.items():
+        if not found:
+            continue
+        merged = shapely.line_merge(shapely.union_all([shapely.set_precision(g, px / 2) for g, _, _ in found]))
+        for geom in getattr(merged, "geoms", [merged]):
+            if geom.length < config.fence_min_change_m:
+                continue
+            near = [(b, a) for g, b, a in found if g.distance(geom) < px]
+            rb = float(np.mean([b for b, _ in near])) if near else float("nan")
+            ra = float(np.mean([a for _, a in near])) if near else float("nan")
+            out.append(FenceChange(cls, geom, float(geom.length), rb, ra, source))
+    return out
