@@ -254,7 +254,9 @@ def classify_changes(
         for i in sorted(kinds)
     ]
     clear = usable & ~veiled[0] & ~veiled[1]
-    for fc in fence_changes(before, after, usable=clear, config=config, lines=fence_lines):
+    walls = (smap_b.labels > 0) | (smap_a.labels > 0)
+    walls = ndimage.binary_dilation(walls, iterations=max(1, int(round(2.0 / px)))) if walls.any() else walls
+    for fc in fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls):
         regions.append(_fence_region(next_id, fc, config))
         line_px = rasterize([(fc.geometry.buffer(px * 0.75), next_id)], out_shape=labels.shape,
                             transform=before.transform, dtype="int32")

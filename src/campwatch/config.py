@@ -73,6 +73,9 @@ class DetectConfig:
     fence_min_line_m : float
         Shortest straight line taken for a fence when fences are found in the imagery
         (default 30 m).
+    fence_min_length_m : float
+        Shortest fence line kept when fences are found in the imagery (default 60 m): a
+        perimeter fence runs far; the thin shadow along a building does not.
     fence_min_change_m : float
         Shortest razed or built stretch reported (default 10 m).
     fence_bridge_m : float
@@ -168,6 +171,7 @@ class DetectConfig:
     fence_gone: float = 1.5
     fence_side_m: float = 1.5
     fence_min_line_m: float = 30.0
+    fence_min_length_m: float = 60.0
     fence_min_change_m: float = 10.0
     fence_bridge_m: float = 10.0
     fence_smooth_m: float = 4.0

@@ -94,7 +94,9 @@ def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: DetectConfig) -
     ridge : (M, N) ndarray
         :func:`ridge_strength` of the scene.
     config : DetectConfig
-        ``fence_ridge`` (ridge strength of a fence), ``fence_min_line_m`` (shortest line).
+        ``fence_ridge`` (ridge strength of a fence), ``fence_min_line_m`` (shortest straight
+        piece looked for), ``fence_min_length_m`` (shortest fence line kept, pieces that
+        continue each other joined).
     """
     px = float(np.sqrt(scene.pixel_area))
     mask = (ridge > config.fence_ridge) & scene.valid
@@ -115,7 +117,7 @@ def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: DetectConfig) -
         buf = line.buffer(2.0)
         cover = buf if cover is None else cover.union(buf)
     joined = _join_collinear(kept, max_gap=config.fence_bridge_m / px)
-    return [_to_map(line, scene.transform) for line in joined]
+    return [_to_map(line, scene.transform) for line in joined if line.length * px >= config.fence_min_length_m]
 
 
 def _join_collinear(lines: list[LineString], *, max_gap: float, max_angle: float = 3.0,
@@ -209,6 +211,7 @@ def fence_changes(
     usable: np.ndarray,
     config: DetectConfig,
     lines: list[BaseGeometry] | None = None,
+    exclude: np.ndarray | None = None,
 ) -> list[FenceChange]:
     """Razed and built stretches of fence between two scenes on one grid.
 
@@ -221,6 +224,9 @@ def fence_changes(
     lines : list of LineString, optional
         Fence lines in map coordinates (from the AOI file). Default: found in the imagery
         of both dates.
+    exclude : (M, N) ndarray of bool, optional
+        Pixels where a dark line is not a fence: next to structures, where the thin shadow
+        between a wall and a road looks like one.
 
     Notes
     -----
@@ -235,6 +241,8 @@ def fence_changes(
         source = "imagery"
         lines = (find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
                  + find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config))
+    if exclude is not None:
+        usable = usable & ~exclude
     bright_b, noise_b = line_contrast(before)
     bright_a, noise_a = line_contrast(after)
     offset = max(3.0, config.fence_side_m / px)
