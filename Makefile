@@ -29,9 +29,9 @@ test: $(BIN)/campwatch
 sample: $(BIN)/campwatch
 	rm -rf data/sample.new && $(BIN)/campwatch sample data/sample.new && rm -rf data/sample && mv data/sample.new data/sample
 
-## bench: accuracy benchmark on the sample
+## bench: accuracy against the targets (REALDATA=../shared/realdata adds real labelled pairs)
 bench: $(BIN)/campwatch
-	$(BIN)/python benchmarks/accuracy.py --sample data/sample
+	$(BIN)/python benchmarks/accuracy.py --sample data/sample $(if $(REALDATA),--realdata $(REALDATA))
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -99,8 +99,10 @@ def read_truth(
     the two dates: no method can see them in that pair. With ``only_hidden=True``, only those.
     """
     truth = gpd.read_file(path)
+    if not len(truth):
+        return gpd.GeoDataFrame({"class": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     if "class" not in truth:
-        raise ValueError(f"truth file {path}: features need a 'class' property")
+        raise InputError(f"truth file {path}: features need a 'class' property")
     events = truth[truth["class"] != "obscured"]
     if interval is None or not len(events):
         return events

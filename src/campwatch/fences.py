@@ -293,6 +293,7 @@ def fence_changes(
         if not found:
             continue
         merged = shapely.line_merge(shapely.union_all([shapely.set_precision(g, px / 2) for g, _, _ in found]))
+        merged = shapely.set_precision(merged, 0.0)  # do not pass the snapping grid on to users
         for geom in getattr(merged, "geoms", [merged]):
             if geom.length < config.fence_min_change_m:
                 continue

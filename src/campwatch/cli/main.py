@@ -7,6 +7,7 @@ import click
 from campwatch import __version__
 from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
+from campwatch.cli.inventory import inventory_command
 from campwatch.cli.sample import sample_command
 
 
@@ -22,6 +23,7 @@ def cli() -> None:
 cli.add_command(detect_command)
 cli.add_command(sample_command)
 cli.add_command(evaluate_command)
+cli.add_command(inventory_command)
 
 
 def main() -> None:
