@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -131,6 +131,10 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     ax.imshow(true_colour(after, limits), extent=extent, interpolation="nearest")
     ax.set_facecolor("#404040")
 
+    no_data = ~(result.before.valid & result.after.valid)
+    if no_data.any():
+        ax.contourf(no_data.astype("float32"), levels=[0.5, 1.5], extent=extent, origin="upper",
+                    colors="none", hatches=["\\\\\\"])
     not_seen = result.obscured.mask
     if not_seen.any():
         ax.contourf(not_seen.astype("float32"), levels=[0.5, 1.5], extent=extent,
@@ -143,8 +147,19 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     for r in result.regions:
         counts[r.change_class] += 1
         style = CLASSES[r.change_class]
-        _plot_outline(ax, r.geometry, color=style.colour, lw=1.6 if r.change_class != "other_change" else 1.0)
-        if r.change_class.startswith("structure"):
+        if r.change_class.startswith("tower"):
+            c = r.geometry.centroid
+            ax.plot([c.x], [c.y], marker="^", markersize=9, color=style.colour, markeredgecolor="white",
+                    markeredgewidth=1.2, linestyle="none")
+        elif r.change_class.startswith("fence"):
+            _plot_outline(ax, r.geometry, color=style.colour, lw=3.0, solid_capstyle="butt")
+        elif r.change_class == "other_change":
+            # Moved shadows are real radiometric change but rarely news: drawn faint.
+            faint = r.cause == "shadow"
+            _plot_outline(ax, r.geometry, color=style.colour, lw=0.6 if faint else 1.0, alpha=0.45 if faint else 1.0)
+        else:
+            _plot_outline(ax, r.geometry, color=style.colour, lw=1.6)
+        if r.change_class != "other_change":
             c = r.geometry.representative_point()
             ax.annotate(
                 str(r.id), xy=(c.x, c.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
@@ -155,12 +170,20 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     ax.set_xticks([])
     ax.set_yticks([])
 
-    handles: list[Patch | Line2D] = [
-        Patch(facecolor="none", edgecolor=c.colour, lw=2, label=f"{c.label} ({counts[c.name]})")
-        for c in CLASSES.values()
-    ]
+    def handle(c: Any) -> Patch | Line2D:
+        label = f"{c.label} ({counts[c.name]})"
+        if c.name.startswith("tower"):
+            return Line2D([], [], marker="^", markersize=8, color=c.colour, markeredgecolor="white",
+                          linestyle="none", label=label)
+        if c.name.startswith("fence"):
+            return Line2D([], [], color=c.colour, lw=3, label=label)
+        return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
+
+    handles: list[Patch | Line2D] = [handle(c) for c in CLASSES.values()]
     if not_seen.any():
         handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="////", label="Obscured (cloud)"))
+    if no_data.any():
+        handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="\\\\\\", label="No data on a date"))
     if result.aoi is not None:
         handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
     leg = ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
