@@ -49,3 +49,40 @@ def test_no_event_reports_no_structure_fence_or_tower(tmp_path):
     found, truth = run_event(tmp_path, {})
     assert len(truth) == 0
     assert found == []
+
+
+def test_towers_the_aoi_lists_need_no_shadow(tmp_path):
+    """A tower listed in the AOI file is tracked even when the imagery shows no shadow for it."""
+    import json
+
+    import numpy as np
+    from pyproj import Transformer
+
+    from campwatch.aoi import read_aoi
+
+    from conftest import BUILDINGS, ORIGIN, camp_scene, write_tif
+
+    tower = (100, 200, 6, 6)  # 3 m x 3 m, bright, no shadow: not a tower by the imagery alone
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    a[:, tower[0]:tower[0] + 6, tower[1]:tower[1] + 6] = 600
+    b = camp_scene(7, buildings=BUILDINGS, noise_seed=2)
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
+    pb = write_tif(tmp_path / "b_2020-06-01.tif", b)
+    assert not [r for r in detect(pa, pb).regions if r.change_class.startswith("tower")]
+
+    to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    x = ORIGIN[0] + (tower[1] + 3) * 0.5
+    y = ORIGIN[1] - (tower[0] + 3) * 0.5
+    ring = [list(to_ll.transform(ORIGIN[0] + dx, ORIGIN[1] - dy)) for dx, dy in
+            [(0, 0), (120, 0), (120, 128), (0, 128), (0, 0)]]
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"role": "aoi", "name": "t"}, "geometry": {"type": "Polygon",
+                                                                                     "coordinates": [ring]}},
+        {"type": "Feature", "properties": {"role": "tower"},
+         "geometry": {"type": "Point", "coordinates": list(to_ll.transform(x, y))}},
+    ]}
+    (tmp_path / "aoi.geojson").write_text(json.dumps(doc))
+    found = [r for r in detect(pa, pb, aoi=read_aoi(tmp_path / "aoi.geojson")).regions
+             if r.change_class.startswith("tower")]
+    assert [r.change_class for r in found] == ["tower_removed"]
+    assert np.hypot(found[0].geometry.centroid.x - x, found[0].geometry.centroid.y - y) < 1.0

@@ -167,6 +167,7 @@ def classify_changes(
     veiled: tuple[np.ndarray, np.ndarray] | None = None,
     raw_changed: np.ndarray | None = None,
     fence_lines: list[BaseGeometry] | None = None,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion]]:
     """Classify the change between two scenes.
 
@@ -187,6 +188,9 @@ def classify_changes(
     fence_lines : list of LineString, optional
         Fence lines to follow, in the scenes' CRS (from the AOI file); default, found in
         the imagery (:mod:`campwatch.fences`).
+    known : (M, N) ndarray of bool, optional
+        Where the AOI file says towers and structures stand (see
+        :func:`campwatch.structures.find_structures`).
     veiled : pair of (M, N) ndarray of bool, optional
         Pixels under a thin cloud or shadow on the before and the after date: structures
         may be seen there, but not their absence; other change is not reported there.
@@ -213,8 +217,8 @@ def classify_changes(
         veiled = (np.zeros(valid.shape, dtype=bool), np.zeros(valid.shape, dtype=bool))
     usable = valid & ~obscured
     changed = (change_labels > 0) & usable
-    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0])
-    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1])
+    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known)
+    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known)
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
 

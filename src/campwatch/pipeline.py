@@ -191,6 +191,7 @@ def detect_scenes(
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
+        known=_known_features(aoi, before),
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, analysed, obscured=obscured.mask)
@@ -209,6 +210,15 @@ def detect_scenes(
         shift=shift,
         warnings=tuple(messages),
     )
+
+
+def _known_features(aoi: AOI | None, scene: Scene) -> np.ndarray | None:
+    """Pixels where the AOI file says towers (2 m around each point) and structures stand."""
+    if aoi is None or not (aoi.towers or aoi.structures):
+        return None
+    shapes = [to_crs(t, scene.crs).buffer(2.0) for t in aoi.towers]
+    shapes += [to_crs(g, scene.crs) for g in aoi.structures]
+    return geometry_mask(shapes, out_shape=scene.shape, transform=scene.transform, invert=True)
 
 
 def _change_regions(

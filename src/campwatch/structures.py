@@ -258,6 +258,7 @@ def find_structures(
     config: DetectConfig,
     valid: np.ndarray | None = None,
     veiled: np.ndarray | None = None,
+    known: np.ndarray | None = None,
 ) -> StructureMap:
     """Find the structure-like objects of a scene.
 
@@ -281,6 +282,9 @@ def find_structures(
         Pixels under a thin cloud or cloud shadow on this date. A veil of light fills
         shadows in, so under one a shadow need only be darker than halfway between
         ``shadow_brightness`` and the ground.
+    known : (M, N) ndarray of bool, optional
+        Where the AOI file says towers and structures stand. A candidate there needs no
+        shadow: the analyst has already said it is raised.
 
     Notes
     -----
@@ -349,10 +353,12 @@ def find_structures(
             shadow = shadow_depth(obj, shade, far)
         else:
             shadow = cast_shadow(obj, shade, direction, far)
-        if kind == "structure" and shadow < config.min_shadow_px:
+        is_known = known is not None and float(known[r0:r1, c0:c1][obj].mean()) >= 0.5
+        if kind == "structure" and shadow < config.min_shadow_px and not is_known:
             continue
         # A tower is tall for its size: its shadow is longer than it is wide.
-        if kind == "tower" and (direction is None or shadow * px < config.min_tower_shadow_ratio * width):
+        if kind == "tower" and not is_known and (
+                direction is None or shadow * px < config.min_tower_shadow_ratio * width):
             continue
         keep[prop.label] = True
         objects[prop.label] = StructureObject(
