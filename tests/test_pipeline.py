@@ -112,3 +112,39 @@ def test_fixed_thresholds_are_used(pair):
     result = detect(before, after, config=DetectConfig(gain_threshold=50.0, loss_threshold=50.0))
     assert result.thresholds.gain == 50.0 and result.thresholds.method.endswith("manual")
     assert structure_changes(result) == []  # nothing is that strong
+
+
+def test_after_image_in_another_crs_and_pixel_size_is_resampled(tmp_path):
+    """An after image in WGS84 at another pixel size goes onto the before image's grid."""
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    from conftest import CRS, TRANSFORM
+
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
+    dst_t, w, h = calculate_default_transform(CRS, "EPSG:4326", b.shape[2], b.shape[1],
+                                              *rasterio.transform.array_bounds(b.shape[1], b.shape[2], TRANSFORM),
+                                              resolution=4.5e-6)
+    out = np.zeros((4, h, w), "uint16")
+    for i in range(4):
+        reproject(b[i], out[i], src_transform=TRANSFORM, src_crs=CRS, dst_transform=dst_t, dst_crs="EPSG:4326",
+                  resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)
+    pb = write_tif(tmp_path / "b_2020-06-01.tif", out, crs="EPSG:4326", transform=dst_t)
+    result = detect(pa, pb)
+    assert [r.change_class for r in structure_changes(result)] == ["structure_new"]
+    assert any("resampled from EPSG:4326" in w for w in result.warnings)
+    assert result.after.transform == result.before.transform
+
+
+def test_bands_matched_by_name(tmp_path):
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
+    pb = write_tif(tmp_path / "b_2020-06-01.tif", b[[2, 1, 0]], descriptions=("red", "green", "blue"))
+    result = detect(pa, pb)
+    assert result.before.band_names == ("blue", "green", "red") == result.after.band_names
+    assert np.allclose(result.after.data[0][result.after.valid].mean(), b[0].mean(), rtol=0.05)
+    assert any("only the bands both images have" in w for w in result.warnings)
+    assert [r.change_class for r in structure_changes(result)] == ["structure_new"]

@@ -17,9 +17,53 @@ from campwatch.aoi import AOI
 from campwatch.errors import AOIError, GridMismatchError
 from campwatch.scene import Scene, SceneInfo
 
-__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "check_same_grid", "estimate_shift", "measure_shift"]
+__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "band_order", "check_same_grid", "estimate_shift",
+           "measure_shift", "same_grid"]
 
 logger = logging.getLogger(__name__)
+
+
+def same_grid(before: SceneInfo, after: SceneInfo) -> bool:
+    """True when two scenes share CRS, transform and size."""
+    return (
+        before.crs == after.crs
+        and (before.width, before.height) == (after.width, after.height)
+        and before.transform.almost_equals(after.transform, precision=1e-6 * max(before.res))
+    )
+
+
+def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tuple[int, ...], list[str]]:
+    """1-based band indexes to read from each scene so that their bands match, and notes.
+
+    Bands named in both files (from descriptions or colour interpretation) are matched by
+    name, in the earlier file's order; unnamed bands by position.
+
+    Raises
+    ------
+    GridMismatchError
+        When the files share no named band, or unnamed bands differ in number.
+    """
+    notes: list[str] = []
+    if all(before.band_names) and all(after.band_names):
+        common = [n for n in before.band_names if n in after.band_names]
+        if not common:
+            raise GridMismatchError(
+                f"{before.path} and {after.path} share no band ({', '.join(map(str, before.band_names))} vs "
+                f"{', '.join(map(str, after.band_names))})"
+            )
+        idx_b = tuple(before.band_names.index(n) + 1 for n in common)
+        idx_a = tuple(after.band_names.index(n) + 1 for n in common)
+        if len(common) < max(before.count, after.count):
+            notes.append(f"only the bands both images have are compared: {', '.join(map(str, common))}")
+        elif idx_a != idx_b:
+            notes.append(f"{after.path.name}: bands reordered by name to match {before.path.name}")
+        return idx_b, idx_a, notes
+    if before.count != after.count:
+        raise GridMismatchError(
+            f"{before.path} and {after.path} have different band counts ({before.count} vs {after.count}) "
+            "and no band names to match them by; name the bands (descriptions) or give the same bands"
+        )
+    return tuple(range(1, before.count + 1)), tuple(range(1, after.count + 1)), notes
 
 
 def check_same_grid(before: SceneInfo, after: SceneInfo) -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rasterio.features import geometry_mask
+from rasterio.transform import array_bounds
+from rasterio.warp import transform_bounds
 
-from campwatch.align import aoi_window, apply_shift, check_same_grid, measure_shift
+from campwatch.align import aoi_window, apply_shift, band_order, measure_shift, same_grid
 from campwatch.aoi import AOI, read_aoi, to_crs
 from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
@@ -24,7 +26,7 @@ from campwatch.figures import change_map
 from campwatch.output import OutputSet, check_writable
 from campwatch.radiometry import invariant_candidates, normalize
 from campwatch.report import build_report, write_json
-from campwatch.scene import Scene, read_scene, scene_info, sha256_file
+from campwatch.scene import Scene, SceneInfo, read_scene, read_scene_onto, scene_info, sha256_file
 from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
@@ -79,8 +81,9 @@ def detect(
     Parameters
     ----------
     before_path, after_path : str or Path
-        GeoTIFFs on one grid (CRS, transform, size) with the same bands, the date in each
-        name or TIFF tags; ``before`` must be the earlier.
+        Dated GeoTIFFs (the date in each name or TIFF tags; ``before`` the earlier). When
+        their grids differ (CRS, pixel size, extent), the later image is resampled onto
+        the earlier one's grid over the AOI; bands named in both are matched by name.
     aoi : AOI, optional
         Only the AOI's window is read and only pixels inside it are analysed.
     config : DetectConfig, optional
@@ -100,7 +103,7 @@ def detect(
     """
     config = config or DetectConfig()
     info_b, info_a = scene_info(before_path), scene_info(after_path)
-    check_same_grid(info_b, info_a)
+    idx_b, idx_a, notes = band_order(info_b, info_a)
     if info_b.date == info_a.date:
         raise InputError(
             f"{info_b.path} and {info_a.path} have the same date ({info_b.date}); "
@@ -113,9 +116,35 @@ def detect(
         )
     window = aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
-    before = read_scene(before_path, window=window)
-    after = read_scene(after_path, window=window)
-    return detect_scenes(before, after, aoi=aoi, config=config)
+    before = _bands(read_scene(before_path, window=window), idx_b)
+    if same_grid(info_b, info_a):
+        after = _bands(read_scene(after_path, window=window), idx_a)
+    else:
+        # Put the later image onto the earlier one's grid, over the AOI's window only.
+        left, bottom, right, top = array_bounds(before.shape[0], before.shape[1], before.transform)
+        a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *_info_bounds(info_a))
+        if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
+            raise InputError(
+                f"{info_a.path} does not overlap {info_b.path}"
+                + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
+                + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
+                f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
+            )
+        after = read_scene_onto(after_path, crs=before.crs, transform=before.transform, shape=before.shape,
+                                bands=idx_a)
+        notes += [f"{info_a.path.name}: {n}" for n in after.notes]
+    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes)
+
+
+def _bands(scene: Scene, indexes: tuple[int, ...]) -> Scene:
+    if indexes == tuple(range(1, scene.data.shape[0] + 1)):
+        return scene
+    keep = [i - 1 for i in indexes]
+    return dataclasses.replace(scene, data=scene.data[keep], band_names=tuple(scene.band_names[i] for i in keep))
+
+
+def _info_bounds(info: SceneInfo) -> tuple[float, float, float, float]:
+    return array_bounds(info.height, info.width, info.transform)
 
 
 def detect_scenes(
@@ -124,6 +153,7 @@ def detect_scenes(
     *,
     aoi: AOI | None = None,
     config: DetectConfig | None = None,
+    notes: list[str] | tuple[str, ...] = (),
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
 
@@ -132,6 +162,8 @@ def detect_scenes(
     """
     config = config or DetectConfig()
     messages: list[str] = []
+    for note in notes:
+        _warn(messages, note)
     if before.data.shape != after.data.shape:
         raise GridMismatchError(
             f"the scenes differ in shape ({before.data.shape} vs {after.data.shape}); they must share one grid"

@@ -15,12 +15,14 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
+from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from campwatch.errors import SceneError
 
-__all__ = ["Scene", "SceneInfo", "read_scene", "scene_info", "parse_date", "sha256_file"]
+__all__ = ["Scene", "SceneInfo", "read_scene", "read_scene_onto", "scene_info", "parse_date", "sha256_file"]
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
 _COLOR_NAMES = {
@@ -275,3 +277,50 @@ def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
         dtype=info.dtype,
         credit=info.credit,
     )
+
+
+def read_scene_onto(
+    path: str | Path,
+    *,
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    bands: tuple[int, ...] | None = None,
+) -> Scene:
+    """Read a scene resampled onto another grid (``rasterio.vrt.WarpedVRT``, bilinear).
+
+    Only the part of the file under the target grid is read. Pixels the file does not
+    cover, or where it has no data, are invalid.
+
+    Parameters
+    ----------
+    path : str or Path
+    crs, transform, shape
+        The target grid: CRS, affine transform and (rows, cols).
+    bands : tuple of int, optional
+        1-based band indexes to read, in this order; default all.
+
+    Raises
+    ------
+    SceneError
+        As :func:`read_scene`.
+    """
+    info = scene_info(path)
+    path = Path(path)
+    indexes = list(bands) if bands else list(range(1, info.count + 1))
+    with _open(path) as ds:
+        try:
+            with WarpedVRT(ds, crs=crs, transform=transform, width=shape[1], height=shape[0],
+                           resampling=Resampling.bilinear, add_alpha=True) as vrt:
+                data = vrt.read(indexes, out_dtype="float32")
+                alpha = vrt.read(vrt.count)
+                masks = vrt.read_masks(indexes)
+        except RasterioIOError as exc:
+            raise SceneError(f"{path}: pixels cannot be read, the file may be truncated ({exc})") from exc
+    valid = (alpha > 0) & np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
+    data[:, ~valid] = 0
+    names = tuple(info.band_names[i - 1] for i in indexes)
+    return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date, band_names=names,
+                 path=path, window=None, dtype=info.dtype, credit=info.credit,
+                 notes=(f"resampled from {info.crs.to_string()} at {info.res[0]:g} x {info.res[1]:g} onto the "
+                        "reference grid (bilinear)",))
