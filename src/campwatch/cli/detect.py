@@ -57,8 +57,12 @@ def detect_command(
     name = result.aoi.name if result.aoi else before.name
     click.echo(f"{name}: {result.before.date} -> {result.after.date}")
     for cls in sorted(counts):
-        area = sum(r.area_m2 for r in result.regions if r.change_class == cls)
-        click.echo(f"  {cls:<22}{counts[cls]:>5}  {area:>12,.0f} m2")
+        if cls.startswith("fence"):
+            length = sum(r.length_m or 0.0 for r in result.regions if r.change_class == cls)
+            click.echo(f"  {cls:<22}{counts[cls]:>5}  {length:>12,.0f} m")
+        else:
+            area = sum(r.area_m2 for r in result.regions if r.change_class == cls)
+            click.echo(f"  {cls:<22}{counts[cls]:>5}  {area:>12,.0f} m2")
     if not counts:
         click.echo("  no change found")
     for w in result.warnings:
