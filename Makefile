@@ -21,8 +21,10 @@ demo: $(BIN)/campwatch
 	  fi; prev=$$img; done
 	@echo; echo "Outputs (report.geojson, change_mask.tif, change_map.png) in:"; ls -d $(OUT)/camp25/*/
 
-## test: set up, then run the test suite
+## test: set up, then lint, type-check and run the test suite
 test: $(BIN)/campwatch
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/campwatch
 	$(BIN)/python -m pytest -q
 
 ## sample: write the synthetic sample series again (deterministic)

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from campwatch.cli.main import cli
-
 from conftest import BUILDINGS, aoi_doc, camp_scene, grid_aoi_coords, write_tif
 from test_pipeline import NEW
+
+from campwatch.cli.main import cli
 
 
 def run(*args: str):

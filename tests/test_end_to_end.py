@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import AOIS, SAMPLE
 
 from campwatch.evaluate import score_report
 from campwatch.pipeline import run_detect
-
-from conftest import AOIS, SAMPLE
 
 CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed", "fence_built")
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import BUILDINGS, camp_scene
 from PIL import Image
+from test_pipeline import NEW
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
 from campwatch.evaluate import evaluate_dataset, pixel_score
-
-from conftest import BUILDINGS, camp_scene
-from test_pipeline import NEW
 
 
 def _png(path: Path, data: np.ndarray) -> None:

@@ -7,13 +7,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import AOIS, SAMPLE
 
 from campwatch.aoi import read_aoi
 from campwatch.cli.main import cli
 from campwatch.pipeline import detect
 from campwatch.sample import SAMPLE_CAMPS, _layout
-
-from conftest import AOIS, SAMPLE
 
 FIRST = SAMPLE / "camp25" / "camp25_2015-04-18.tif"
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import BUILDINGS, camp_scene, write_tif
 
 from campwatch import DetectConfig, detect
 from campwatch.classes import CLASSES, NOT_ANALYSED
 from campwatch.errors import InputError
-
-from conftest import BUILDINGS, write_tif, camp_scene
 
 NEW = (200, 170, 24, 40)  # 12 m x 20 m
 
@@ -117,9 +116,8 @@ def test_fixed_thresholds_are_used(pair):
 def test_after_image_in_another_crs_and_pixel_size_is_resampled(tmp_path):
     """An after image in WGS84 at another pixel size goes onto the before image's grid."""
     import rasterio
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
-
     from conftest import CRS, TRANSFORM
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
     b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)

@@ -8,15 +8,14 @@ import json
 import numpy as np
 import pytest
 import rasterio
+from conftest import BUILDINGS, aoi_doc, grid_aoi_coords
 from PIL import Image
 from shapely.geometry import shape
+from test_pipeline import NEW
 
 import campwatch
 from campwatch.classes import CLASSES
 from campwatch.pipeline import run_detect
-
-from conftest import BUILDINGS, aoi_doc, grid_aoi_coords
-from test_pipeline import NEW
 
 
 @pytest.fixture()

@@ -9,11 +9,10 @@ import json
 import numpy as np
 import pytest
 import rasterio
+from conftest import SAMPLE
 
 from campwatch.errors import InputError
 from campwatch.sample import SAMPLE_CAMPS, write_sample, write_series
-
-from conftest import SAMPLE
 
 SMALL = dataclasses.replace(SAMPLE_CAMPS["camp22"], key="small", width_px=480, height_px=400,
                             dates=SAMPLE_CAMPS["camp22"].dates[:3], events=SAMPLE_CAMPS["camp22"].events[:2])

@@ -6,14 +6,13 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from affine import Affine
+from conftest import BUILDINGS, camp_scene, write_tif
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from affine import Affine
 
 from campwatch.errors import CampwatchError, SceneError
 from campwatch.scene import parse_date, read_scene, scene_info
-
-from conftest import BUILDINGS, camp_scene, write_tif
 
 
 def test_date_from_name_and_tag(tmp_path):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import BUILDINGS, TRANSFORM, camp_scene
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.crs import CRS as RioCRS
@@ -20,8 +21,6 @@ from campwatch.scene import Scene, SceneInfo
 from campwatch.segment import change_mask, clean_mask
 from campwatch.structures import find_structures, rectangularity
 from campwatch.threshold import choose_thresholds, noise_threshold
-
-from conftest import BUILDINGS, TRANSFORM, camp_scene
 
 
 def scene(data, valid=None, date=dt.date(2020, 1, 1)):

@@ -19,12 +19,8 @@ The pipeline for one pair of scenes, one module per stage::
 from __future__ import annotations
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("campwatch")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from campwatch._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

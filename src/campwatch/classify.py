@@ -20,7 +20,12 @@ from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
 from campwatch.fences import FenceChange, fence_changes
 from campwatch.scene import Scene
-from campwatch.structures import StructureMap, find_structures, rectangularity, shadow_depth
+from campwatch.structures import (
+    StructureMap,
+    find_structures,
+    rectangularity,
+    shadow_depth,
+)
 from campwatch.vectorize import region_polygons
 
 __all__ = ["ChangeRegion", "classify_changes"]
@@ -148,7 +153,7 @@ def _structure_changes(
                 # A veil changes how a roof looks: a modification is claimed only in the clear.
                 mb = before.data[(slice(None),) + sl][:, m].mean(axis=1)
                 ma = after.data[(slice(None),) + sl][:, m].mean(axis=1)
-                rel = float(np.linalg.norm(ma - mb) / max(np.linalg.norm(mb), 1e-9))
+                rel = float(np.linalg.norm(ma - mb)) / max(float(np.linalg.norm(mb)), 1e-9)
                 if rel >= config.min_roof_change:
                     out.append(_Candidate("structure_modified", full(sl, m),
                                           "a structure on both dates whose roof changed", min(1.0, cover)))

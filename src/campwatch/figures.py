@@ -13,7 +13,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from campwatch import __version__
+from campwatch._version import __version__
 from campwatch.classes import CLASSES
 from campwatch.scene import Scene
 
@@ -73,7 +73,7 @@ def _extent(scene: Scene) -> tuple[float, float, float, float]:
     return (t.c, t.c + t.a * cols, t.f + t.e * rows, t.f)
 
 
-def _plot_outline(ax: Axes, geom: BaseGeometry, **kw: object) -> None:
+def _plot_outline(ax: Axes, geom: BaseGeometry, **kw: Any) -> None:
     polys = getattr(geom, "geoms", [geom])
     for p in polys:
         rings = [p.exterior, *p.interiors] if hasattr(p, "exterior") else [p]

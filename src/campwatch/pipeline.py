@@ -15,7 +15,13 @@ from rasterio.features import geometry_mask
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_bounds
 
-from campwatch.align import aoi_window, apply_shift, band_order, measure_shift, same_grid
+from campwatch.align import (
+    aoi_window,
+    apply_shift,
+    band_order,
+    measure_shift,
+    same_grid,
+)
 from campwatch.aoi import AOI, read_aoi, to_crs
 from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
@@ -23,13 +29,20 @@ from campwatch.classify import ChangeRegion, classify_changes
 from campwatch.config import DetectConfig
 from campwatch.errors import GridMismatchError, InputError
 from campwatch.figures import change_map
+from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
 from campwatch.radiometry import invariant_candidates, normalize
 from campwatch.report import build_report, write_json
-from campwatch.scene import Scene, SceneInfo, read_scene, read_scene_onto, scene_info, sha256_file
+from campwatch.scene import (
+    Scene,
+    SceneInfo,
+    read_scene,
+    read_scene_onto,
+    scene_info,
+    sha256_file,
+)
 from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
-from campwatch.obscured import Obscured, extend_fringe, find_obscured
 
 __all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "OUTPUT_NAMES"]
 

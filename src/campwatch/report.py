@@ -33,14 +33,14 @@ def software_versions() -> dict[str, str]:
     import scipy
     import skimage
 
-    import campwatch
+    from campwatch._version import __version__
 
     return {
-        "campwatch": campwatch.__version__,
+        "campwatch": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "scikit-image": skimage.__version__,
+        "scikit-image": skimage.__version__,  # type: ignore[attr-defined]
         "rasterio": rasterio.__version__,
         "gdal": rasterio.__gdal_version__,
         "shapely": shapely.__version__,

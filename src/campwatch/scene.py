@@ -14,8 +14,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import ColorInterp
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -140,10 +139,10 @@ def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
     for key in ("TIFFTAG_DATETIME", "ACQUISITION_DATE", "DATE_ACQUIRED"):
         value = (tags or {}).get(key)
         if value:
-            m = re.match(r"\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})", value)
-            if m:
+            tag_match = re.match(r"\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})", value)
+            if tag_match:
                 try:
-                    return dt.date(int(m[1]), int(m[2]), int(m[3]))
+                    return dt.date(int(tag_match[1]), int(tag_match[2]), int(tag_match[3]))
                 except ValueError:
                     pass
             raise SceneError(

@@ -67,5 +67,5 @@ def detect_command(
         click.echo("  no change found")
     for w in result.warnings:
         click.echo(f"  warning: {w}")
-    for label, path in paths.items():
+    for path in paths.values():
         click.echo(f"  wrote {path}")

@@ -64,8 +64,8 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
         config = DetectConfig.from_file(config_path) if config_path else None
         result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=config)
         click.echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
-        for name, s in result.pairs.items():
-            click.echo(f"{name:<28}{_fmt(s.precision):>10}{_fmt(s.recall):>8}{_fmt(s.f1):>7}{_fmt(s.iou):>7}")
+        for name, ps in result.pairs.items():
+            click.echo(f"{name:<28}{_fmt(ps.precision):>10}{_fmt(ps.recall):>8}{_fmt(ps.f1):>7}{_fmt(ps.iou):>7}")
         p = result.pooled
         click.echo(f"{'pooled':<28}{_fmt(p.precision):>10}{_fmt(p.recall):>8}{_fmt(p.f1):>7}{_fmt(p.iou):>7}")
         click.echo(f"object recall: {result.objects_found}/{result.objects_total} = {_fmt(result.object_recall)}")

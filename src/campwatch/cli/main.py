@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from campwatch import __version__
+from campwatch._version import __version__
 from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.inventory import inventory_command
