@@ -124,7 +124,7 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     before, after = result.before, result.after
     rows, cols = after.shape
     aspect = rows / cols
-    fig = Figure(figsize=(width_in, max(4.0, width_in * aspect * 0.92 + 1.0)), layout="constrained")
+    fig = Figure(figsize=(width_in + 2.2, max(4.0, width_in * aspect * 0.92 + 1.0)), layout="constrained")
     ax = fig.add_subplot()
     limits = stretch_limits([before, after])
     extent = _extent(after)
@@ -186,7 +186,8 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
         handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="\\\\\\", label="No data on a date"))
     if result.aoi is not None:
         handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
-    leg = ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
+    # Beside the map, so that it hides no change.
+    leg = fig.legend(handles=handles, loc="outside right upper", fontsize=8, framealpha=0.95)
     leg.get_frame().set_facecolor("#f4f4f4")
 
     ax.add_artist(ScaleBar(_metres_per_unit(after), units="m", location="lower right",
@@ -197,5 +198,5 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
     footer = f"Shown: {after.date.isoformat()} image. {after.crs.to_string()}. Analysis: campwatch {__version__}"
     if credit:
         footer = f"{credit}. " + footer
-    fig.text(0.01, 0.005, footer, fontsize=7, color="#333333", ha="left", va="bottom")
+    ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")  # in the layout: never under the legend
     return fig
