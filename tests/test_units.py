@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasterio.crs import CRS as RioCRS
 from scipy import ndimage
 
-from campwatch.align import apply_shift, check_same_grid, estimate_shift
+from campwatch.align import apply_shift, band_order, estimate_shift, same_grid
 from campwatch.change import change_measures, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.errors import ConfigError, GridMismatchError
@@ -38,17 +38,22 @@ def info(**kw):
     return SceneInfo(**base)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(crs=RioCRS.from_epsg(32651)), "different CRSs"),
-    (dict(width=11), "differ in size"),
-    (dict(transform=TRANSFORM * TRANSFORM.translation(3, 0)), "different grids"),
-    (dict(count=3), "different band counts"),
-    (dict(band_names=("red", "green", "blue", "nir")), "different bands"),
-])
-def test_check_same_grid(change, message):
-    check_same_grid(info(), info(path="b.tif"))
-    with pytest.raises(GridMismatchError, match=message):
-        check_same_grid(info(), info(path="b.tif", **change))
+def test_same_grid_and_band_order():
+    from pathlib import Path
+
+    assert same_grid(info(), info(path=Path("b.tif")))
+    assert not same_grid(info(), info(path=Path("b.tif"), crs=RioCRS.from_epsg(32651)))
+    assert not same_grid(info(), info(path=Path("b.tif"), width=11))
+    assert not same_grid(info(), info(path=Path("b.tif"), transform=TRANSFORM * TRANSFORM.translation(3, 0)))
+    idx_b, idx_a, notes = band_order(info(path=Path("a.tif")),
+                                     info(path=Path("b.tif"), band_names=("red", "green", "blue", "nir")))
+    assert idx_b == (1, 2, 3, 4) and idx_a == (3, 2, 1, 4) and "reordered" in notes[0]
+    unnamed = (None, None, None, None)
+    with pytest.raises(GridMismatchError, match="different band counts"):
+        band_order(info(path=Path("a.tif"), band_names=unnamed),
+                   info(path=Path("b.tif"), band_names=unnamed[:3], count=3))
+    with pytest.raises(GridMismatchError, match="share no band"):
+        band_order(info(path=Path("a.tif"), band_names=("pan",), count=1), info(path=Path("b.tif")))
 
 
 @pytest.mark.parametrize("shift", [(0.0, 0.0), (1.3, -0.7), (-2.0, 2.0), (0.4, 1.9)])

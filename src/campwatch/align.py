@@ -17,8 +17,8 @@ from campwatch.aoi import AOI
 from campwatch.errors import AOIError, GridMismatchError
 from campwatch.scene import Scene, SceneInfo
 
-__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "band_order", "check_same_grid", "estimate_shift",
-           "measure_shift", "same_grid"]
+__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "band_order", "estimate_shift", "measure_shift",
+           "same_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,41 +64,6 @@ def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tu
             "and no band names to match them by; name the bands (descriptions) or give the same bands"
         )
     return tuple(range(1, before.count + 1)), tuple(range(1, after.count + 1)), notes
-
-
-def check_same_grid(before: SceneInfo, after: SceneInfo) -> None:
-    """Raise unless two scenes share CRS, grid (transform and size) and band count.
-
-    Raises
-    ------
-    GridMismatchError
-        Naming both files and what differs.
-    """
-    pair = f"{before.path} and {after.path}"
-    if before.crs != after.crs:
-        raise GridMismatchError(
-            f"{pair} are in different CRSs ({before.crs.to_string()} vs {after.crs.to_string()}); "
-            "warp one onto the other's grid (gdalwarp -t_srs ... -tr ... -te ...)"
-        )
-    if (before.width, before.height) != (after.width, after.height):
-        raise GridMismatchError(
-            f"{pair} differ in size ({before.width}x{before.height} vs "
-            f"{after.width}x{after.height} pixels); they must share one grid"
-        )
-    if not before.transform.almost_equals(after.transform, precision=1e-6 * max(before.res)):
-        raise GridMismatchError(
-            f"{pair} are on different grids (origin or pixel size differ: "
-            f"{tuple(before.transform)[:6]} vs {tuple(after.transform)[:6]})"
-        )
-    if before.count != after.count:
-        raise GridMismatchError(
-            f"{pair} have different band counts ({before.count} vs {after.count}); "
-            "they must hold the same bands"
-        )
-    if before.band_names != after.band_names and all(before.band_names) and all(after.band_names):
-        raise GridMismatchError(
-            f"{pair} have different bands ({before.band_names} vs {after.band_names})"
-        )
 
 
 def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:

@@ -23,7 +23,7 @@ from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 from campwatch.structures import median_background
 
-__all__ = ["Obscured", "extend_fringe", "find_obscured", "merge_obscured"]
+__all__ = ["Obscured", "extend_fringe", "find_obscured"]
 
 
 @dataclass(frozen=True)
@@ -150,26 +150,6 @@ def find_obscured(
         seen_through_before=seen_b & ~mask,
         seen_through_after=seen_a & ~mask,
         regions=records,
-    )
-
-
-def merge_obscured(first: Obscured, second: Obscured) -> Obscured:
-    """Union of two findings on one pair: what either found obscured stays obscured.
-
-    The regions of ``second`` replace those of ``first`` when it found any (a later,
-    wider look at the same clouds).
-    """
-    mask = first.mask | second.mask
-    seen_b = (first.seen_through_before | second.seen_through_before) & ~mask
-    seen_a = (first.seen_through_after | second.seen_through_after) & ~mask
-    return Obscured(
-        mask=mask,
-        before=first.before | second.before,
-        after=first.after | second.after,
-        seen_through=seen_b | seen_a,
-        seen_through_before=seen_b,
-        seen_through_after=seen_a,
-        regions=second.regions or first.regions,
     )
 
 
