@@ -180,3 +180,22 @@ def test_version():
     assert res.exit_code == 0 and "campwatch" in res.output
 
 
+
+
+def test_dates_given_on_the_command_line(pair, tmp_path):
+    """Files whose names and tags carry no date run when the dates are given; the report says so."""
+    import shutil
+
+    before, after = pair()
+    a = tmp_path / "undated_a.tif"
+    b = tmp_path / "undated_b.tif"
+    shutil.copy(before, a)
+    shutil.copy(after, b)
+    out = tmp_path / "out"
+    res = run("detect", a, b, "--before-date", "2019-03-01", "--after-date", "2019-09-01", "--out", out)
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.geojson").read_text())
+    assert report["interval"] == {"from": "2019-03-01", "to": "2019-09-01"}
+    assert any("date 2019-03-01 given by the user" in w for w in report["warnings"])
+    res = run("detect", a, b, "--before-date", "2019-13-01", "--out", tmp_path / "o2")
+    assert res.exit_code == 2 and "2019-13-01" in res.output

@@ -146,3 +146,49 @@ def test_bands_matched_by_name(tmp_path):
     assert np.allclose(result.after.data[0][result.after.valid].mean(), b[0].mean(), rtol=0.05)
     assert any("only the bands both images have" in w for w in result.warnings)
     assert [r.change_class for r in structure_changes(result)] == ["structure_new"]
+
+
+def test_a_folder_of_tiles_is_one_scene(tmp_path):
+    """An after image given as a folder of tiles (another CRS) reads as their mosaic on the before grid."""
+    import rasterio
+    from conftest import CRS, TRANSFORM
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
+    dst_t, w, h = calculate_default_transform(CRS, "EPSG:4326", b.shape[2], b.shape[1],
+                                              *rasterio.transform.array_bounds(b.shape[1], b.shape[2], TRANSFORM),
+                                              resolution=4.5e-6)
+    out = np.zeros((4, h, w), "uint16")
+    for i in range(4):
+        reproject(b[i], out[i], src_transform=TRANSFORM, src_crs=CRS, dst_transform=dst_t, dst_crs="EPSG:4326",
+                  resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)
+    tiles = tmp_path / "after_2020-06-01"
+    tiles.mkdir()
+    hh, ww = h // 2, w // 2
+    for k, (r0, c0) in enumerate([(0, 0), (0, ww), (hh, 0), (hh, ww)]):
+        t = dst_t * dst_t.translation(c0, r0)
+        write_tif(tiles / f"tile_{k}.tif", out[:, r0:r0 + hh if r0 == 0 else h, c0:c0 + ww if c0 == 0 else w],
+                  crs="EPSG:4326", transform=t)
+    result = detect(pa, tiles)
+    assert result.after.date.isoformat() == "2020-06-01"
+    assert [r.change_class for r in structure_changes(result)] == ["structure_new"]
+    assert result.after.valid.mean() > 0.97  # the tiles' seams leave no gap
+    assert any("tiles mosaicked" in w for w in result.warnings)
+
+
+def test_folder_errors(tmp_path, pair):
+    from campwatch.errors import SceneError
+
+    before, _ = pair()
+    empty = tmp_path / "empty_2020-06-01"
+    empty.mkdir()
+    with pytest.raises(SceneError, match="holds no GeoTIFF tiles"):
+        detect(before, empty)
+    mixed = tmp_path / "mixed_2020-06-01"
+    mixed.mkdir()
+    write_tif(mixed / "t1.tif", camp_scene(7, buildings=[], noise_seed=2))
+    write_tif(mixed / "t2.tif", camp_scene(7, buildings=[], noise_seed=2), crs="EPSG:32651")
+    with pytest.raises(SceneError, match="a folder must hold tiles of one image"):
+        detect(before, mixed)

@@ -36,7 +36,7 @@ def test_report_is_rfc7946_with_provenance(run):
     assert report["type"] == "FeatureCollection"
     assert report["aoi"]["name"] == "Test AOI"
     assert report["images"]["before"] == {"file": before.name, "date": "2020-05-01", "sha256": sha(before),
-                                          "bands": ["blue", "green", "red", "nir"], "dtype": "uint16"}
+                                          "files": 1, "bands": ["blue", "green", "red", "nir"], "dtype": "uint16"}
     assert report["images"]["after"]["date"] == "2020-09-01"
     assert {i["role"]: i["sha256"] for i in report["inputs"]} == {"before": sha(before), "after": sha(after),
                                                                   "aoi": sha(aoi)}

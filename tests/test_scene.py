@@ -60,7 +60,7 @@ def test_not_georeferenced(tmp_path):
 
 
 def test_folder_instead_of_file(tmp_path):
-    with pytest.raises(SceneError, match="is a folder"):
+    with pytest.raises(SceneError, match="the folder holds no GeoTIFF tiles"):
         scene_info(tmp_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import math
 import warnings
@@ -27,7 +28,7 @@ from campwatch.change import ChangeMeasures, change_measures
 from campwatch.changemask import class_mask, write_change_mask
 from campwatch.classify import ChangeRegion, classify_changes
 from campwatch.config import DetectConfig
-from campwatch.errors import GridMismatchError, InputError
+from campwatch.errors import GridMismatchError, InputError, SceneError
 from campwatch.figures import change_map
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
@@ -38,7 +39,9 @@ from campwatch.scene import (
     SceneInfo,
     read_scene,
     read_scene_onto,
+    scene_files,
     scene_info,
+    scene_info_undated,
     sha256_file,
 )
 from campwatch.segment import change_mask, clean_mask, label_regions
@@ -88,6 +91,7 @@ def detect(
     *,
     aoi: AOI | None = None,
     config: DetectConfig | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> DetectResult:
     """Detect and classify change between two co-registered scenes.
 
@@ -100,6 +104,9 @@ def detect(
     aoi : AOI, optional
         Only the AOI's window is read and only pixels inside it are analysed.
     config : DetectConfig, optional
+    dates : pair of datetime.date or None
+        Acquisition dates that replace what the file names and tags say (for files or
+        folders that carry none); recorded in the report's warnings.
 
     Returns
     -------
@@ -115,8 +122,11 @@ def detect(
     Memory: about 12 float32 values per band per pixel of the AOI window.
     """
     config = config or DetectConfig()
-    info_b, info_a = scene_info(before_path), scene_info(after_path)
+    info_b, info_a = _dated_info(before_path, dates[0]), _dated_info(after_path, dates[1])
     idx_b, idx_a, notes = band_order(info_b, info_a)
+    for given, info in zip(dates, (info_b, info_a), strict=True):
+        if given is not None:
+            notes.append(f"{info.path.name}: date {given.isoformat()} given by the user")
     if info_b.date == info_a.date:
         raise InputError(
             f"{info_b.path} and {info_a.path} have the same date ({info_b.date}); "
@@ -129,9 +139,9 @@ def detect(
         )
     window = aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
-    before = _bands(read_scene(before_path, window=window), idx_b)
+    before = _bands(read_scene(before_path, window=window, date=dates[0]), idx_b)
     if same_grid(info_b, info_a):
-        after = _bands(read_scene(after_path, window=window), idx_a)
+        after = _bands(read_scene(after_path, window=window, date=dates[1]), idx_a)
     else:
         # Put the later image onto the earlier one's grid, over the AOI's window only.
         left, bottom, right, top = array_bounds(before.shape[0], before.shape[1], before.transform)
@@ -144,9 +154,23 @@ def detect(
                 f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
             )
         after = read_scene_onto(after_path, crs=before.crs, transform=before.transform, shape=before.shape,
-                                bands=idx_a)
+                                bands=idx_a, date=dates[1])
         notes += [f"{info_a.path.name}: {n}" for n in after.notes]
     return detect_scenes(before, after, aoi=aoi, config=config, notes=notes)
+
+
+def _dated_info(path: str | Path, date: dt.date | None) -> SceneInfo:
+    """A scene's metadata; a given date replaces the file's (and spares a file without one)."""
+    if date is None:
+        return scene_info(path)
+    try:
+        info = scene_info(path)
+    except SceneError as exc:
+        if "acquisition date" not in str(exc) and "date tag" not in str(exc):
+            raise
+        # The file carries no date of its own: read its grid under a dated stand-in name.
+        info = scene_info_undated(path)
+    return dataclasses.replace(info, date=date)
 
 
 def _bands(scene: Scene, indexes: tuple[int, ...]) -> Scene:
@@ -344,6 +368,7 @@ def run_detect(
     *,
     aoi_path: str | Path | None = None,
     config: DetectConfig | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> tuple[DetectResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
 
@@ -354,10 +379,11 @@ def run_detect(
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        result = detect(before_path, after_path, aoi=aoi, config=config)
+        result = detect(before_path, after_path, aoi=aoi, config=config, dates=dates)
     inputs = [
-        {"role": "before", "path": str(Path(before_path).resolve()), "sha256": sha256_file(before_path)},
-        {"role": "after", "path": str(Path(after_path).resolve()), "sha256": sha256_file(after_path)},
+        {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
+        for role, path in (("before", before_path), ("after", after_path))
+        for f in scene_files(path)
     ]
     if aoi_path is not None:
         inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})

@@ -167,11 +167,13 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
 
 
 def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any]:
-    sha = next((i["sha256"] for i in inputs if i["role"] == role), None)
+    hashes = [i["sha256"] for i in inputs if i["role"] == role]
     return {
         "file": scene.path.name if scene.path else None,
         "date": scene.date.isoformat(),
-        "sha256": sha,
+        # A folder of tiles has one hash per tile, listed under "inputs".
+        "sha256": hashes[0] if len(hashes) == 1 else None,
+        "files": len(hashes),
         "bands": list(scene.band_names),
         "dtype": scene.dtype,
     }

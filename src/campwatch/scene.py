@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -16,12 +17,17 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.merge import merge
+from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
+from scipy import ndimage
 
 from campwatch.errors import SceneError
 
-__all__ = ["Scene", "SceneInfo", "read_scene", "read_scene_onto", "scene_info", "parse_date", "sha256_file"]
+__all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
+           "scene_info_undated", "sha256_file"]
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
 _COLOR_NAMES = {
@@ -186,7 +192,7 @@ def _open(path: Path) -> Any:
     if not path.exists():
         raise SceneError(f"{path}: file not found")
     if path.is_dir():
-        raise SceneError(f"{path}: is a folder, expected a GeoTIFF file")
+        raise SceneError(f"{path}: is a folder, expected a GeoTIFF file or a folder of tiles")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -195,8 +201,52 @@ def _open(path: Path) -> Any:
         raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
 
 
+_TILE_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
+
+
+def scene_files(path: str | Path) -> list[Path]:
+    """The files a scene is made of: the file itself, or the tiles of a folder.
+
+    Raises
+    ------
+    SceneError
+        If the path does not exist, or a folder holds no raster tiles.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SceneError(f"{path}: file not found")
+    if not path.is_dir():
+        return [path]
+    tiles = sorted(p for p in path.iterdir() if p.suffix.lower() in _TILE_SUFFIXES and p.is_file())
+    if not tiles:
+        raise SceneError(f"{path}: the folder holds no GeoTIFF tiles ({', '.join(_TILE_SUFFIXES)})")
+    return tiles
+
+
+def _mosaic_info(path: Path, tiles: list[Path], *, dated: bool = True) -> SceneInfo:
+    infos = [_file_info(t, date_from=path, dated=dated) for t in tiles]
+    first = infos[0]
+    for other in infos[1:]:
+        if other.crs != first.crs or other.count != first.count or other.dtype != first.dtype:
+            raise SceneError(
+                f"{path}: tiles {first.path.name} and {other.path.name} differ in CRS, band count or data "
+                f"type ({first.crs.to_string()}, {first.count}, {first.dtype} vs {other.crs.to_string()}, "
+                f"{other.count}, {other.dtype}); a folder must hold tiles of one image"
+            )
+    bounds = [array_bounds(i.height, i.width, i.transform) for i in infos]
+    left, bottom = min(b[0] for b in bounds), min(b[1] for b in bounds)
+    right, top = max(b[2] for b in bounds), max(b[3] for b in bounds)
+    rx, ry = first.res
+    width, height = int(round((right - left) / rx)), int(round((top - bottom) / ry))
+    return dataclasses.replace(first, path=path, transform=Affine(rx, 0, left, 0, -ry, top),
+                               width=width, height=height)
+
+
 def scene_info(path: str | Path) -> SceneInfo:
     """Read a scene's metadata (grid, bands, date) without its pixels.
+
+    A scene is a raster file, or a folder of tiles of one image (one CRS, band count and
+    data type): their mosaic, dated by the folder's name or the first tile's tags.
 
     Raises
     ------
@@ -204,6 +254,32 @@ def scene_info(path: str | Path) -> SceneInfo:
         If the file is missing, not a raster, not georeferenced, or undated.
     """
     path = Path(path)
+    tiles = scene_files(path)
+    if path.is_dir():
+        return _mosaic_info(path, tiles)
+    return _file_info(path)
+
+
+def _any_info(path: str | Path) -> SceneInfo:
+    """Metadata for reading pixels: the date does not matter there (the caller dates the scene)."""
+    try:
+        return scene_info(path)
+    except SceneError as exc:
+        if "acquisition date" in str(exc) or "date tag" in str(exc):
+            return scene_info_undated(path)
+        raise
+
+
+def scene_info_undated(path: str | Path) -> SceneInfo:
+    """Like :func:`scene_info` for a scene that carries no date: its date is left as 1 January 1."""
+    path = Path(path)
+    tiles = scene_files(path)
+    if path.is_dir():
+        return _mosaic_info(path, tiles, dated=False)
+    return _file_info(path, dated=False)
+
+
+def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True) -> SceneInfo:
     with _open(path) as ds:
         if ds.crs is None:
             raise SceneError(
@@ -214,7 +290,7 @@ def scene_info(path: str | Path) -> SceneInfo:
             raise SceneError(f"{path}: has no geotransform; campwatch needs georeferenced GeoTIFFs")
         if ds.transform.b != 0 or ds.transform.d != 0:
             raise SceneError(f"{path}: rotated grids are not supported; warp it north-up first")
-        date = parse_date(path, ds.tags())
+        date = parse_date(date_from or path, ds.tags()) if dated else dt.date.min
         return SceneInfo(
             path=path,
             date=date,
@@ -230,7 +306,7 @@ def scene_info(path: str | Path) -> SceneInfo:
         )
 
 
-def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
+def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date | None = None) -> Scene:
     """Read a dated, georeferenced scene.
 
     Parameters
@@ -239,6 +315,9 @@ def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
         A GeoTIFF (or any raster GDAL reads) with a CRS and a date in its name or tags.
     window : Window, optional
         Read only this part of the file.
+    date : datetime.date, optional
+        The acquisition date, replacing what the name and tags say (needed when they say
+        nothing).
 
     Returns
     -------
@@ -253,8 +332,16 @@ def read_scene(path: str | Path, *, window: Window | None = None) -> Scene:
     -----
     Memory: 4 bytes per band per pixel of the window, plus one byte per pixel for the mask.
     """
-    info = scene_info(path)
+    info = scene_info(path) if date is None else dataclasses.replace(_any_info(path), date=date)
     path = Path(path)
+    if path.is_dir():
+        if window is None:
+            window = Window(0, 0, info.width, info.height)
+        transform = rasterio.windows.transform(window, info.transform)
+        data, valid = _mosaic_onto(path, info, crs=info.crs, transform=transform,
+                                   shape=(int(window.height), int(window.width)))
+        return Scene(data=data, valid=valid, transform=transform, crs=info.crs, date=info.date,
+                     band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit)
     with _open(path) as ds:
         try:
             data = ds.read(window=window, out_dtype="float32")
@@ -285,6 +372,7 @@ def read_scene_onto(
     transform: Affine,
     shape: tuple[int, int],
     bands: tuple[int, ...] | None = None,
+    date: dt.date | None = None,
 ) -> Scene:
     """Read a scene resampled onto another grid (``rasterio.vrt.WarpedVRT``, bilinear).
 
@@ -298,15 +386,24 @@ def read_scene_onto(
         The target grid: CRS, affine transform and (rows, cols).
     bands : tuple of int, optional
         1-based band indexes to read, in this order; default all.
+    date : datetime.date, optional
+        As in :func:`read_scene`.
 
     Raises
     ------
     SceneError
         As :func:`read_scene`.
     """
-    info = scene_info(path)
+    info = scene_info(path) if date is None else dataclasses.replace(_any_info(path), date=date)
     path = Path(path)
     indexes = list(bands) if bands else list(range(1, info.count + 1))
+    if path.is_dir():
+        data, valid = _mosaic_onto(path, info, crs=crs, transform=transform, shape=shape, bands=indexes)
+        return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date,
+                     band_names=tuple(info.band_names[i - 1] for i in indexes), path=path, window=None,
+                     dtype=info.dtype, credit=info.credit,
+                     notes=(f"tiles mosaicked and resampled from {info.crs.to_string()} at {info.res[0]:g} x "
+                            f"{info.res[1]:g} onto the reference grid (bilinear)",))
     with _open(path) as ds:
         try:
             with WarpedVRT(ds, crs=crs, transform=transform, width=shape[1], height=shape[0],
@@ -323,3 +420,50 @@ def read_scene_onto(
                  path=path, window=None, dtype=info.dtype, credit=info.credit,
                  notes=(f"resampled from {info.crs.to_string()} at {info.res[0]:g} x {info.res[1]:g} onto the "
                         "reference grid (bilinear)",))
+
+
+def _mosaic_onto(
+    folder: Path,
+    info: SceneInfo,
+    *,
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    bands: list[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mosaic a folder's tiles over a target grid (``rasterio.merge``), resampled onto it.
+
+    Only the tiles' part under the target grid (plus a margin) is read.
+
+    Returns
+    -------
+    data : (B, M, N) ndarray of float32
+    valid : (M, N) ndarray of bool
+    """
+    left, bottom, right, top = array_bounds(shape[0], shape[1], transform)
+    if crs != info.crs:
+        left, bottom, right, top = transform_bounds(crs, info.crs, left, bottom, right, top, densify_pts=21)
+    rx, ry = info.res
+    bounds = (left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry)
+    tiles = scene_files(folder)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            merged, merged_t = merge([str(t) for t in tiles], bounds=bounds, res=(rx, ry), indexes=bands,
+                                     masked=True, dtype="float32")
+    except RasterioIOError as exc:
+        raise SceneError(f"{folder}: a tile cannot be read ({exc})") from exc
+    covered = ~np.ma.getmaskarray(merged).any(axis=0)
+    src = np.ma.filled(merged, 0).astype("float32")
+    out = np.zeros((src.shape[0], shape[0], shape[1]), dtype="float32")
+    for b in range(src.shape[0]):
+        reproject(src[b], out[b], src_transform=merged_t, src_crs=info.crs, dst_transform=transform, dst_crs=crs,
+                  resampling=Resampling.bilinear)
+    valid_f = np.zeros(shape, dtype="float32")
+    reproject(covered.astype("float32"), valid_f, src_transform=merged_t, src_crs=info.crs,
+              dst_transform=transform, dst_crs=crs, resampling=Resampling.nearest)
+    valid = (valid_f > 0.5) & np.all(np.isfinite(out), axis=0)
+    # Bilinear blends a pixel with its neighbours: drop those next to uncovered ones.
+    valid = ndimage.binary_erosion(valid, iterations=1, border_value=1)
+    out[:, ~valid] = 0
+    return out, valid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -23,6 +24,10 @@ from campwatch.pipeline import run_detect
 @click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
 @click.option("--min-area", "min_area_m2", type=float, help="Smallest change region kept, in m2.")
 @click.option("--no-coregister", is_flag=True, help="Do not measure and correct a small shift.")
+@click.option("--before-date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Date of BEFORE (YYYY-MM-DD), replacing its name's and tags'.")
+@click.option("--after-date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Date of AFTER (YYYY-MM-DD), replacing its name's and tags'.")
 @verbosity
 @handle_errors
 def detect_command(
@@ -36,11 +41,14 @@ def detect_command(
     loss_threshold: float | None,
     min_area_m2: float | None,
     no_coregister: bool,
+    before_date: dt.datetime | None,
+    after_date: dt.datetime | None,
 ) -> None:
-    """Detect change between BEFORE and AFTER (co-registered GeoTIFFs on one grid).
+    """Detect change between BEFORE and AFTER, two dated images of one place.
 
-    Writes report.geojson, change_mask.tif and change_map.png into --out, all together or
-    not at all, and prints a summary on stdout.
+    Each is a GeoTIFF or a folder of tiles of one image. AFTER is put onto BEFORE's grid
+    when they differ. Writes report.geojson, change_mask.tif and change_map.png into
+    --out, all together or not at all, and prints a summary on stdout.
     """
     config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
     config = config.replace(
@@ -50,7 +58,8 @@ def detect_command(
         min_area_m2=min_area_m2,
         coregister=False if no_coregister else None,
     )
-    result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config)
+    dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
+    result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates)
     counts: dict[str, int] = {}
     for r in result.regions:
         counts[r.change_class] = counts.get(r.change_class, 0) + 1
