@@ -113,22 +113,28 @@ def test_fixed_thresholds_are_used(pair):
     assert structure_changes(result) == []  # nothing is that strong
 
 
-def test_after_image_in_another_crs_and_pixel_size_is_resampled(tmp_path):
-    """An after image in WGS84 at another pixel size goes onto the before image's grid."""
+def _new_building_in_wgs84():
+    """The after scene (with NEW built) resampled to WGS84 at about 0.5 m: (4, M, N) uint16 and its transform."""
     import rasterio
     from conftest import CRS, TRANSFORM
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
     b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
-    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
-    dst_t, w, h = calculate_default_transform(CRS, "EPSG:4326", b.shape[2], b.shape[1],
-                                              *rasterio.transform.array_bounds(b.shape[1], b.shape[2], TRANSFORM),
+    bounds = rasterio.transform.array_bounds(b.shape[1], b.shape[2], TRANSFORM)
+    dst_t, w, h = calculate_default_transform(CRS, "EPSG:4326", b.shape[2], b.shape[1], *bounds,
                                               resolution=4.5e-6)
     out = np.zeros((4, h, w), "uint16")
     for i in range(4):
         reproject(b[i], out[i], src_transform=TRANSFORM, src_crs=CRS, dst_transform=dst_t, dst_crs="EPSG:4326",
                   resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)
+    return out, dst_t
+
+
+def test_after_image_in_another_crs_and_pixel_size_is_resampled(tmp_path):
+    """An after image in WGS84 at another pixel size goes onto the before image's grid."""
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    out, dst_t = _new_building_in_wgs84()
+    h, w = out.shape[1:]
     pb = write_tif(tmp_path / "b_2020-06-01.tif", out, crs="EPSG:4326", transform=dst_t)
     result = detect(pa, pb)
     assert [r.change_class for r in structure_changes(result)] == ["structure_new"]
@@ -150,20 +156,9 @@ def test_bands_matched_by_name(tmp_path):
 
 def test_a_folder_of_tiles_is_one_scene(tmp_path):
     """An after image given as a folder of tiles (another CRS) reads as their mosaic on the before grid."""
-    import rasterio
-    from conftest import CRS, TRANSFORM
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
-
-    a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
-    b = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)
-    pa = write_tif(tmp_path / "a_2020-01-01.tif", a)
-    dst_t, w, h = calculate_default_transform(CRS, "EPSG:4326", b.shape[2], b.shape[1],
-                                              *rasterio.transform.array_bounds(b.shape[1], b.shape[2], TRANSFORM),
-                                              resolution=4.5e-6)
-    out = np.zeros((4, h, w), "uint16")
-    for i in range(4):
-        reproject(b[i], out[i], src_transform=TRANSFORM, src_crs=CRS, dst_transform=dst_t, dst_crs="EPSG:4326",
-                  resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)
+    pa = write_tif(tmp_path / "a_2020-01-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    out, dst_t = _new_building_in_wgs84()
+    h, w = out.shape[1:]
     tiles = tmp_path / "after_2020-06-01"
     tiles.mkdir()
     hh, ww = h // 2, w // 2

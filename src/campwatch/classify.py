@@ -257,8 +257,9 @@ def classify_changes(
         next_id += 1
 
     polygons = region_polygons(labels, before.transform)
+    boxes = ndimage.find_objects(labels)  # one pass for every region's bounding box
     regions = [
-        _describe(i, labels, polygons[i], kinds[i], before, after, measures, smap_b, smap_a,
+        _describe(i, boxes[i - 1], labels, polygons[i], kinds[i], before, after, measures, smap_b, smap_a,
                   config, threshold, reach)
         for i in sorted(kinds)
     ]
@@ -307,6 +308,7 @@ def _fence_region(rid: int, fc: FenceChange, config: DetectConfig) -> ChangeRegi
 
 def _describe(
     rid: int,
+    box: tuple[slice, slice],
     labels: np.ndarray,
     geom: BaseGeometry,
     kind: _Candidate | str,
@@ -321,10 +323,9 @@ def _describe(
 ) -> ChangeRegion:
     px = float(np.sqrt(before.pixel_area))
     rows, cols = labels.shape
-    ys, xs = np.nonzero(labels == rid)  # small regions: cheap enough
     margin = reach + int(round(6.0 / px)) + 1
-    r0, r1 = max(0, ys.min() - margin), min(rows, ys.max() + 1 + margin)
-    c0, c1 = max(0, xs.min() - margin), min(cols, xs.max() + 1 + margin)
+    r0, r1 = max(0, box[0].start - margin), min(rows, box[0].stop + margin)
+    c0, c1 = max(0, box[1].start - margin), min(cols, box[1].stop + margin)
     sl = (slice(r0, r1), slice(c0, c1))
     m = labels[sl] == rid
     full_sl = (slice(None),) + sl
