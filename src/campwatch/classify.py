@@ -173,7 +173,7 @@ def classify_changes(
     raw_changed: np.ndarray | None = None,
     fence_lines: list[BaseGeometry] | None = None,
     known: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[ChangeRegion]]:
+) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
     Parameters
@@ -206,6 +206,9 @@ def classify_changes(
         The id of the change each pixel belongs to, 0 for none.
     regions : list of ChangeRegion
         In id order: structure changes first, then other change.
+    seen : dict
+        How many structures and towers were found on each date inside the usable area:
+        ``{"before": {"structure": n, "tower": m}, "after": {...}}``.
 
     Notes
     -----
@@ -272,7 +275,11 @@ def classify_changes(
                             transform=before.transform, dtype="int32")
         labels = np.where(line_px > 0, line_px, labels)
         next_id += 1
-    return labels, regions
+    seen = {
+        date: {kind: sum(1 for o in smap.objects.values() if o.kind == kind) for kind in ("structure", "tower")}
+        for date, smap in (("before", smap_b), ("after", smap_a))
+    }
+    return labels, regions, seen
 
 
 def _fence_region(rid: int, fc: FenceChange, config: DetectConfig) -> ChangeRegion:

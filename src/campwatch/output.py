@@ -61,12 +61,17 @@ class OutputSet:
         return self
 
     def path(self, name: str) -> Path:
-        """Return the staging path to write output ``name`` to."""
+        """Return the staging path to write output ``name`` to.
+
+        ``name`` may hold sub-folders (``"pairs/a_b/report.geojson"``); they are made.
+        """
         if self._staging is None:
             raise RuntimeError("OutputSet used outside its 'with' block")
         if name not in self._names:
             self._names.append(name)
-        return self._staging / name
+        path = self._staging / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def final_path(self, name: str) -> Path:
         """Where output ``name`` will be once committed."""
@@ -85,7 +90,9 @@ class OutputSet:
                     src = self._staging / name
                     if not src.exists():
                         raise OutputError(f"output {name} was not written")
-                    os.replace(src, self.out_dir / name)
+                    dest = self.out_dir / name
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(src, dest)
         except BaseException:
             self._cleanup(remove_outputs=True)
             raise
@@ -105,6 +112,11 @@ class OutputSet:
                     (self.out_dir / name).unlink()
                 except FileNotFoundError:
                     pass
+                for parent in Path(name).parents[:-1]:  # sub-folders the commit made, if empty
+                    try:
+                        (self.out_dir / parent).rmdir()
+                    except OSError:
+                        break
         if self._created:
             try:
                 self.out_dir.rmdir()

@@ -47,7 +47,7 @@ from campwatch.scene import (
 from campwatch.segment import change_mask, clean_mask, label_regions
 from campwatch.threshold import Thresholds, choose_thresholds
 
-__all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "OUTPUT_NAMES"]
+__all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "write_outputs", "stage_outputs", "OUTPUT_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +76,22 @@ class DetectResult:
     regions: list[ChangeRegion]
     analysed: np.ndarray
     obscured: Obscured
+    inside: np.ndarray
     shift: tuple[float, float]
     warnings: tuple[str, ...]
+    #: Structures and towers found on each date: ``{"before": {"structure": n, "tower": m}, "after": ...}``.
+    structures_seen: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    def obscured_fraction(self, date: str) -> float:
+        """The share of the AOI that ``date`` ("before" or "after") does not show.
+
+        Nodata on that date and the clouds and cloud shadows attributed to it, over every
+        pixel of the AOI window inside the AOI.
+        """
+        scene, cloud = (self.before, self.obscured.before) if date == "before" else (self.after, self.obscured.after)
+        inside = self.inside
+        hidden = (~scene.valid | cloud) & inside
+        return float(hidden.sum()) / max(1, int(inside.sum()))
 
 
 def _warn(messages: list[str], text: str) -> None:
@@ -255,7 +269,7 @@ def detect_scenes(
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
-    labels, regions = classify_changes(
+    labels, regions, seen = classify_changes(
         change_labels, before, after, measures, config,
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
@@ -276,8 +290,10 @@ def detect_scenes(
         regions=regions,
         analysed=analysed,
         obscured=obscured,
+        inside=inside,
         shift=shift,
         warnings=tuple(messages),
+        structures_seen=seen,
     )
 
 
@@ -333,19 +349,36 @@ def write_outputs(
         Output name to its final path.
     """
     with OutputSet(out_dir) as outs:
-        mask_path = outs.path("change_mask.tif")
-        write_change_mask(
-            result.classes, mask_path, transform=result.before.transform, crs=result.before.crs,
-            tags={"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()},
-        )
-        map_path = outs.path("change_map.png")
-        fig = change_map(result, credit=credit)
-        FigureCanvasAgg(fig)
-        fig.savefig(map_path, dpi=150, metadata={"Software": None})
-        hashes = {name: sha256_file(outs.path(name)) for name in ("change_mask.tif", "change_map.png")}
-        report = build_report(result, inputs=inputs, outputs=hashes)
-        write_json(report, outs.path("report.geojson"))
+        stage_outputs(result, outs, inputs=inputs, credit=credit)
         return {name: outs.final_path(name) for name in OUTPUT_NAMES}
+
+
+def stage_outputs(
+    result: DetectResult,
+    outs: OutputSet,
+    *,
+    inputs: list[dict[str, str]],
+    credit: str | None = None,
+    prefix: str = "",
+) -> dict[str, str]:
+    """Write a pair's outputs into an open :class:`OutputSet` under ``prefix``.
+
+    Returns the SHA-256 of each file written (keyed by its name under ``prefix``).
+    """
+    mask_path = outs.path(prefix + "change_mask.tif")
+    write_change_mask(
+        result.classes, mask_path, transform=result.before.transform, crs=result.before.crs,
+        tags={"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()},
+    )
+    map_path = outs.path(prefix + "change_map.png")
+    fig = change_map(result, credit=credit)
+    FigureCanvasAgg(fig)
+    fig.savefig(map_path, dpi=150, metadata={"Software": None})
+    hashes = {name: sha256_file(outs.path(prefix + name)) for name in ("change_mask.tif", "change_map.png")}
+    report = build_report(result, inputs=inputs, outputs=hashes)
+    report_path = outs.path(prefix + "report.geojson")
+    write_json(report, report_path)
+    return hashes | {"report.geojson": sha256_file(report_path)}
 
 
 def imagery_credit(result: DetectResult) -> str | None:
@@ -359,6 +392,32 @@ def imagery_credit(result: DetectResult) -> str | None:
     if result.aoi is not None and isinstance(result.aoi.properties.get("credit"), str):
         return str(result.aoi.properties["credit"])
     return None
+
+
+def input_records(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi_path: str | Path | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+) -> list[dict[str, str]]:
+    """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
+
+    A folder of tiles gives one record per tile. A date the user gave is kept as
+    ``date_given`` so that the run can be repeated (``campwatch verify``).
+    """
+    records = []
+    for role, path, given in (("before", before_path, dates[0]), ("after", after_path, dates[1])):
+        for f in scene_files(path):
+            rec = {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
+            if given is not None:
+                rec["date_given"] = given.isoformat()
+            if Path(path).is_dir():
+                rec["scene"] = str(Path(path).resolve())
+            records.append(rec)
+    if aoi_path is not None:
+        records.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    return records
 
 
 def run_detect(
@@ -380,13 +439,7 @@ def run_detect(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         result = detect(before_path, after_path, aoi=aoi, config=config, dates=dates)
-    inputs = [
-        {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
-        for role, path in (("before", before_path), ("after", after_path))
-        for f in scene_files(path)
-    ]
-    if aoi_path is not None:
-        inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates)
     paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
 

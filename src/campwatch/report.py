@@ -154,6 +154,11 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
             "seen_through_area_m2": round(float(result.obscured.seen_through.sum()) * area_px, 1),
             "obscured_regions": result.obscured.regions,
             "not_analysed_fraction": round(1.0 - float(result.analysed.mean()), 4),
+            "obscured_fraction": {
+                "before": round(result.obscured_fraction("before"), 4),
+                "after": round(result.obscured_fraction("after"), 4),
+            },
+            "structures_seen": result.structures_seen,
         },
         "class_codes": {c.name: c.code for c in CLASSES.values()}
         | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},
