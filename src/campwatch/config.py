@@ -150,6 +150,10 @@ class DetectConfig:
         ``"invariant"``: a linear map per band fitted on the pixels that changed least
         (robust to clouds and to large changes); ``"histogram"``: per-band histogram
         matching over valid pixels (distorted by clouds).
+    max_obscured_fraction : float
+        In a series or a check, a date whose AOI is hidden (nodata, thick cloud or cloud
+        shadow) over more than this share is kept in the record but not compared; a check
+        whose newest image is so hidden says so instead of reporting (default 0.5).
     """
 
     threshold_method: str = "noise"
@@ -196,6 +200,7 @@ class DetectConfig:
     coregister: bool = True
     max_shift_px: float = 5.0
     normalize: str = "invariant"
+    max_obscured_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         if self.threshold_method not in THRESHOLD_METHODS:
@@ -223,6 +228,10 @@ class DetectConfig:
         if not 0 < self.hysteresis_ratio <= 1:
             raise ConfigError(
                 f"hysteresis_ratio={self.hysteresis_ratio!r} is not valid; expected 0 < ratio <= 1"
+            )
+        if not 0 < self.max_obscured_fraction <= 1:
+            raise ConfigError(
+                f"max_obscured_fraction={self.max_obscured_fraction!r} is not valid; expected 0 < fraction <= 1"
             )
         if self.min_structure_area_m2 > self.max_structure_area_m2:
             raise ConfigError(

@@ -42,6 +42,8 @@ __all__ = [
     "read_pair_scene",
     "read_truth",
     "score_report",
+    "score_series",
+    "score_features",
 ]
 
 #: The classes that say a building appeared, went or changed.
@@ -178,12 +180,42 @@ def score_report(report_path: str | Path, truth_path: str | Path, classes: Itera
 
     report = json.loads(Path(report_path).read_text(encoding="utf-8"))
     interval = (report["interval"]["from"], report["interval"]["to"])
-    det = gpd.GeoDataFrame.from_features(report["features"], crs="EPSG:4326")
-    if len(det) == 0:
+    return score_features(report["features"], interval, truth_path, classes)
+
+
+def score_series(series_path: str | Path, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
+    """Score a series report: each change must carry the interval of its true event.
+
+    A change dated to the wrong interval counts as a false positive there and a miss
+    where it belonged. Scores are summed over the compared pairs.
+    """
+    import json
+
+    report = json.loads(Path(series_path).read_text(encoding="utf-8"))
+    classes = tuple(classes)
+    total = {c: ClassScore(c, 0, 0, 0, unit="m" if c.startswith("fence") else "objects") for c in classes}
+    for pair in report["pairs"]:
+        interval = (pair["from"], pair["to"])
+        feats = [f for f in report["features"]
+                 if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"]) == interval]
+        for c, sc in score_features(feats, interval, truth_path, classes).items():
+            t = total[c]
+            total[c] = ClassScore(c, round(t.true_positives + sc.true_positives, 1),
+                                  round(t.false_positives + sc.false_positives, 1),
+                                  round(t.false_negatives + sc.false_negatives, 1), unit=t.unit)
+    return total
+
+
+def score_features(
+    features: list[dict[str, Any]], interval: tuple[str, str], truth_path: str | Path, classes: Iterable[str]
+) -> dict[str, ClassScore]:
+    """Score GeoJSON change features (WGS84) against the truth events of ``interval``."""
+    det = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326") if features else None
+    if det is None or len(det) == 0:
         det = gpd.GeoDataFrame({"class": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     truth = read_truth(truth_path, interval=interval)
     unseen = read_truth(truth_path, interval=interval, only_hidden=True)
-    crs = truth.estimate_utm_crs() if len(truth) else det.estimate_utm_crs()
+    crs = truth.estimate_utm_crs() if len(truth) else det.estimate_utm_crs() if len(det) else "EPSG:3857"
     det = det.to_crs(crs)
     if len(unseen) and len(det):
         # A report of an event the truth deems hidden (mostly under cloud or nodata)

@@ -200,3 +200,103 @@ def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | No
         footer = f"{credit}. " + footer
     ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")  # in the layout: never under the legend
     return fig
+
+
+#: The classes a timeline counts as bars (other change is noted, not drawn).
+_TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "tower_added",
+                     "tower_removed", "fence_razed", "fence_built")
+
+
+def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+    """Return the timeline of a series report (:func:`campwatch.series.run_series`).
+
+    Three panels sharing a date axis: the changes of each class in each interval (bars
+    spanning the interval, stacked; other change noted above them), the fence length
+    razed so far, and the structures and towers seen on each compared date. Dates that
+    were skipped (mostly hidden) are marked.
+    """
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+
+    def day(s: str) -> dt.date:
+        return dt.date.fromisoformat(s)
+
+    fig = Figure(figsize=(width_in, width_in * 0.8), layout="constrained")
+    ax_bar, ax_fence, ax_count = fig.subplots(3, 1, sharex=True, height_ratios=[2.2, 1, 1])
+    features = series.get("features", [])
+    intervals = sorted({(f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
+                        for f in features} | {(p["from"], p["to"]) for p in series.get("pairs", [])})
+    for start, end in intervals:
+        x0, x1 = mdates.date2num(day(start)), mdates.date2num(day(end))
+        width = (x1 - x0) * 0.9
+        bottom = 0
+        in_interval = [f["properties"] for f in features
+                       if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"]) == (start, end)]
+        for name in _TIMELINE_CLASSES:
+            n = sum(1 for p in in_interval if p["class"] == name)
+            if n:
+                ax_bar.bar(x0 + (x1 - x0) * 0.05, n, width=width, bottom=bottom, align="edge",
+                           color=CLASSES[name].colour, edgecolor="white", linewidth=0.5)
+                bottom += n
+        other = sum(1 for p in in_interval if p["class"] == "other_change")
+        if other:
+            ax_bar.annotate(f"+{other} other", xy=((x0 + x1) / 2, bottom), xytext=(0, 3),
+                            textcoords="offset points", ha="center", fontsize=7, color="#555555")
+    ax_bar.set_ylabel("changes per interval")
+    ax_bar.yaxis.get_major_locator().set_params(integer=True)
+    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, label=CLASSES[n].label) for n in _TIMELINE_CLASSES],
+                  loc="upper left", fontsize=7, ncols=4, framealpha=0.9)
+    ax_bar.margins(y=0.35)
+
+    images = series.get("images", [])
+    dates = [day(i["date"]) for i in images]
+    razed = []
+    for d in dates:
+        razed.append(sum(f["properties"].get("length_m") or 0.0 for f in features
+                         if f["properties"]["class"] == "fence_razed" and day(f["properties"]["interval"]["to"]) <= d))
+    ax_fence.step(dates, razed, where="post", color=CLASSES["fence_razed"].colour, lw=2)
+    ax_fence.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)
+    ax_fence.set_ylabel("fence razed\nso far (m)")
+
+    seen: dict[str, dict[str, int]] = {}
+    for p in series.get("pairs", []):
+        counts = p.get("structures_seen") or {}
+        if "before" in counts:
+            seen.setdefault(p["from"], counts["before"])
+        if "after" in counts:
+            seen[p["to"]] = counts["after"]
+    when = sorted(seen)
+    for kind, style in (("structure", {"color": "#333333", "marker": "s"}), ("tower", {"color": "#777777",
+                                                                                      "marker": "^"})):
+        ax_count.plot([day(d) for d in when], [seen[d].get(kind, 0) for d in when], lw=1.5, ms=5,
+                      label=f"{kind}s seen", **style)
+    ax_count.set_ylabel("seen in image")
+    ax_count.legend(loc="upper left", fontsize=7)
+    ax_count.margins(y=0.25)
+
+    for ax in (ax_bar, ax_fence, ax_count):
+        for img in images:
+            if img.get("status") == "skipped":
+                ax.axvline(day(img["date"]), color="#999999", ls=":", lw=1)
+        for d in dates:
+            ax.axvline(d, color="#dddddd", lw=0.5, zorder=0)
+        ax.grid(axis="y", color="#eeeeee")
+    for img in images:
+        if img.get("status") == "skipped":
+            ax_bar.annotate("skipped", xy=(mdates.date2num(day(img["date"])), 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(2, -10), textcoords="offset points", fontsize=7, color="#777777", rotation=90,
+                            va="top")
+    ax_count.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    ax_count.set_xticks(dates)
+    for label in ax_count.get_xticklabels():
+        label.set_rotation(30)
+        label.set_ha("right")
+    aoi = series.get("aoi") or {}
+    fig.suptitle(f"{aoi.get('name', 'AOI')}: changes from {dates[0].isoformat()} to {dates[-1].isoformat()}"
+                 if dates else "Timeline", fontsize=12)
+    footer = f"Each image date is a grey line; dotted: skipped (mostly hidden). Analysis: campwatch {__version__}"
+    if credit:
+        footer = f"{credit}. " + footer
+    ax_count.set_xlabel(footer, fontsize=7, color="#333333", loc="left")
+    return fig

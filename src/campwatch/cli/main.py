@@ -9,6 +9,7 @@ from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.inventory import inventory_command
 from campwatch.cli.sample import sample_command
+from campwatch.cli.series import series_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +25,7 @@ cli.add_command(detect_command)
 cli.add_command(sample_command)
 cli.add_command(evaluate_command)
 cli.add_command(inventory_command)
+cli.add_command(series_command)
 
 
 def main() -> None:

@@ -1,0 +1,245 @@
+"""Time series: images found, dated and ordered; pairs compared; each change dated once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from conftest import AOIS, BUILDINGS, SAMPLE, TRANSFORM, camp_scene, grid_aoi_coords, write_tif
+from shapely.geometry import LineString, box
+
+from campwatch.cli.main import cli
+from campwatch.config import DetectConfig
+from campwatch.errors import InputError, SceneError
+from campwatch.evaluate import score_series
+from campwatch.series import ChangeTracker, run_series, same_place, series_scenes
+
+ANALYST_CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed")
+NEW_BUILDING = (196, 184, 22, 34)
+
+
+@pytest.fixture(scope="module")
+def camp25_series(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("series") / "camp25"
+    result = run_series(AOIS / "camp25.geojson", SAMPLE / "camp25", out)
+    return out, result
+
+
+def test_camp25_series_dates_every_truth_event_to_its_interval(camp25_series):
+    out, _ = camp25_series
+    scores = score_series(out / "series.geojson", SAMPLE / "camp25" / "truth.geojson",
+                          ANALYST_CLASSES + ("structure_modified", "fence_built"))
+    for name in ANALYST_CLASSES:
+        assert scores[name].recall >= 0.95, scores[name].to_dict()
+        assert scores[name].precision >= 0.95, scores[name].to_dict()
+    # Nothing is reported as built, and the only modified roof lies under the cloud shadow.
+    assert scores["fence_built"].false_positives == 0
+    assert scores["structure_modified"].false_positives == 0
+    assert scores["tower_removed"].true_positives == 3
+    assert scores["structure_new"].true_positives == 3
+
+
+def test_camp25_series_report(camp25_series):
+    out, result = camp25_series
+    report = json.loads((out / "series.geojson").read_text())
+    assert report == result.report
+    assert [i["date"] for i in report["images"]] == ["2015-04-18", "2015-09-26", "2016-05-14", "2016-10-02",
+                                                     "2017-06-11", "2018-03-30"]
+    assert all(i["status"] == "compared" for i in report["images"])
+    assert [(p["from"], p["to"]) for p in report["pairs"]] == [
+        ("2015-04-18", "2015-09-26"), ("2015-09-26", "2016-05-14"), ("2016-05-14", "2016-10-02"),
+        ("2016-10-02", "2017-06-11"), ("2017-06-11", "2018-03-30")]
+    # The cloud of 2016-05-14 is reported as hidden on that date, not as change.
+    cloudy = report["images"][2]
+    assert 0.03 < cloudy["hidden_fraction"] < 0.5
+    ids = [f["id"] for f in report["features"]]
+    assert len(ids) == len(set(ids))
+    for f in report["features"]:
+        p = f["properties"]
+        assert p["interval"]["from"] < p["interval"]["to"] <= p["last_confirmed"]
+        assert p["first_image"].endswith(p["interval"]["to"] + ".tif")
+        assert p["before_image"].endswith(p["interval"]["from"] + ".tif")
+    # A tower removed in 2016 is confirmed gone in every later image.
+    towers = [f["properties"] for f in report["features"] if f["properties"]["class"] == "tower_removed"]
+    assert {t["last_image"] for t in towers} == {"camp25_2018-03-30.tif"}
+    fence = [f["properties"] for f in report["features"] if f["properties"]["class"] == "fence_razed"]
+    assert report["summary"]["fence_razed_m"] == pytest.approx(sum(p["length_m"] for p in fence))
+    assert 170 <= report["summary"]["fence_razed_m"] <= 190  # truth: 3 stretches of 60 m
+    # Every output is listed with its hash, and every input image and the AOI.
+    for name, digest in report["outputs"].items():
+        assert (out / name).is_file(), name
+        assert len(digest) == 64
+    assert len([i for i in report["inputs"] if i["role"] == "image"]) == 6
+    assert (out / "timeline.png").stat().st_size > 20_000
+    with rasterio.open(out / "pairs" / "2016-10-02_2017-06-11" / "change_mask.tif") as ds:
+        assert ds.tags()["AFTER_DATE"] == "2017-06-11"
+
+
+def test_series_scenes_sorted_by_date_from_names_and_tags(tmp_path: Path):
+    img = camp_scene(1, buildings=[], noise_seed=1)
+    write_tif(tmp_path / "b_2021-03-04.tif", img)
+    write_tif(tmp_path / "a_2022-01-01.tif", img)
+    write_tif(tmp_path / "tagged.tif", img, tags={"TIFFTAG_DATETIME": "2020:07:08 10:00:00"})
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "a_2022-01-01.tif.aux.xml").write_text("<PAMDataset/>")
+    infos = series_scenes(tmp_path)
+    assert [i.date for i in infos] == [dt.date(2020, 7, 8), dt.date(2021, 3, 4), dt.date(2022, 1, 1)]
+    assert [i.path.name for i in infos] == ["tagged.tif", "b_2021-03-04.tif", "a_2022-01-01.tif"]
+
+
+def test_series_scenes_undated_image_is_named(tmp_path: Path):
+    img = camp_scene(1, buildings=[], noise_seed=1)
+    write_tif(tmp_path / "x_2021-03-04.tif", img)
+    write_tif(tmp_path / "mystery.tif", img)
+    with pytest.raises(SceneError, match=r"mystery\.tif: cannot tell the acquisition date"):
+        series_scenes(tmp_path)
+
+
+def test_series_scenes_same_date_names_both(tmp_path: Path):
+    img = camp_scene(1, buildings=[], noise_seed=1)
+    write_tif(tmp_path / "x_2021-03-04.tif", img)
+    write_tif(tmp_path / "y_2021-03-04.tif", img)
+    with pytest.raises(InputError, match=r"x_2021-03-04\.tif and .*y_2021-03-04\.tif have the same date"):
+        series_scenes(tmp_path)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "missing", "folder not found"),
+    (lambda p: write_tif(p / "one_2020-01-01.tif", camp_scene(1, buildings=[], noise_seed=1)), "not a folder"),
+    (lambda p: p, "no images found"),
+])
+def test_series_scenes_bad_folder(tmp_path: Path, make, message):
+    with pytest.raises(InputError, match=message):
+        series_scenes(make(tmp_path))
+
+
+def _grid_aoi(tmp_path: Path) -> Path:
+    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "role": "aoi", "name": "Grid camp", "source": "tests"},
+        "geometry": {"type": "Polygon", "coordinates": [grid_aoi_coords()]}}]}
+    path = tmp_path / "grid.geojson"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_mostly_hidden_date_is_kept_in_the_record_and_skipped(tmp_path: Path):
+    images = tmp_path / "images"
+    images.mkdir()
+    write_tif(images / "g_2020-05-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    hidden = camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=2)
+    hidden[:, :200, :] = 0  # nodata over most of the AOI
+    write_tif(images / "g_2020-07-01.tif", hidden)
+    write_tif(images / "g_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=3))
+    out = tmp_path / "out"
+    result = run_series(_grid_aoi(tmp_path), images, out)
+    report = result.report
+    statuses = {i["date"]: (i["status"], i["reason"]) for i in report["images"]}
+    assert statuses["2020-07-01"][0] == "skipped"
+    assert "of the AOI has no data" in statuses["2020-07-01"][1]
+    assert statuses["2020-05-01"][0] == statuses["2020-09-01"][0] == "compared"
+    assert report["summary"]["skipped"] == [{"file": "g_2020-07-01.tif", "date": "2020-07-01",
+                                             "reason": statuses["2020-07-01"][1]}]
+    assert [(p["from"], p["to"]) for p in report["pairs"]] == [("2020-05-01", "2020-09-01")]
+    new = [f["properties"] for f in report["features"] if f["properties"]["class"] == "structure_new"]
+    assert len(new) == 1
+    assert new[0]["interval"] == {"from": "2020-05-01", "to": "2020-09-01"}
+    assert new[0]["area_m2"] == pytest.approx(22 * 34 * 0.25, rel=0.25)
+    assert (out / "pairs" / "2020-05-01_2020-09-01" / "report.geojson").is_file()
+    assert not (out / "pairs" / "2020-05-01_2020-07-01").exists()
+
+
+def test_series_with_one_usable_image_is_an_error_and_writes_nothing(tmp_path: Path):
+    images = tmp_path / "images"
+    images.mkdir()
+    write_tif(images / "g_2020-05-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    empty = np.zeros((4, 256, 240), "uint16")
+    write_tif(images / "g_2020-07-01.tif", empty)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"no two images could be compared: .*g_2020-07-01\.tif 100% of the AOI"):
+        run_series(_grid_aoi(tmp_path), images, out)
+    assert not out.exists()
+
+
+def _fake_pair(before: str, after: str, regions: list[SimpleNamespace], *, hidden: bool = False):
+    """A stand-in for a DetectResult on the test grid: what the tracker reads of one."""
+    shape = (256, 240)
+    scene = {"crs": "EPSG:32652", "transform": TRANSFORM, "shape": shape, "pixel_area": 0.25}
+    analysed = np.ones(shape, bool)
+    return SimpleNamespace(
+        before=SimpleNamespace(path=Path(f"s_{before}.tif"), date=dt.date.fromisoformat(before), **scene),
+        after=SimpleNamespace(path=Path(f"s_{after}.tif"), date=dt.date.fromisoformat(after), **scene),
+        regions=regions, analysed=analysed, obscured=SimpleNamespace(mask=np.full(shape, hidden)),
+    )
+
+
+def _region(cls: str, geom, confidence: float = 0.9):
+    return SimpleNamespace(change_class=cls, geometry=geom, confidence=confidence, area_m2=geom.area,
+                           length_m=geom.length if not geom.area else None,
+                           properties=lambda: {"cause": "structure", "evidence": {}})
+
+
+def test_tracker_keeps_a_change_seen_again_as_one():
+    x0, y1 = TRANSFORM.c, TRANSFORM.f
+    roof = box(x0 + 20, y1 - 40, x0 + 35, y1 - 30)
+    tracker = ChangeTracker("EPSG:32652")
+    new = tracker.add_pair(_fake_pair("2020-01-01", "2020-02-01", [_region("structure_new", roof)]))
+    assert [c.id for c in new] == ["C0001"]
+    # Seen again, a little shifted, in the next pair: the same change, not a new one.
+    again = tracker.add_pair(_fake_pair("2020-02-01", "2020-03-01",
+                                        [_region("structure_new", roof.buffer(0.5), 0.95)]))
+    assert again == []
+    (change,) = tracker.changes
+    assert change.interval == (dt.date(2020, 1, 1), dt.date(2020, 2, 1))
+    assert change.pairs == ["2020-01-01/2020-02-01", "2020-02-01/2020-03-01"]
+    assert change.last[1] == dt.date(2020, 3, 1)
+    assert change.confidence == 0.95
+    # A pair that sees the place and finds nothing confirms it; a hidden one does not.
+    tracker.add_pair(_fake_pair("2020-03-01", "2020-04-01", []))
+    assert change.last[1] == dt.date(2020, 4, 1)
+    tracker.add_pair(_fake_pair("2020-04-01", "2020-05-01", [], hidden=True))
+    assert change.last[1] == dt.date(2020, 4, 1)
+    # Demolished later: the new structure is marked reverted, the demolition is a change of its own.
+    gone = tracker.add_pair(_fake_pair("2020-05-01", "2020-06-01", [_region("structure_demolished", roof)]))
+    assert [c.change_class for c in gone] == ["structure_demolished"]
+    assert change.reverted == {"from": "2020-05-01", "to": "2020-06-01"}
+    assert gone[0].interval == (dt.date(2020, 5, 1), dt.date(2020, 6, 1))
+
+
+def test_same_place_for_areas_and_lines():
+    a = box(0, 0, 10, 10)
+    assert same_place(a, box(2, 2, 12, 12))
+    assert not same_place(a, box(8, 8, 18, 18))
+    assert not same_place(a, LineString([(0, 0), (10, 0)]))
+    line = LineString([(0, 0), (100, 0)])
+    assert same_place(line, LineString([(10, 1.5), (90, 1.5)]))
+    assert not same_place(line, LineString([(10, 5), (90, 5)]))
+    assert not same_place(line, LineString([(80, 0), (200, 0)]))
+
+
+def test_series_cli(tmp_path: Path):
+    images = tmp_path / "camp22"
+    shutil.copytree(SAMPLE / "camp22", images)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["series", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "Kwan-li-so No. 22 (Hoeryong): 4 images, 3 pairs compared" in res.output
+    assert "2012-10-07 -> 2013-06-02: 2 new structure" in res.output
+    report = json.loads((out / "series.geojson").read_text())
+    scores = score_series(out / "series.geojson", images / "truth.geojson", ANALYST_CLASSES)
+    assert all(s.false_negatives == 0 and s.false_positives == 0 for s in scores.values()), scores
+    assert report["parameters"] == DetectConfig().to_dict()
+
+
+def test_series_cli_bad_folder_exit_2_and_nothing_written(tmp_path: Path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["series", str(AOIS / "camp22.geojson"), str(tmp_path / "nope"), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "nope: folder not found" in res.output
+    assert not out.exists()
