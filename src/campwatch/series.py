@@ -278,7 +278,12 @@ class ChangeTracker:
         return cid
 
     def add_pair(self, result: DetectResult, *, found_by: str = "pair") -> list[TrackedChange]:
-        """Fold one pair's changes in; return the changes it found that were not known."""
+        """Fold one pair's changes in; return the changes it found that were not known.
+
+        ``found_by="baseline"``: the pair compares a baseline with a much later image. A
+        change it finds at the place of a known one (of any date up to the later image)
+        confirms that one; any other is new, dated to the whole span.
+        """
         b_name = result.before.path.name if result.before.path else "before"
         a_name = result.after.path.name if result.after.path else "after"
         before, after = (b_name, result.before.date), (a_name, result.after.date)
@@ -286,9 +291,11 @@ class ChangeTracker:
         pair_crs = result.before.crs
         found = [(r, reproject(r.geometry, pair_crs, self.crs)) for r in result.regions]
 
-        # What the pair says of each change already known (and older than the pair).
-        earlier = [c for c in self.changes if c.first[1] <= before[1] and c.reverted is None]
-        for change in earlier:
+        # What the pair says of each change already known (and older than the pair). A
+        # baseline pair spans many images: it can find any known change again, but undo none.
+        limit = after[1] if found_by == "baseline" else before[1]
+        earlier = [c for c in self.changes if c.first[1] <= limit and c.reverted is None]
+        for change in earlier if found_by == "pair" else ():
             undone = any(
                 r.change_class == REVERSAL.get(change.change_class) and same_place(change.geometry, g)
                 for r, g in found
@@ -296,10 +303,9 @@ class ChangeTracker:
             if undone:
                 change.reverted = {"from": before[1].isoformat(), "to": after[1].isoformat()}
                 continue
-            if found_by == "pair":
-                local = reproject(change.geometry, self.crs, pair_crs)
-                if _seen_fraction(local, result) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
-                    change.last = after
+            local = reproject(change.geometry, self.crs, pair_crs)
+            if _seen_fraction(local, result) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
+                change.last = after
 
         new: list[TrackedChange] = []
         for region, geom in found:

@@ -251,6 +251,14 @@ def shadow_direction(
     return (float(mean[0] / length), float(mean[1] / length))
 
 
+def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether an object touches the edge of the valid area or of the grid (so its size is unknown)."""
+    r0, c0, r1, c1 = bbox
+    if r0 == 0 or c0 == 0 or r1 == shape[0] or c1 == shape[1]:
+        return True
+    return bool((ndimage.binary_dilation(obj) & ~valid).any())
+
+
 def find_structures(
     scene: Scene,
     *,
@@ -268,7 +276,9 @@ def find_structures(
     which the scene's objects cast theirs (:func:`shadow_direction`; any direction when
     the scene does not tell). A smaller one (``min_tower_area_m2`` up to
     ``min_structure_area_m2``) is a tower when it casts, in that direction, a shadow
-    longer than ``min_tower_shadow_ratio`` times its width: a small raised object.
+    longer than ``min_tower_shadow_ratio`` times its width: a small raised object, and
+    wholly inside the valid area (a piece that nodata or a cloud cuts off a larger object
+    is not one).
 
     Parameters
     ----------
@@ -328,6 +338,8 @@ def find_structures(
         r0, c0 = max(0, r0 - far - 1), max(0, c0 - far - 1)
         r1, c1 = min(rows, r1 + far + 1), min(cols, c1 + far + 1)
         obj = labels[r0:r1, c0:c1] == prop.label
+        if kind == "tower" and _cut(prop.bbox, obj, valid[r0:r1, c0:c1], labels.shape):
+            continue  # a piece of something larger that nodata or cloud cuts off: not a tower
         width = 2.0 * float(ndimage.distance_transform_edt(np.pad(obj, 1)).max()) * px
         if width < (config.min_structure_width_m if kind == "structure" else config.min_tower_width_m):
             continue
