@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from campwatch._version import __version__
+from campwatch.cli.batch import batch_command
 from campwatch.cli.check import check_command
 from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
@@ -28,6 +29,7 @@ cli.add_command(evaluate_command)
 cli.add_command(inventory_command)
 cli.add_command(series_command)
 cli.add_command(check_command)
+cli.add_command(batch_command)
 
 
 def main() -> None:

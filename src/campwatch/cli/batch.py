@@ -1,0 +1,63 @@
+"""``campwatch batch``: the checks of many AOIs at once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from campwatch.batch import find_jobs, run_batch
+from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, handle_errors, verbosity
+from campwatch.config import DetectConfig
+
+
+@click.command("batch")
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--out", "-o", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: ROOT/results).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: as many as cores).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Send the jobs to this Dask distributed scheduler (tcp://host:8786) instead.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML or JSON file of detection parameters (see the README).")
+@verbosity
+@handle_errors
+def batch_command(root: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
+                  config_path: Path | None) -> None:
+    """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
+
+    Each AOI's history and check outputs go to ROOT/results/<name>/, a line per finished
+    AOI to ROOT/results/batch.log, and the table below to ROOT/results/summary.json.
+    Killed and started again, a batch redoes only the checks that had not finished.
+    Exit 0 when every AOI was checked, 2 when one had bad input, 1 when one failed.
+    """
+    config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
+    jobs = find_jobs(root, out=out_dir, config=config)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task("checking AOIs", total=len(jobs))
+
+        def advance(record: dict[str, Any]) -> None:
+            bar.advance(task)
+            bar.console.print(f"{record['aoi']}: {record['status']}")
+
+        records = run_batch(root, out=out_dir, workers=workers, scheduler=scheduler, config=config,
+                            progress=advance)
+    table = Table(title=f"campwatch batch: {root}")
+    for col in ("AOI", "status", "new", "what", "seconds"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        table.add_row(r["aoi"], r["status"], str(r.get("new", 0)), r["summary"], str(r.get("seconds") or ""))
+    Console(width=max(100, Console().width)).print(table)
+    statuses = {r["status"] for r in records}
+    if "bad input" in statuses:
+        sys.exit(EXIT_BAD_INPUT)
+    if "failed" in statuses:
+        sys.exit(EXIT_FAILURE)
