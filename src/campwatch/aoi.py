@@ -13,6 +13,7 @@ Each feature has a ``role`` property:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,7 +116,8 @@ def read_aoi(path: str | Path) -> AOI:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AOIError(f"AOI file {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    return parse_aoi(data, source=str(path))
+    # The report records where the AOI came from, wherever the run was started.
+    return dataclasses.replace(parse_aoi(data, source=str(path)), path=str(path.resolve()))
 
 
 def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:

@@ -12,6 +12,7 @@ from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.inventory import inventory_command
 from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
+from campwatch.cli.verify import verify_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +31,7 @@ cli.add_command(inventory_command)
 cli.add_command(series_command)
 cli.add_command(check_command)
 cli.add_command(batch_command)
+cli.add_command(verify_command)
 
 
 def main() -> None:

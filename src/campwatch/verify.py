@@ -1,0 +1,153 @@
+"""Check a report against its inputs: re-hash them, re-run the analysis, compare the bytes.
+
+A detect report (``report.geojson``) and a series report (``series.geojson``) record the
+SHA-256 of every input and output, every parameter and the software versions. To verify
+one is to re-hash the inputs, re-run the same analysis with the recorded parameters into
+a temporary folder, and compare every output, the report included, byte for byte with
+what was recorded and with the files beside the report. Nothing is written beside the
+report and no input is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campwatch._version import __version__
+from campwatch.config import DetectConfig
+from campwatch.errors import CampwatchError, InputError
+from campwatch.report import REPORT_SCHEMA
+from campwatch.scene import sha256_file
+
+__all__ = ["Verification", "verify_report"]
+
+
+@dataclass
+class Verification:
+    """The outcome of :func:`verify_report`: one line per input and output checked."""
+
+    report: Path
+    kind: str
+    #: (what, status, detail); status is "same", "changed", "missing", "different" or "error".
+    items: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every input is unchanged and every output was reproduced byte for byte."""
+        return bool(self.items) and all(status == "same" for _, status, _ in self.items)
+
+    def problems(self) -> list[tuple[str, str, str]]:
+        return [i for i in self.items if i[1] != "same"]
+
+
+def _load(report_path: Path) -> dict[str, Any]:
+    if not report_path.is_file():
+        raise InputError(f"{report_path}: report not found")
+    try:
+        doc = json.loads(report_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{report_path}: not a campwatch report (not JSON: {exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") not in (REPORT_SCHEMA, "campwatch-series/1"):
+        raise InputError(
+            f"{report_path}: not a campwatch report (no schema {REPORT_SCHEMA!r} or 'campwatch-series/1')"
+        )
+    for key in ("inputs", "outputs", "parameters", "software"):
+        if key not in doc:
+            raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
+    return doc
+
+
+def verify_report(report_path: str | Path) -> Verification:
+    """Verify a detect or series report; see the module's documentation.
+
+    Raises
+    ------
+    InputError
+        If the file is not a campwatch report.
+    """
+    report_path = Path(report_path)
+    doc = _load(report_path)
+    kind = "series" if doc["schema"] == "campwatch-series/1" else "detect"
+    result = Verification(report_path, kind)
+    recorded = doc["software"].get("campwatch")
+    if recorded != __version__:
+        result.notes.append(f"the report was made by campwatch {recorded}, this is {__version__}: "
+                            "outputs may differ for that reason alone")
+
+    present = True
+    for rec in doc["inputs"]:
+        path = Path(rec["path"])
+        label = f"input {rec['role']} {path}"
+        if not path.is_file():
+            result.items.append((label, "missing", "not found"))
+            present = False
+            continue
+        digest = sha256_file(path)
+        if digest == rec["sha256"]:
+            result.items.append((label, "same", digest[:16]))
+        else:
+            result.items.append((label, "changed", f"sha256 {digest[:16]}..., recorded {rec['sha256'][:16]}..."))
+
+    for name, digest in doc["outputs"].items():
+        beside = report_path.parent / name
+        if not beside.is_file():
+            result.items.append((f"output {name} beside the report", "missing", "not found"))
+        elif sha256_file(beside) != digest:
+            result.items.append((f"output {name} beside the report", "changed", "differs from its recorded hash"))
+
+    if not present:
+        result.notes.append("an input is missing: the analysis was not run again")
+        return result
+    with tempfile.TemporaryDirectory(prefix="campwatch-verify-") as tmp:
+        out = Path(tmp) / "out"
+        try:
+            main = _rerun(doc, kind, out)
+        except CampwatchError as exc:
+            result.items.append(("re-run", "error", str(exc)))
+            return result
+        for name, digest in doc["outputs"].items():
+            again = out / name
+            if not again.is_file():
+                result.items.append((f"output {name}", "missing", "the re-run did not make it"))
+                continue
+            got = sha256_file(again)
+            result.items.append((f"output {name}", "same" if got == digest else "different",
+                                 got[:16] if got == digest else f"re-run {got[:16]}..., recorded {digest[:16]}..."))
+        same = (out / main).read_bytes() == report_path.read_bytes()
+        result.items.append((f"report {main}", "same" if same else "different",
+                             "byte for byte" if same else "the re-run's report differs"))
+    return result
+
+
+def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
+    config = DetectConfig.from_dict(doc["parameters"], source="the report's parameters")
+    aoi = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
+    if kind == "series":
+        from campwatch.series import run_series
+
+        if aoi is None:
+            raise InputError("the series report names no AOI file")
+        folders = {Path(i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
+        if len(folders) != 1:
+            raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
+        run_series(aoi, folders.pop(), out, config=config)
+        return "series.geojson"
+
+    from campwatch.pipeline import run_detect
+
+    def scene(role: str) -> tuple[Path, dt.date | None]:
+        recs = [i for i in doc["inputs"] if i["role"] == role]
+        if not recs:
+            raise InputError(f"the report names no {role} image")
+        path = Path(recs[0].get("scene") or recs[0]["path"])
+        given = recs[0].get("date_given")
+        return path, dt.date.fromisoformat(given) if given else None
+
+    (before, d_b), (after, d_a) = scene("before"), scene("after")
+    run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a))
+    return "report.geojson"

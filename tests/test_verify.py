@@ -1,0 +1,107 @@
+"""campwatch verify: a report re-made byte for byte from its inputs, or told what differs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import AOIS, SAMPLE
+
+from campwatch.cli.main import cli
+from campwatch.errors import InputError
+from campwatch.pipeline import run_detect
+from campwatch.series import run_series
+from campwatch.verify import verify_report
+
+CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
+
+
+def _state(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture()
+def detect_run(tmp_path: Path) -> tuple[Path, Path]:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for f in CAMP22[1:3]:
+        shutil.copy(f, inputs / f.name)
+    shutil.copy(AOIS / "camp22.geojson", inputs / "camp22.geojson")
+    out = tmp_path / "out"
+    run_detect(inputs / CAMP22[1].name, inputs / CAMP22[2].name, out, aoi_path=inputs / "camp22.geojson")
+    return inputs, out
+
+
+def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
+    inputs, out = detect_run
+    before_inputs, before_out = _state(inputs), _state(out)
+    res = CliRunner().invoke(cli, ["verify", str(out / "report.geojson")])
+    assert res.exit_code == 0, res.output
+    assert f"verified: {out / 'report.geojson'} is reproduced byte for byte from its inputs" in res.output
+    assert "same      report report.geojson: byte for byte" in res.output
+    assert res.output.count("same ") == 6  # 3 inputs, 2 outputs, the report
+    assert _state(inputs) == before_inputs  # not one byte, not one timestamp
+    assert _state(out) == before_out
+
+
+def test_verify_fails_when_an_input_byte_changes(detect_run):
+    inputs, out = detect_run
+    target = inputs / CAMP22[2].name
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    result = verify_report(out / "report.geojson")
+    assert not result.ok
+    changed = [w for w, s, _ in result.problems() if s == "changed"]
+    assert changed == [f"input after {target}"]
+    res = CliRunner().invoke(cli, ["verify", str(out / "report.geojson")])
+    assert res.exit_code == 1
+    assert f"NOT verified: {out / 'report.geojson'}: input after {target} changed" in res.output
+
+
+def test_verify_names_an_output_edited_after_the_run(detect_run):
+    _, out = detect_run
+    with open(out / "change_map.png", "ab") as fh:
+        fh.write(b"\0")
+    result = verify_report(out / "report.geojson")
+    assert [(w, s) for w, s, _ in result.problems()] == [("output change_map.png beside the report", "changed")]
+
+
+def test_verify_a_missing_input_is_named_and_not_rerun(detect_run):
+    inputs, out = detect_run
+    os.remove(inputs / "camp22.geojson")
+    result = verify_report(out / "report.geojson")
+    assert [(w, s) for w, s, _ in result.problems()] == [(f"input aoi {inputs / 'camp22.geojson'}", "missing")]
+    assert result.notes == ["an input is missing: the analysis was not run again"]
+
+
+def test_verify_a_series_report(tmp_path: Path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for f in CAMP22[:3]:
+        shutil.copy(f, images / f.name)
+    run_series(AOIS / "camp22.geojson", images, tmp_path / "series")
+    result = verify_report(tmp_path / "series" / "series.geojson")
+    assert result.ok, result.problems()
+    assert result.kind == "series"
+    assert ("report series.geojson", "same", "byte for byte") in result.items
+    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 6
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not a campwatch report (not JSON"),
+    ('{"type": "FeatureCollection", "features": []}', "not a campwatch report (no schema"),
+    ('{"schema": "campwatch-report/1"}', "the report has no 'inputs'"),
+])
+def test_verify_bad_report_exit_2(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "report.geojson"
+    path.write_text(text)
+    res = CliRunner().invoke(cli, ["verify", str(path)])
+    assert res.exit_code == 2
+    assert message in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.geojson"]
+    with pytest.raises(InputError, match="report not found"):
+        verify_report(tmp_path / "none.geojson")
