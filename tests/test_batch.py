@@ -48,7 +48,7 @@ def history_content(results: Path, name: str) -> tuple[list[dict], list[dict]]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     root = make_root(tmp_path_factory.mktemp("batch") / "root")
-    records = run_batch(root, workers=2)
+    records = run_batch(root, workers=2, figures=False)
     return root, records
 
 
@@ -69,7 +69,7 @@ def test_batch_checks_every_aoi(reference):
     assert [(r["class"], r["interval_from"], r["interval_to"], r["wkt"]) for r in a[0]] == [
         (r["class"], r["interval_from"], r["interval_to"], r["wkt"]) for r in c[0]]
     # Run again: nothing to do, nothing added.
-    again = run_batch(root, workers=2)
+    again = run_batch(root, workers=2, figures=False)
     assert {r["status"] for r in again} == {"already checked"}
     assert history_content(results, "hq-a") == a
 
@@ -89,7 +89,7 @@ def test_batch_bad_root(tmp_path: Path):
 def test_batch_cli_reports_an_aoi_without_images(tmp_path: Path):
     root = make_root(tmp_path / "root", {"hq-b": 2})
     shutil.copy(AOIS / "camp25.geojson", root / "aois" / "lost.geojson")
-    res = CliRunner().invoke(cli, ["batch", str(root), "--workers", "1"])
+    res = CliRunner().invoke(cli, ["batch", str(root), "--workers", "1", "--no-figures"])
     assert res.exit_code == 2, res.output
     assert "lost" in res.output and "no images folder for AOI 'lost'" in res.output.replace("\n", " ").replace(
         "│", "").replace("  ", " ")
@@ -117,7 +117,7 @@ def _workers_of(pid: int) -> list[int]:
 def test_batch_resumes_after_a_worker_is_killed(tmp_path: Path, reference):
     ref_root, _ = reference
     root = make_root(tmp_path / "root")
-    cmd = [sys.executable, "-m", "campwatch.cli.main", "batch", str(root), "--workers", "2", "-q"]
+    cmd = [sys.executable, "-m", "campwatch.cli.main", "batch", str(root), "--workers", "2", "-q", "--no-figures"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     histories: list[Path] = []
@@ -155,7 +155,7 @@ def test_batch_on_a_dask_cluster_gives_the_local_results(tmp_path: Path, referen
     ref_root, ref_records = reference
     root = make_root(tmp_path / "root")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        records = run_batch(root, scheduler=cluster.scheduler_address)
+        records = run_batch(root, scheduler=cluster.scheduler_address, figures=False)
     assert [(r["aoi"], r["status"], r["summary"], r["new"]) for r in records] == [
         (r["aoi"], r["status"], r["summary"], r["new"]) for r in ref_records]
     assert "on Dask scheduler tcp://" in (root / "results" / "batch.log").read_text()

@@ -38,16 +38,20 @@ def test_monthly_checks_build_a_history(tmp_path: Path):
     images = _folder(tmp_path, 2)
     out = tmp_path / "checks"
     aoi = AOIS / "camp22.geojson"
-    first = run_check(aoi, images, out, now=NOW)
+    first = run_check(aoi, images, out, now=NOW, dpi=72)
     assert first.status == "ok"
     assert first.summary.startswith("since 2012-05-20: 1 structure demolished, 1 guard tower removed")
     ids_after_first = {c["id"] for c in first.new}
+    # The first check made its figure set and report page; the others were told not to.
+    assert sorted(p.name for p in (first.folder / "figures").glob("*.png")) == [
+        "before_after.png", "change_overlay.png", "closeups.png", "location.png", "timeline.png"]
+    assert "since 2012-05-20: 1 structure demolished" in (first.folder / "report.html").read_text()
     _folder(tmp_path, 3)
-    second = run_check(aoi, images, out, now=NOW)
+    second = run_check(aoi, images, out, now=NOW, figures=False)
     assert second.summary.startswith("since 2012-10-07: 2 new structures")
     assert "m of fence razed" in second.summary
     _folder(tmp_path, 4)
-    third = run_check(aoi, images, out, now=NOW)
+    third = run_check(aoi, images, out, now=NOW, figures=False)
     assert third.summary.startswith("since 2013-06-02: 1 structure demolished, 1 guard tower removed")
     assert third.found_new
 
@@ -95,9 +99,9 @@ def test_monthly_checks_build_a_history(tmp_path: Path):
 def test_same_check_twice_adds_nothing(tmp_path: Path):
     images = _folder(tmp_path, 3)
     out = tmp_path / "checks"
-    first = run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    first = run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     before = (out / "history.gpkg").read_bytes()
-    again = run_check(AOIS / "camp22.geojson", images, out)
+    again = run_check(AOIS / "camp22.geojson", images, out, figures=False)
     assert again.status == "already checked"
     assert again.check_id == first.check_id
     assert not again.found_new
@@ -108,7 +112,7 @@ def test_same_check_twice_adds_nothing(tmp_path: Path):
 def test_first_check_compares_with_previous_and_baseline(tmp_path: Path):
     images = _folder(tmp_path, 4)
     out = tmp_path / "checks"
-    result = run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    result = run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     doc = json.loads((result.folder / "check.json").read_text())
     assert [(p["kind"], p["from"], p["to"]) for p in doc["pairs"]] == [
         ("pair", "2013-06-02", "2014-04-22"), ("baseline", "2012-05-20", "2014-04-22")]
@@ -117,14 +121,14 @@ def test_first_check_compares_with_previous_and_baseline(tmp_path: Path):
     # What only the baseline shows is dated to the whole span, never to the last interval.
     base = changes[changes["found_by"] == "baseline"]
     assert (base["interval_from"] == "2012-05-20").all() and (base["interval_to"] == "2014-04-22").all()
-    named = run_check(AOIS / "camp22.geojson", images, tmp_path / "other", baseline="2012-10-07", now=NOW)
+    named = run_check(AOIS / "camp22.geojson", images, tmp_path / "other", baseline="2012-10-07", now=NOW, figures=False)
     doc = json.loads((named.folder / "check.json").read_text())
     assert doc["pairs"][1]["from"] == "2012-10-07"
 
 
 def _check_in_process(args: tuple[str, str, str, str]) -> str:
     aoi, images, out, history = args
-    return run_check(aoi, images, out, history_path=history).status
+    return run_check(aoi, images, out, history_path=history, figures=False).status
 
 
 def test_concurrent_checks_on_one_history(tmp_path: Path):
@@ -152,19 +156,19 @@ def test_mostly_hidden_newest_image_is_said_and_skipped_next_time(tmp_path: Path
 
     images = _folder(tmp_path, 2)
     out = tmp_path / "checks"
-    run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     with rasterio.open(CAMP22[2]) as src:
         profile, data = src.profile, src.read()
     data[:, : int(data.shape[1] * 0.8)] = 0
     with rasterio.open(images / CAMP22[2].name, "w", **profile) as dst:
         dst.write(data)
-    hidden = run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    hidden = run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     assert hidden.status == "obscured"
     assert hidden.summary.startswith(f"newest image {CAMP22[2].name}: ")
     assert "of the AOI has no data; nothing reported for it" in hidden.summary
     assert not hidden.found_new
     _folder(tmp_path, 4)
-    later = run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    later = run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     assert later.status == "ok"
     assert later.summary.startswith("since 2012-10-07: ")  # the last usable image, not the hidden one
     _, checks = history_layers(out / "history.gpkg")
@@ -175,7 +179,7 @@ def test_mostly_hidden_newest_image_is_said_and_skipped_next_time(tmp_path: Path
 def test_check_cli_exit_code_for_schedulers(tmp_path: Path):
     images = _folder(tmp_path, 2)
     out = tmp_path / "checks"
-    args = ["check", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "--exit-code", "-q"]
+    args = ["check", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "--exit-code", "-q", "--no-figures"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 3, res.output
     assert res.output.startswith("camp22: since 2012-05-20: 1 structure demolished")
@@ -209,20 +213,20 @@ def test_check_bad_input_exit_2_and_nothing_written(tmp_path: Path, case: str, m
 def test_check_needs_the_image_it_compared_last(tmp_path: Path):
     images = _folder(tmp_path, 3)
     out = tmp_path / "checks"
-    run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+    run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
     (images / CAMP22[2].name).unlink()
     _folder(tmp_path, 4)
     (images / CAMP22[2].name).unlink()
     with pytest.raises(InputError, match="the image of 2013-06-02, the last one this AOI's history"):
-        run_check(AOIS / "camp22.geojson", images, out, now=NOW)
+        run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
 
 
 def test_history_change_ids_number_on(tmp_path: Path):
     images = _folder(tmp_path, 3)
     out = tmp_path / "checks"
     shutil.copy(AOIS / "camp22.geojson", tmp_path / "hq.geojson")
-    run_check(tmp_path / "hq.geojson", _folder(tmp_path, 2, "img2"), out, now=NOW)
-    run_check(tmp_path / "hq.geojson", images, out, now=NOW)
+    run_check(tmp_path / "hq.geojson", _folder(tmp_path, 2, "img2"), out, now=NOW, figures=False)
+    run_check(tmp_path / "hq.geojson", images, out, now=NOW, figures=False)
     changes, _ = history_layers(out / "history.gpkg")
     numbers = sorted(int(i.rsplit("-", 1)[1]) for i in changes["change_id"])
     assert numbers == list(np.arange(1, len(numbers) + 1))

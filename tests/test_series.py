@@ -28,7 +28,7 @@ NEW_BUILDING = (196, 184, 22, 34)
 @pytest.fixture(scope="module")
 def camp25_series(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("series") / "camp25"
-    result = run_series(AOIS / "camp25.geojson", SAMPLE / "camp25", out)
+    result = run_series(AOIS / "camp25.geojson", SAMPLE / "camp25", out, dpi=100)
     return out, result
 
 
@@ -77,7 +77,10 @@ def test_camp25_series_report(camp25_series):
         assert (out / name).is_file(), name
         assert len(digest) == 64
     assert len([i for i in report["inputs"] if i["role"] == "image"]) == 6
-    assert (out / "timeline.png").stat().st_size > 20_000
+    for stem in ("location", "before_after", "change_overlay", "closeups", "timeline"):
+        assert (out / "figures" / f"{stem}.png").stat().st_size > 20_000
+        assert report["outputs"][f"figures/{stem}.pdf"]
+    assert "Kwan-li-so No. 25" in (out / "report.html").read_text()
     with rasterio.open(out / "pairs" / "2016-10-02_2017-06-11" / "change_mask.tif") as ds:
         assert ds.tags()["AFTER_DATE"] == "2017-06-11"
 
@@ -138,7 +141,7 @@ def test_mostly_hidden_date_is_kept_in_the_record_and_skipped(tmp_path: Path):
     write_tif(images / "g_2020-07-01.tif", hidden)
     write_tif(images / "g_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=3))
     out = tmp_path / "out"
-    result = run_series(_grid_aoi(tmp_path), images, out)
+    result = run_series(_grid_aoi(tmp_path), images, out, figures=False)
     report = result.report
     statuses = {i["date"]: (i["status"], i["reason"]) for i in report["images"]}
     assert statuses["2020-07-01"][0] == "skipped"
@@ -163,7 +166,7 @@ def test_series_with_one_usable_image_is_an_error_and_writes_nothing(tmp_path: P
     write_tif(images / "g_2020-07-01.tif", empty)
     out = tmp_path / "out"
     with pytest.raises(InputError, match=r"no two images could be compared: .*g_2020-07-01\.tif 100% of the AOI"):
-        run_series(_grid_aoi(tmp_path), images, out)
+        run_series(_grid_aoi(tmp_path), images, out, figures=False)
     assert not out.exists()
 
 
@@ -227,7 +230,8 @@ def test_series_cli(tmp_path: Path):
     images = tmp_path / "camp22"
     shutil.copytree(SAMPLE / "camp22", images)
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["series", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "-q"])
+    res = CliRunner().invoke(cli, ["series", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "-q",
+                                   "--dpi", "60"])
     assert res.exit_code == 0, res.output
     assert "Kwan-li-so No. 22 (Hoeryong): 4 images, 3 pairs compared" in res.output
     assert "2012-10-07 -> 2013-06-02: 2 new structure" in res.output

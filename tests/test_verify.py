@@ -83,12 +83,13 @@ def test_verify_a_series_report(tmp_path: Path):
     images.mkdir()
     for f in CAMP22[:3]:
         shutil.copy(f, images / f.name)
-    run_series(AOIS / "camp22.geojson", images, tmp_path / "series")
+    run_series(AOIS / "camp22.geojson", images, tmp_path / "series", dpi=60)
     result = verify_report(tmp_path / "series" / "series.geojson")
     assert result.ok, result.problems()
     assert result.kind == "series"
     assert ("report series.geojson", "same", "byte for byte") in result.items
     assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 6
+    assert ("output figures/timeline.pdf", "same") in [(w, st) for w, st, _ in result.items]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -53,9 +53,12 @@ class BatchJob:
     images: str
     out: str
     config: dict[str, Any]
+    figures: bool = True
 
 
-def find_jobs(root: str | Path, *, out: str | Path | None = None, config: DetectConfig | None = None) -> list[BatchJob]:
+def find_jobs(
+    root: str | Path, *, out: str | Path | None = None, config: DetectConfig | None = None, figures: bool = True
+) -> list[BatchJob]:
     """The jobs of a batch root, one per ``aois/<name>.geojson``, in name order.
 
     Raises
@@ -72,7 +75,8 @@ def find_jobs(root: str | Path, *, out: str | Path | None = None, config: Detect
         raise InputError(f"{root}: no AOI files in {aois} (expected aois/<name>.geojson and images/<name>/)")
     results = Path(out) if out is not None else root / "results"
     cfg = (config or DetectConfig()).to_dict()
-    return [BatchJob(f.stem, str(f), str(root / "images" / f.stem), str(results / f.stem), cfg) for f in files]
+    return [BatchJob(f.stem, str(f), str(root / "images" / f.stem), str(results / f.stem), cfg, figures)
+            for f in files]
 
 
 def check_job(job: BatchJob) -> dict[str, Any]:
@@ -84,7 +88,8 @@ def check_job(job: BatchJob) -> dict[str, Any]:
     try:
         if not Path(job.images).is_dir():
             raise InputError(f"{job.images}: no images folder for AOI '{job.name}' (expected images/{job.name}/)")
-        result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_dict(job.config))
+        result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_dict(job.config),
+                           figures=job.figures)
         record.update(status=result.status, summary=result.summary, new=len(result.new),
                       check_id=result.check_id)
     except (InputError, OutputError) as exc:
@@ -140,6 +145,7 @@ def run_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     config: DetectConfig | None = None,
+    figures: bool = True,
     progress: Any = None,
 ) -> list[dict[str, Any]]:
     """Check every AOI of a batch root; return one record per AOI (in AOI name order).
@@ -155,13 +161,15 @@ def run_batch(
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:8786``): the same jobs run
         there instead. Its workers must see the same paths.
+    figures : bool
+        Whether each check writes its figure set and report.html.
     progress : callable, optional
         Called with each record as its job finishes (for a progress bar).
 
     Every finished job is appended to ``batch.log`` in the results folder as it ends,
     and the table of the run is written to ``summary.json`` at the end.
     """
-    jobs = find_jobs(root, out=out, config=config)
+    jobs = find_jobs(root, out=out, config=config, figures=figures)
     results = Path(out) if out is not None else Path(root) / "results"
     check_writable(results)
     results.mkdir(parents=True, exist_ok=True)

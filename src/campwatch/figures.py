@@ -1,7 +1,16 @@
-"""Draw the annotated change map: later image, change regions by class, AOI, legend, scale, north."""
+"""The figures of a report: location, before/after panels, change overlay, close-ups, timeline.
+
+Every figure is a function that returns a matplotlib :class:`~matplotlib.figure.Figure`
+(restyle it as you like; the command line only saves it). Map figures draw a
+:class:`campwatch.views.ChangeView` (or a run in memory) and carry a scale bar, a north
+arrow, the dates and the imagery credit; class colours are the Okabe-Ito palette of
+:mod:`campwatch.classes` in every figure, and true colour uses one robust stretch for both
+dates.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +30,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from campwatch.pipeline import DetectResult
+    from campwatch.views import ChangeView, MappedChange
 
-__all__ = ["true_colour", "change_map", "stretch_limits"]
+__all__ = ["true_colour", "stretch_limits", "change_map", "before_after", "closeups", "location_figure", "timeline",
+           "FIGURE_NAMES"]
+
+#: The figure set of a check or series, by file stem.
+FIGURE_NAMES = ("location", "before_after", "change_overlay", "closeups", "timeline")
 
 
 def _rgb_bands(scene: Scene) -> list[int]:
@@ -113,92 +127,303 @@ def _north_arrow(ax: Axes, angle: float) -> None:
     )
 
 
-def change_map(result: DetectResult, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
-    """Return the annotated change map of a detection result.
+def _as_view(source: DetectResult | ChangeView, credit: str | None) -> ChangeView:
+    from campwatch.views import ChangeView, view_from_result
+
+    if isinstance(source, ChangeView):
+        return source if credit is None else dataclasses.replace(source, credit=credit)
+    return view_from_result(source, credit=credit)
+
+
+def _footer(ax: Axes, view: ChangeView, shown: str) -> None:
+    text = f"{shown} {view.after.crs.to_string()}. Analysis: campwatch {__version__}"
+    if view.credit:
+        text = f"{view.credit}. " + text
+    ax.set_xlabel(text, fontsize=7, color="#333333", loc="left")  # in the layout: never under a legend
+
+
+def _furniture(ax: Axes, scene: Scene, *, scale: bool = True) -> None:
+    """Scale bar and north arrow."""
+    if scale:
+        ax.add_artist(ScaleBar(_metres_per_unit(scene), units="m", location="lower right",
+                               box_alpha=0.7, length_fraction=0.2))
+    _north_arrow(ax, _north_angle(scene))
+
+
+def _hidden(ax: Axes, view: ChangeView, extent: tuple[float, float, float, float]) -> tuple[bool, bool]:
+    """Hatch what could not be seen; return whether there was nodata and cloud."""
+    no_data = view.no_data if view.no_data is not None else np.zeros(view.after.shape, bool)
+    cloud = view.obscured if view.obscured is not None else np.zeros(view.after.shape, bool)
+    if no_data.any():
+        ax.contourf(no_data.astype("float32"), levels=[0.5, 1.5], extent=extent, origin="upper",
+                    colors="none", hatches=["\\\\\\"])
+    if cloud.any():
+        ax.contourf(cloud.astype("float32"), levels=[0.5, 1.5], extent=extent, origin="upper", colors="none",
+                    hatches=["////"])
+        ax.contour(cloud.astype("float32"), levels=[0.5], extent=extent, origin="upper", colors=["#bbbbbb"],
+                   linewidths=1.0)
+    return bool(no_data.any()), bool(cloud.any())
+
+
+def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0) -> None:
+    style = CLASSES[c.change_class]
+    if c.change_class.startswith("tower"):
+        pt = c.geometry.centroid
+        ax.plot([pt.x], [pt.y], marker="^", markersize=9 * scale, color=style.colour, markeredgecolor="white",
+                markeredgewidth=1.2, linestyle="none")
+    elif c.change_class.startswith("fence"):
+        _plot_outline(ax, c.geometry, color=style.colour, lw=3.0 * scale, solid_capstyle="butt")
+    elif c.change_class == "other_change":
+        _plot_outline(ax, c.geometry, color=style.colour, lw=1.0 * scale, alpha=0.8)
+    else:
+        _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale)
+    if label and c.change_class != "other_change":
+        pt = c.geometry.representative_point()
+        ax.annotate(str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7 * scale,
+                    color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
+
+
+def _legend_handle(c: Any, label: str) -> Patch | Line2D:
+    if c.name.startswith("tower"):
+        return Line2D([], [], marker="^", markersize=8, color=c.colour, markeredgecolor="white",
+                      linestyle="none", label=label)
+    if c.name.startswith("fence"):
+        return Line2D([], [], color=c.colour, lw=3, label=label)
+    return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
+
+
+def change_map(
+    source: DetectResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None
+) -> Figure:
+    """Return the annotated change map (the change overlay) of a run.
 
     The later image in true colour (stretch shared with the earlier one), each change
-    region outlined in its class colour and numbered when it is a structure, the AOI
-    outline, a legend with counts, a title with the AOI name and the two dates, a scale
-    bar and a north arrow.
+    outlined in its class colour and numbered unless it is other change, towers as
+    triangles and fences as lines, what could not be seen hatched, the AOI outline, a
+    legend with counts per class beside the map, a title with the AOI name and the two
+    dates, a scale bar, a north arrow and the imagery credit.
+
+    Parameters
+    ----------
+    source : DetectResult or ChangeView
+        A run in memory, or a view of one made from its outputs (:mod:`campwatch.views`).
     """
-    before, after = result.before, result.after
+    view = _as_view(source, credit)
+    before, after = view.before, view.after
     rows, cols = after.shape
-    aspect = rows / cols
-    fig = Figure(figsize=(width_in + 2.2, max(4.0, width_in * aspect * 0.92 + 1.0)), layout="constrained")
+    fig = Figure(figsize=(width_in + 2.2, max(4.0, width_in * rows / cols * 0.92 + 1.0)), layout="constrained")
     ax = fig.add_subplot()
     limits = stretch_limits([before, after])
     extent = _extent(after)
     ax.imshow(true_colour(after, limits), extent=extent, interpolation="nearest")
     ax.set_facecolor("#404040")
-
-    no_data = ~(result.before.valid & result.after.valid)
-    if no_data.any():
-        ax.contourf(no_data.astype("float32"), levels=[0.5, 1.5], extent=extent, origin="upper",
-                    colors="none", hatches=["\\\\\\"])
-    not_seen = result.obscured.mask
-    if not_seen.any():
-        ax.contourf(not_seen.astype("float32"), levels=[0.5, 1.5], extent=extent,
-                    origin="upper", colors="none", hatches=["////"])
-        ax.contour(not_seen.astype("float32"), levels=[0.5], extent=extent,
-                   origin="upper", colors=["#bbbbbb"], linewidths=1.0)
-    if result.aoi is not None:
-        _plot_outline(ax, result.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
+    no_data, cloud = _hidden(ax, view, extent)
+    if view.aoi is not None:
+        _plot_outline(ax, view.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
     counts = {name: 0 for name in CLASSES}
-    for r in result.regions:
-        counts[r.change_class] += 1
-        style = CLASSES[r.change_class]
-        if r.change_class.startswith("tower"):
-            c = r.geometry.centroid
-            ax.plot([c.x], [c.y], marker="^", markersize=9, color=style.colour, markeredgecolor="white",
-                    markeredgewidth=1.2, linestyle="none")
-        elif r.change_class.startswith("fence"):
-            _plot_outline(ax, r.geometry, color=style.colour, lw=3.0, solid_capstyle="butt")
-        elif r.change_class == "other_change":
-            # Moved shadows are real radiometric change but rarely news: drawn faint.
-            faint = r.cause == "shadow"
-            _plot_outline(ax, r.geometry, color=style.colour, lw=0.6 if faint else 1.0, alpha=0.45 if faint else 1.0)
-        else:
-            _plot_outline(ax, r.geometry, color=style.colour, lw=1.6)
-        if r.change_class != "other_change":
-            c = r.geometry.representative_point()
-            ax.annotate(
-                str(r.id), xy=(c.x, c.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
-                color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"},
-            )
+    for c in view.changes:
+        counts[c.change_class] += 1
+        _draw_change(ax, c)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
     ax.set_yticks([])
-
-    def handle(c: Any) -> Patch | Line2D:
-        label = f"{c.label} ({counts[c.name]})"
-        if c.name.startswith("tower"):
-            return Line2D([], [], marker="^", markersize=8, color=c.colour, markeredgecolor="white",
-                          linestyle="none", label=label)
-        if c.name.startswith("fence"):
-            return Line2D([], [], color=c.colour, lw=3, label=label)
-        return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
-
-    handles: list[Patch | Line2D] = [handle(c) for c in CLASSES.values()]
-    if not_seen.any():
+    handles: list[Patch | Line2D] = [_legend_handle(c, f"{c.label} ({counts[c.name]})") for c in CLASSES.values()]
+    if cloud:
         handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="////", label="Obscured (cloud)"))
-    if no_data.any():
+    if no_data:
         handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="\\\\\\", label="No data on a date"))
-    if result.aoi is not None:
+    if view.aoi is not None:
         handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
     # Beside the map, so that it hides no change.
     leg = fig.legend(handles=handles, loc="outside right upper", fontsize=8, framealpha=0.95)
     leg.get_frame().set_facecolor("#f4f4f4")
+    _furniture(ax, after)
+    ax.set_title(f"{view.name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
+    _footer(ax, view, f"Shown: {after.date.isoformat()} image.")
+    return fig
 
-    ax.add_artist(ScaleBar(_metres_per_unit(after), units="m", location="lower right",
-                           box_alpha=0.7, length_fraction=0.2))
-    _north_arrow(ax, _north_angle(after))
-    name = result.aoi.name if result.aoi is not None else (after.path.stem if after.path else "scene")
-    ax.set_title(f"{name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
-    footer = f"Shown: {after.date.isoformat()} image. {after.crs.to_string()}. Analysis: campwatch {__version__}"
-    if credit:
-        footer = f"{credit}. " + footer
-    ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")  # in the layout: never under the legend
+
+def before_after(source: DetectResult | ChangeView, *, width_in: float = 14.0, credit: str | None = None) -> Figure:
+    """Return before and after panels of identical extent and scale, each dated.
+
+    Every change an analyst names is outlined and numbered the same in both panels
+    (other change is left out, so that the panels stay readable); one stretch serves both
+    dates, so that brightness can be compared. Scale bar, north arrow and credit on each.
+    """
+    view = _as_view(source, credit)
+    rows, cols = view.after.shape
+    fig = Figure(figsize=(width_in, max(4.0, width_in / 2 * rows / cols + 1.6)), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    limits = stretch_limits([view.before, view.after])
+    extent = _extent(view.after)
+    for ax, scene, when in ((axes[0], view.before, "Before"), (axes[1], view.after, "After")):
+        ax.imshow(true_colour(scene, limits), extent=extent, interpolation="nearest")
+        ax.set_facecolor("#404040")
+        if view.aoi is not None:
+            _plot_outline(ax, view.aoi.geometry_in(scene.crs), color="white", lw=1.2, ls="--")
+        for c in view.analyst_changes:
+            _draw_change(ax, c)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{when}: {scene.date.isoformat()}", fontsize=11, fontweight="bold")
+        _furniture(ax, scene)
+    present = sorted({c.change_class for c in view.analyst_changes}, key=list(CLASSES).index)
+    if present:
+        fig.legend(handles=[_legend_handle(CLASSES[n], CLASSES[n].label) for n in present], loc="outside lower center",
+                   ncols=min(4, len(present)), fontsize=8, framealpha=0.95)
+    fig.suptitle(f"{view.name}: {view.before.date.isoformat()} and {view.after.date.isoformat()}, "
+                 f"{len(view.analyst_changes)} changes numbered", fontsize=12)
+    _footer(axes[0], view, "Same extent, scale and contrast stretch in both panels.")
+    return fig
+
+
+def closeups(
+    source: DetectResult | ChangeView, *, max_changes: int = 12, chip_m: float = 40.0, credit: str | None = None
+) -> Figure:
+    """Return before/after chips of each significant change, side by side, with its number, class and size.
+
+    Significant: every class an analyst names (structures, towers, fences), most
+    confident first, at most ``max_changes``. Each chip is at least ``chip_m`` metres
+    across, centred on the change, with one stretch for both dates.
+    """
+    view = _as_view(source, credit)
+    chosen = sorted(view.analyst_changes, key=lambda c: (-c.confidence, c.number))[:max_changes]
+    chosen.sort(key=lambda c: c.number)
+    n = max(1, len(chosen))
+    ncols = 2 if n > 1 else 1
+    nrows = int(math.ceil(n / ncols))
+    fig = Figure(figsize=(5.2 * ncols, 2.9 * nrows + 0.9), layout="constrained")
+    grid = fig.add_gridspec(nrows, ncols * 2)
+    limits = stretch_limits([view.before, view.after])
+    if not chosen:
+        ax = fig.add_subplot(grid[0, :])
+        ax.text(0.5, 0.5, "No structure, tower or fence change to show", ha="center", va="center", fontsize=12)
+        ax.set_axis_off()
+    px = abs(view.after.transform.a)
+    for i, c in enumerate(chosen):
+        r, k = divmod(i, ncols)
+        minx, miny, maxx, maxy = c.geometry.bounds
+        half = max(chip_m / 2, (maxx - minx) / 2 + 8, (maxy - miny) / 2 + 8)
+        cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+        for j, (scene, when) in enumerate(((view.before, "before"), (view.after, "after"))):
+            ax = fig.add_subplot(grid[r, 2 * k + j])
+            col0, row0 = ~scene.transform * (cx - half - px, cy + half + px)
+            col1, row1 = ~scene.transform * (cx + half + px, cy - half - px)
+            r0, r1 = max(0, int(row0)), min(scene.shape[0], int(math.ceil(row1)))
+            c0, c1 = max(0, int(col0)), min(scene.shape[1], int(math.ceil(col1)))
+            rgb = true_colour(scene, limits)[r0:r1, c0:c1]
+            t = scene.transform
+            ax.imshow(rgb, extent=(t.c + c0 * t.a, t.c + c1 * t.a, t.f + r1 * t.e, t.f + r0 * t.e),
+                      interpolation="nearest")
+            ax.set_facecolor("#404040")
+            _draw_change(ax, c, label=False, scale=1.2)
+            ax.set_xlim(cx - half, cx + half)
+            ax.set_ylim(cy - half, cy + half)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{when} {scene.date.isoformat()}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(f"{c.number}. {CLASSES[c.change_class].label}\n{c.size}", fontsize=9,
+                              color=CLASSES[c.change_class].colour if c.change_class != "tower_added" else "black",
+                              fontweight="bold")
+            else:
+                ax.add_artist(ScaleBar(_metres_per_unit(scene), units="m", location="lower right", box_alpha=0.7,
+                                       length_fraction=0.35, font_properties={"size": 6}))
+            if j == 0 and i == 0:
+                _north_arrow(ax, _north_angle(scene))
+    fig.suptitle(f"{view.name}: close-ups, {view.before.date.isoformat()} and {view.after.date.isoformat()}",
+                 fontsize=12)
+    text = "Each change: before (left) and after (right), same stretch. North is up."
+    if view.credit:
+        text = f"{view.credit}. {text}"
+    fig.text(0.01, 0.003, f"{text} Analysis: campwatch {__version__}", fontsize=7, color="#333333")
+    return fig
+
+
+def _nice_step(span_deg: float) -> float:
+    for step in (0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
+        if span_deg / step <= 6:
+            return step
+    return 1.0
+
+
+def _dms(value: float, pos: str, neg: str) -> str:
+    return f"{abs(value):.4f}\u00b0 {pos if value >= 0 else neg}"
+
+
+def location_figure(source: DetectResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+    """Return the location figure: the AOI outline on the imagery with a latitude/longitude grid.
+
+    The title gives the camp's name and the coordinates of the AOI's centre in decimal
+    degrees; the subtitle its size and the date of the image shown (the later one). No
+    basemap is fetched: the imagery is the map.
+    """
+    view = _as_view(source, credit)
+    scene = view.after
+    image_extent = _extent(scene)
+    extent = image_extent
+    if view.aoi is not None:  # the whole AOI, and the imagery in it
+        left, bottom, right, top = view.aoi.geometry_in(scene.crs).bounds
+        left, right = min(left, extent[0]), max(right, extent[1])
+        bottom, top = min(bottom, extent[2]), max(top, extent[3])
+        pad = 0.04 * max(right - left, top - bottom)
+        extent = (left - pad, right + pad, bottom - pad, top + pad)
+    aspect = (extent[3] - extent[2]) / (extent[1] - extent[0])
+    fig = Figure(figsize=(width_in, max(4.0, width_in * aspect * 0.9 + 1.2)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(true_colour(scene, stretch_limits([view.before, scene])), extent=image_extent, interpolation="nearest")
+    ax.set_facecolor("#404040")
+    to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
+    from_ll = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
+    xs = np.linspace(extent[0], extent[1], 5)
+    ys = np.linspace(extent[2], extent[3], 5)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = to_ll.transform(gx.ravel(), gy.ravel())
+    step = _nice_step(max(np.ptp(lon), np.ptp(lat)))
+    lon_lines = np.arange(math.ceil(min(lon) / step) * step, max(lon) + 1e-12, step)
+    lat_lines = np.arange(math.ceil(min(lat) / step) * step, max(lat) + 1e-12, step)
+    lat_span = np.linspace(min(lat) - step, max(lat) + step, 100)
+    lon_span = np.linspace(min(lon) - step, max(lon) + step, 100)
+    xticks, xlabels, yticks, ylabels = [], [], [], []
+    for lo in lon_lines:
+        x, y = from_ll.transform(np.full_like(lat_span, lo), lat_span)
+        ax.plot(x, y, color="white", lw=0.6, alpha=0.7)
+        bx, _ = from_ll.transform(lo, float(np.mean(lat)))
+        xticks.append(bx)
+        xlabels.append(_dms(lo, "E", "W"))
+    for la in lat_lines:
+        x, y = from_ll.transform(lon_span, np.full_like(lon_span, la))
+        ax.plot(x, y, color="white", lw=0.6, alpha=0.7)
+        _, by = from_ll.transform(float(np.mean(lon)), la)
+        yticks.append(by)
+        ylabels.append(_dms(la, "N", "S"))
+    ax.set_xticks(xticks, xlabels, fontsize=7)
+    ax.set_yticks(yticks, ylabels, fontsize=7)
+    ax.tick_params(top=True, right=True, labeltop=True, labelright=False)
+    name = view.name
+    if view.aoi is not None:
+        geom = view.aoi.geometry_in(scene.crs)
+        _plot_outline(ax, geom, color="#E69F00", lw=2.5)
+        c = view.aoi.geometry.centroid
+        size = f"AOI {geom.area / 1e6:,.2f} km\u00b2 ({geom.bounds[2] - geom.bounds[0]:,.0f} m x " \
+               f"{geom.bounds[3] - geom.bounds[1]:,.0f} m)"
+        where = f"{_dms(c.y, 'N', 'S')}, {_dms(c.x, 'E', 'W')}"
+        if view.aoi.approximate:
+            where += " (approximate)"
+    else:
+        lon_c, lat_c = to_ll.transform((extent[0] + extent[1]) / 2, (extent[2] + extent[3]) / 2)
+        size, where = "", f"{_dms(lat_c, 'N', 'S')}, {_dms(lon_c, 'E', 'W')}"
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    _furniture(ax, scene)
+    ax.set_title(f"{name}\n{where}", fontsize=12, fontweight="bold")
+    legend = [Line2D([], [], color="#E69F00", lw=2.5, label="AOI outline"),
+              Line2D([], [], color="white", lw=0.6, label=f"lat/lon grid, every {step:g}\u00b0")]
+    ax.legend(handles=legend, loc="lower left", fontsize=8, facecolor="#222222", labelcolor="white", framealpha=0.8)
+    _footer(ax, view, f"{size}. Image of {scene.date.isoformat()}." if size else f"Image of {scene.date.isoformat()}.")
     return fig
 
 
@@ -222,11 +447,20 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     def day(s: str) -> dt.date:
         return dt.date.fromisoformat(s)
 
-    fig = Figure(figsize=(width_in, width_in * 0.8), layout="constrained")
-    ax_bar, ax_fence, ax_count = fig.subplots(3, 1, sharex=True, height_ratios=[2.2, 1, 1])
+    pairs = series.get("pairs", [])
+    with_counts = any(p.get("structures_seen") for p in pairs)
+    fig = Figure(figsize=(width_in, width_in * (0.8 if with_counts else 0.62)), layout="constrained")
+    axes: list[Any] = list(fig.subplots(3 if with_counts else 2, 1, sharex=True,
+                                         height_ratios=[2.2, 1, 1] if with_counts else [2.2, 1]))
+    ax_bar, ax_fence, ax_count = axes[0], axes[1], axes[-1]
+    bottom_ax = axes[-1]
     features = series.get("features", [])
+    image_dates = sorted({day(i["date"]) for i in series.get("images", [])})
     intervals = sorted({(f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
-                        for f in features} | {(p["from"], p["to"]) for p in series.get("pairs", [])})
+                        for f in features} | {(p["from"], p["to"]) for p in pairs})
+    # A change dated to a span of several images (found against a baseline) is noted, not drawn as a bar.
+    spans = [iv for iv in intervals if any(day(iv[0]) < d < day(iv[1]) for d in image_dates)]
+    intervals = [iv for iv in intervals if iv not in spans]
     for start, end in intervals:
         x0, x1 = mdates.date2num(day(start)), mdates.date2num(day(end))
         width = (x1 - x0) * 0.9
@@ -259,23 +493,29 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     ax_fence.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)
     ax_fence.set_ylabel("fence razed\nso far (m)")
 
+    if spans:
+        n_span = sum(1 for f in features if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
+                     in spans and f["properties"]["class"] != "other_change")
+        ax_bar.set_title(f"Not drawn: {n_span} structure, tower or fence changes dated only to a span of several "
+                         "images (found against the baseline)", fontsize=8, loc="right", color="#555555")
     seen: dict[str, dict[str, int]] = {}
-    for p in series.get("pairs", []):
+    for p in pairs:
         counts = p.get("structures_seen") or {}
         if "before" in counts:
             seen.setdefault(p["from"], counts["before"])
         if "after" in counts:
             seen[p["to"]] = counts["after"]
     when = sorted(seen)
-    for kind, style in (("structure", {"color": "#333333", "marker": "s"}), ("tower", {"color": "#777777",
-                                                                                      "marker": "^"})):
-        ax_count.plot([day(d) for d in when], [seen[d].get(kind, 0) for d in when], lw=1.5, ms=5,
-                      label=f"{kind}s seen", **style)
-    ax_count.set_ylabel("seen in image")
-    ax_count.legend(loc="upper left", fontsize=7)
-    ax_count.margins(y=0.25)
+    if with_counts:
+        for kind, style in (("structure", {"color": "#333333", "marker": "s"}),
+                            ("tower", {"color": "#777777", "marker": "^"})):
+            ax_count.plot([day(d) for d in when], [seen[d].get(kind, 0) for d in when], lw=1.5, ms=5,
+                          label=f"{kind}s seen", **style)
+        ax_count.set_ylabel("seen in image")
+        ax_count.legend(loc="upper left", fontsize=7)
+        ax_count.margins(y=0.25)
 
-    for ax in (ax_bar, ax_fence, ax_count):
+    for ax in axes:
         for img in images:
             if img.get("status") == "skipped":
                 ax.axvline(day(img["date"]), color="#999999", ls=":", lw=1)
@@ -287,9 +527,9 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
             ax_bar.annotate("skipped", xy=(mdates.date2num(day(img["date"])), 1.0), xycoords=("data", "axes fraction"),
                             xytext=(2, -10), textcoords="offset points", fontsize=7, color="#777777", rotation=90,
                             va="top")
-    ax_count.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-    ax_count.set_xticks(dates)
-    for label in ax_count.get_xticklabels():
+    bottom_ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    bottom_ax.set_xticks(dates)
+    for label in bottom_ax.get_xticklabels():
         label.set_rotation(30)
         label.set_ha("right")
     aoi = series.get("aoi") or {}
@@ -298,5 +538,5 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     footer = f"Each image date is a grey line; dotted: skipped (mostly hidden). Analysis: campwatch {__version__}"
     if credit:
         footer = f"{credit}. " + footer
-    ax_count.set_xlabel(footer, fontsize=7, color="#333333", loc="left")
+    bottom_ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")
     return fig

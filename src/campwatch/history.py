@@ -50,7 +50,7 @@ from campwatch.config import DetectConfig
 from campwatch.errors import InputError, OutputError
 from campwatch.output import OutputSet, check_writable
 from campwatch.pipeline import DetectResult, detect, imagery_credit, input_records, stage_outputs
-from campwatch.report import write_json
+from campwatch.report import software_versions, write_json
 from campwatch.scene import SceneInfo, sha256_file
 from campwatch.series import (
     ChangeTracker,
@@ -289,6 +289,36 @@ def _clear_leftovers(folder: Path, history: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def _stage_check_figures(
+    result: DetectResult, outs: OutputSet, check_doc: dict[str, Any], headline: str, tracker: ChangeTracker,
+    crs: Any, key_name: str, *, dpi: int,
+) -> None:
+    """The figures of a check's newest pair, the AOI's timeline so far, and report.html."""
+    from campwatch.publish import figure_set, report_html, stage_figure_set
+    from campwatch.views import view_from_result
+
+    view = view_from_result(result, credit=imagery_credit(result))
+    dates = sorted({c.before[1] for c in tracker.changes} | {c.first[1] for c in tracker.changes}
+                   | {result.before.date, result.after.date})
+    history_doc = {
+        "aoi": {"name": view.name},
+        "images": [{"date": d.isoformat(), "status": "compared"} for d in dates],
+        "pairs": [],
+        "features": [c.feature(crs) for c in sorted(tracker.changes, key=lambda c: (c.first[1], c.id))],
+    }
+    _, pngs = stage_figure_set(figure_set(view, series=history_doc), outs, dpi=dpi)
+    pair_doc = next((p for p in check_doc["pairs"] if p["kind"] == "pair" and p["to"] == result.after.date.isoformat()),
+                    None)
+    doc = dict(check_doc) | {"warnings": list(result.warnings)}
+    if pair_doc is not None:
+        doc["coregistration"] = {"shift_px": pair_doc["shift_px"]}
+    also = [c.feature(crs)["properties"] for c in tracker.changes
+            if c.found_by == "baseline" and c.properties.get("check_id") == check_doc["check"]["check_id"]]
+    outs.path("report.html").write_text(
+        report_html(view, pngs, kind="check", doc=doc, headline=f"{key_name}: {headline}", also=also),
+        encoding="utf-8")
+
+
 def run_check(
     aoi_path: str | Path,
     images_dir: str | Path,
@@ -298,6 +328,8 @@ def run_check(
     baseline: str | None = None,
     config: DetectConfig | None = None,
     now: dt.datetime | None = None,
+    figures: bool = True,
+    dpi: int = 300,
 ) -> CheckResult:
     """Run the monthly check of one AOI and record it in the AOI's history.
 
@@ -317,6 +349,9 @@ def run_check(
     config : DetectConfig, optional
     now : datetime, optional
         The time recorded as ``checked_at`` (default: now, UTC).
+    figures : bool
+        Write the figure set of the newest pair (``figures/``, PNG at ``dpi`` and PDF,
+        with the AOI's timeline from the history) and ``report.html`` into the check's folder.
 
     Returns
     -------
@@ -383,8 +418,12 @@ def run_check(
         pairs: list[dict[str, Any]] = []
         with OutputSet(out_dir / check_id) as outs:
 
+            newest_pair: list[DetectResult] = []
+
             def stage(result: DetectResult, found_by: str) -> None:
                 tracker.add_pair(result, found_by=found_by)
+                if found_by == "pair":
+                    newest_pair[:] = [result]
                 name = pair_name(result)
                 folder = ("baseline/" if found_by == "baseline" else "pairs/") + name
                 assert result.before.path is not None and result.after.path is not None
@@ -446,7 +485,10 @@ def run_check(
                             "sha256": _scene_digest(i)} for i in infos]
                 + [{"role": "aoi", "path": str(aoi_path.resolve()), "sha256": sha256_file(aoi_path)}],
             }
+            check_doc["software"] = software_versions()
             write_json(check_doc, outs.path("check.json"))
+            if figures and newest_pair and newest_ok:
+                _stage_check_figures(newest_pair[0], outs, check_doc, text, tracker, crs, key_name, dpi=dpi)
         # The check's folder is in place: now the history, in one rename.
         other_changes = changes_df[changes_df["aoi"] != key_name]
         all_changes = pd.concat([other_changes, _rows_from_tracked(tracker.changes, crs, key_name)],

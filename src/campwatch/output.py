@@ -73,6 +73,11 @@ class OutputSet:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def names(self) -> list[str]:
+        """The outputs asked for so far, in commit order."""
+        return list(self._names)
+
     def final_path(self, name: str) -> Path:
         """Where output ``name`` will be once committed."""
         return self.out_dir / name

@@ -151,6 +151,27 @@ def detect(
             f"the before image {info_b.path} ({info_b.date}) is later than the after image "
             f"{info_a.path} ({info_a.date}); give the earlier image first"
         )
+    before, after, read_notes = read_pair(before_path, after_path, aoi=aoi, dates=dates)
+    notes += read_notes
+    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes)
+
+
+def read_pair(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi: AOI | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+) -> tuple[Scene, Scene, list[str]]:
+    """Read two scenes onto the earlier one's grid over the AOI's window.
+
+    The later image is read directly when both share a grid, else resampled onto the
+    earlier one's (only the window); bands are matched by name. Returns both scenes and
+    notes on what was done. Raises like :func:`detect`.
+    """
+    info_b, info_a = _dated_info(before_path, dates[0]), _dated_info(after_path, dates[1])
+    idx_b, idx_a, _ = band_order(info_b, info_a)
+    notes: list[str] = []
     window = aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
     before = _bands(read_scene(before_path, window=window, date=dates[0]), idx_b)
@@ -170,7 +191,7 @@ def detect(
         after = read_scene_onto(after_path, crs=before.crs, transform=before.transform, shape=before.shape,
                                 bands=idx_a, date=dates[1])
         notes += [f"{info_a.path.name}: {n}" for n in after.notes]
-    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes)
+    return before, after, notes
 
 
 def _dated_info(path: str | Path, date: dt.date | None) -> SceneInfo:

@@ -22,7 +22,6 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from pyproj import CRS, Transformer
 from rasterio.features import geometry_mask
 from rasterio.windows import Window, from_bounds
@@ -469,18 +468,24 @@ def run_series(
     out_dir: str | Path,
     *,
     config: DetectConfig | None = None,
+    figures: bool = True,
+    dpi: int = 300,
 ) -> SeriesResult:
     """Compare every consecutive pair of a folder of dated images; write the series outputs.
 
     Writes, atomically (all or nothing), into ``out_dir``:
 
     - ``pairs/<from>_<to>/``: each pair's change mask, change map and report;
-    - ``timeline.png``: changes per class per interval, fence razed, structures over time;
+    - ``figures/``: location, before/after (first and last compared image), change
+      overlay, close-ups and the timeline (changes per class per interval, fence razed,
+      structures over time), each as PNG (``dpi``) and PDF (unless ``figures=False``);
     - ``series.geojson``: every change once, dated to its interval, with its first and
       last image, plus the images (compared or skipped, and why), the pairs, the
-      parameters, the software versions and the SHA-256 of every input and output.
+      parameters, the software versions and the SHA-256 of every input and output;
+    - ``report.html``: the figures, a gazetteer, caveats and provenance in one page.
     """
-    from campwatch.figures import timeline
+    from campwatch.publish import figure_set, report_html, stage_figure_set
+    from campwatch.views import series_view
 
     config = config or DetectConfig()
     check_writable(out_dir)
@@ -515,14 +520,19 @@ def run_series(
                 + "; ".join(f"{r.path.name} {r.reason}" for r in records if r.reason)
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config)
-        fig = timeline(report, credit="; ".join(credits) or None)
-        FigureCanvasAgg(fig)
-        fig.savefig(outs.path("timeline.png"), dpi=150, metadata={"Software": None})
-        report["outputs"] = {"timeline.png": sha256_file(outs.path("timeline.png"))} | {
-            f"{p['folder']}/{name}": h for p in pairs for name, h in p["outputs"].items()
-        }
+        report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
+        report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs for name, h in p["outputs"].items()}
+        pngs: dict[str, bytes] = {}
+        view = None
+        if figures:
+            view = series_view(report, source=str(images_dir))
+            fig_hashes, pngs = stage_figure_set(figure_set(view, series=report), outs, dpi=dpi)
+            report["outputs"] = fig_hashes | report["outputs"]
         write_json(report, outs.path("series.geojson"))
-        paths = {"series.geojson": outs.final_path("series.geojson"), "timeline.png": outs.final_path("timeline.png")}
+        if view is not None:
+            outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report), encoding="utf-8")
+        paths: dict[str, Path] = {
+            name: outs.final_path(name) for name in ("series.geojson", "report.html") if name in outs.names}
     return SeriesResult(report=report, changes=tracker.changes, paths=paths)
 
 

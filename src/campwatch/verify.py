@@ -135,7 +135,9 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
         folders = {Path(i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
-        run_series(aoi, folders.pop(), out, config=config)
+        figures = doc.get("figures")
+        run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
+                   dpi=int(figures["dpi"]) if figures else 300)
         return "series.geojson"
 
     from campwatch.pipeline import run_detect

@@ -26,10 +26,11 @@ from campwatch.config import DetectConfig
               help="Send the jobs to this Dask distributed scheduler (tcp://host:8786) instead.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML or JSON file of detection parameters (see the README).")
+@click.option("--no-figures", is_flag=True, help="Skip each check's figure set and report.html.")
 @verbosity
 @handle_errors
 def batch_command(root: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-                  config_path: Path | None) -> None:
+                  config_path: Path | None, no_figures: bool) -> None:
     """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
 
     Each AOI's history and check outputs go to ROOT/results/<name>/, a line per finished
@@ -38,7 +39,7 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
     Exit 0 when every AOI was checked, 2 when one had bad input, 1 when one failed.
     """
     config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
-    jobs = find_jobs(root, out=out_dir, config=config)
+    jobs = find_jobs(root, out=out_dir, config=config, figures=not no_figures)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
@@ -49,7 +50,7 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
             bar.console.print(f"{record['aoi']}: {record['status']}")
 
         records = run_batch(root, out=out_dir, workers=workers, scheduler=scheduler, config=config,
-                            progress=advance)
+                            figures=not no_figures, progress=advance)
     table = Table(title=f"campwatch batch: {root}")
     for col in ("AOI", "status", "new", "what", "seconds"):
         table.add_column(col, overflow="fold")

@@ -9,6 +9,7 @@ from campwatch.cli.batch import batch_command
 from campwatch.cli.check import check_command
 from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
+from campwatch.cli.figures import figures_command
 from campwatch.cli.inventory import inventory_command
 from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
@@ -32,6 +33,7 @@ cli.add_command(series_command)
 cli.add_command(check_command)
 cli.add_command(batch_command)
 cli.add_command(verify_command)
+cli.add_command(figures_command)
 
 
 def main() -> None:

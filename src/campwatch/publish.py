@@ -1,0 +1,267 @@
+"""The figure set and the self-contained ``report.html`` of a run, a series or a check.
+
+:func:`figure_set` makes every figure of a :class:`~campwatch.views.ChangeView` as
+matplotlib Figures; :func:`stage_figure_set` saves them as PNG (300 dpi) and PDF;
+:func:`report_html` renders one HTML file with every figure embedded (no external
+request), the header of a published report, a summary, the gazetteer, the caveats and
+the provenance. :func:`write_figures` does all of it from a report on disk, without
+analysing anything again (``campwatch figures``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from campwatch._version import __version__
+from campwatch.classes import CLASSES
+from campwatch.figures import before_after, change_map, closeups, location_figure, timeline
+from campwatch.output import OutputSet
+from campwatch.views import ANALYST_CLASSES, ChangeView
+
+__all__ = ["figure_set", "stage_figure_set", "report_html", "write_figures", "FIGURE_TITLES", "HTML_WIDTH_PX"]
+
+#: The figures of a set, by file stem, with their titles in the HTML report.
+FIGURE_TITLES = {
+    "location": "Location",
+    "before_after": "Before and after",
+    "change_overlay": "Changes by class",
+    "closeups": "Close-ups",
+    "timeline": "Timeline",
+}
+
+#: Figures are embedded in the HTML report at this width at most (the files keep 300 dpi).
+HTML_WIDTH_PX = 1600
+
+
+def figure_set(view: ChangeView, *, series: dict[str, Any] | None = None) -> dict[str, Figure]:
+    """Every figure of ``view``, by file stem; the timeline only when a series (or history) is given."""
+    figs = {
+        "location": location_figure(view),
+        "before_after": before_after(view),
+        "change_overlay": change_map(view),
+        "closeups": closeups(view),
+    }
+    if series is not None:
+        figs["timeline"] = timeline(series, credit=view.credit)
+    return figs
+
+
+def _png(fig: Figure, dpi: int) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _pdf(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
+    return buf.getvalue()
+
+
+def stage_figure_set(
+    figs: dict[str, Figure], outs: OutputSet, *, prefix: str = "figures/", dpi: int = 300
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Save each figure as PNG (``dpi``) and PDF into ``outs`` under ``prefix``.
+
+    Returns the SHA-256 of each file by name, and each PNG's bytes by stem (for the HTML).
+    """
+    import hashlib
+
+    hashes: dict[str, str] = {}
+    pngs: dict[str, bytes] = {}
+    for stem, fig in figs.items():
+        png, pdf = _png(fig, dpi), _pdf(fig)
+        for suffix, data in ((".png", png), (".pdf", pdf)):
+            name = f"{prefix}{stem}{suffix}"
+            outs.path(name).write_bytes(data)
+            hashes[name] = hashlib.sha256(data).hexdigest()
+        pngs[stem] = png
+    return hashes, pngs
+
+
+def _data_uri(png: bytes, width: int = HTML_WIDTH_PX) -> str:
+    img: Image.Image = Image.open(io.BytesIO(png))
+    if img.width > width:
+        img = img.resize((width, round(img.height * width / img.width)), Image.Resampling.LANCZOS)
+    # JPEG keeps the page light (imagery compresses poorly as PNG); the PNG and PDF files
+    # beside the page are the ones to publish.
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _hemi(value: float, pos: str, neg: str) -> str:
+    return f"{abs(value):.6f}\u00b0 {pos if value >= 0 else neg}"
+
+
+_CAPTIONS = {
+    "location": "The AOI outline on the later image, with a latitude/longitude grid.",
+    "before_after": "Both dates at the same extent, scale and contrast; each change outlined and numbered "
+                    "the same in both panels (numbers as in the gazetteer).",
+    "change_overlay": "Every change on the later image, coloured by class; what could not be seen is hatched.",
+    "closeups": "Each significant change: before (left) and after (right), with its number, class and size.",
+    "timeline": "Changes per class in each interval between images; fence length razed so far; structures "
+                "and towers seen on each date.",
+}
+
+
+def report_html(
+    view: ChangeView,
+    pngs: dict[str, bytes],
+    *,
+    kind: str,
+    doc: dict[str, Any],
+    headline: str | None = None,
+    report_date: dt.date | None = None,
+    also: list[dict[str, Any]] | None = None,
+) -> str:
+    """Render the self-contained HTML report.
+
+    Parameters
+    ----------
+    view : ChangeView
+        What the figures show (for the gazetteer and the header).
+    pngs : dict
+        PNG bytes of each figure by stem (embedded, downscaled to ``HTML_WIDTH_PX``).
+    kind : {"pair", "series", "check"}
+    doc : dict
+        The run's report (``report.geojson``, ``series.geojson`` or ``check.json``): its
+        images, warnings, parameters, software and hashes fill the caveats and provenance.
+    headline : str, optional
+        What is new (a check's summary line).
+    also : list of dict, optional
+        Changes outside the figures' pair to list too (a check's finds against its
+        baseline): GeoJSON feature properties of :meth:`campwatch.series.TrackedChange.feature`.
+    """
+    env = Environment(loader=PackageLoader("campwatch", "templates"), autoescape=select_autoescape(["html"]))
+    aoi = view.aoi
+    if aoi is not None:
+        c = aoi.geometry.centroid
+        geom = aoi.geometry_in(view.after.crs)
+        header = {
+            "name": aoi.name, "aliases": ", ".join(aoi.aliases), "source": aoi.source,
+            "approximate": aoi.approximate, "centre": f"{_hemi(c.y, 'N', 'S')}, {_hemi(c.x, 'E', 'W')}",
+            "size": f"{geom.area / 1e6:,.2f} km\u00b2 ({geom.bounds[2] - geom.bounds[0]:,.0f} m x "
+                    f"{geom.bounds[3] - geom.bounds[1]:,.0f} m)",
+        }
+    else:
+        header = {"name": view.name, "aliases": "", "source": "", "approximate": False, "centre": "", "size": ""}
+    images = doc.get("images")
+    if isinstance(images, dict):  # a pair report: before and after
+        images = [dict(images["before"], status="compared"), dict(images["after"], status="compared")]
+    images = images or []
+    if kind == "check":  # every image of the AOI, not only this check's
+        images = [{"date": i["date"], "status": "compared"} for i in doc.get("inputs", []) if i["role"] == "image"]
+    counts = {name: 0 for name in CLASSES}
+    for ch in view.changes:
+        counts[ch.change_class] += 1
+    summary_rows = []
+    for name, cls in CLASSES.items():
+        these = [ch for ch in view.changes if ch.change_class == name]
+        if not these:
+            continue
+        total = (f"{sum(ch.length_m or 0 for ch in these):,.0f} m" if name.startswith("fence")
+                 else f"{sum(ch.area_m2 for ch in these):,.0f} m\u00b2")
+        summary_rows.append({"label": cls.label, "colour": cls.colour, "count": len(these), "total": total})
+    gazetteer = [
+        {"number": ch.number, "id": ch.id, "label": CLASSES[ch.change_class].label,
+         "colour": CLASSES[ch.change_class].colour, "size": ch.size, "lat": f"{ch.lonlat[1]:.6f}",
+         "lon": f"{ch.lonlat[0]:.6f}", "interval": f"{ch.interval[0]} to {ch.interval[1]}",
+         "confidence": f"{ch.confidence:.2f}", "found_by": ch.found_by}
+        for ch in sorted(view.changes, key=lambda ch: ch.number) if ch.change_class in ANALYST_CLASSES
+    ]
+    other = [ch for ch in view.changes if ch.change_class not in ANALYST_CLASSES]
+    caveats = _caveats(view, doc, kind)
+    figures = [{"stem": s, "title": FIGURE_TITLES[s], "caption": _CAPTIONS[s], "src": _data_uri(pngs[s])}
+               for s in FIGURE_TITLES if s in pngs]
+    inputs = doc.get("inputs", [])
+    outputs = doc.get("outputs", {})
+    return env.get_template("report.html").render(
+        kind=kind, header=header, view=view, images=images, headline=headline, summary_rows=summary_rows,
+        gazetteer=gazetteer, other_count=len(other), other_area=f"{sum(ch.area_m2 for ch in other):,.0f}",
+        caveats=caveats, figures=figures, inputs=inputs, outputs=outputs, also=[
+            {"id": p["id"], "label": CLASSES[p["class"]].label, "colour": CLASSES[p["class"]].colour,
+             "size": f"{p['length_m']:,.0f} m" if p.get("length_m") is not None else f"{p['area_m2']:,.0f} m\u00b2",
+             "lat": f"{p['centroid_lonlat'][1]:.6f}", "lon": f"{p['centroid_lonlat'][0]:.6f}",
+             "interval": f"{p['interval']['from']} to {p['interval']['to']}", "confidence": f"{p['confidence']:.2f}"}
+            for p in (also or []) if p["class"] in ANALYST_CLASSES],
+        parameters=json.dumps(doc.get("parameters", {}), indent=1),
+        software=doc.get("software", {}), version=__version__, credit=view.credit,
+        report_date=(report_date or dt.datetime.now(dt.timezone.utc).date()).isoformat(),
+        dates=f"{view.before.date.isoformat()} to {view.after.date.isoformat()}",
+    )
+
+
+def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
+    out = []
+    summary = doc.get("summary", {})
+    if kind == "pair":
+        ob = summary.get("obscured_area_m2", {})
+        if ob.get("before") or ob.get("after"):
+            out.append(f"Hidden by cloud or cloud shadow, not analysed: {ob.get('before', 0):,.0f} m\u00b2 on "
+                       f"{view.before.date.isoformat()}, {ob.get('after', 0):,.0f} m\u00b2 on "
+                       f"{view.after.date.isoformat()}.")
+        frac = summary.get("not_analysed_fraction")
+        if frac:
+            out.append(f"{frac:.1%} of the image window was not analysed (outside the AOI, or no data on a date).")
+        shift = doc.get("coregistration", {}).get("shift_px")
+        if shift is not None:
+            out.append(f"Misregistration measured and corrected: {shift[0]:+.2f} rows, {shift[1]:+.2f} columns "
+                       "(pixels) of the later image.")
+    else:
+        for img in doc.get("images", []):
+            if isinstance(img, dict) and img.get("status") == "skipped":
+                out.append(f"{img['file']} ({img['date']}) was not compared: {img['reason']}.")
+        for pair in doc.get("pairs", []):
+            hid = pair.get("hidden_fraction", {})
+            shift = pair.get("shift_px", [0, 0])
+            out.append(f"{pair['from']} to {pair['to']}: hidden {hid.get('before', 0):.1%} / "
+                       f"{hid.get('after', 0):.1%} of the AOI; misregistration corrected {shift[0]:+.2f}, "
+                       f"{shift[1]:+.2f} px.")
+    out.append("Confidence (0 to 1) says how far a change's evidence passes the tests for its class; "
+               "below 0.5, check the close-up before citing it.")
+    if view.aoi is not None and view.aoi.approximate:
+        out.append("The AOI outline is approximate (from a published description, not surveyed).")
+    for w in doc.get("warnings", []):
+        out.append(f"Warning: {w}")
+    if view.credit and "synthetic" in view.credit.lower():
+        out.append("The imagery is synthetic (campwatch's sample), not a real image.")
+    return out
+
+
+def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 300) -> dict[str, Path]:
+    """Remake the figure set and ``report.html`` of a report on disk, without analysing again.
+
+    ``report_path`` is a pair's ``report.geojson`` or a ``series.geojson``; the images it
+    names are read again. Writes ``figures/*.png|pdf`` and ``report.html`` into ``out_dir``,
+    atomically.
+    """
+    from campwatch.views import view_from_report, view_from_series
+
+    report_path = Path(report_path)
+    try:
+        schema = json.loads(report_path.read_text(encoding="utf-8")).get("schema")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        schema = None
+    if schema == "campwatch-series/1":
+        view = view_from_series(report_path)
+        doc, kind, series = view.extra["series"], "series", view.extra["series"]
+    else:
+        view = view_from_report(report_path)
+        doc, kind, series = view.extra["report"], "pair", None
+    with OutputSet(out_dir) as outs:
+        _, pngs = stage_figure_set(figure_set(view, series=series), outs, dpi=dpi)
+        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc), encoding="utf-8")
+        return {name: outs.final_path(name) for name in outs.names}

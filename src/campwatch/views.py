@@ -1,0 +1,251 @@
+"""What a figure shows: two dated scenes on one grid and the changes between them.
+
+A :class:`ChangeView` is made from a run in memory (:func:`view_from_result`) or from
+the outputs of a run on disk, without analysing anything again: a pair's
+``report.geojson`` (:func:`view_from_report`) or a ``series.geojson``
+(:func:`view_from_series`). Every figure function of :mod:`campwatch.figures` draws a view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import rasterio
+from pyproj import Transformer
+from rasterio.windows import Window
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from campwatch.align import apply_shift
+from campwatch.aoi import AOI, read_aoi
+from campwatch.classes import NOT_ANALYSED, OBSCURED
+from campwatch.errors import InputError
+from campwatch.scene import Scene
+
+if TYPE_CHECKING:
+    from campwatch.pipeline import DetectResult
+
+__all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series", "series_view",
+           "ANALYST_CLASSES"]
+
+#: The classes an analyst reports by name (``other_change`` is mapped but not numbered).
+ANALYST_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "fence_razed", "fence_built",
+                   "tower_added", "tower_removed")
+
+
+@dataclass(frozen=True)
+class MappedChange:
+    """One change as figures and the gazetteer show it. ``geometry`` is in the view's CRS."""
+
+    number: int
+    id: str
+    change_class: str
+    geometry: BaseGeometry
+    area_m2: float
+    length_m: float | None
+    confidence: float
+    interval: tuple[str, str]
+    lonlat: tuple[float, float]
+    found_by: str = "pair"
+
+    @property
+    def size(self) -> str:
+        """'360 m2' or '60 m' (fences)."""
+        if self.length_m is not None:
+            return f"{self.length_m:,.0f} m"
+        return f"{self.area_m2:,.0f} m\u00b2"
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """Two scenes on one grid, the changes between them and what could not be seen."""
+
+    name: str
+    before: Scene
+    after: Scene
+    changes: list[MappedChange]
+    aoi: AOI | None = None
+    obscured: np.ndarray | None = None
+    no_data: np.ndarray | None = None
+    credit: str | None = None
+    shift_px: tuple[float, float] = (0.0, 0.0)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def analyst_changes(self) -> list[MappedChange]:
+        """The changes an analyst names (not ``other_change``), in number order."""
+        return [c for c in self.changes if c.change_class in ANALYST_CLASSES]
+
+
+def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
+    c = geom.centroid
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(c.x, c.y)
+    return round(float(lon), 7), round(float(lat), 7)
+
+
+def view_from_result(result: DetectResult, *, credit: str | None = None) -> ChangeView:
+    """The view of a detection run in memory (its regions numbered by their ids)."""
+    interval = (result.before.date.isoformat(), result.after.date.isoformat())
+    changes = [
+        MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence, interval,
+                     _lonlat(r.geometry, result.before.crs))
+        for r in result.regions
+    ]
+    name = result.aoi.name if result.aoi is not None else (
+        result.after.path.stem if result.after.path else "scene")
+    return ChangeView(
+        name=name, before=result.before, after=result.after, changes=changes, aoi=result.aoi,
+        obscured=result.obscured.mask, no_data=~(result.before.valid & result.after.valid), credit=credit,
+        shift_px=result.shift,
+    )
+
+
+def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[MappedChange]:
+    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    import shapely
+
+    out = []
+    # Numbers (when not the ids): the changes an analyst names first, in the report's order.
+    feats = doc.get("features", [])
+    order = sorted(range(len(feats)), key=lambda i: (feats[i]["properties"]["class"] not in ANALYST_CLASSES, i))
+    rank = {i: n for n, i in enumerate(order, start=1)}
+    for i, f in enumerate(feats):
+        n = rank[i]
+        p = f["properties"]
+        geom = shapely.transform(shape(f["geometry"]),
+                                 lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
+        lon, lat = p.get("centroid_lonlat") or (None, None)
+        out.append(MappedChange(
+            number=int(p["id"]) if numbered_by_id else n,
+            id=str(p["id"]),
+            change_class=p["class"],
+            geometry=geom,
+            area_m2=float(p.get("area_m2") or 0.0),
+            length_m=p.get("length_m"),
+            confidence=float(p.get("confidence") or 0.0),
+            interval=(p["interval"]["from"], p["interval"]["to"]),
+            lonlat=(float(lon), float(lat)) if lon is not None and lat is not None else _lonlat(geom, crs),
+            found_by=p.get("found_by", "pair"),
+        ))
+    return out
+
+
+def _load(path: Path, schema: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"{path}: report not found")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != schema:
+        raise InputError(f"{path}: not a campwatch {schema!r} document")
+    return doc
+
+
+def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
+    recs = [i for i in doc["inputs"] if i["role"] == role]
+    if not recs:
+        raise InputError(f"the report names no {role} image")
+    path = Path(recs[0].get("scene") or recs[0]["path"])
+    if not path.exists():
+        raise InputError(f"{path}: the report's {role} image is not there any more; figures need it")
+    given = recs[0].get("date_given")
+    return path, dt.date.fromisoformat(given) if given else None
+
+
+def view_from_report(report_path: str | Path) -> ChangeView:
+    """The view of a pair from its ``report.geojson`` (and the ``change_mask.tif`` beside it).
+
+    The images are read again from the paths the report records, over the grid it
+    records, with the recorded shift applied; nothing is analysed again.
+
+    Raises
+    ------
+    InputError
+        If the report is not a campwatch pair report or an image it names is gone.
+    """
+    from campwatch.pipeline import read_pair
+
+    report_path = Path(report_path)
+    doc = _load(report_path, "campwatch-report/1")
+    (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
+    aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
+    aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
+    before, after, _ = read_pair(before_path, after_path, aoi=aoi, dates=(d_b, d_a))
+    shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
+    if doc.get("coregistration", {}).get("applied"):
+        after = apply_shift(after, (float(shift[0]), float(shift[1])))
+    obscured = no_data = None
+    mask_path = report_path.parent / "change_mask.tif"
+    if mask_path.is_file():
+        with rasterio.open(mask_path) as ds:
+            codes = ds.read(1)
+        if codes.shape == before.shape:
+            obscured = codes == OBSCURED
+    no_data = ~(before.valid & after.valid)
+    credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or (
+        str(aoi.properties["credit"]) if aoi is not None and isinstance(aoi.properties.get("credit"), str) else None)
+    name = (doc.get("aoi") or {}).get("name") or after_path.stem
+    return ChangeView(
+        name=name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=True), aoi=aoi,
+        obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
+        extra={"report": doc, "not_analysed": NOT_ANALYSED},
+    )
+
+
+def view_from_series(series_path: str | Path) -> ChangeView:
+    """The view of a series from its ``series.geojson``: first and last compared images.
+
+    Changes are numbered 1, 2, ... in the report's order (by date), those an analyst names
+    first; nothing is analysed again.
+    """
+    series_path = Path(series_path)
+    return series_view(_load(series_path, "campwatch-series/1"), source=str(series_path))
+
+
+def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeView:
+    """The view of a series report already in memory (see :func:`view_from_series`)."""
+    from campwatch.pipeline import read_pair
+
+    series_path = source
+    compared = [i for i in doc["images"] if i["status"] == "compared"]
+    if len(compared) < 2:
+        raise InputError(f"{series_path}: the series compared fewer than two images")
+    by_name = {Path(i["path"]).name: Path(i["path"]) for i in doc["inputs"] if i["role"] == "image"}
+    first, last = by_name.get(compared[0]["file"]), by_name.get(compared[-1]["file"])
+    for rec, path in ((compared[0], first), (compared[-1], last)):
+        if path is None or not path.exists():
+            raise InputError(f"{rec['file']}: the series' image is not there any more; figures need it")
+    aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
+    if aoi_rec is None or not Path(aoi_rec["path"]).is_file():
+        raise InputError(f"{series_path}: the AOI file it names is not there any more")
+    aoi = read_aoi(aoi_rec["path"])
+    assert first is not None and last is not None
+    before, after, _ = read_pair(first, last, aoi=aoi)
+    credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or None
+    return ChangeView(
+        name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False),
+        aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},
+    )
+
+
+def with_window(view: ChangeView, window: Window) -> ChangeView:
+    """The part of ``view`` inside ``window`` (rows/cols of its grid)."""
+    r0, c0 = int(window.row_off), int(window.col_off)
+    r1, c1 = r0 + int(window.height), c0 + int(window.width)
+
+    def cut(scene: Scene) -> Scene:
+        return dataclasses.replace(scene, data=scene.data[:, r0:r1, c0:c1], valid=scene.valid[r0:r1, c0:c1],
+                                   transform=rasterio.windows.transform(window, scene.transform))
+
+    def part(mask: np.ndarray | None) -> np.ndarray | None:
+        return None if mask is None else mask[r0:r1, c0:c1]
+
+    return dataclasses.replace(view, before=cut(view.before), after=cut(view.after), obscured=part(view.obscured),
+                               no_data=part(view.no_data))

@@ -1,0 +1,252 @@
+"""The figure set and report.html: sizes, content where the changes are, a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import AOIS, SAMPLE
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+from campwatch import pipeline
+from campwatch.aoi import read_aoi
+from campwatch.cli.main import cli
+from campwatch.figures import before_after, change_map, closeups, location_figure, timeline
+from campwatch.pipeline import detect, run_detect
+from campwatch.series import run_series
+from campwatch.views import view_from_report, view_from_result
+
+CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
+
+
+@pytest.fixture(scope="module")
+def view():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = detect(CAMP22[1], CAMP22[2], aoi=read_aoi(AOIS / "camp22.geojson"))
+    return view_from_result(result, credit="Imagery (c) test")
+
+
+def _pixels(fig, dpi: int = 60) -> np.ndarray:
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def _display_xy(ax, x: float, y: float, height: int) -> tuple[int, int]:
+    dx, dy = ax.transData.transform((x, y))
+    return int(round(height - dy)), int(round(dx))
+
+
+@pytest.mark.parametrize("draw", [change_map, before_after])
+def test_map_figures_draw_each_change_where_it_is(view, draw):
+    import dataclasses
+
+    assert len(view.analyst_changes) >= 3
+    fig = draw(view)
+    bare = draw(dataclasses.replace(view, changes=[]))
+    with_changes, without = _pixels(fig), _pixels(bare)
+    assert with_changes.shape == without.shape
+    diff = np.abs(with_changes - without).sum(axis=2) > 30
+    h = with_changes.shape[0]
+    axes = [ax for ax in fig.axes if ax.images]
+    for change in view.analyst_changes:
+        pt = change.geometry.representative_point()
+        for ax in axes:
+            r, c = _display_xy(ax, pt.x, pt.y, h)
+            window = diff[max(0, r - 12):r + 12, max(0, c - 12):c + 12]
+            assert window.any(), f"change {change.number} not drawn at ({r}, {c})"
+    # The numbers of the changes are written on the map (in both panels of before_after).
+    texts = [t.get_text() for ax in axes for t in ax.texts]
+    for change in view.analyst_changes:
+        assert texts.count(str(change.number)) == len(axes)
+
+
+def test_change_map_legend_counts_and_credit(view):
+    fig = change_map(view)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    n_new = sum(1 for c in view.changes if c.change_class == "structure_new")
+    assert f"New structure ({n_new})" in labels
+    assert fig.axes[0].get_xlabel().startswith("Imagery (c) test. ")
+    assert "2012-10-07 and 2013-06-02" in fig.axes[0].get_title()
+
+
+def test_closeups_one_pair_of_chips_per_change(view):
+    fig = closeups(view)
+    chips = [ax for ax in fig.axes if ax.images]
+    assert len(chips) == 2 * len(view.analyst_changes)
+    labels = [ax.get_ylabel() for ax in chips if ax.get_ylabel()]
+    assert len(labels) == len(view.analyst_changes)
+    first = min(view.analyst_changes, key=lambda c: c.number)
+    assert labels[0].startswith(f"{first.number}. ")
+    assert [ax.get_title()[:6] for ax in chips[:2]] == ["before", "after "]
+    # Each chip is centred on its change.
+    for ax, change in zip(chips[::2], sorted(view.analyst_changes, key=lambda c: c.number), strict=True):
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        c = change.geometry.centroid
+        assert x0 < c.x < x1 and y0 < c.y < y1
+
+
+def test_location_figure_has_a_lat_lon_grid_and_the_coordinates(view):
+    fig = location_figure(view)
+    ax = fig.axes[0]
+    assert "42.5380° N, 129.9355° E (approximate)" in ax.get_title()
+    xlabels = [t.get_text() for t in ax.get_xticklabels()]
+    ylabels = [t.get_text() for t in ax.get_yticklabels()]
+    assert xlabels and all(t.endswith("° E") for t in xlabels)
+    assert ylabels and all(t.endswith("° N") for t in ylabels)
+    # The whole 15 km AOI is in the frame.
+    geom = view.aoi.geometry_in(view.after.crs)
+    assert ax.get_xlim()[0] < geom.bounds[0] and ax.get_xlim()[1] > geom.bounds[2]
+
+
+def test_timeline_panels(tmp_path: Path):
+    doc = {
+        "aoi": {"name": "X"},
+        "images": [{"date": d, "status": s} for d, s in
+                   (("2020-01-01", "compared"), ("2020-03-01", "skipped"), ("2020-05-01", "compared"))],
+        "pairs": [{"from": "2020-01-01", "to": "2020-05-01",
+                   "structures_seen": {"before": {"structure": 4, "tower": 2}, "after": {"structure": 5, "tower": 1}}}],
+        "features": [{"properties": {"class": "fence_razed", "length_m": 120.0,
+                                     "interval": {"from": "2020-01-01", "to": "2020-05-01"}}},
+                     {"properties": {"class": "structure_new", "length_m": None,
+                                     "interval": {"from": "2020-01-01", "to": "2020-05-01"}}}],
+    }
+    fig = timeline(doc)
+    assert len(fig.axes) == 3
+    fence = fig.axes[1].lines[0].get_ydata()
+    assert list(fence) == [0.0, 0.0, 120.0]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["skipped"]
+    assert len(timeline(doc | {"pairs": []}).axes) == 2
+
+
+@pytest.fixture(scope="module")
+def pair_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pair") / "out"
+    run_detect(CAMP22[1], CAMP22[2], out, aoi_path=AOIS / "camp22.geojson")
+    return out / "report.geojson"
+
+
+def test_figures_command_remakes_the_set_without_analysing(pair_report: Path, tmp_path: Path, monkeypatch):
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("figures must not analyse again")
+
+    monkeypatch.setattr(pipeline, "detect_scenes", no_analysis)
+    out = tmp_path / "figs"
+    res = CliRunner().invoke(cli, ["figures", str(pair_report), "--out", str(out), "--dpi", "100"])
+    assert res.exit_code == 0, res.output
+    for stem in ("location", "before_after", "change_overlay", "closeups"):
+        png = Image.open(out / "figures" / f"{stem}.png")
+        assert png.info["dpi"][0] == pytest.approx(100, abs=1)
+        assert png.width > 500
+        assert (out / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+    assert not (out / "figures" / "timeline.png").exists()  # a pair has no timeline
+    html = (out / "report.html").read_text()
+    report = json.loads(pair_report.read_text())
+    for i in report["inputs"]:
+        assert i["sha256"] in html
+    # The view made from the report numbers changes as the report does.
+    v = view_from_report(pair_report)
+    assert sorted(c.number for c in v.changes) == sorted(f["properties"]["id"] for f in report["features"])
+
+
+def test_figures_300_dpi_by_default(pair_report: Path, tmp_path: Path):
+    from campwatch.publish import write_figures
+
+    write_figures(pair_report, tmp_path / "figs")
+    png = Image.open(tmp_path / "figs" / "figures" / "before_after.png")
+    assert png.info["dpi"][0] == pytest.approx(300, abs=1)
+    assert png.width == pytest.approx(14 * 300, abs=2)
+
+
+def test_figures_bad_report_exit_2_and_nothing_written(pair_report: Path, tmp_path: Path):
+    out = tmp_path / "figs"
+    res = CliRunner().invoke(cli, ["figures", str(tmp_path / "none.geojson"), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "none.geojson: report not found" in res.output
+    doc = json.loads(pair_report.read_text())
+    gone = tmp_path / "gone_2013-06-02.tif"
+    for i in doc["inputs"]:
+        if i["role"] == "after":
+            i["path"] = str(gone)
+    moved = tmp_path / "report.geojson"
+    moved.write_text(json.dumps(doc))
+    res = CliRunner().invoke(cli, ["figures", str(moved), "--out", str(out)])
+    assert res.exit_code == 2
+    assert f"{gone}: the report's after image is not there any more" in res.output
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- in a browser
+
+
+def _chromium() -> str:
+    """Debian's chromium, installed if missing (the tests need a real browser)."""
+    path = shutil.which("chromium")
+    if path is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True,
+                       capture_output=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        path = shutil.which("chromium")
+    assert path, "Debian's chromium could not be installed"
+    return path
+
+
+@pytest.fixture(scope="module")
+def series_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    images = tmp_path_factory.mktemp("images")
+    for f in CAMP22:
+        shutil.copy(f, images / f.name)
+    out = tmp_path_factory.mktemp("series") / "camp22"
+    run_series(AOIS / "camp22.geojson", images, out, dpi=150)
+    return out / "report.html"
+
+
+def test_series_report_html_in_a_browser(series_html: Path, tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    report = json.loads((series_html.parent / "series.geojson").read_text())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        requests: list[str] = []
+        failed: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.goto(series_html.as_uri())
+        page.wait_for_load_state("load")
+        assert failed == []
+        assert requests == [series_html.as_uri()]  # everything is embedded: no other request
+        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        assert [i[0] for i in images] == ["Location", "Before and after", "Changes by class", "Close-ups", "Timeline"]
+        assert all(i[1] and i[2] > 500 for i in images)
+        for n, img in enumerate(page.query_selector_all("figure img")):
+            shot = tmp_path / f"figure{n}.png"
+            img.screenshot(path=str(shot))
+            pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+            assert pixels.shape[0] > 200 and pixels.std() > 20, f"figure {n} looks blank"
+        text = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+        browser.close()
+    assert "Kwan-li-so No. 22 (Hoeryong)" in text
+    assert "42.537954° N, 129.935517° E" in text
+    for d in ("2012-05-20", "2012-10-07", "2013-06-02", "2014-04-22"):
+        assert d in text
+    assert "Gazetteer" in text and "Caveats" in text and "Provenance" in text
+    analyst = [f for f in report["features"] if f["properties"]["class"] != "other_change"]
+    rows = text.split("Gazetteer", 1)[1].split("Coordinates: WGS84", 1)[0].strip().splitlines()
+    assert len(rows) == 1 + len(analyst)
+    for i in report["inputs"]:
+        assert i["sha256"] in text
