@@ -12,20 +12,17 @@ $(BIN)/campwatch: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-## demo: set up, then compare each consecutive pair of the Camp 25 sample
+## demo: set up, then run the Camp 25 sample series: every pair compared, figures, report.html
 demo: $(BIN)/campwatch
-	@set -e; prev=""; for img in data/sample/camp25/camp25_*.tif; do \
-	  if [ -n "$$prev" ]; then \
-	    a=$$(basename $$prev .tif | sed 's/.*_//'); b=$$(basename $$img .tif | sed 's/.*_//'); \
-	    $(BIN)/campwatch detect $$prev $$img --aoi aois/camp25.geojson --out $(OUT)/camp25/$${a}_$${b} -q; \
-	  fi; prev=$$img; done
-	@echo; echo "Outputs (report.geojson, change_mask.tif, change_map.png) in:"; ls -d $(OUT)/camp25/*/
+	rm -rf $(OUT)/camp25
+	$(BIN)/campwatch series aois/camp25.geojson data/sample/camp25 --out $(OUT)/camp25
+	@echo; echo "Open $(OUT)/camp25/report.html in a browser; pairs in $(OUT)/camp25/pairs/, figures in $(OUT)/camp25/figures/"
 
 ## test: set up, then lint, type-check and run the test suite
 test: $(BIN)/campwatch
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/campwatch
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## sample: write the synthetic sample series again (deterministic)
 sample: $(BIN)/campwatch

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from affine import Affine
 from conftest import BUILDINGS, camp_scene, write_tif
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from campwatch.errors import CampwatchError, SceneError
@@ -90,3 +90,45 @@ def test_any_raster_metadata_reads_or_raises_campwatch_error(tmp_path_factory, c
     else:
         assert s.data.shape == (count, rows, cols)
         assert s.crs is not None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    crs=st.sampled_from(["EPSG:32652", "EPSG:32652", "EPSG:4326", "EPSG:3857", "EPSG:32651", None]),
+    res=st.one_of(st.floats(0.2, 2.0), st.floats(0.01, 100)),
+    offset=st.tuples(st.floats(-30, 30), st.floats(-30, 30)),
+    rows=st.integers(1, 120),
+    cols=st.integers(1, 120),
+    count=st.sampled_from([4, 4, 4, 3, 1, 5]),
+    named=st.booleans(),
+    dtype=st.sampled_from(["uint8", "uint16", "int16", "float32", "float64"]),
+    nodata=st.sampled_from([None, 0, 1, float("nan")]),
+)
+def test_any_pair_metadata_detects_or_raises_campwatch_error(tmp_path_factory, crs, res, offset, rows, cols, count,
+                                                             named, dtype, nodata):
+    """Whatever grid, bands and types the later image has, detect gives a result or a CampwatchError."""
+    from conftest import TRANSFORM
+
+    from campwatch import detect
+
+    folder = tmp_path_factory.mktemp("pair")
+    before = write_tif(folder / "a_2020-01-01.tif", camp_scene(3, buildings=[], noise_seed=1, shape=(64, 64)))
+    if nodata is not None and np.isnan(nodata) and not dtype.startswith("float"):
+        nodata = 0
+    rng = np.random.default_rng(rows * 100 + cols)
+    data = (rng.uniform(1, 200, (count, rows, cols))).astype(dtype)
+    if crs == "EPSG:4326":
+        transform = Affine(res * 1e-5, 0, 129.0 + offset[0] * 1e-5, 0, -res * 1e-5, 41.8 + offset[1] * 1e-5)
+    else:
+        transform = Affine(res, 0, TRANSFORM.c + offset[0], 0, -res, TRANSFORM.f + offset[1])
+    names = ("blue", "green", "red", "nir", "coastal")[:count] if named else None
+    after = write_tif(folder / "b_2020-06-01.tif", data, crs=crs, transform=transform, nodata=nodata,
+                      descriptions=names)
+    try:
+        result = detect(before, after)
+    except CampwatchError as exc:
+        assert str(exc)  # a message for the user
+        event(type(exc).__name__)
+    else:
+        assert result.classes.shape == result.before.shape
+        event("detected")

@@ -5,6 +5,7 @@ Layout of a batch root::
     ROOT/
       aois/<name>.geojson      one AOI file per site
       images/<name>/           that site's dated images
+      masks/<name>.geojson     optional: areas of that site not to analyse (campwatch.masks)
       results/                 written by campwatch (or --out):
         <name>/history.gpkg    the site's history (see campwatch.history)
         <name>/<check_id>/     each check's outputs
@@ -54,6 +55,7 @@ class BatchJob:
     out: str
     config: dict[str, Any]
     figures: bool = True
+    mask: str | None = None
 
 
 def find_jobs(
@@ -75,7 +77,9 @@ def find_jobs(
         raise InputError(f"{root}: no AOI files in {aois} (expected aois/<name>.geojson and images/<name>/)")
     results = Path(out) if out is not None else root / "results"
     cfg = (config or DetectConfig()).to_dict()
-    return [BatchJob(f.stem, str(f), str(root / "images" / f.stem), str(results / f.stem), cfg, figures)
+    masks = root / "masks"
+    return [BatchJob(f.stem, str(f), str(root / "images" / f.stem), str(results / f.stem), cfg, figures,
+                     str(masks / f"{f.stem}.geojson") if (masks / f"{f.stem}.geojson").is_file() else None)
             for f in files]
 
 
@@ -89,7 +93,7 @@ def check_job(job: BatchJob) -> dict[str, Any]:
         if not Path(job.images).is_dir():
             raise InputError(f"{job.images}: no images folder for AOI '{job.name}' (expected images/{job.name}/)")
         result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_dict(job.config),
-                           figures=job.figures)
+                           figures=job.figures, mask_path=job.mask)
         record.update(status=result.status, summary=result.summary, new=len(result.new),
                       check_id=result.check_id)
     except (InputError, OutputError) as exc:

@@ -48,6 +48,7 @@ from campwatch.aoi import read_aoi
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.errors import InputError, OutputError
+from campwatch.masks import read_mask
 from campwatch.output import OutputSet, check_writable
 from campwatch.pipeline import DetectResult, detect, imagery_credit, input_records, stage_outputs
 from campwatch.report import software_versions, write_json
@@ -244,7 +245,9 @@ def describe_new(changes: list[TrackedChange] | list[dict[str, Any]]) -> str:
     return ", ".join(parts) if parts else "nothing new"
 
 
-def _check_key(aoi_path: Path, infos: list[SceneInfo], baseline: SceneInfo, config: DetectConfig) -> str:
+def _check_key(
+    aoi_path: Path, infos: list[SceneInfo], baseline: SceneInfo, config: DetectConfig, mask_path: str | Path | None
+) -> str:
     """What makes two checks the same check: inputs (by content), baseline, parameters, version."""
     doc = {
         "aoi": sha256_file(aoi_path),
@@ -252,6 +255,7 @@ def _check_key(aoi_path: Path, infos: list[SceneInfo], baseline: SceneInfo, conf
         "baseline": baseline.path.name,
         "parameters": config.to_dict(),
         "campwatch": __version__,
+        "mask": sha256_file(mask_path) if mask_path is not None else None,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -330,6 +334,7 @@ def run_check(
     now: dt.datetime | None = None,
     figures: bool = True,
     dpi: int = 300,
+    mask_path: str | Path | None = None,
 ) -> CheckResult:
     """Run the monthly check of one AOI and record it in the AOI's history.
 
@@ -349,6 +354,8 @@ def run_check(
     config : DetectConfig, optional
     now : datetime, optional
         The time recorded as ``checked_at`` (default: now, UTC).
+    mask_path : path, optional
+        A mask file of areas not to analyse (:mod:`campwatch.masks`).
     figures : bool
         Write the figure set of the newest pair (``figures/``, PNG at ``dpi`` and PDF,
         with the AOI's timeline from the history) and ``report.html`` into the check's folder.
@@ -372,6 +379,7 @@ def run_check(
     history = Path(history_path) if history_path is not None else out_dir / "history.gpkg"
     check_writable(history.parent)
     aoi = read_aoi(aoi_path)
+    mask = read_mask(mask_path) if mask_path is not None else None
     key_name = aoi_key(aoi_path)
     infos = series_scenes(images_dir)
     if len(infos) < 2:
@@ -385,7 +393,7 @@ def run_check(
         _clear_leftovers(out_dir, history)
         changes_df, checks_df = history_layers(history)
         mine = checks_df[checks_df["aoi"] == key_name]
-        key = _check_key(aoi_path, infos, base, config)
+        key = _check_key(aoi_path, infos, base, config, mask_path)
         done = mine[mine["key"] == key]
         if len(done):
             row = done.iloc[-1]
@@ -428,11 +436,11 @@ def run_check(
                 folder = ("baseline/" if found_by == "baseline" else "pairs/") + name
                 assert result.before.path is not None and result.after.path is not None
                 hashes = stage_outputs(result, outs, inputs=input_records(result.before.path, result.after.path,
-                                                                          aoi_path=aoi_path),
+                                                                          aoi_path=aoi_path, mask_path=mask_path),
                                        credit=imagery_credit(result), prefix=folder + "/")
                 pairs.append(pair_summary(result, hashes, folder) | {"kind": found_by})
 
-            records = compare_series(todo, aoi, config, on_pair=lambda r: stage(r, "pair"))
+            records = compare_series(todo, aoi, config, on_pair=lambda r: stage(r, "pair"), mask=mask)
             usable = [r for r in records if r.status == "compared"]
             last_usable = usable[-1] if usable else None
             newest_ok = last_usable is not None and last_usable.date == newest.date
@@ -440,7 +448,7 @@ def run_check(
             if newest_ok and base.date < (prev_rec.date if prev_rec else newest.date):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", category=RuntimeWarning)
-                    stage(detect(base.path, newest.path, aoi=aoi, config=config), "baseline")
+                    stage(detect(base.path, newest.path, aoi=aoi, config=config, mask=mask), "baseline")
             new = [c for c in tracker.changes if c.id not in known_ids]
             for c in new:
                 c.properties["check_id"] = check_id

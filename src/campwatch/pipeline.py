@@ -30,6 +30,7 @@ from campwatch.classify import ChangeRegion, classify_changes
 from campwatch.config import DetectConfig
 from campwatch.errors import GridMismatchError, InputError, SceneError
 from campwatch.figures import change_map
+from campwatch.masks import UserMask, read_mask
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
 from campwatch.radiometry import invariant_candidates, normalize
@@ -81,6 +82,8 @@ class DetectResult:
     warnings: tuple[str, ...]
     #: Structures and towers found on each date: ``{"before": {"structure": n, "tower": m}, "after": ...}``.
     structures_seen: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    #: Area (m2) of each date ("before", "after") that the user's mask file took out.
+    masked_m2: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def obscured_fraction(self, date: str) -> float:
         """The share of the AOI that ``date`` ("before" or "after") does not show.
@@ -106,6 +109,8 @@ def detect(
     aoi: AOI | None = None,
     config: DetectConfig | None = None,
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask: UserMask | None = None,
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
 ) -> DetectResult:
     """Detect and classify change between two co-registered scenes.
 
@@ -121,6 +126,11 @@ def detect(
     dates : pair of datetime.date or None
         Acquisition dates that replace what the file names and tags say (for files or
         folders that carry none); recorded in the report's warnings.
+    mask : UserMask, optional
+        Areas the user says not to analyse (:mod:`campwatch.masks`), on one date or all.
+    bands : pair of tuples of band names, optional
+        The bands of each file in order (:func:`campwatch.scene.parse_band_names`), for
+        files that do not name them or name them wrongly.
 
     Returns
     -------
@@ -136,11 +146,14 @@ def detect(
     Memory: about 12 float32 values per band per pixel of the AOI window.
     """
     config = config or DetectConfig()
-    info_b, info_a = _dated_info(before_path, dates[0]), _dated_info(after_path, dates[1])
+    info_b, info_a = _dated_info(before_path, dates[0], bands[0]), _dated_info(after_path, dates[1], bands[1])
     idx_b, idx_a, notes = band_order(info_b, info_a)
-    for given, info in zip(dates, (info_b, info_a), strict=True):
-        if given is not None:
-            notes.append(f"{info.path.name}: date {given.isoformat()} given by the user")
+    for names, info in zip(bands, (info_b, info_a), strict=True):
+        if names is not None:
+            notes.append(f"{info.path.name}: bands named by the user: {', '.join(n or '-' for n in names)}")
+    for day, info in zip(dates, (info_b, info_a), strict=True):
+        if day is not None:
+            notes.append(f"{info.path.name}: date {day.isoformat()} given by the user")
     if info_b.date == info_a.date:
         raise InputError(
             f"{info_b.path} and {info_a.path} have the same date ({info_b.date}); "
@@ -151,9 +164,9 @@ def detect(
             f"the before image {info_b.path} ({info_b.date}) is later than the after image "
             f"{info_a.path} ({info_a.date}); give the earlier image first"
         )
-    before, after, read_notes = read_pair(before_path, after_path, aoi=aoi, dates=dates)
+    before, after, read_notes = read_pair(before_path, after_path, aoi=aoi, dates=dates, bands=bands)
     notes += read_notes
-    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes)
+    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes, mask=mask)
 
 
 def read_pair(
@@ -162,6 +175,7 @@ def read_pair(
     *,
     aoi: AOI | None = None,
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
 ) -> tuple[Scene, Scene, list[str]]:
     """Read two scenes onto the earlier one's grid over the AOI's window.
 
@@ -169,14 +183,14 @@ def read_pair(
     earlier one's (only the window); bands are matched by name. Returns both scenes and
     notes on what was done. Raises like :func:`detect`.
     """
-    info_b, info_a = _dated_info(before_path, dates[0]), _dated_info(after_path, dates[1])
+    info_b, info_a = _dated_info(before_path, dates[0], bands[0]), _dated_info(after_path, dates[1], bands[1])
     idx_b, idx_a, _ = band_order(info_b, info_a)
     notes: list[str] = []
     window = aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
-    before = _bands(read_scene(before_path, window=window, date=dates[0]), idx_b)
+    before = _bands(read_scene(before_path, window=window, date=dates[0]), idx_b, info_b)
     if same_grid(info_b, info_a):
-        after = _bands(read_scene(after_path, window=window, date=dates[1]), idx_a)
+        after = _bands(read_scene(after_path, window=window, date=dates[1]), idx_a, info_a)
     else:
         # Put the later image onto the earlier one's grid, over the AOI's window only.
         left, bottom, right, top = array_bounds(before.shape[0], before.shape[1], before.transform)
@@ -190,29 +204,40 @@ def read_pair(
             )
         after = read_scene_onto(after_path, crs=before.crs, transform=before.transform, shape=before.shape,
                                 bands=idx_a, date=dates[1])
+        after = dataclasses.replace(after, band_names=tuple(info_a.band_names[i - 1] for i in idx_a))
         notes += [f"{info_a.path.name}: {n}" for n in after.notes]
     return before, after, notes
 
 
-def _dated_info(path: str | Path, date: dt.date | None) -> SceneInfo:
-    """A scene's metadata; a given date replaces the file's (and spares a file without one)."""
+def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None, ...] | None = None) -> SceneInfo:
+    """A scene's metadata; a given date replaces the file's (and spares a file without one),
+    given band names the file's."""
     if date is None:
-        return scene_info(path)
-    try:
         info = scene_info(path)
-    except SceneError as exc:
-        if "acquisition date" not in str(exc) and "date tag" not in str(exc):
-            raise
-        # The file carries no date of its own: read its grid under a dated stand-in name.
-        info = scene_info_undated(path)
-    return dataclasses.replace(info, date=date)
+    else:
+        try:
+            info = scene_info(path)
+        except SceneError as exc:
+            if "acquisition date" not in str(exc) and "date tag" not in str(exc):
+                raise
+            # The file carries no date of its own: read its grid under a dated stand-in name.
+            info = scene_info_undated(path)
+        info = dataclasses.replace(info, date=date)
+    if bands is not None:
+        if len(bands) != info.count:
+            raise InputError(f"{path}: {len(bands)} band names given ({', '.join(n or '-' for n in bands)}) "
+                             f"for {info.count} bands; give one name (or -) per band, in order")
+        info = dataclasses.replace(info, band_names=tuple(bands))
+    return info
 
 
-def _bands(scene: Scene, indexes: tuple[int, ...]) -> Scene:
-    if indexes == tuple(range(1, scene.data.shape[0] + 1)):
-        return scene
+def _bands(scene: Scene, indexes: tuple[int, ...], info: SceneInfo) -> Scene:
+    """The bands ``indexes`` (1-based) of ``scene``, named as ``info`` names them."""
     keep = [i - 1 for i in indexes]
-    return dataclasses.replace(scene, data=scene.data[keep], band_names=tuple(scene.band_names[i] for i in keep))
+    names = tuple(info.band_names[i] for i in keep)
+    if indexes == tuple(range(1, scene.data.shape[0] + 1)):
+        return scene if names == scene.band_names else dataclasses.replace(scene, band_names=names)
+    return dataclasses.replace(scene, data=scene.data[keep], band_names=names)
 
 
 def _info_bounds(info: SceneInfo) -> tuple[float, float, float, float]:
@@ -226,6 +251,7 @@ def detect_scenes(
     aoi: AOI | None = None,
     config: DetectConfig | None = None,
     notes: list[str] | tuple[str, ...] = (),
+    mask: UserMask | None = None,
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
 
@@ -240,6 +266,21 @@ def detect_scenes(
         raise GridMismatchError(
             f"the scenes differ in shape ({before.data.shape} vs {after.data.shape}); they must share one grid"
         )
+    masked = {"before": 0.0, "after": 0.0}
+    if mask is not None:
+        # What the user masks is nodata on that date: not analysed, counted as hidden.
+        scenes = []
+        for key, scene in (("before", before), ("after", after)):
+            m = mask.pixels(scene.date, crs=scene.crs, transform=scene.transform, shape=scene.shape) & scene.valid
+            masked[key] = float(m.sum()) * scene.pixel_area
+            if m.any():
+                data = scene.data.copy()
+                data[:, m] = 0
+                scene = dataclasses.replace(scene, data=data, valid=scene.valid & ~m)
+                _warn(messages, f"{scene.path.name if scene.path else key}: {masked[key]:.0f} m2 masked by "
+                                f"{Path(mask.path).name if mask.path else 'the user'} (not analysed)")
+            scenes.append(scene)
+        before, after = scenes
     inside = np.ones(before.shape, dtype=bool)
     if aoi is not None:
         inside = geometry_mask(
@@ -315,6 +356,7 @@ def detect_scenes(
         shift=shift,
         warnings=tuple(messages),
         structures_seen=seen,
+        masked_m2=masked,
     )
 
 
@@ -421,6 +463,8 @@ def input_records(
     *,
     aoi_path: str | Path | None = None,
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask_path: str | Path | None = None,
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
 ) -> list[dict[str, str]]:
     """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
 
@@ -428,16 +472,21 @@ def input_records(
     ``date_given`` so that the run can be repeated (``campwatch verify``).
     """
     records = []
-    for role, path, given in (("before", before_path, dates[0]), ("after", after_path, dates[1])):
+    for role, path, given, names in (("before", before_path, dates[0], bands[0]),
+                                     ("after", after_path, dates[1], bands[1])):
         for f in scene_files(path):
             rec = {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
             if given is not None:
                 rec["date_given"] = given.isoformat()
+            if names is not None:
+                rec["bands_given"] = ",".join(n or "-" for n in names)
             if Path(path).is_dir():
                 rec["scene"] = str(Path(path).resolve())
             records.append(rec)
     if aoi_path is not None:
         records.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    if mask_path is not None:
+        records.append({"role": "mask", "path": str(Path(mask_path).resolve()), "sha256": sha256_file(mask_path)})
     return records
 
 
@@ -449,6 +498,8 @@ def run_detect(
     aoi_path: str | Path | None = None,
     config: DetectConfig | None = None,
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask_path: str | Path | None = None,
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
 ) -> tuple[DetectResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
 
@@ -457,10 +508,12 @@ def run_detect(
     """
     check_writable(out_dir)
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
+    mask = read_mask(mask_path) if mask_path is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        result = detect(before_path, after_path, aoi=aoi, config=config, dates=dates)
-    inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates)
+        result = detect(before_path, after_path, aoi=aoi, config=config, dates=dates, mask=mask, bands=bands)
+    inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
+                           bands=bands)
     paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
 

@@ -159,6 +159,7 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
                 "after": round(result.obscured_fraction("after"), 4),
             },
             "structures_seen": result.structures_seen,
+            "masked_by_user_m2": {k: round(v, 1) for k, v in result.masked_m2.items()},
         },
         "class_codes": {c.name: c.code for c in CLASSES.values()}
         | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 from scipy import ndimage
 
-from campwatch.errors import SceneError
+from campwatch.errors import InputError, SceneError
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
-           "scene_info_undated", "sha256_file"]
+           "scene_info_undated", "sha256_file", "parse_band_names"]
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
 _COLOR_NAMES = {
@@ -173,6 +174,34 @@ def _band_names(ds: Any) -> tuple[str | None, ...]:
         names.append(name)
     if len(set(n for n in names if n)) != len([n for n in names if n]):
         return tuple(None for _ in names)  # duplicated names: trust none
+    return tuple(names)
+
+
+def parse_band_names(text: str | Sequence[str], *, source: str = "--bands") -> tuple[str | None, ...]:
+    """Band names the user gives, in file band order: ``"blue,green,red,nir"``.
+
+    Each is a name or alias campwatch knows (blue, green, red, nir, pan, coastal, and the
+    aliases b, g, r, n, near-infrared, panchromatic, gray), or ``-`` for a band to ignore.
+
+    Raises
+    ------
+    InputError
+        Naming the value that is not a band name, or a name given twice.
+    """
+    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text)]
+    names: list[str | None] = []
+    for item in items:
+        if item in ("-", "", "skip"):
+            names.append(None)
+            continue
+        name = _BAND_ALIASES.get(item)
+        if name is None:
+            raise InputError(f"{source}: {item!r} is not a band name; use blue, green, red, nir, pan, coastal "
+                             "or - (ignore), in the file's band order")
+        names.append(name)
+    given = [n for n in names if n]
+    if len(set(given)) != len(given):
+        raise InputError(f"{source}: a band name is given twice ({', '.join(items)})")
     return tuple(names)
 
 
@@ -405,11 +434,13 @@ def read_scene_onto(
                      notes=(f"tiles mosaicked and resampled from {info.crs.to_string()} at {info.res[0]:g} x "
                             f"{info.res[1]:g} onto the reference grid (bilinear)",))
     with _open(path) as ds:
+        # Where the image does not reach is marked by an alpha band: the file's own, or one added.
+        own_alpha = [i + 1 for i, c in enumerate(ds.colorinterp) if c == ColorInterp.alpha]
         try:
             with WarpedVRT(ds, crs=crs, transform=transform, width=shape[1], height=shape[0],
-                           resampling=Resampling.bilinear, add_alpha=True) as vrt:
+                           resampling=Resampling.bilinear, add_alpha=not own_alpha) as vrt:
                 data = vrt.read(indexes, out_dtype="float32")
-                alpha = vrt.read(vrt.count)
+                alpha = vrt.read(own_alpha[0] if own_alpha else vrt.count)
                 masks = vrt.read_masks(indexes)
         except RasterioIOError as exc:
             raise SceneError(f"{path}: pixels cannot be read, the file may be truncated ({exc})") from exc

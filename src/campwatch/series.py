@@ -34,6 +34,7 @@ from campwatch.aoi import AOI, read_aoi
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.errors import InputError
+from campwatch.masks import UserMask, read_mask
 from campwatch.output import OutputSet, check_writable
 from campwatch.pipeline import DetectResult, detect, imagery_credit, input_records, stage_outputs
 from campwatch.report import REPORT_SCHEMA, software_versions, write_json
@@ -368,6 +369,7 @@ def compare_series(
     config: DetectConfig,
     *,
     on_pair: Callable[[DetectResult], None],
+    mask: UserMask | None = None,
 ) -> list[ImageRecord]:
     """Compare each image with the last usable one before it, in date order.
 
@@ -397,7 +399,7 @@ def compare_series(
         logger.info("comparing %s with %s", prev.path.name, rec.path.name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
-            result = detect(prev.path, rec.path, aoi=aoi, config=config)
+            result = detect(prev.path, rec.path, aoi=aoi, config=config, mask=mask)
         hidden_after, hidden_before = result.obscured_fraction("after"), result.obscured_fraction("before")
         rec.hidden_fraction = hidden_after
         if hidden_after > limit:
@@ -470,6 +472,7 @@ def run_series(
     config: DetectConfig | None = None,
     figures: bool = True,
     dpi: int = 300,
+    mask_path: str | Path | None = None,
 ) -> SeriesResult:
     """Compare every consecutive pair of a folder of dated images; write the series outputs.
 
@@ -490,6 +493,7 @@ def run_series(
     config = config or DetectConfig()
     check_writable(out_dir)
     aoi = read_aoi(aoi_path)
+    mask = read_mask(mask_path) if mask_path is not None else None
     infos = series_scenes(images_dir)
     if len(infos) < 2:
         raise InputError(f"{images_dir}: a series needs at least two dated images; found {len(infos)}")
@@ -509,17 +513,17 @@ def run_series(
                 credits.append(credit)
             assert result.before.path is not None and result.after.path is not None  # read from files
             hashes = stage_outputs(result, outs, inputs=input_records(result.before.path, result.after.path,
-                                                                      aoi_path=aoi_path),
+                                                                      aoi_path=aoi_path, mask_path=mask_path),
                                    credit=credit, prefix=f"pairs/{name}/")
             pairs.append(pair_summary(result, hashes, f"pairs/{name}"))
 
-        records = compare_series(infos, aoi, config, on_pair=on_pair)
+        records = compare_series(infos, aoi, config, on_pair=on_pair, mask=mask)
         if not pairs:
             raise InputError(
                 f"{images_dir}: no two images could be compared: "
                 + "; ".join(f"{r.path.name} {r.reason}" for r in records if r.reason)
             )
-        report = series_report(aoi, aoi_path, records, pairs, tracker, config)
+        report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path)
         report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
         report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs for name, h in p["outputs"].items()}
         pngs: dict[str, bytes] = {}
@@ -550,6 +554,8 @@ def series_report(
     pairs: list[dict[str, Any]],
     tracker: ChangeTracker,
     config: DetectConfig,
+    *,
+    mask_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """The series report (GeoJSON FeatureCollection, WGS84) before its output hashes."""
     from campwatch.report import _clean
@@ -563,6 +569,8 @@ def series_report(
         for r in records for f in scene_files(r.path)
     ]
     inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    if mask_path is not None:
+        inputs.append({"role": "mask", "path": str(Path(mask_path).resolve()), "sha256": sha256_file(mask_path)})
     skipped = [r for r in records if r.status == "skipped"]
     report = {
         "type": "FeatureCollection",

@@ -153,9 +153,13 @@ def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> 
     norm = np.sqrt(np.mean((x / scale[:, None]) ** 2, axis=0))
     x = x[:, norm <= np.quantile(norm, 0.8)]
     cov = np.cov(x) if nb > 1 else np.array([[x.var()]])
-    cov = np.atleast_2d(cov) + np.eye(nb) * 1e-6 * float(np.trace(np.atleast_2d(cov)))
+    cov = np.atleast_2d(cov)
+    trace = float(np.trace(cov))
+    if not np.isfinite(trace) or trace <= 0:
+        return np.zeros(valid.shape, dtype="float32")  # flat ground: nothing stands out
+    cov = cov + np.eye(nb) * 1e-6 * trace
     # The trimmed sample underestimates spread: rescale so a band's sigma matches its MAD.
-    inv = np.linalg.inv(cov * (scale**2 / np.maximum(np.diag(cov), 1e-12)).mean())
+    inv = np.linalg.pinv(cov * (scale**2 / np.maximum(np.diag(cov), 1e-12)).mean())
     out = np.zeros(valid.shape, dtype="float32")
     for i in range(nb):
         for j in range(nb):

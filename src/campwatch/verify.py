@@ -21,7 +21,7 @@ from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
 from campwatch.report import REPORT_SCHEMA
-from campwatch.scene import sha256_file
+from campwatch.scene import parse_band_names, sha256_file
 
 __all__ = ["Verification", "verify_report"]
 
@@ -136,20 +136,24 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         figures = doc.get("figures")
+        mask = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
-                   dpi=int(figures["dpi"]) if figures else 300)
+                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask)
         return "series.geojson"
 
     from campwatch.pipeline import run_detect
 
-    def scene(role: str) -> tuple[Path, dt.date | None]:
+    def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
         recs = [i for i in doc["inputs"] if i["role"] == role]
         if not recs:
             raise InputError(f"the report names no {role} image")
         path = Path(recs[0].get("scene") or recs[0]["path"])
         given = recs[0].get("date_given")
-        return path, dt.date.fromisoformat(given) if given else None
+        names = recs[0].get("bands_given")
+        return (path, dt.date.fromisoformat(given) if given else None,
+                parse_band_names(names, source="the report's bands") if names else None)
 
-    (before, d_b), (after, d_a) = scene("before"), scene("after")
-    run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a))
+    (before, d_b, n_b), (after, d_a, n_a) = scene("before"), scene("after")
+    mask = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
+    run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a))
     return "report.geojson"

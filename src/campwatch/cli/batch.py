@@ -33,6 +33,8 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
                   config_path: Path | None, no_figures: bool) -> None:
     """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
 
+    An optional ROOT/masks/<name>.geojson gives areas of that AOI not to analyse.
+
     Each AOI's history and check outputs go to ROOT/results/<name>/, a line per finished
     AOI to ROOT/results/batch.log, and the table below to ROOT/results/summary.json.
     Killed and started again, a batch redoes only the checks that had not finished.

@@ -28,13 +28,16 @@ EXIT_NEW = 3
               help="TOML or JSON file of detection parameters (see the README).")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_NEW} when the check found anything new, 0 when not (for schedulers).")
+@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
+              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
 @click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
               help="Resolution of the PNG figures.")
 @click.option("--no-figures", is_flag=True, help="Skip the figure set and report.html of the check.")
 @verbosity
 @handle_errors
 def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_path: Path | None,
-                  baseline: str | None, config_path: Path | None, exit_code: bool, no_figures: bool, dpi: int) -> None:
+                  baseline: str | None, config_path: Path | None, exit_code: bool, no_figures: bool, dpi: int,
+                  mask_path: Path | None) -> None:
     """Check AOI for what is new in IMAGES_DIR since the last check.
 
     Compares the newest image with the previous one (and every image that arrived since
@@ -45,7 +48,7 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
     out = out_dir if out_dir is not None else Path("checks") / aoi.stem
     result = run_check(aoi, images_dir, out, history_path=history_path, baseline=baseline, config=config,
-                       figures=not no_figures, dpi=dpi)
+                       figures=not no_figures, dpi=dpi, mask_path=mask_path)
     click.echo(f"{result.aoi}: {result.summary}")
     if result.folder is not None:
         click.echo(f"  outputs in {result.folder}")

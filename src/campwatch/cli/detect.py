@@ -10,6 +10,7 @@ import click
 from campwatch.cli.options import handle_errors, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.pipeline import run_detect
+from campwatch.scene import parse_band_names
 
 
 @click.command("detect")
@@ -28,6 +29,10 @@ from campwatch.pipeline import run_detect
               help="Date of BEFORE (YYYY-MM-DD), replacing its name's and tags'.")
 @click.option("--after-date", type=click.DateTime(["%Y-%m-%d"]),
               help="Date of AFTER (YYYY-MM-DD), replacing its name's and tags'.")
+@click.option("--before-bands", help="BEFORE's bands in order, e.g. blue,green,red,nir (- to ignore one).")
+@click.option("--after-bands", help="AFTER's bands in order, e.g. red,green,blue (- to ignore one).")
+@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
+              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
 @verbosity
 @handle_errors
 def detect_command(
@@ -43,6 +48,9 @@ def detect_command(
     no_coregister: bool,
     before_date: dt.datetime | None,
     after_date: dt.datetime | None,
+    before_bands: str | None,
+    after_bands: str | None,
+    mask_path: Path | None,
 ) -> None:
     """Detect change between BEFORE and AFTER, two dated images of one place.
 
@@ -59,7 +67,10 @@ def detect_command(
         coregister=False if no_coregister else None,
     )
     dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
-    result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates)
+    bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
+             parse_band_names(after_bands, source="--after-bands") if after_bands else None)
+    result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
+                               mask_path=mask_path, bands=bands)
     counts: dict[str, int] = {}
     for r in result.regions:
         counts[r.change_class] = counts.get(r.change_class, 0) + 1

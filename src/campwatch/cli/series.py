@@ -19,13 +19,15 @@ from campwatch.series import run_series
               help="Folder for series.geojson, timeline.png and pairs/<from>_<to>/ (made if missing).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML or JSON file of detection parameters (see the README).")
+@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
+              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
 @click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
               help="Resolution of the PNG figures.")
 @click.option("--no-figures", is_flag=True, help="Skip the figure set and report.html.")
 @verbosity
 @handle_errors
 def series_command(aoi: Path, images_dir: Path, out_dir: Path, config_path: Path | None, no_figures: bool,
-                   dpi: int) -> None:
+                   dpi: int, mask_path: Path | None) -> None:
     """Compare every consecutive pair of the dated images in IMAGES_DIR over AOI.
 
     Each change is dated to the interval between two images and kept once, however many
@@ -33,7 +35,8 @@ def series_command(aoi: Path, images_dir: Path, out_dir: Path, config_path: Path
     and skipped. Images are dated by their names (YYYY-MM-DD) or TIFF tags.
     """
     config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
-    result = run_series(aoi, images_dir, out_dir, config=config, figures=not no_figures, dpi=dpi)
+    result = run_series(aoi, images_dir, out_dir, config=config, figures=not no_figures, dpi=dpi,
+                        mask_path=mask_path)
     report = result.report
     click.echo(f"{report['aoi']['name']}: {report['summary']['images']} images, "
                f"{len(report['pairs'])} pairs compared")
