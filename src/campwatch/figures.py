@@ -165,9 +165,16 @@ def _hidden(ax: Axes, view: ChangeView, extent: tuple[float, float, float, float
     return bool(no_data.any()), bool(cloud.any())
 
 
-def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0) -> None:
+def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0, chip: bool = False) -> None:
     style = CLASSES[c.change_class]
-    if c.change_class.startswith("tower"):
+    if chip and c.change_class.startswith("tower"):  # a ring around it: the tower itself stays visible
+        pt = c.geometry.centroid
+        ax.plot([pt.x], [pt.y], marker="o", markersize=22, markerfacecolor="none", markeredgecolor=style.colour,
+                markeredgewidth=2.0, linestyle="none")
+    elif chip and c.change_class.startswith("fence"):  # dashed beside-line: the fence itself stays visible
+        _plot_outline(ax, c.geometry.buffer(2.5, cap_style="flat").exterior if c.geometry.length else c.geometry,
+                      color=style.colour, lw=1.5, ls="--")
+    elif c.change_class.startswith("tower"):
         pt = c.geometry.centroid
         ax.plot([pt.x], [pt.y], marker="^", markersize=9 * scale, color=style.colour, markeredgecolor="white",
                 markeredgewidth=1.2, linestyle="none")
@@ -319,7 +326,7 @@ def closeups(
             ax.imshow(rgb, extent=(t.c + c0 * t.a, t.c + c1 * t.a, t.f + r1 * t.e, t.f + r0 * t.e),
                       interpolation="nearest")
             ax.set_facecolor("#404040")
-            _draw_change(ax, c, label=False, scale=1.2)
+            _draw_change(ax, c, label=False, scale=1.2, chip=True)
             ax.set_xlim(cx - half, cx + half)
             ax.set_ylim(cy - half, cy + half)
             ax.set_xticks([])
