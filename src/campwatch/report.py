@@ -19,7 +19,7 @@ from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 if TYPE_CHECKING:
     from campwatch.pipeline import DetectResult
 
-__all__ = ["build_report", "write_json", "software_versions", "REPORT_SCHEMA"]
+__all__ = ["build_report", "write_json", "load_report", "software_versions", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "campwatch-report/1"
 _DECIMALS = 7  # about 1 cm in longitude/latitude
@@ -183,6 +183,28 @@ def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any
         "bands": list(scene.band_names),
         "dtype": scene.dtype,
     }
+
+
+def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
+    """Read a campwatch JSON document (report, series report) whose ``schema`` is one of ``schemas``.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not JSON, or not such a document.
+    """
+    from campwatch.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: report not found")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") not in schemas:
+        raise InputError(f"{path}: not a campwatch report (no schema {' or '.join(map(repr, schemas))})")
+    return doc
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:

@@ -11,7 +11,6 @@ report and no input is touched.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
-from campwatch.report import REPORT_SCHEMA
+from campwatch.report import REPORT_SCHEMA, load_report
 from campwatch.scene import parse_band_names, sha256_file
 
 __all__ = ["Verification", "verify_report"]
@@ -46,16 +45,7 @@ class Verification:
 
 
 def _load(report_path: Path) -> dict[str, Any]:
-    if not report_path.is_file():
-        raise InputError(f"{report_path}: report not found")
-    try:
-        doc = json.loads(report_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{report_path}: not a campwatch report (not JSON: {exc})") from exc
-    if not isinstance(doc, dict) or doc.get("schema") not in (REPORT_SCHEMA, "campwatch-series/1"):
-        raise InputError(
-            f"{report_path}: not a campwatch report (no schema {REPORT_SCHEMA!r} or 'campwatch-series/1')"
-        )
+    doc = load_report(report_path, (REPORT_SCHEMA, "campwatch-series/1"))
     for key in ("inputs", "outputs", "parameters", "software"):
         if key not in doc:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")

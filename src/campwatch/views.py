@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from campwatch.align import apply_shift
 from campwatch.aoi import AOI, read_aoi
 from campwatch.classes import NOT_ANALYSED, OBSCURED
 from campwatch.errors import InputError
+from campwatch.report import load_report
 from campwatch.scene import Scene
 
 if TYPE_CHECKING:
@@ -137,15 +137,7 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
 
 
 def _load(path: Path, schema: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(f"{path}: report not found")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
-    if not isinstance(doc, dict) or doc.get("schema") != schema:
-        raise InputError(f"{path}: not a campwatch {schema!r} document")
-    return doc
+    return load_report(path, (schema,))
 
 
 def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:

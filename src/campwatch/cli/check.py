@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import figure_options, handle_errors, mask_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.history import run_check
 
@@ -28,11 +28,8 @@ EXIT_NEW = 3
               help="TOML or JSON file of detection parameters (see the README).")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_NEW} when the check found anything new, 0 when not (for schedulers).")
-@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
-              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
-              help="Resolution of the PNG figures.")
-@click.option("--no-figures", is_flag=True, help="Skip the figure set and report.html of the check.")
+@mask_option
+@figure_options
 @verbosity
 @handle_errors
 def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_path: Path | None,

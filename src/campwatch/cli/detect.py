@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import handle_errors, mask_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.pipeline import run_detect
 from campwatch.scene import parse_band_names
@@ -31,8 +31,7 @@ from campwatch.scene import parse_band_names
               help="Date of AFTER (YYYY-MM-DD), replacing its name's and tags'.")
 @click.option("--before-bands", help="BEFORE's bands in order, e.g. blue,green,red,nir (- to ignore one).")
 @click.option("--after-bands", help="AFTER's bands in order, e.g. red,green,blue (- to ignore one).")
-@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
-              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
+@mask_option
 @verbosity
 @handle_errors
 def detect_command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import click
@@ -68,3 +69,18 @@ def handle_errors(f: F) -> F:
             sys.exit(EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def mask_option(f: F) -> F:
+    """Add --mask (a GeoJSON of areas not to analyse) to a command."""
+    return click.option(  # type: ignore[return-value]
+        "--mask", "mask_path", type=click.Path(path_type=Path),
+        help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")(f)
+
+
+def figure_options(f: F) -> F:
+    """Add --dpi and --no-figures to a command that writes a figure set."""
+    f = click.option("--no-figures", is_flag=True, help="Skip the figure set and report.html.")(f)
+    return click.option(  # type: ignore[return-value]
+        "--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
+        help="Resolution of the PNG figures.")(f)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.classes import CLASSES
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import figure_options, handle_errors, mask_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.series import run_series
 
@@ -16,14 +16,11 @@ from campwatch.series import run_series
 @click.argument("aoi", type=click.Path(path_type=Path))
 @click.argument("images_dir", type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder for series.geojson, timeline.png and pairs/<from>_<to>/ (made if missing).")
+              help="Folder for series.geojson, report.html, figures/ and pairs/<from>_<to>/ (made if missing).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML or JSON file of detection parameters (see the README).")
-@click.option("--mask", "mask_path", type=click.Path(path_type=Path),
-              help="GeoJSON of areas not to analyse (polygons; a 'date' property limits one to that date).")
-@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
-              help="Resolution of the PNG figures.")
-@click.option("--no-figures", is_flag=True, help="Skip the figure set and report.html.")
+@mask_option
+@figure_options
 @verbosity
 @handle_errors
 def series_command(aoi: Path, images_dir: Path, out_dir: Path, config_path: Path | None, no_figures: bool,
