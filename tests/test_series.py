@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -69,6 +70,18 @@ def test_camp25_series_report(camp25_series):
     # A tower removed in 2016 is confirmed gone in every later image.
     towers = [f["properties"] for f in report["features"] if f["properties"]["class"] == "tower_removed"]
     assert {t["last_image"] for t in towers} == {"camp25_2018-03-30.tif"}
+    # The roof re-done while the edge of a cloud hid it on 2016-05-14 is not lost: the comparison
+    # across that image finds it, dated to the span it could have happened in.
+    assert [(b["from"], b["to"]) for b in report["bridges"]] == [("2015-09-26", "2016-10-02")]
+    across = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
+              and f["properties"]["class"] != "other_change"]
+    assert [(p["class"], p["interval"]["from"], p["interval"]["to"]) for p in across] == [
+        ("structure_modified", "2015-09-26", "2016-10-02")]
+    truth = gpd.read_file(SAMPLE / "camp25" / "truth.geojson").to_crs(32652)
+    roof = truth[truth["class"] == "structure_modified"].geometry.iloc[0]
+    found = gpd.GeoDataFrame.from_features(
+        [f for f in report["features"] if f["properties"]["id"] == across[0]["id"]], crs=4326).to_crs(32652)
+    assert found.geometry.iloc[0].intersection(roof).area > 0.5 * roof.area
     fence = [f["properties"] for f in report["features"] if f["properties"]["class"] == "fence_razed"]
     assert report["summary"]["fence_razed_m"] == pytest.approx(sum(p["length_m"] for p in fence))
     assert 170 <= report["summary"]["fence_razed_m"] <= 190  # truth: 3 stretches of 60 m

@@ -465,7 +465,8 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     image_dates = sorted({day(i["date"]) for i in series.get("images", [])})
     intervals = sorted({(f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
                         for f in features} | {(p["from"], p["to"]) for p in pairs})
-    # A change dated to a span of several images (found against a baseline) is noted, not drawn as a bar.
+    # A change dated to a span of several images (seen across a cloud or against a baseline) is noted,
+    # not drawn as a bar.
     spans = [iv for iv in intervals if any(day(iv[0]) < d < day(iv[1]) for d in image_dates)]
     intervals = [iv for iv in intervals if iv not in spans]
     for start, end in intervals:
@@ -504,7 +505,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
         n_span = sum(1 for f in features if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
                      in spans and f["properties"]["class"] != "other_change")
         ax_bar.set_title(f"Not drawn: {n_span} structure, tower or fence changes dated only to a span of several "
-                         "images (found against the baseline)", fontsize=8, loc="right", color="#555555")
+                         "images (seen across a cloud, or against the baseline)", fontsize=8, loc="right", color="#555555")
     seen: dict[str, dict[str, int]] = {}
     for p in pairs:
         counts = p.get("structures_seen") or {}

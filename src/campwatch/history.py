@@ -428,19 +428,20 @@ def run_check(
 
             newest_pair: list[DetectResult] = []
 
-            def stage(result: DetectResult, found_by: str) -> None:
-                tracker.add_pair(result, found_by=found_by)
+            def stage(result: DetectResult, found_by: str, within: Any = None) -> None:
+                tracker.add_pair(result, found_by=found_by, within=within)
                 if found_by == "pair":
                     newest_pair[:] = [result]
                 name = pair_name(result)
-                folder = ("baseline/" if found_by == "baseline" else "pairs/") + name
+                folder = {"baseline": "baseline/", "bridge": "bridges/"}.get(found_by, "pairs/") + name
                 assert result.before.path is not None and result.after.path is not None
                 hashes = stage_outputs(result, outs, inputs=input_records(result.before.path, result.after.path,
                                                                           aoi_path=aoi_path, mask_path=mask_path),
                                        credit=imagery_credit(result), prefix=folder + "/")
                 pairs.append(pair_summary(result, hashes, folder) | {"kind": found_by})
 
-            records = compare_series(todo, aoi, config, on_pair=lambda r: stage(r, "pair"), mask=mask)
+            records = compare_series(todo, aoi, config, on_pair=lambda r: stage(r, "pair"),
+                                     on_bridge=lambda r, area: stage(r, "bridge", area), mask=mask)
             usable = [r for r in records if r.status == "compared"]
             last_usable = usable[-1] if usable else None
             newest_ok = last_usable is not None and last_usable.date == newest.date

@@ -24,9 +24,10 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.features import geometry_mask
+from rasterio.features import shapes as rio_shapes
 from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
-from shapely.geometry import mapping
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.align import aoi_window
@@ -277,23 +278,32 @@ class ChangeTracker:
         self.next_number += 1
         return cid
 
-    def add_pair(self, result: DetectResult, *, found_by: str = "pair") -> list[TrackedChange]:
+    def add_pair(
+        self, result: DetectResult, *, found_by: str = "pair", within: BaseGeometry | None = None
+    ) -> list[TrackedChange]:
         """Fold one pair's changes in; return the changes it found that were not known.
 
         ``found_by="baseline"``: the pair compares a baseline with a much later image. A
         change it finds at the place of a known one (of any date up to the later image)
         confirms that one; any other is new, dated to the whole span.
+
+        ``found_by="bridge"`` with ``within`` (in the pair's CRS): the pair skips an image
+        that a cloud hid in part; only its changes mostly inside ``within`` (what the cloud
+        hid) count, as for a baseline pair.
         """
         b_name = result.before.path.name if result.before.path else "before"
         a_name = result.after.path.name if result.after.path else "after"
         before, after = (b_name, result.before.date), (a_name, result.after.date)
         pair = f"{before[1].isoformat()}/{after[1].isoformat()}"
         pair_crs = result.before.crs
-        found = [(r, reproject(r.geometry, pair_crs, self.crs)) for r in result.regions]
+        regions = result.regions
+        if within is not None:
+            regions = [r for r in regions if _mostly_within(r.geometry, within)]
+        found = [(r, reproject(r.geometry, pair_crs, self.crs)) for r in regions]
 
         # What the pair says of each change already known (and older than the pair). A
         # baseline pair spans many images: it can find any known change again, but undo none.
-        limit = after[1] if found_by == "baseline" else before[1]
+        limit = before[1] if found_by == "pair" else after[1]
         earlier = [c for c in self.changes if c.first[1] <= limit and c.reverted is None]
         for change in earlier if found_by == "pair" else ():
             undone = any(
@@ -340,6 +350,15 @@ class ChangeTracker:
         return new
 
 
+def _mostly_within(geom: BaseGeometry, area: BaseGeometry, share: float = 0.5) -> bool:
+    """Whether at least ``share`` of ``geom`` (its area, or length for a line) lies in ``area``."""
+    if geom.area:
+        return geom.intersection(area).area >= share * geom.area
+    if geom.length:
+        return geom.intersection(area).length >= share * geom.length
+    return area.contains(geom)
+
+
 # --------------------------------------------------------------------------- series
 
 
@@ -369,6 +388,7 @@ def compare_series(
     config: DetectConfig,
     *,
     on_pair: Callable[[DetectResult], None],
+    on_bridge: Callable[[DetectResult, BaseGeometry], None] | None = None,
     mask: UserMask | None = None,
 ) -> list[ImageRecord]:
     """Compare each image with the last usable one before it, in date order.
@@ -378,6 +398,12 @@ def compare_series(
     and the next image is compared with the last usable one. ``on_pair`` receives each
     pair's result as it comes (so that only one pair is in memory at a time).
 
+    Where a cloud hides part of an image, a change there between the images before and
+    after it would be lost. So when a pair finds ground hidden on its earlier date and an
+    image before that one was compared, ``on_bridge`` receives the comparison of that
+    image with the pair's later one, and the area (in the bridge's CRS) whose changes it
+    should take: what the cloud hid.
+
     Returns
     -------
     list of ImageRecord
@@ -386,6 +412,7 @@ def compare_series(
     records = [ImageRecord(Path(i.path), i.date) for i in infos]
     limit = config.max_obscured_fraction
     prev: ImageRecord | None = None
+    earlier: ImageRecord | None = None  # the usable image before ``prev``
     for rec in records:
         nodata = hidden_fraction(next(i for i in infos if i.date == rec.date), aoi)
         rec.hidden_fraction = nodata
@@ -417,7 +444,19 @@ def compare_series(
         prev.status = rec.status = "compared"
         prev.hidden_fraction = max(prev.hidden_fraction or 0.0, hidden_before)
         on_pair(result)
-        prev = rec
+        hidden = result.obscured.before & result.inside
+        if on_bridge is not None and earlier is not None and hidden.any():
+            area = shapely.union_all([shape(g) for g, _ in rio_shapes(hidden.astype("uint8"), mask=hidden,
+                                                                   transform=result.before.transform)])
+            area_crs = result.before.crs
+            logger.info("bridging %s: comparing %s with %s where a cloud hid the ground", prev.path.name,
+                        earlier.path.name, rec.path.name)
+            del result  # one pair in memory at a time
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=RuntimeWarning)
+                bridge = detect(earlier.path, rec.path, aoi=aoi, config=config, mask=mask)
+            on_bridge(bridge, reproject(area, area_crs, bridge.before.crs))
+        earlier, prev = prev, rec
     if prev is not None and prev.status == "pending":
         prev.reason = "no other usable image to compare with"
     return records
@@ -479,6 +518,8 @@ def run_series(
     Writes, atomically (all or nothing), into ``out_dir``:
 
     - ``pairs/<from>_<to>/``: each pair's change mask, change map and report;
+    - ``bridges/<from>_<to>/``: the same for each comparison across an image that a cloud
+      hid in part (see :func:`compare_series`); only its changes where the cloud was count;
     - ``figures/``: location, before/after (first and last compared image), change
       overlay, close-ups and the timeline (changes per class per interval, fence razed,
       structures over time), each as PNG (``dpi``) and PDF (unless ``figures=False``);
@@ -505,19 +546,23 @@ def run_series(
     credits: list[str] = []
     with OutputSet(out_dir) as outs:
 
-        def on_pair(result: DetectResult) -> None:
-            tracker.add_pair(result)
+        bridges: list[dict[str, Any]] = []
+
+        def stage(result: DetectResult, kind: str, within: BaseGeometry | None = None) -> None:
+            tracker.add_pair(result, found_by=kind, within=within)
             name = pair_name(result)
             credit = imagery_credit(result)
             if credit and credit not in credits:
                 credits.append(credit)
             assert result.before.path is not None and result.after.path is not None  # read from files
+            folder = ("pairs/" if kind == "pair" else "bridges/") + name
             hashes = stage_outputs(result, outs, inputs=input_records(result.before.path, result.after.path,
                                                                       aoi_path=aoi_path, mask_path=mask_path),
-                                   credit=credit, prefix=f"pairs/{name}/")
-            pairs.append(pair_summary(result, hashes, f"pairs/{name}"))
+                                   credit=credit, prefix=f"{folder}/")
+            (pairs if kind == "pair" else bridges).append(pair_summary(result, hashes, folder))
 
-        records = compare_series(infos, aoi, config, on_pair=on_pair, mask=mask)
+        records = compare_series(infos, aoi, config, on_pair=lambda r: stage(r, "pair"),
+                                 on_bridge=lambda r, area: stage(r, "bridge", area), mask=mask)
         if not pairs:
             raise InputError(
                 f"{images_dir}: no two images could be compared: "
@@ -525,7 +570,8 @@ def run_series(
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path)
         report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
-        report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs for name, h in p["outputs"].items()}
+        report["bridges"] = bridges
+        report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs + bridges for name, h in p["outputs"].items()}
         pngs: dict[str, bytes] = {}
         view = None
         if figures:

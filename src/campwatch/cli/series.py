@@ -52,5 +52,10 @@ def series_command(aoi: Path, images_dir: Path, out_dir: Path, config_path: Path
                 else:
                     parts.append(f"{n} {cls.label.lower()}")
         click.echo(f"  {pair['from']} -> {pair['to']}: {', '.join(parts) if parts else 'no change'}")
+    for bridge in report.get("bridges", []):
+        found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
+                 and f["properties"]["interval"] == {"from": bridge["from"], "to": bridge["to"]}]
+        what = ", ".join(f"{p['class']} {p['id']}" for p in found if p["class"] != "other_change") or "nothing new"
+        click.echo(f"  {bridge['from']} -> {bridge['to']} where a cloud hid the image between: {what}")
     for path in result.paths.values():
         click.echo(f"  wrote {path}")
