@@ -81,7 +81,8 @@ def invariant_candidates(
 
 
 def match_invariant(
-    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5
+    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5,
+    max_samples: int = 250_000,
 ) -> np.ndarray:
     """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
 
@@ -102,8 +103,13 @@ def match_invariant(
     (B, M, N) ndarray of float32
     """
     nb = image.shape[0]
-    src = image[:, mask].astype("float64")
-    ref = reference[:, mask].astype("float64")
+    src = image[:, mask]
+    ref = reference[:, mask]
+    # A fit of a gain and an offset per band needs no more than a few hundred thousand
+    # pixels: take an even sample of them (deterministic), so large scenes cost no more.
+    step = max(1, src.shape[1] // max_samples)
+    src = src[:, ::step].astype("float64")
+    ref = ref[:, ::step].astype("float64")
     if src.shape[1] < 10:
         return image.astype("float32")
     gain = np.ones(nb)
