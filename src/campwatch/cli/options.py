@@ -60,6 +60,10 @@ def handle_errors(f: F) -> F:
         except CampwatchError as exc:
             click.echo(f"campwatch: error: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
+        except BrokenPipeError:
+            # The reader of our output went away (``campwatch ... | head``): not an error of ours.
+            sys.stderr.close()
+            sys.exit(EXIT_OK)
         except KeyboardInterrupt:
             click.echo("campwatch: interrupted; no partial output was kept", err=True)
             sys.exit(130)
