@@ -260,3 +260,57 @@ def test_series_cli_bad_folder_exit_2_and_nothing_written(tmp_path: Path):
     assert res.exit_code == 2
     assert "nope: folder not found" in res.output
     assert not out.exists()
+
+
+def test_series_of_images_in_different_crs_and_pixel_size(tmp_path: Path):
+    """One date delivered in another CRS and pixel size (another satellite): the series still runs."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    images = tmp_path / "images"
+    images.mkdir()
+    write_tif(images / "g_2020-05-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    src = write_tif(tmp_path / "utm.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=2))
+    with rasterio.open(src) as ds:
+        transform, width, height = calculate_default_transform(ds.crs, "EPSG:3857", ds.width, ds.height,
+                                                               *ds.bounds, resolution=0.6)
+        profile = ds.profile | {"crs": "EPSG:3857", "transform": transform, "width": width, "height": height}
+        with rasterio.open(images / "g_2020-07-01.tif", "w", **profile) as dst:
+            for b in range(1, ds.count + 1):
+                reproject(rasterio.band(ds, b), rasterio.band(dst, b), resampling=Resampling.bilinear)
+                dst.set_band_description(b, ds.descriptions[b - 1])
+    write_tif(images / "g_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=3))
+    result = run_series(_grid_aoi(tmp_path), images, tmp_path / "out", figures=False)
+    report = result.report
+    assert [i["status"] for i in report["images"]] == ["compared"] * 3
+    new = [f["properties"] for f in report["features"] if f["properties"]["class"] == "structure_new"]
+    assert [p["interval"] for p in new] == [{"from": "2020-05-01", "to": "2020-07-01"}]
+    assert new[0]["last_confirmed"] == "2020-09-01"
+    assert not [f for f in report["features"] if f["properties"]["class"] == "structure_demolished"]
+    assert any("resampled from EPSG:3857" in w for w in report["pairs"][0]["warnings"])
+
+
+def test_series_with_a_date_delivered_as_a_folder_of_tiles(tmp_path: Path):
+    images = tmp_path / "images"
+    images.mkdir()
+    write_tif(images / "g_2020-05-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    after = camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=2)
+    tiles = images / "g_2020-09-01"
+    tiles.mkdir()
+    write_tif(tiles / "west.tif", after[:, :, :120])
+    write_tif(tiles / "east.tif", after[:, :, 120:], transform=TRANSFORM * TRANSFORM.translation(120, 0))
+    (images / "readme.txt").write_text("delivered in two tiles")
+    result = run_series(_grid_aoi(tmp_path), images, tmp_path / "out", figures=False)
+    report = result.report
+    assert [(i["file"], i["status"]) for i in report["images"]] == [("g_2020-05-01.tif", "compared"),
+                                                                    ("g_2020-09-01", "compared")]
+    new = [f["properties"] for f in report["features"] if f["properties"]["class"] == "structure_new"]
+    assert len(new) == 1 and new[0]["interval"] == {"from": "2020-05-01", "to": "2020-09-01"}
+    assert sorted(Path(i["path"]).name for i in report["inputs"] if i["role"] == "image") == [
+        "east.tif", "g_2020-05-01.tif", "west.tif"]
+    # The tiles are one image to verify and to draw, too.
+    from campwatch.publish import write_figures
+    from campwatch.verify import verify_report
+
+    assert verify_report(tmp_path / "out" / "series.geojson").ok
+    write_figures(tmp_path / "out" / "series.geojson", tmp_path / "figs", dpi=50)
+    assert (tmp_path / "figs" / "report.html").is_file()

@@ -612,6 +612,7 @@ def series_report(
         counts[c.change_class] += 1
     inputs = [
         {"role": "image", "date": r.date.isoformat(), "path": str(f.resolve()), "sha256": sha256_file(f)}
+        | ({"scene": str(Path(r.path).resolve())} if Path(r.path).is_dir() else {})
         for r in records for f in scene_files(r.path)
     ]
     inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})

@@ -122,7 +122,7 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
 
         if aoi is None:
             raise InputError("the series report names no AOI file")
-        folders = {Path(i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
+        folders = {Path(i.get("scene") or i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         figures = doc.get("figures")

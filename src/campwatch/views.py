@@ -209,7 +209,8 @@ def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeVie
     compared = [i for i in doc["images"] if i["status"] == "compared"]
     if len(compared) < 2:
         raise InputError(f"{series_path}: the series compared fewer than two images")
-    by_name = {Path(i["path"]).name: Path(i["path"]) for i in doc["inputs"] if i["role"] == "image"}
+    by_name = {Path(i.get("scene") or i["path"]).name: Path(i.get("scene") or i["path"])
+               for i in doc["inputs"] if i["role"] == "image"}
     first, last = by_name.get(compared[0]["file"]), by_name.get(compared[-1]["file"])
     for rec, path in ((compared[0], first), (compared[-1], last)):
         if path is None or not path.exists():
