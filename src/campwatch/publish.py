@@ -230,6 +230,9 @@ def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
             out.append(f"{pair['from']} to {pair['to']}: hidden {hid.get('before', 0):.1%} / "
                        f"{hid.get('after', 0):.1%} of the AOI; misregistration corrected {shift[0]:+.2f}, "
                        f"{shift[1]:+.2f} px.")
+    for bridge in doc.get("bridges", []):
+        out.append(f"A cloud hid part of the image between {bridge['from']} and {bridge['to']}: those two were "
+                   "compared too, and the changes found where the cloud was are dated to that wider span.")
     out.append("Confidence (0 to 1) says how far a change's evidence passes the tests for its class; "
                "below 0.5, check the close-up before citing it.")
     if view.aoi is not None and view.aoi.approximate:
