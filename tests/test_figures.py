@@ -193,9 +193,11 @@ def _chromium() -> str:
     """Debian's chromium, installed if missing (the tests need a real browser)."""
     path = shutil.which("chromium")
     if path is None:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True,
-                       capture_output=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            assert done.returncode == 0, f"cannot install Debian's chromium ({' '.join(cmd)}): {done.stderr[-500:]}"
         path = shutil.which("chromium")
     assert path, "Debian's chromium could not be installed"
     return path
