@@ -45,7 +45,10 @@ def test_monthly_checks_build_a_history(tmp_path: Path):
     # The first check made its figure set and report page; the others were told not to.
     assert sorted(p.name for p in (first.folder / "figures").glob("*.png")) == [
         "before_after.png", "change_overlay.png", "closeups.png", "location.png", "timeline.png"]
-    assert "since 2012-05-20: 1 structure demolished" in (first.folder / "report.html").read_text()
+    page = (first.folder / "report.html").read_text()
+    assert "since 2012-05-20: 1 structure demolished" in page
+    named = [c["id"] for c in first.new if c["class"] != "other_change"]
+    assert named and all(f"<td>{i}</td>" in page for i in named)  # the gazetteer uses the history's ids
     _folder(tmp_path, 3)
     second = run_check(aoi, images, out, now=NOW, figures=False)
     assert second.summary.startswith("since 2012-10-07: 2 new structures")

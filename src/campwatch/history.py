@@ -23,6 +23,7 @@ history.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -61,6 +62,7 @@ from campwatch.series import (
     pair_name,
     pair_summary,
     reproject,
+    same_place,
     series_scenes,
 )
 
@@ -302,6 +304,14 @@ def _stage_check_figures(
     from campwatch.views import view_from_result
 
     view = view_from_result(result, credit=imagery_credit(result))
+    # In a check's page, each change goes by its id in the history.
+    named = []
+    for mc in view.changes:
+        local = reproject(mc.geometry, result.before.crs, crs)
+        match = next((t for t in tracker.changes if t.change_class == mc.change_class
+                      and same_place(t.geometry, local)), None)
+        named.append(dataclasses.replace(mc, id=match.id) if match is not None else mc)
+    view = dataclasses.replace(view, changes=named)
     dates = sorted({c.before[1] for c in tracker.changes} | {c.first[1] for c in tracker.changes}
                    | {result.before.date, result.after.date})
     history_doc = {
