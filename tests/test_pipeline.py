@@ -61,6 +61,9 @@ def test_misregistered_pair_is_corrected(tmp_path):
     # The shift that registers b onto a is the opposite of the one applied.
     assert result.shift == pytest.approx((-1.5, 1.2), abs=0.2)
     assert structure_changes(result) == []
+    # What is left after the correction, measured on tiles, is a fraction of a pixel.
+    assert result.residual_shift is not None and result.residual_shift["tiles"] >= 4
+    assert result.residual_shift["max_px"] < 0.5
 
 
 def test_class_mask_codes(pair):

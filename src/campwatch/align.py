@@ -17,7 +17,8 @@ from campwatch.aoi import AOI
 from campwatch.errors import AOIError, GridMismatchError
 from campwatch.scene import Scene, SceneInfo
 
-__all__ = ["ShiftEstimate", "aoi_window", "apply_shift", "band_order", "estimate_shift", "measure_shift",
+__all__ = [
+    "residual_shifts","ShiftEstimate", "aoi_window", "apply_shift", "band_order", "estimate_shift", "measure_shift",
            "same_grid"]
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,41 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
     strength2 = (float(surface[r2, c2]) - mean) / std
     outside = ((float(r2 - cr), float(c2 - cc)), strength2) if strength2 > strength else None
     return ShiftEstimate(shift=(shift[0] + 0.0, shift[1] + 0.0), strength=strength, outside=outside)
+
+
+def residual_shifts(
+    reference: Scene, moving: Scene, *, tiles: int = 3, max_shift: float = 5.0, min_strength: float = 8.0,
+    min_size: int = 64,
+) -> list[tuple[float, float]]:
+    """The shift left between two scenes, measured on a ``tiles`` x ``tiles`` grid of tiles.
+
+    After a global shift is corrected, what remains is local (terrain, a different
+    orthorectification): phase correlation on each tile (:func:`measure_shift`) shows it.
+    Tiles smaller than ``min_size`` pixels, half invalid, or whose correlation peak is
+    weaker than ``min_strength`` sigmas are left out.
+
+    Returns
+    -------
+    list of (row, col)
+        The residual shift of each tile that could be measured.
+    """
+    rows, cols = reference.shape
+    out = []
+    for i in range(tiles):
+        for j in range(tiles):
+            r0, r1 = i * rows // tiles, (i + 1) * rows // tiles
+            c0, c1 = j * cols // tiles, (j + 1) * cols // tiles
+            if r1 - r0 < min_size or c1 - c0 < min_size:
+                continue
+            part = (slice(r0, r1), slice(c0, c1))
+            a = dataclasses.replace(reference, data=reference.data[:, part[0], part[1]], valid=reference.valid[part])
+            b = dataclasses.replace(moving, data=moving.data[:, part[0], part[1]], valid=moving.valid[part])
+            if (a.valid & b.valid).mean() < 0.5:
+                continue
+            est = measure_shift(a, b, max_shift=max_shift)
+            if est.strength >= min_strength:
+                out.append(est.shift)
+    return out
 
 
 def estimate_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) -> tuple[float, float]:

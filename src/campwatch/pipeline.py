@@ -21,6 +21,7 @@ from campwatch.align import (
     apply_shift,
     band_order,
     measure_shift,
+    residual_shifts,
     same_grid,
 )
 from campwatch.aoi import AOI, read_aoi, to_crs
@@ -84,6 +85,8 @@ class DetectResult:
     structures_seen: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     #: Area (m2) of each date ("before", "after") that the user's mask file took out.
     masked_m2: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: The shift left after correction, measured on tiles: ``{"tiles", "median_px", "max_px"}``, or None.
+    residual_shift: dict[str, float] | None = None
 
     def obscured_fraction(self, date: str) -> float:
         """The share of the AOI that ``date`` ("before" or "after") does not show.
@@ -291,6 +294,7 @@ def detect_scenes(
             raise InputError(f"{scene.path}: no valid pixel inside the AOI (all nodata)")
 
     shift = (0.0, 0.0)
+    residual: dict[str, float] | None = None
     if config.coregister:
         est = measure_shift(before, after, max_shift=config.max_shift_px)
         if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
@@ -307,6 +311,15 @@ def detect_scenes(
         else:
             _warn(messages, f"the shift between the images could not be measured (correlation peak "
                             f"{est.strength:.1f} sigma); taken as co-registered")
+        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.max_shift_px,
+                                                                       min_strength=MIN_SHIFT_STRENGTH)]
+        if residuals:
+            residual = {"tiles": len(residuals), "median_px": round(float(np.median(residuals)), 2),
+                        "max_px": round(float(max(residuals)), 2)}
+            if residual["max_px"] > 1.0:
+                _warn(messages, f"after the shift was corrected, parts of the images are still "
+                                f"{residual['max_px']:.1f} px apart (phase correlation on {len(residuals)} tiles): "
+                                "edges there may show as change")
 
     analysed = before.valid & after.valid & inside
     frac = float(analysed.sum()) / max(1, int(inside.sum()))
@@ -357,6 +370,7 @@ def detect_scenes(
         warnings=tuple(messages),
         structures_seen=seen,
         masked_m2=masked,
+        residual_shift=residual,
     )
 
 

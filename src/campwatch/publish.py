@@ -218,8 +218,11 @@ def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
             out.append(f"{frac:.1%} of the image window was not analysed (outside the AOI, or no data on a date).")
         shift = doc.get("coregistration", {}).get("shift_px")
         if shift is not None:
+            residual = doc.get("coregistration", {}).get("residual") or {}
+            left = (f"; left after correction: median {residual['median_px']:.2f} px, at most "
+                    f"{residual['max_px']:.2f} px over {residual['tiles']} tiles") if residual else ""
             out.append(f"Misregistration measured and corrected: {shift[0]:+.2f} rows, {shift[1]:+.2f} columns "
-                       "(pixels) of the later image.")
+                       f"(pixels) of the later image{left}.")
     else:
         for img in doc.get("images", []):
             if isinstance(img, dict) and img.get("status") == "skipped":

@@ -140,7 +140,9 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
         "coregistration": {
             "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],
             "applied": bool(result.config.coregister and result.shift != (0.0, 0.0)),
-            "note": "shift (row, col) by which the after image was moved onto the before image",
+            "residual": result.residual_shift,
+            "note": "shift (row, col) by which the after image was moved onto the before image; residual: "
+                    "the shift left after that, by phase correlation on tiles (pixels)",
         },
         "summary": {
             "counts": counts,

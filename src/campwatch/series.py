@@ -484,6 +484,7 @@ def pair_summary(result: DetectResult, hashes: dict[str, str], folder: str) -> d
             for name in ("fence_razed", "fence_built")
         },
         "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],
+        "residual_shift": result.residual_shift,
         "hidden_fraction": {
             "before": round(result.obscured_fraction("before"), 4),
             "after": round(result.obscured_fraction("after"), 4),
