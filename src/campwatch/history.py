@@ -66,7 +66,7 @@ from campwatch.series import (
     series_scenes,
 )
 
-__all__ = ["CheckResult", "run_check", "read_history", "history_layers", "CHANGE_COLUMNS", "CHECK_COLUMNS"]
+__all__ = ["CheckResult", "run_check", "history_layers", "CHANGE_COLUMNS", "CHECK_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,6 @@ def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
                 frame[c] = pd.Series([None] * len(frame), dtype=object)
     return changes, checks
 
-
-read_history = history_layers
 
 
 def _write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFrame) -> None:
@@ -413,8 +411,9 @@ def run_check(
         newest = infos[-1]
         start = len(infos) - 2
         if len(mine):
-            through = dt.date.fromisoformat(str(mine.sort_values("newest_date").iloc[-1]["compared_through"]))
-            last_newest = dt.date.fromisoformat(str(mine.sort_values("newest_date").iloc[-1]["newest_date"]))
+            last = mine.sort_values("newest_date").iloc[-1]
+            through = dt.date.fromisoformat(str(last["compared_through"]))
+            last_newest = dt.date.fromisoformat(str(last["newest_date"]))
             if newest.date <= last_newest:
                 return CheckResult(key_name, "no new image",
                                    f"no image newer than {last_newest.isoformat()}; nothing added", history=history)
