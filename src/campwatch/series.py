@@ -305,10 +305,12 @@ class ChangeTracker:
         # baseline pair spans many images: it can find any known change again, but undo none.
         limit = before[1] if found_by == "pair" else after[1]
         earlier = [c for c in self.changes if c.first[1] <= limit and c.reverted is None]
+        found_index = shapely.STRtree([g for _, g in found])
         for change in earlier if found_by == "pair" else ():
             undone = any(
-                r.change_class == REVERSAL.get(change.change_class) and same_place(change.geometry, g)
-                for r, g in found
+                found[i][0].change_class == REVERSAL.get(change.change_class)
+                and same_place(change.geometry, found[i][1])
+                for i in found_index.query(change.geometry.buffer(2.0))
             )
             if undone:
                 change.reverted = {"from": before[1].isoformat(), "to": after[1].isoformat()}
@@ -318,10 +320,12 @@ class ChangeTracker:
                 change.last = after
 
         new: list[TrackedChange] = []
+        index = shapely.STRtree([c.geometry for c in earlier])  # candidates by bounding box, not all pairs
         for region, geom in found:
+            nearby = sorted(int(i) for i in index.query(geom.buffer(2.0)))
             match = next(
-                (c for c in earlier if c.reverted is None and c.change_class == region.change_class
-                 and same_place(c.geometry, geom)),
+                (earlier[i] for i in nearby if earlier[i].reverted is None
+                 and earlier[i].change_class == region.change_class and same_place(earlier[i].geometry, geom)),
                 None,
             )
             if match is not None:
