@@ -44,7 +44,6 @@ from filelock import FileLock
 from shapely.geometry import shape
 
 from campwatch._version import __version__
-from campwatch.align import aoi_window
 from campwatch.aoi import read_aoi
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
@@ -389,11 +388,9 @@ def run_check(
     aoi = read_aoi(aoi_path)
     mask = read_mask(mask_path) if mask_path is not None else None
     key_name = aoi_key(aoi_path)
-    infos = series_scenes(images_dir)
+    infos = series_scenes(images_dir, aoi=aoi)
     if len(infos) < 2:
         raise InputError(f"{images_dir}: a check needs at least two dated images; found {len(infos)}")
-    for info in infos:
-        aoi_window(info, aoi)  # every image must cover the AOI: fail before any work
     base = _pick_baseline(infos, baseline)
     history.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(history) + ".lock")

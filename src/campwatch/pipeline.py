@@ -167,7 +167,8 @@ def detect(
             f"the before image {info_b.path} ({info_b.date}) is later than the after image "
             f"{info_a.path} ({info_a.date}); give the earlier image first"
         )
-    before, after, read_notes = read_pair(before_path, after_path, aoi=aoi, dates=dates, bands=bands)
+    before, after, read_notes = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi,
+                                           dates=dates)
     notes += read_notes
     return detect_scenes(before, after, aoi=aoi, config=config, notes=notes, mask=mask)
 
@@ -188,6 +189,21 @@ def read_pair(
     """
     info_b, info_a = _dated_info(before_path, dates[0], bands[0]), _dated_info(after_path, dates[1], bands[1])
     idx_b, idx_a, _ = band_order(info_b, info_a)
+    return _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates)
+
+
+def _read_pair(
+    before_path: str | Path,
+    after_path: str | Path,
+    info_b: SceneInfo,
+    info_a: SceneInfo,
+    idx_b: tuple[int, ...],
+    idx_a: tuple[int, ...],
+    *,
+    aoi: AOI | None,
+    dates: tuple[dt.date | None, dt.date | None],
+) -> tuple[Scene, Scene, list[str]]:
+    """:func:`read_pair` once the files' metadata and band order are known."""
     notes: list[str] = []
     window = aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)

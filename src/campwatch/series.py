@@ -83,7 +83,7 @@ def _is_image(path: Path) -> bool:
     return False
 
 
-def series_scenes(folder: str | Path) -> list[SceneInfo]:
+def series_scenes(folder: str | Path, *, aoi: AOI | None = None) -> list[SceneInfo]:
     """The dated images in ``folder``, sorted by date.
 
     Each raster file (``.tif``, ``.tiff``, ``.vrt``, ``.jp2``) is one image, and so is
@@ -93,7 +93,8 @@ def series_scenes(folder: str | Path) -> list[SceneInfo]:
     ------
     InputError
         If the folder is missing or holds no image, if an image has no date in its name or
-        tags (naming the file), or if two images share a date (naming both).
+        tags (naming the file), if two images share a date (naming both), or if an image
+        does not cover ``aoi`` (when given).
     """
     folder = Path(folder)
     if not folder.exists():
@@ -112,6 +113,9 @@ def series_scenes(folder: str | Path) -> list[SceneInfo]:
                 "a series needs one image per date: remove or rename one"
             )
         seen[info.date] = info
+    if aoi is not None:
+        for info in infos:
+            aoi_window(info, aoi)  # every image must cover the AOI: fail before any work
     return sorted(infos, key=lambda i: i.date)
 
 
@@ -417,8 +421,8 @@ def compare_series(
     limit = config.max_obscured_fraction
     prev: ImageRecord | None = None
     earlier: ImageRecord | None = None  # the usable image before ``prev``
-    for rec in records:
-        nodata = hidden_fraction(next(i for i in infos if i.date == rec.date), aoi)
+    for info, rec in zip(infos, records, strict=True):
+        nodata = hidden_fraction(info, aoi)
         rec.hidden_fraction = nodata
         if nodata > limit:
             rec.status, rec.reason = "skipped", f"{nodata:.0%} of the AOI has no data"
@@ -540,11 +544,9 @@ def run_series(
     check_writable(out_dir)
     aoi = read_aoi(aoi_path)
     mask = read_mask(mask_path) if mask_path is not None else None
-    infos = series_scenes(images_dir)
+    infos = series_scenes(images_dir, aoi=aoi)
     if len(infos) < 2:
         raise InputError(f"{images_dir}: a series needs at least two dated images; found {len(infos)}")
-    for info in infos:
-        aoi_window(info, aoi)  # every image must cover the AOI: fail before any work
     crs = infos[0].crs if infos[0].crs.is_projected else aoi_utm(aoi)
     tracker = ChangeTracker(crs)
     pairs: list[dict[str, Any]] = []

@@ -136,10 +136,6 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
     return out
 
 
-def _load(path: Path, schema: str) -> dict[str, Any]:
-    return load_report(path, (schema,))
-
-
 def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
     recs = [i for i in doc["inputs"] if i["role"] == role]
     if not recs:
@@ -165,7 +161,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     from campwatch.pipeline import read_pair
 
     report_path = Path(report_path)
-    doc = _load(report_path, "campwatch-report/1")
+    doc = load_report(report_path, ("campwatch-report/1",))
     (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
     aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
     aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
@@ -173,7 +169,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
     if doc.get("coregistration", {}).get("applied"):
         after = apply_shift(after, (float(shift[0]), float(shift[1])))
-    obscured = no_data = None
+    obscured = None
     mask_path = report_path.parent / "change_mask.tif"
     if mask_path.is_file():
         with rasterio.open(mask_path) as ds:
@@ -198,7 +194,7 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     first; nothing is analysed again.
     """
     series_path = Path(series_path)
-    return series_view(_load(series_path, "campwatch-series/1"), source=str(series_path))
+    return series_view(load_report(series_path, ("campwatch-series/1",)), source=str(series_path))
 
 
 def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeView:
