@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 from affine import Affine
 from rasterio.crs import CRS
 
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.classify import ChangeRegion
 
-__all__ = ["class_mask", "write_change_mask"]
+__all__ = ["class_mask", "write_change_mask", "open_change_mask", "finish_change_mask"]
 
 
 def class_mask(
@@ -82,11 +83,39 @@ def write_change_mask(
         "blocksize": 512,
         "overview_resampling": "nearest",
     }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(mask, 1)
+        _describe(dst, tags)
+
+
+def _describe(dst: Any, tags: dict[str, str] | None) -> None:
+    """Colour table, band description and class names of a change mask."""
     class_tags = {f"CLASS_{c.code}": c.name for c in CLASSES.values()}
     class_tags.update({"CLASS_0": "no_change", f"CLASS_{OBSCURED}": "obscured",
                        f"CLASS_{NOT_ANALYSED}": "not_analysed"})
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(mask, 1)
-        dst.write_colormap(1, _colormap())
-        dst.set_band_description(1, "campwatch change class")
-        dst.update_tags(**class_tags, **(tags or {}))
+    dst.write_colormap(1, _colormap())
+    dst.set_band_description(1, "campwatch change class")
+    dst.update_tags(**class_tags, **(tags or {}))
+
+
+def open_change_mask(path: str | Path, *, shape: tuple[int, int], transform: Affine, crs: CRS) -> Any:
+    """Open a scratch class mask to be written window by window (tiled, uncompressed GeoTIFF).
+
+    Every pixel starts as not analysed (255). Turn it into the published COG with
+    :func:`finish_change_mask`.
+    """
+    profile = {
+        "driver": "GTiff", "width": shape[1], "height": shape[0], "count": 1, "dtype": "uint8", "crs": crs,
+        "transform": transform, "nodata": NOT_ANALYSED, "tiled": True, "blockxsize": 512, "blockysize": 512,
+        "BIGTIFF": "IF_SAFER", "SPARSE_OK": False,
+    }
+    dst = rasterio.open(path, "w", **profile)
+    return dst
+
+
+def finish_change_mask(scratch: str | Path, path: str | Path, *, tags: dict[str, str] | None = None) -> None:
+    """Write the scratch mask of :func:`open_change_mask` as the change mask COG (as :func:`write_change_mask`)."""
+    with rasterio.open(scratch, "r+") as src:
+        _describe(src, tags)
+    rasterio.shutil.copy(scratch, path, driver="COG", compress="deflate", blocksize=512,
+                         overview_resampling="nearest", BIGTIFF="IF_SAFER")

@@ -82,7 +82,8 @@ class ChangeRegion:
 @dataclass(frozen=True)
 class _Candidate:
     change_class: str
-    mask: np.ndarray  # full-size bool
+    box: tuple[slice, slice]  # the object's bounding box
+    mask: np.ndarray  # bool, over ``box``
     cause: str
     score: float
 
@@ -118,15 +119,9 @@ def _structure_changes(
     changed by more than ``min_roof_change``, in the clear. Towers, too small to survive
     the change mask's clean-up, are tested against ``raw_changed``.
     """
-    shape = changed.shape
     out: list[_Candidate] = []
     if raw_changed is None:
         raw_changed = changed
-
-    def full(sl: tuple[slice, slice], m: np.ndarray) -> np.ndarray:
-        f = np.zeros(shape, dtype=bool)
-        f[sl] = m
-        return f
 
     # (objects, the other date's objects, the other date's veil, class names, cause)
     directions = (
@@ -147,7 +142,7 @@ def _structure_changes(
             like_ground = float(np.median(other.anomaly[sl][m])) < limit
             if cover < config.max_overlap_absent and like_ground:
                 score = 1.0 - cover / config.max_overlap_absent
-                out.append(_Candidate(names[obj.kind], full(sl, m), f"a {obj.kind} {where}", score))
+                out.append(_Candidate(names[obj.kind], sl, m, f"a {obj.kind} {where}", score))
             elif (present is smap_a and obj.kind == "structure" and cover >= 0.5
                   and max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) < 0.05):
                 # A veil changes how a roof looks: a modification is claimed only in the clear.
@@ -155,7 +150,7 @@ def _structure_changes(
                 ma = after.data[(slice(None),) + sl][:, m].mean(axis=1)
                 rel = float(np.linalg.norm(ma - mb)) / max(float(np.linalg.norm(mb)), 1e-9)
                 if rel >= config.min_roof_change:
-                    out.append(_Candidate("structure_modified", full(sl, m),
+                    out.append(_Candidate("structure_modified", sl, m,
                                           "a structure on both dates whose roof changed", min(1.0, cover)))
     return out
 
@@ -173,6 +168,8 @@ def classify_changes(
     raw_changed: np.ndarray | None = None,
     fence_lines: list[BaseGeometry] | None = None,
     known: np.ndarray | None = None,
+    count_within: tuple[slice, slice] | None = None,
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -199,6 +196,12 @@ def classify_changes(
     veiled : pair of (M, N) ndarray of bool, optional
         Pixels under a thin cloud or shadow on the before and the after date: structures
         may be seen there, but not their absence; other change is not reported there.
+    count_within : pair of slices, optional
+        Count in ``seen`` only the objects whose bounding box centre lies in this part of
+        the grid (a block's core, when a scene is analysed block by block).
+    shadow_directions : pair of (row, col) unit vectors or None
+        The direction of shadows on each date when known beforehand (measured on the whole
+        image); None, measured here (:func:`campwatch.structures.find_structures`).
 
     Returns
     -------
@@ -225,8 +228,10 @@ def classify_changes(
         veiled = (np.zeros(valid.shape, dtype=bool), np.zeros(valid.shape, dtype=bool))
     usable = valid & ~obscured
     changed = (change_labels > 0) & usable
-    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known)
-    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known)
+    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
+                             direction=shadow_directions[0])
+    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
+                             direction=shadow_directions[1])
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
 
@@ -237,11 +242,11 @@ def classify_changes(
     kinds: dict[int, _Candidate | str] = {}
     next_id = 1
     for cand in candidates:
-        m = cand.mask & ~structure_px
+        m = cand.mask & ~structure_px[cand.box]
         if not m.any():
             continue
-        labels[m] = next_id
-        structure_px |= m
+        labels[cand.box][m] = next_id
+        structure_px[cand.box] |= m
         kinds[next_id] = cand
         next_id += 1
     # The shadow a new or demolished structure casts is part of its change, not another.
@@ -275,8 +280,16 @@ def classify_changes(
                             transform=before.transform, dtype="int32")
         labels = np.where(line_px > 0, line_px, labels)
         next_id += 1
+    def counted(obj: Any) -> bool:
+        if count_within is None:
+            return True
+        r0, c0, r1, c1 = obj.bbox
+        rows, cols = count_within
+        return bool(rows.start <= (r0 + r1) // 2 < rows.stop and cols.start <= (c0 + c1) // 2 < cols.stop)
+
     seen = {
-        date: {kind: sum(1 for o in smap.objects.values() if o.kind == kind) for kind in ("structure", "tower")}
+        date: {kind: sum(1 for o in smap.objects.values() if o.kind == kind and counted(o))
+               for kind in ("structure", "tower")}
         for date, smap in (("before", smap_b), ("after", smap_a))
     }
     return labels, regions, seen

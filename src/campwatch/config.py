@@ -154,6 +154,14 @@ class DetectConfig:
         In a series or a check, a date whose AOI is hidden (nodata, thick cloud or cloud
         shadow) over more than this share is kept in the record but not compared; a check
         whose newest image is so hidden says so instead of reporting (default 0.5).
+    block_size_px : int
+        A pair whose AOI window holds more pixels than one block with its halo is analysed
+        block by block (``detect``), blocks of this many pixels a side (default 2048):
+        peak memory depends on it, not on the size of the scene (about 1.5 GB at 2048).
+    block_halo_m : float
+        Each block is read with this margin around it, in metres (default 100), so that
+        a change up to this far across a block edge is seen whole by one block; larger
+        ones are joined from their parts.
     """
 
     threshold_method: str = "noise"
@@ -201,6 +209,8 @@ class DetectConfig:
     max_shift_px: float = 5.0
     normalize: str = "invariant"
     max_obscured_fraction: float = 0.5
+    block_size_px: int = 2048
+    block_halo_m: float = 100.0
 
     def __post_init__(self) -> None:
         if self.threshold_method not in THRESHOLD_METHODS:
@@ -233,6 +243,8 @@ class DetectConfig:
             raise ConfigError(
                 f"max_obscured_fraction={self.max_obscured_fraction!r} is not valid; expected 0 < fraction <= 1"
             )
+        if not isinstance(self.block_size_px, int) or self.block_size_px < 64:
+            raise ConfigError(f"block_size_px={self.block_size_px!r} is not valid; expected a whole number >= 64")
         if self.min_structure_area_m2 > self.max_structure_area_m2:
             raise ConfigError(
                 "min_structure_area_m2 is larger than max_structure_area_m2 "

@@ -6,15 +6,18 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rasterio.features import geometry_mask
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_bounds
+from rasterio.windows import Window
 
 from campwatch.align import (
     aoi_window,
@@ -26,7 +29,7 @@ from campwatch.align import (
 )
 from campwatch.aoi import AOI, read_aoi, to_crs
 from campwatch.change import ChangeMeasures, change_measures
-from campwatch.changemask import class_mask, write_change_mask
+from campwatch.changemask import class_mask, finish_change_mask, write_change_mask
 from campwatch.classify import ChangeRegion, classify_changes
 from campwatch.config import DetectConfig
 from campwatch.errors import GridMismatchError, InputError, SceneError
@@ -35,7 +38,7 @@ from campwatch.masks import UserMask, read_mask
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
 from campwatch.radiometry import invariant_candidates, normalize
-from campwatch.report import build_report, write_json
+from campwatch.report import Grid, PixelTotals, build_report, write_json
 from campwatch.scene import (
     Scene,
     SceneInfo,
@@ -47,9 +50,14 @@ from campwatch.scene import (
     sha256_file,
 )
 from campwatch.segment import change_mask, clean_mask, label_regions
+from campwatch.structures import find_structures
 from campwatch.threshold import Thresholds, choose_thresholds
 
-__all__ = ["DetectResult", "detect", "detect_scenes", "run_detect", "write_outputs", "stage_outputs", "OUTPUT_NAMES"]
+if TYPE_CHECKING:
+    from campwatch.blocks import BlockwiseResult
+    from campwatch.views import ChangeView
+
+__all__ = ["DetectResult", "detect", "detect_scenes", "pair_info", "pair_parameters", "PairParameters", "read_pair", "run_detect", "write_outputs", "stage_outputs", "OUTPUT_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson")
 
 #: Below this fraction of the AOI valid on both dates, the run warns.
 LOW_VALID_FRACTION = 0.5
+LOW_VALID_TEXT = "of the AOI is valid on both dates"
 
 #: A phase-correlation peak weaker than this (in sigmas of the surface) measures nothing.
 MIN_SHIFT_STRENGTH = 8.0
@@ -94,10 +103,41 @@ class DetectResult:
         Nodata on that date and the clouds and cloud shadows attributed to it, over every
         pixel of the AOI window inside the AOI.
         """
-        scene, cloud = (self.before, self.obscured.before) if date == "before" else (self.after, self.obscured.after)
-        inside = self.inside
-        hidden = (~scene.valid | cloud) & inside
-        return float(hidden.sum()) / max(1, int(inside.sum()))
+        return self.totals().obscured_fraction(date)
+
+    @property
+    def grid(self) -> Grid:
+        """The grid the run analysed (the before scene's, over the AOI's window)."""
+        return Grid(crs=self.before.crs, transform=self.before.transform, shape=self.before.shape,
+                    window=self.before.window)
+
+    @property
+    def blocks(self) -> dict[str, object] | None:
+        """How the scene was cut into blocks: None, it was analysed whole."""
+        return None
+
+    @property
+    def obscured_regions(self) -> list[dict[str, object]]:
+        """The clouds and cloud shadows found, one record each."""
+        return self.obscured.regions
+
+    def totals(self, core: tuple[slice, slice] | None = None) -> PixelTotals:
+        """Pixel counts of the run for its report, over the whole grid or its part ``core``."""
+        sl = core if core is not None else (slice(None), slice(None))
+        inside = self.inside[sl]
+        analysed = self.analysed[sl]
+        ob = self.obscured
+        return PixelTotals(
+            pixel_area=self.before.pixel_area,
+            grid_px=int(inside.size),
+            inside_px=int(inside.sum()),
+            analysed_px=int(analysed.sum()),
+            clear_px=int((analysed & ~ob.mask[sl]).sum()),
+            obscured_px={"before": int(ob.before[sl].sum()), "after": int(ob.after[sl].sum())},
+            seen_through_px=int(ob.seen_through[sl].sum()),
+            hidden_px={key: int(((~scene.valid[sl] | cloud[sl]) & inside).sum())
+                       for key, scene, cloud in (("before", self.before, ob.before), ("after", self.after, ob.after))},
+        )
 
 
 def _warn(messages: list[str], text: str) -> None:
@@ -149,6 +189,24 @@ def detect(
     Memory: about 12 float32 values per band per pixel of the AOI window.
     """
     config = config or DetectConfig()
+    info_b, info_a, idx_b, idx_a, notes = pair_info(before_path, after_path, dates=dates, bands=bands)
+    before, after, read_notes = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi,
+                                           dates=dates)
+    notes += read_notes
+    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes, mask=mask)
+
+
+def pair_info(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+) -> tuple[SceneInfo, SceneInfo, tuple[int, ...], tuple[int, ...], list[str]]:
+    """The metadata of a pair, the bands of each file to compare (1-based) and notes on them.
+
+    Raises like :func:`detect` when the dates are missing, equal or in the wrong order.
+    """
     info_b, info_a = _dated_info(before_path, dates[0], bands[0]), _dated_info(after_path, dates[1], bands[1])
     idx_b, idx_a, notes = band_order(info_b, info_a)
     for names, info in zip(bands, (info_b, info_a), strict=True):
@@ -167,10 +225,7 @@ def detect(
             f"the before image {info_b.path} ({info_b.date}) is later than the after image "
             f"{info_a.path} ({info_a.date}); give the earlier image first"
         )
-    before, after, read_notes = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi,
-                                           dates=dates)
-    notes += read_notes
-    return detect_scenes(before, after, aoi=aoi, config=config, notes=notes, mask=mask)
+    return info_b, info_a, idx_b, idx_a, notes
 
 
 def read_pair(
@@ -202,10 +257,17 @@ def _read_pair(
     *,
     aoi: AOI | None,
     dates: tuple[dt.date | None, dt.date | None],
+    window: Window | None = None,
+    check_overlap: bool = True,
 ) -> tuple[Scene, Scene, list[str]]:
-    """:func:`read_pair` once the files' metadata and band order are known."""
+    """:func:`read_pair` once the files' metadata and band order are known.
+
+    ``window``: read this window of the before image's grid instead of the AOI's;
+    ``check_overlap=False``: an after image that does not reach the window gives an
+    all-invalid scene instead of an error (a block of a larger window).
+    """
     notes: list[str] = []
-    window = aoi_window(info_b, aoi)
+    window = window if window is not None else aoi_window(info_b, aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
     before = _bands(read_scene(before_path, window=window, date=dates[0]), idx_b, info_b)
     if same_grid(info_b, info_a):
@@ -214,7 +276,7 @@ def _read_pair(
         # Put the later image onto the earlier one's grid, over the AOI's window only.
         left, bottom, right, top = array_bounds(before.shape[0], before.shape[1], before.transform)
         a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *_info_bounds(info_a))
-        if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
+        if check_overlap and (a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom):
             raise InputError(
                 f"{info_a.path} does not overlap {info_b.path}"
                 + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
@@ -271,13 +333,92 @@ def detect_scenes(
     config: DetectConfig | None = None,
     notes: list[str] | tuple[str, ...] = (),
     mask: UserMask | None = None,
+    shift: tuple[float, float] | None = None,
+    core: tuple[slice, slice] | None = None,
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
 
     The core of :func:`detect`, for scenes made in memory (for example dataset pairs
     without georeferencing). Raises like :func:`detect`.
+
+    Parameters
+    ----------
+    shift : (row, col) of float, optional
+        Move the after scene by this shift instead of measuring it (a block of a larger
+        scene takes the shift measured for the whole scene).
+    core : pair of slices, optional
+        The part of the grid this run answers for (a block's core, without its halo):
+        the structures seen and the area masked by the user are counted there only.
+    shadow_directions : pair of (row, col) unit vectors or None
+        The direction of shadows on each date, when measured beforehand on the whole image.
     """
     config = config or DetectConfig()
+    prep = _prepare(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core)
+    before, after, messages = prep.before, prep.after, prep.messages
+    measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config)
+    for rec in obscured.regions:
+        _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
+                        f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
+    labels, regions, seen = classify_changes(
+        change_labels, before, after, measures, config,
+        threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
+        veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
+        fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
+        known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
+    )
+    logger.info("%d changes", len(regions))
+    classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
+    return DetectResult(
+        before=before,
+        after=after,
+        aoi=aoi,
+        config=config,
+        measures=measures,
+        thresholds=thresholds,
+        labels=labels,
+        classes=classes,
+        regions=regions,
+        analysed=prep.analysed,
+        obscured=obscured,
+        inside=prep.inside,
+        shift=prep.shift,
+        warnings=tuple(messages),
+        structures_seen=seen,
+        masked_m2=prep.masked,
+        residual_shift=prep.residual,
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A pair made ready for the change measures: masked, co-registered, radiometrically matched."""
+
+    before: Scene
+    after: Scene
+    inside: np.ndarray
+    analysed: np.ndarray
+    shift: tuple[float, float]
+    #: Whether ``shift`` was measured here (False: given, or the correlation was too weak).
+    shift_measured: bool
+    residual: dict[str, float] | None
+    masked: dict[str, float]
+    messages: list[str]
+
+
+def _prepare(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None,
+    config: DetectConfig,
+    notes: list[str] | tuple[str, ...],
+    mask: UserMask | None,
+    shift: tuple[float, float] | None,
+    core: tuple[slice, slice] | None = None,
+    measure_residual: bool = True,
+) -> _Prepared:
+    """Apply the user's mask and the AOI, co-register and match the radiometry of a pair."""
     messages: list[str] = []
     for note in notes:
         _warn(messages, note)
@@ -291,13 +432,14 @@ def detect_scenes(
         scenes = []
         for key, scene in (("before", before), ("after", after)):
             m = mask.pixels(scene.date, crs=scene.crs, transform=scene.transform, shape=scene.shape) & scene.valid
-            masked[key] = float(m.sum()) * scene.pixel_area
+            masked[key] = float(m[core].sum() if core is not None else m.sum()) * scene.pixel_area
             if m.any():
                 data = scene.data.copy()
                 data[:, m] = 0
                 scene = dataclasses.replace(scene, data=data, valid=scene.valid & ~m)
-                _warn(messages, f"{scene.path.name if scene.path else key}: {masked[key]:.0f} m2 masked by "
-                                f"{Path(mask.path).name if mask.path else 'the user'} (not analysed)")
+                if masked[key] > 0:
+                    _warn(messages, f"{scene.path.name if scene.path else key}: {masked[key]:.0f} m2 masked by "
+                                    f"{Path(mask.path).name if mask.path else 'the user'} (not analysed)")
             scenes.append(scene)
         before, after = scenes
     inside = np.ones(before.shape, dtype=bool)
@@ -309,9 +451,12 @@ def detect_scenes(
         if not (scene.valid & inside).any():
             raise InputError(f"{scene.path}: no valid pixel inside the AOI (all nodata)")
 
-    shift = (0.0, 0.0)
+    measured = False
     residual: dict[str, float] | None = None
-    if config.coregister:
+    if shift is not None:
+        after = apply_shift(after, shift)
+    elif config.coregister:
+        shift = (0.0, 0.0)
         est = measure_shift(before, after, max_shift=config.max_shift_px)
         if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
             (dr, dc), _ = est.outside
@@ -321,12 +466,15 @@ def detect_scenes(
                 "co-register the images first or raise max_shift_px"
             )
         if est.strength >= MIN_SHIFT_STRENGTH:
-            shift = est.shift
+            shift, measured = est.shift, True
             logger.info("measured shift (row, col) = (%.2f, %.2f) px, peak %.0f sigma", *shift, est.strength)
             after = apply_shift(after, shift)
         else:
             _warn(messages, f"the shift between the images could not be measured (correlation peak "
                             f"{est.strength:.1f} sigma); taken as co-registered")
+    else:
+        shift = (0.0, 0.0)
+    if config.coregister and measure_residual:
         residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.max_shift_px,
                                                                        min_strength=MIN_SHIFT_STRENGTH)]
         if residuals:
@@ -344,9 +492,18 @@ def detect_scenes(
             f"{before.path} and {after.path}: no pixel inside the AOI is valid on both dates"
         )
     if frac < LOW_VALID_FRACTION:
-        _warn(messages, f"only {frac:.0%} of the AOI is valid on both dates; the rest is not analysed")
+        _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
     after = normalize(before, after, method=config.normalize)
+    return _Prepared(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
+                     shift_measured=measured, residual=residual, masked=masked, messages=messages)
+
+
+def _thresholded(
+    prep: _Prepared, config: DetectConfig
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray, Obscured]:
+    """Change measures, thresholds, change regions and clouds of a prepared pair."""
+    before, after, analysed = prep.before, prep.after, prep.analysed
     measures, thresholds, change_labels, raw = _change_regions(before, after, analysed, config)
     obscured = find_obscured(change_labels, before, after, measures, config)
     if obscured.found:
@@ -357,37 +514,42 @@ def detect_scenes(
             before, after, analysed & ~obscured.mask, config, exclude=clouds
         )
         obscured = extend_fringe(obscured, change_labels, measures)
-    for rec in obscured.regions:
-        _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
-                        f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
-    labels, regions, seen = classify_changes(
-        change_labels, before, after, measures, config,
-        threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
-        veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
-        fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
-        known=_known_features(aoi, before),
-    )
-    logger.info("%d changes", len(regions))
-    classes = class_mask(labels, regions, analysed, obscured=obscured.mask)
-    return DetectResult(
-        before=before,
-        after=after,
-        aoi=aoi,
-        config=config,
-        measures=measures,
-        thresholds=thresholds,
-        labels=labels,
-        classes=classes,
-        regions=regions,
-        analysed=analysed,
-        obscured=obscured,
-        inside=inside,
-        shift=shift,
-        warnings=tuple(messages),
-        structures_seen=seen,
-        masked_m2=masked,
-        residual_shift=residual,
-    )
+    return measures, thresholds, change_labels, raw, obscured
+
+
+@dataclass(frozen=True)
+class PairParameters:
+    """What :func:`detect_scenes` chooses from the data of a pair, measured on a part of it."""
+
+    thresholds: Thresholds
+    #: The shift measured, or None when it could not be.
+    shift: tuple[float, float] | None
+    #: The direction of shadows on each date, (row, col) unit vectors, or None.
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+    #: How many pixels were valid on both dates.
+    analysed_px: int
+
+
+def pair_parameters(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    mask: UserMask | None = None,
+) -> PairParameters:
+    """The thresholds, shift and shadow directions :func:`detect_scenes` would find on a pair.
+
+    Used on sample blocks to choose one set of them for a scene analysed block by block.
+    Raises like :func:`detect_scenes`.
+    """
+    config = config or DetectConfig()
+    prep = _prepare(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
+    _, thresholds, _, _, obscured = _thresholded(prep, config)
+    usable = prep.analysed & ~obscured.mask
+    directions = tuple(find_structures(scene, config=config, valid=usable).direction for scene in (before, prep.after))
+    return PairParameters(thresholds=thresholds, shift=prep.shift if prep.shift_measured else None,
+                          shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()))
 
 
 def _known_features(aoi: AOI | None, scene: Scene) -> np.ndarray | None:
@@ -428,7 +590,7 @@ def _change_regions(
 
 
 def write_outputs(
-    result: DetectResult,
+    result: DetectResult | BlockwiseResult,
     out_dir: str | Path,
     *,
     inputs: list[dict[str, str]],
@@ -447,7 +609,7 @@ def write_outputs(
 
 
 def stage_outputs(
-    result: DetectResult,
+    result: DetectResult | BlockwiseResult,
     outs: OutputSet,
     *,
     inputs: list[dict[str, str]],
@@ -458,13 +620,19 @@ def stage_outputs(
 
     Returns the SHA-256 of each file written (keyed by its name under ``prefix``).
     """
+    from campwatch.blocks import BlockwiseResult
+
     mask_path = outs.path(prefix + "change_mask.tif")
-    write_change_mask(
-        result.classes, mask_path, transform=result.before.transform, crs=result.before.crs,
-        tags={"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()},
-    )
+    tags = {"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()}
+    if isinstance(result, BlockwiseResult):
+        finish_change_mask(result.mask_path, mask_path, tags=tags)
+        source: DetectResult | ChangeView = result.view(credit=credit)
+    else:
+        write_change_mask(result.classes, mask_path, transform=result.before.transform, crs=result.before.crs,
+                          tags=tags)
+        source = result
     map_path = outs.path(prefix + "change_map.png")
-    fig = change_map(result, credit=credit)
+    fig = change_map(source, credit=credit)
     FigureCanvasAgg(fig)
     fig.savefig(map_path, dpi=150, metadata={"Software": None})
     hashes = {name: sha256_file(outs.path(prefix + name)) for name in ("change_mask.tif", "change_map.png")}
@@ -474,7 +642,7 @@ def stage_outputs(
     return hashes | {"report.geojson": sha256_file(report_path)}
 
 
-def imagery_credit(result: DetectResult) -> str | None:
+def imagery_credit(result: DetectResult | BlockwiseResult) -> str | None:
     """The credit line for figures: from the images' tags, else the AOI file's ``credit``."""
     credits = []
     for scene in (result.before, result.after):
@@ -530,21 +698,42 @@ def run_detect(
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
     mask_path: str | Path | None = None,
     bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
-) -> tuple[DetectResult, dict[str, Path]]:
+) -> tuple[DetectResult | BlockwiseResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
+
+    An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
+    block by block (:func:`campwatch.blocks.detect_blockwise`): memory stays bounded.
 
     Nothing is written unless every input is valid and the analysis succeeds; then all
     outputs appear together (see :class:`campwatch.output.OutputSet`).
     """
+    from campwatch.blocks import detect_blockwise, needs_blocks
+
     check_writable(out_dir)
+    config = config or DetectConfig()
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
     mask = read_mask(mask_path) if mask_path is not None else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        result = detect(before_path, after_path, aoi=aoi, config=config, dates=dates, mask=mask, bands=bands)
+    info_b = pair_info(before_path, after_path, dates=dates, bands=bands)[0]
+    window = aoi_window(info_b, aoi)
     inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
                            bands=bands)
-    paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        if not needs_blocks((int(window.height), int(window.width)), config, math.sqrt(_pixel_area(info_b))):
+            result: DetectResult | BlockwiseResult = detect(before_path, after_path, aoi=aoi, config=config,
+                                                            dates=dates, mask=mask, bands=bands)
+            paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
+            return result, paths
+        # Larger than a block: block by block, the class mask in a scratch file until it is published.
+        with tempfile.TemporaryDirectory(prefix="campwatch-blocks-") as scratch:
+            result = detect_blockwise(before_path, after_path, scratch=scratch, aoi=aoi, config=config, dates=dates,
+                                      mask=mask, bands=bands)
+            paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
+
+
+def _pixel_area(info: SceneInfo) -> float:
+    t = info.transform
+    return abs(t.a * t.e - t.b * t.d)
 
 

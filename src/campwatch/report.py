@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,9 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
@@ -19,10 +23,56 @@ from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 if TYPE_CHECKING:
     from campwatch.pipeline import DetectResult
 
-__all__ = ["build_report", "write_json", "load_report", "software_versions", "REPORT_SCHEMA"]
+__all__ = ["build_report", "write_json", "load_report", "software_versions", "PixelTotals", "Grid", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "campwatch-report/1"
 _DECIMALS = 7  # about 1 cm in longitude/latitude
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The grid a run analysed: CRS, transform and shape of the AOI's window of the before image."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+    window: Window | None = None
+
+
+@dataclass(frozen=True)
+class PixelTotals:
+    """The pixel counts a report's summary is made of; sums of blocks add up (``+``).
+
+    ``grid_px``: every pixel of the grid; ``inside_px``: inside the AOI; ``analysed_px``:
+    valid on both dates inside the AOI; ``clear_px``: analysed and not under cloud;
+    ``obscured_px``: under the clouds and shadows of each date; ``seen_through_px``: under
+    a thin veil; ``hidden_px``: inside the AOI and not seen on each date (nodata, cloud).
+    """
+
+    pixel_area: float
+    grid_px: int
+    inside_px: int
+    analysed_px: int
+    clear_px: int
+    obscured_px: dict[str, int] = field(default_factory=lambda: {"before": 0, "after": 0})
+    seen_through_px: int = 0
+    hidden_px: dict[str, int] = field(default_factory=lambda: {"before": 0, "after": 0})
+
+    def __add__(self, other: PixelTotals) -> PixelTotals:
+        return PixelTotals(
+            pixel_area=self.pixel_area,
+            grid_px=self.grid_px + other.grid_px,
+            inside_px=self.inside_px + other.inside_px,
+            analysed_px=self.analysed_px + other.analysed_px,
+            clear_px=self.clear_px + other.clear_px,
+            obscured_px={k: self.obscured_px[k] + other.obscured_px[k] for k in ("before", "after")},
+            seen_through_px=self.seen_through_px + other.seen_through_px,
+            hidden_px={k: self.hidden_px[k] + other.hidden_px[k] for k in ("before", "after")},
+        )
+
+    def obscured_fraction(self, date: str) -> float:
+        """The share of the AOI that ``date`` ("before" or "after") does not show."""
+        return self.hidden_px[date] / max(1, self.inside_px)
 
 
 def software_versions() -> dict[str, str]:
@@ -84,7 +134,9 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
     outputs : dict
         Output file name to its SHA-256.
     """
-    crs = result.before.crs
+    grid = result.grid
+    crs = grid.crs
+    totals = result.totals()
     transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     interval = {"from": result.before.date.isoformat(), "to": result.after.date.isoformat()}
     features = []
@@ -107,8 +159,8 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
             {"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
              "properties": props}
         )
-    area_px = result.before.pixel_area
-    analysed_m2 = float((result.analysed & ~result.obscured.mask).sum()) * area_px
+    area_px = totals.pixel_area
+    analysed_m2 = totals.clear_px * area_px
     changed = {
         name: round(sum(r.area_m2 for r in result.regions if r.change_class == name), 1)
         for name in CLASSES if not name.startswith("fence")
@@ -128,12 +180,12 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
         "interval": interval,
         "crs": crs.to_string(),
         "grid": {
-            "transform": [round(v, 6) for v in tuple(result.before.transform)[:6]],
-            "width": result.before.shape[1],
-            "height": result.before.shape[0],
-            "window": None if result.before.window is None else {
-                "col_off": int(result.before.window.col_off), "row_off": int(result.before.window.row_off),
-                "width": int(result.before.window.width), "height": int(result.before.window.height)},
+            "transform": [round(v, 6) for v in tuple(grid.transform)[:6]],
+            "width": grid.shape[1],
+            "height": grid.shape[0],
+            "window": None if grid.window is None else {
+                "col_off": int(grid.window.col_off), "row_off": int(grid.window.row_off),
+                "width": int(grid.window.width), "height": int(grid.window.height)},
         },
         "parameters": result.config.to_dict(),
         "thresholds": result.thresholds.to_dict(),
@@ -144,21 +196,22 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
             "note": "shift (row, col) by which the after image was moved onto the before image; residual: "
                     "the shift left after that, by phase correlation on tiles (pixels)",
         },
+        **({"blocks": result.blocks} if result.blocks is not None else {}),
         "summary": {
             "counts": counts,
             "changed_area_m2": changed,
             "fence_length_m": lengths,
             "analysed_area_m2": round(analysed_m2, 1),
             "obscured_area_m2": {
-                "before": round(float(result.obscured.before.sum()) * area_px, 1),
-                "after": round(float(result.obscured.after.sum()) * area_px, 1),
+                "before": round(totals.obscured_px["before"] * area_px, 1),
+                "after": round(totals.obscured_px["after"] * area_px, 1),
             },
-            "seen_through_area_m2": round(float(result.obscured.seen_through.sum()) * area_px, 1),
-            "obscured_regions": result.obscured.regions,
-            "not_analysed_fraction": round(1.0 - float(result.analysed.mean()), 4),
+            "seen_through_area_m2": round(totals.seen_through_px * area_px, 1),
+            "obscured_regions": result.obscured_regions,
+            "not_analysed_fraction": round(1.0 - totals.analysed_px / max(1, totals.grid_px), 4),
             "obscured_fraction": {
-                "before": round(result.obscured_fraction("before"), 4),
-                "after": round(result.obscured_fraction("after"), 4),
+                "before": round(totals.obscured_fraction("before"), 4),
+                "after": round(totals.obscured_fraction("after"), 4),
             },
             "structures_seen": result.structures_seen,
             "masked_by_user_m2": {k: round(v, 1) for k, v in result.masked_m2.items()},

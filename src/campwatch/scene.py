@@ -402,6 +402,7 @@ def read_scene_onto(
     shape: tuple[int, int],
     bands: tuple[int, ...] | None = None,
     date: dt.date | None = None,
+    resampling: Resampling = Resampling.bilinear,
 ) -> Scene:
     """Read a scene resampled onto another grid (``rasterio.vrt.WarpedVRT``, bilinear).
 
@@ -417,6 +418,8 @@ def read_scene_onto(
         1-based band indexes to read, in this order; default all.
     date : datetime.date, optional
         As in :func:`read_scene`.
+    resampling : rasterio.enums.Resampling
+        Bilinear by default; ``average`` for a reduced view of a large scene.
 
     Raises
     ------
@@ -427,7 +430,8 @@ def read_scene_onto(
     path = Path(path)
     indexes = list(bands) if bands else list(range(1, info.count + 1))
     if path.is_dir():
-        data, valid = _mosaic_onto(path, info, crs=crs, transform=transform, shape=shape, bands=indexes)
+        data, valid = _mosaic_onto(path, info, crs=crs, transform=transform, shape=shape, bands=indexes,
+                                   resampling=resampling)
         return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date,
                      band_names=tuple(info.band_names[i - 1] for i in indexes), path=path, window=None,
                      dtype=info.dtype, credit=info.credit,
@@ -438,7 +442,7 @@ def read_scene_onto(
         own_alpha = [i + 1 for i, c in enumerate(ds.colorinterp) if c == ColorInterp.alpha]
         try:
             with WarpedVRT(ds, crs=crs, transform=transform, width=shape[1], height=shape[0],
-                           resampling=Resampling.bilinear, add_alpha=not own_alpha) as vrt:
+                           resampling=resampling, add_alpha=not own_alpha) as vrt:
                 data = vrt.read(indexes, out_dtype="float32")
                 alpha = vrt.read(own_alpha[0] if own_alpha else vrt.count)
                 masks = vrt.read_masks(indexes)
@@ -461,6 +465,7 @@ def _mosaic_onto(
     transform: Affine,
     shape: tuple[int, int],
     bands: list[int] | None = None,
+    resampling: Resampling = Resampling.bilinear,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mosaic a folder's tiles over a target grid (``rasterio.merge``), resampled onto it.
 
@@ -475,13 +480,16 @@ def _mosaic_onto(
     if crs != info.crs:
         left, bottom, right, top = transform_bounds(crs, info.crs, left, bottom, right, top, densify_pts=21)
     rx, ry = info.res
+    if crs == info.crs and abs(transform.a) > rx and abs(transform.e) > ry:
+        # A reduced view: mosaic at the target's coarser pixel size, not the tiles' own.
+        rx, ry = abs(transform.a), abs(transform.e)
     bounds = (left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry)
     tiles = scene_files(folder)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             merged, merged_t = merge([str(t) for t in tiles], bounds=bounds, res=(rx, ry), indexes=bands,
-                                     masked=True, dtype="float32")
+                                     masked=True, dtype="float32", resampling=resampling)
     except RasterioIOError as exc:
         raise SceneError(f"{folder}: a tile cannot be read ({exc})") from exc
     covered = ~np.ma.getmaskarray(merged).any(axis=0)
@@ -489,7 +497,7 @@ def _mosaic_onto(
     out = np.zeros((src.shape[0], shape[0], shape[1]), dtype="float32")
     for b in range(src.shape[0]):
         reproject(src[b], out[b], src_transform=merged_t, src_crs=info.crs, dst_transform=transform, dst_crs=crs,
-                  resampling=Resampling.bilinear)
+                  resampling=resampling)
     valid_f = np.zeros(shape, dtype="float32")
     reproject(covered.astype("float32"), valid_f, src_transform=merged_t, src_crs=info.crs,
               dst_transform=transform, dst_crs=crs, resampling=Resampling.nearest)

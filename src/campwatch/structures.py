@@ -270,6 +270,7 @@ def find_structures(
     valid: np.ndarray | None = None,
     veiled: np.ndarray | None = None,
     known: np.ndarray | None = None,
+    direction: tuple[float, float] | None = None,
 ) -> StructureMap:
     """Find the structure-like objects of a scene.
 
@@ -298,6 +299,9 @@ def find_structures(
     known : (M, N) ndarray of bool, optional
         Where the AOI file says towers and structures stand. A candidate there needs no
         shadow: the analyst has already said it is raised.
+    direction : (row, col) unit vector, optional
+        The direction of shadows when it is known (measured on the whole image, for a
+        block of it); default, measured on ``scene``.
 
     Notes
     -----
@@ -360,7 +364,8 @@ def find_structures(
         r0, c0, r1, c1 = prop.bbox
         r0, c0, r1, c1 = max(0, r0 - m), max(0, c0 - m), min(rows, r1 + m), min(cols, c1 + m)
         votes.append((labels[r0:r1, c0:c1] == prop.label, dark[r0:r1, c0:c1]))
-    direction = shadow_direction(votes, reach=reach)
+    if direction is None:
+        direction = shadow_direction(votes, reach=reach)
     for prop, (r0, c0, r1, c1), obj, width, rect, kind, far in shaped:
         under_veil = veiled is not None and float(veiled[r0:r1, c0:c1][obj].mean()) >= 0.5
         shade = (dimmed if under_veil else dark)[r0:r1, c0:c1]

@@ -25,6 +25,8 @@ from campwatch.scene import parse_band_names
 @click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
 @click.option("--min-area", "min_area_m2", type=float, help="Smallest change region kept, in m2.")
 @click.option("--no-coregister", is_flag=True, help="Do not measure and correct a small shift.")
+@click.option("--block-size", "block_size_px", type=click.IntRange(min=64),
+              help="Analyse AOI windows larger than this many pixels a side block by block (default 2048).")
 @click.option("--before-date", type=click.DateTime(["%Y-%m-%d"]),
               help="Date of BEFORE (YYYY-MM-DD), replacing its name's and tags'.")
 @click.option("--after-date", type=click.DateTime(["%Y-%m-%d"]),
@@ -45,6 +47,7 @@ def detect_command(
     loss_threshold: float | None,
     min_area_m2: float | None,
     no_coregister: bool,
+    block_size_px: int | None,
     before_date: dt.datetime | None,
     after_date: dt.datetime | None,
     before_bands: str | None,
@@ -64,6 +67,7 @@ def detect_command(
         loss_threshold=loss_threshold,
         min_area_m2=min_area_m2,
         coregister=False if no_coregister else None,
+        block_size_px=block_size_px,
     )
     dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
@@ -75,6 +79,9 @@ def detect_command(
         counts[r.change_class] = counts.get(r.change_class, 0) + 1
     name = result.aoi.name if result.aoi else before.name
     click.echo(f"{name}: {result.before.date} -> {result.after.date}")
+    if result.blocks is not None:
+        click.echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "
+                   f"{result.blocks['size_px']} px (halo {result.blocks['halo_px']} px)")
     for cls in sorted(counts):
         if cls.startswith("fence"):
             length = sum(r.length_m or 0.0 for r in result.regions if r.change_class == cls)

@@ -1,0 +1,630 @@
+"""Analyse a pair larger than memory block by block; changes across block edges come out whole.
+
+A window of more than one block (``DetectConfig.block_size_px`` a side, plus a halo of
+``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
+:func:`campwatch.pipeline.detect_scenes`, with one shift and one pair of thresholds for
+the whole scene, chosen first on a sample of blocks. Each block answers for its core:
+every change it finds is cut to the core, and the parts of one change that different
+blocks found (their versions of it overlap where both blocks see it) are joined into one
+change again, whatever its size.
+
+The class codes of each core go into a scratch mask window by window, and the changes that
+cross a core edge are burnt in again with their final class. Figures are drawn from a
+reduced read of both images. Peak memory depends on the block size, not on the scene's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.windows
+import shapely
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.features import geometry_mask, rasterize
+from rasterio.transform import array_bounds
+from rasterio.windows import Window
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import linemerge, unary_union
+
+from campwatch.align import aoi_window, apply_shift
+from campwatch.aoi import AOI
+from campwatch.changemask import open_change_mask
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
+from campwatch.classify import ChangeRegion
+from campwatch.config import DetectConfig
+from campwatch.errors import InputError
+from campwatch.masks import UserMask
+from campwatch.pipeline import (
+    LOW_VALID_FRACTION,
+    LOW_VALID_TEXT,
+    _read_pair,
+    detect_scenes,
+    pair_info,
+    pair_parameters,
+)
+from campwatch.radiometry import normalize
+from campwatch.report import Grid, PixelTotals
+from campwatch.scene import Scene, SceneInfo, read_scene_onto
+from campwatch.threshold import Thresholds
+
+__all__ = ["Block", "BlockwiseResult", "detect_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
+
+logger = logging.getLogger(__name__)
+
+#: How many blocks, spread over the scene, choose the shift and the thresholds.
+SAMPLE_BLOCKS = 9
+
+#: The longer side of the reduced images figures are drawn from, in pixels.
+OVERVIEW_PX = 2048
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a window: its core (what it answers for) and what is read (core and halo).
+
+    Both in pixels of the analysed grid (the AOI's window of the before image).
+    """
+
+    index: tuple[int, int]
+    core: Window
+    padded: Window
+
+    @property
+    def core_in_padded(self) -> tuple[slice, slice]:
+        """The core as slices of the padded block's arrays."""
+        r = int(self.core.row_off - self.padded.row_off)
+        c = int(self.core.col_off - self.padded.col_off)
+        return slice(r, r + int(self.core.height)), slice(c, c + int(self.core.width))
+
+
+def halo_px(config: DetectConfig, pixel_size: float) -> int:
+    """The halo of a block in pixels of size ``pixel_size`` (metres)."""
+    return max(1, int(math.ceil(config.block_halo_m / pixel_size)))
+
+
+def needs_blocks(shape: tuple[int, int], config: DetectConfig, pixel_size: float) -> bool:
+    """Whether a window of ``shape`` holds more pixels than one block with its halo."""
+    side = config.block_size_px + 2 * halo_px(config, pixel_size)
+    return shape[0] * shape[1] > side * side
+
+
+def plan_blocks(shape: tuple[int, int], block: int, halo: int) -> list[Block]:
+    """Cut a window of ``shape`` (rows, cols) into blocks of ``block`` pixels with a ``halo``, row by row."""
+    rows, cols = shape
+    out = []
+    for i, r0 in enumerate(range(0, rows, block)):
+        for j, c0 in enumerate(range(0, cols, block)):
+            h, w = min(block, rows - r0), min(block, cols - c0)
+            pr0, pc0 = max(0, r0 - halo), max(0, c0 - halo)
+            pr1, pc1 = min(rows, r0 + h + halo), min(cols, c0 + w + halo)
+            out.append(Block((i, j), Window(c0, r0, w, h), Window(pc0, pr0, pc1 - pc0, pr1 - pr0)))
+    return out
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """The part of a change that one block answers for, and the change as that block saw it."""
+
+    block: tuple[int, int]
+    region: ChangeRegion
+    part: BaseGeometry
+    whole: BaseGeometry
+    read_area: BaseGeometry
+    #: Whether the change reaches out of the block's core.
+    crosses: bool = False
+
+
+@dataclass(frozen=True)
+class BlockwiseResult:
+    """A pair analysed block by block: what a report, a change mask and a change map need.
+
+    ``before`` and ``after`` are reduced views of the two images (for figures); ``grid``
+    is the full analysed grid; pixel counts are summed over the blocks' cores. The class
+    mask is in ``mask_path`` (a scratch GeoTIFF) until the outputs are written.
+    """
+
+    before: Scene
+    after: Scene
+    aoi: AOI | None
+    config: DetectConfig
+    thresholds: Thresholds
+    regions: list[ChangeRegion]
+    shift: tuple[float, float]
+    residual_shift: dict[str, float] | None
+    warnings: tuple[str, ...]
+    structures_seen: dict[str, dict[str, int]]
+    masked_m2: dict[str, float]
+    grid: Grid
+    pixel_totals: PixelTotals
+    blocks: dict[str, Any]
+    obscured_regions: list[dict[str, object]]
+    mask_path: Path
+    overview_obscured: np.ndarray
+    overview_no_data: np.ndarray = field(repr=False)
+
+    def totals(self) -> PixelTotals:
+        """Pixel counts for the report, summed over the blocks."""
+        return self.pixel_totals
+
+    def obscured_fraction(self, date: str) -> float:
+        """The share of the AOI that ``date`` ("before" or "after") does not show."""
+        return self.pixel_totals.obscured_fraction(date)
+
+    def view(self, *, credit: str | None = None) -> Any:
+        """The :class:`campwatch.views.ChangeView` of the run, on the reduced images."""
+        from campwatch.views import ChangeView, MappedChange, _lonlat
+
+        interval = (self.before.date.isoformat(), self.after.date.isoformat())
+        changes = [
+            MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence, interval,
+                         _lonlat(r.geometry, self.grid.crs))
+            for r in self.regions
+        ]
+        name = self.aoi.name if self.aoi is not None else (self.after.path.stem if self.after.path else "scene")
+        return ChangeView(name=name, before=self.before, after=self.after, changes=changes, aoi=self.aoi,
+                          obscured=self.overview_obscured, no_data=self.overview_no_data, credit=credit,
+                          shift_px=self.shift)
+
+
+def _pixel_size(info: SceneInfo) -> float:
+    t = info.transform
+    return math.sqrt(abs(t.a * t.e - t.b * t.d))
+
+
+def detect_blockwise(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    scratch: str | Path,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask: UserMask | None = None,
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+) -> BlockwiseResult:
+    """Detect and classify change between two scenes block by block (as :func:`campwatch.pipeline.detect`).
+
+    Parameters
+    ----------
+    scratch : str or Path
+        An existing folder for the scratch class mask (one byte per pixel of the window).
+    Others as :func:`campwatch.pipeline.detect`.
+
+    Raises
+    ------
+    SceneError, GridMismatchError, AOIError, InputError
+        As :func:`campwatch.pipeline.detect`.
+
+    Notes
+    -----
+    Memory: that of :func:`campwatch.pipeline.detect` on one block with its halo (about
+    1.5 GB for 4-band blocks of 2048 pixels and a 200-pixel halo), plus the changes found.
+    """
+    config = config or DetectConfig()
+    info_b, info_a, idx_b, idx_a, notes = pair_info(before_path, after_path, dates=dates, bands=bands)
+    window = aoi_window(info_b, aoi)
+    shape = (int(window.height), int(window.width))
+    transform = rasterio.windows.transform(window, info_b.transform)
+    px = _pixel_size(info_b)
+    halo = halo_px(config, px)
+    blocks = plan_blocks(shape, config.block_size_px, halo)
+    grid = Grid(crs=info_b.crs, transform=transform, shape=shape, window=window)
+    logger.info("%d x %d pixels in %d blocks of %d (halo %d px)", shape[0], shape[1], len(blocks),
+                config.block_size_px, halo)
+
+    def read(blk: Block) -> tuple[Scene, Scene, list[str]]:
+        file_window = Window(window.col_off + blk.padded.col_off, window.row_off + blk.padded.row_off,
+                             blk.padded.width, blk.padded.height)
+        return _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates,
+                          window=file_window, check_overlap=False)
+
+    def inside_of(blk: Block) -> np.ndarray:
+        shape_b = (int(blk.padded.height), int(blk.padded.width))
+        if aoi is None:
+            return np.ones(shape_b, dtype=bool)
+        t = rasterio.windows.transform(blk.padded, transform)
+        return geometry_mask([aoi.geometry_in(info_b.crs)], out_shape=shape_b, transform=t, invert=True)
+
+    # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
+    _check_overlap(info_b, info_a, grid, aoi)
+    scene_params = _scene_parameters(blocks, read, inside_of, aoi, config, mask)
+    fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
+    messages = list(dict.fromkeys(notes + scene_params.notes))
+    block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
+
+    # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
+    scratch_path = Path(scratch) / "change_mask_blocks.tif"
+    totals = PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0)
+    seen = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
+    masked = {"before": 0.0, "after": 0.0}
+    pieces: list[_Piece] = []
+    obscured_regions: list[dict[str, object]] = []
+    residuals: list[dict[str, float]] = []
+    per_block: list[dict[str, Any]] = []
+    with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
+        for blk in blocks:
+            core_sl = blk.core_in_padded
+            record: dict[str, Any] = {"block": list(blk.index), "window": [int(blk.core.col_off), int(blk.core.row_off),
+                                                                            int(blk.core.width), int(blk.core.height)]}
+            per_block.append(record)
+            core_px = int(blk.core.width * blk.core.height)
+            inside = inside_of(blk)
+            if not inside[core_sl].any():
+                record["status"] = "outside the AOI"
+                totals = totals + PixelTotals(pixel_area=px * px, grid_px=core_px, inside_px=0, analysed_px=0,
+                                              clear_px=0)
+                dst.write(np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8"), 1, window=blk.core)
+                continue
+            before, after, _ = read(blk)
+            try:
+                res = detect_scenes(before, after, aoi=aoi, config=block_config, mask=mask, shift=shift, core=core_sl,
+                                    shadow_directions=scene_params.shadow_directions)
+            except InputError as exc:
+                # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
+                record["status"] = f"not analysed: {exc}"
+                ins = inside[core_sl]
+                totals = totals + PixelTotals(
+                    pixel_area=px * px, grid_px=core_px, inside_px=int(ins.sum()), analysed_px=0, clear_px=0,
+                    hidden_px={"before": int((~before.valid[core_sl] & ins).sum()),
+                               "after": int((~after.valid[core_sl] & ins).sum())})
+                dst.write(np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8"), 1, window=blk.core)
+                continue
+            del before, after
+            record["status"] = "analysed"
+            record["residual_shift"] = res.residual_shift
+            if res.residual_shift is not None:
+                residuals.append(res.residual_shift)
+            totals = totals + res.totals(core_sl)
+            for d in seen:
+                for k in seen[d]:
+                    seen[d][k] += res.structures_seen.get(d, {}).get(k, 0)
+            for k in masked:
+                masked[k] += res.masked_m2.get(k, 0.0)
+            for rec in res.obscured_regions:
+                obscured_regions.append(dict(rec) | {"block": list(blk.index)})
+            for text in res.warnings:
+                if LOW_VALID_TEXT not in text:  # said once for the whole AOI below
+                    messages.append(f"block {blk.index[0]},{blk.index[1]}: {text}")
+            dst.write(res.classes[core_sl], 1, window=blk.core)
+            found = _pieces(res.regions, blk, transform)
+            record["changes"] = len(found)
+            pieces += found
+            del res
+    analysed_blocks = sum(1 for r in per_block if r["status"] == "analysed")
+    if analysed_blocks == 0 or totals.analysed_px == 0:
+        raise InputError(f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates")
+    frac = totals.analysed_px / max(1, totals.inside_px)
+    if frac < LOW_VALID_FRACTION:
+        messages.append(f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
+
+    # 3. Join the parts of changes larger than a halo; number every change.
+    joined, slivers = _join(pieces, px, config.min_area_m2)
+    regions = _number(joined)
+    crossing = [r for r in regions if not _within_one_core(r.geometry, blocks, transform)]
+    with rasterio.open(scratch_path, "r+") as dst:
+        _burn(dst, slivers, px, code=NO_CHANGE)
+        _burn(dst, crossing, px)
+
+    overview = _overview(before_path, after_path, info_b, info_a, idx_b, idx_a, dates, grid, shift, config,
+                         scratch_path, aoi)
+    residual = None
+    if residuals:
+        residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
+                    "median_px": round(float(np.median([r["median_px"] for r in residuals])), 2),
+                    "max_px": round(float(max(r["max_px"] for r in residuals)), 2)}
+    thresholds = Thresholds(gain=fixed.gain, loss=fixed.loss,
+                            method=f"{fixed.method}, median of {len(sampled)} sample blocks")
+    return BlockwiseResult(
+        before=overview[0], after=overview[1], aoi=aoi, config=config, thresholds=thresholds, regions=regions,
+        shift=shift, residual_shift=residual, warnings=tuple(dict.fromkeys(messages)), structures_seen=seen,
+        masked_m2=masked, grid=grid, pixel_totals=totals,
+        blocks={"size_px": config.block_size_px, "halo_px": halo, "count": len(blocks), "analysed": analysed_blocks,
+                "shift_and_thresholds_from": [list(i) for i in sampled],
+                "shadow_direction_rowcol": {"before": scene_params.shadow_directions[0],
+                                            "after": scene_params.shadow_directions[1]},
+                "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
+                "per_block": per_block},
+        obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview[2],
+        overview_no_data=overview[3],
+    )
+
+
+def _core_shape(blk: Block) -> tuple[int, int]:
+    """The (rows, cols) of a block's core."""
+    return int(blk.core.height), int(blk.core.width)
+
+
+def _check_overlap(info_b: SceneInfo, info_a: SceneInfo, grid: Grid, aoi: AOI | None) -> None:
+    """The error :func:`campwatch.pipeline.detect` gives when the later image misses the window."""
+    from rasterio.warp import transform_bounds
+
+    left, bottom, right, top = array_bounds(grid.shape[0], grid.shape[1], grid.transform)
+    a = info_a.transform
+    a_bounds = array_bounds(info_a.height, info_a.width, a)
+    a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *a_bounds)
+    if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
+        raise InputError(
+            f"{info_a.path} does not overlap {info_b.path}"
+            + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
+            + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
+            f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
+        )
+
+
+def _sample(blocks: list[Block], n: int) -> list[Block]:
+    """Up to ``n`` blocks spread evenly over the block grid (rows and columns)."""
+    rows = max(b.index[0] for b in blocks) + 1
+    cols = max(b.index[1] for b in blocks) + 1
+    k = max(1, int(math.isqrt(n)))
+    pick_r = sorted({int(round(v)) for v in np.linspace(0, rows - 1, min(k, rows))})
+    pick_c = sorted({int(round(v)) for v in np.linspace(0, cols - 1, min(k, cols))})
+    chosen = {(r, c) for r in pick_r for c in pick_c}
+    return [b for b in blocks if b.index in chosen]
+
+
+@dataclass(frozen=True)
+class _SceneParameters:
+    thresholds: Thresholds
+    shift: tuple[float, float]
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+    sampled: list[tuple[int, int]]
+    notes: list[str]
+
+
+def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float, float] | None:
+    """The mean of unit vectors weighted by pixels; None when there are none or they disagree."""
+    if not found:
+        return None
+    v = np.array([d for d, _ in found], dtype="float64")
+    w = np.array([n for _, n in found], dtype="float64")
+    mean = (v * w[:, None]).sum(axis=0) / w.sum()
+    length = float(np.hypot(*mean))
+    return None if length < 0.5 else (round(float(mean[0] / length), 4), round(float(mean[1] / length), 4))
+
+
+def _scene_parameters(
+    blocks: list[Block], read: Any, inside_of: Any, aoi: AOI | None, config: DetectConfig, mask: UserMask | None,
+) -> _SceneParameters:
+    """Thresholds (medians), shift (median of those measured) and shadow directions of sample blocks with data.
+
+    When none of the spread-out blocks has data on both dates, every other block is tried in
+    turn until one has.
+    """
+    gains, losses, shifts, used, notes = [], [], [], [], []
+    directions: tuple[list[tuple[tuple[float, float], int]], ...] = ([], [])
+    method = config.threshold_method
+    chosen = _sample(blocks, SAMPLE_BLOCKS)
+    rest = [b for b in blocks if b not in chosen]
+    for blk in chosen + rest:
+        if used and blk not in chosen:
+            break
+        if not inside_of(blk)[blk.core_in_padded].any():
+            continue
+        before, after, read_notes = read(blk)
+        notes += read_notes
+        try:
+            found = pair_parameters(before, after, aoi=aoi, config=config, mask=mask)
+        except InputError:
+            continue  # no data in this block
+        gains.append(found.thresholds.gain)
+        losses.append(found.thresholds.loss)
+        method = found.thresholds.method
+        used.append(blk.index)
+        if found.shift is not None:
+            shifts.append(found.shift)
+        for i, d in enumerate(found.shadow_directions):
+            if d is not None:
+                directions[i].append((d, found.analysed_px))
+    if not used:
+        raise InputError("no block of the AOI has pixels valid on both dates")
+    shift = (0.0, 0.0)
+    if shifts:
+        shift = (round(float(np.median([s[0] for s in shifts])), 3), round(float(np.median([s[1] for s in shifts])), 3))
+    else:
+        notes.append("the shift between the images could not be measured on any sample block; taken as co-registered")
+    return _SceneParameters(
+        thresholds=Thresholds(float(np.median(gains)), float(np.median(losses)), method), shift=shift,
+        shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])), sampled=used, notes=notes)
+
+
+def _px_bounds(geom: BaseGeometry, transform: Affine) -> tuple[float, float, float, float]:
+    """(row_min, col_min, row_max, col_max) of a geometry in pixels of ``transform``."""
+    x0, y0, x1, y1 = geom.bounds
+    inv = ~transform
+    cols, rows = zip(*(inv * (x, y) for x, y in ((x0, y0), (x0, y1), (x1, y0), (x1, y1))), strict=True)
+    return min(rows), min(cols), max(rows), max(cols)
+
+
+def _window_box(win: Window, transform: Affine) -> BaseGeometry:
+    left, bottom, right, top = array_bounds(int(win.height), int(win.width), rasterio.windows.transform(win, transform))
+    return box(left, bottom, right, top)
+
+
+def _pieces(regions: list[ChangeRegion], blk: Block, transform: Affine) -> list[_Piece]:
+    """Every change a block found, cut to the block's core (the part it answers for)."""
+    core_box = _window_box(blk.core, transform)
+    read_box = _window_box(blk.padded, transform)
+    out = []
+    for region in regions:
+        geom = region.geometry
+        inside = geom.within(core_box)
+        part = geom if inside else geom.intersection(core_box)
+        if part.is_empty or _weight(part) == 0:
+            continue
+        out.append(_Piece(blk.index, region, part, geom, read_box, crosses=not inside))
+    return out
+
+
+def _linear(geom: BaseGeometry) -> bool:
+    return geom.geom_type in ("LineString", "MultiLineString")
+
+
+def _same(a: _Piece, b: _Piece, px: float) -> bool:
+    """Whether two blocks' versions of a change are one: they share most of what both blocks see of them."""
+    if a.block == b.block or _linear(a.whole) != _linear(b.whole):
+        return False
+    if _linear(a.whole):
+        shared = a.whole.intersection(b.whole.buffer(2 * px)).length
+        seen = min(a.whole.intersection(b.read_area).length, b.whole.intersection(a.read_area).length)
+    else:
+        shared = a.whole.intersection(b.whole).area
+        seen = min(a.whole.intersection(b.read_area).area, b.whole.intersection(a.read_area).area)
+    return seen > 0 and shared > 0.25 * seen
+
+
+def _join(pieces: list[_Piece], px: float, min_area_m2: float) -> tuple[list[ChangeRegion], list[ChangeRegion]]:
+    """Join the parts of changes cut at core edges into whole changes.
+
+    Parts from different blocks that are one change (:func:`_same`) are joined: the class is
+    the one of the larger share (area; length for fences), the measurements those of its
+    largest part. Returns the changes, and the slivers dropped (other change at a core
+    edge smaller than ``min_area_m2`` once joined).
+    """
+    parent = list(range(len(pieces)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    shapes = [p.whole.buffer(2 * px) if _linear(p.whole) else p.whole for p in pieces]
+    tree = shapely.STRtree(shapes)
+    for i, p in enumerate(pieces):
+        if not p.crosses:
+            continue  # only a change that reaches out of its core can meet another block's version
+        for j in tree.query(shapes[i]):
+            j = int(j)
+            if find(i) != find(j) and _same(p, pieces[j], px):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[_Piece]] = {}
+    for i, p in enumerate(pieces):
+        groups.setdefault(find(i), []).append(p)
+    out, dropped = [], []
+    for members in groups.values():
+        if len(members) == 1 and not members[0].crosses:
+            out.append(members[0].region)
+            continue
+        region = _joined(members)
+        if region.change_class == "other_change" and region.area_m2 < min_area_m2:
+            dropped.append(region)
+        else:
+            out.append(region)
+    return out, dropped
+
+
+def _weight(geom: BaseGeometry) -> float:
+    return geom.length if _linear(geom) else geom.area
+
+
+def _joined(members: list[_Piece]) -> ChangeRegion:
+    """One change from its parts (see :func:`_join`)."""
+    by_class: Counter[str] = Counter()
+    for m in members:
+        by_class[m.region.change_class] += _weight(m.part)
+    change_class = max(sorted(by_class), key=lambda c: by_class[c])
+    lead = max((m for m in members if m.region.change_class == change_class), key=lambda m: _weight(m.part))
+    parts = [shapely.set_precision(m.part, 1e-3) for m in members]
+    total = sum(_weight(m.part) for m in members) or 1.0
+    confidence = sum(m.region.confidence * _weight(m.part) for m in members) / total
+    if _linear(lead.region.geometry):
+        geom = linemerge(unary_union(parts))
+        return dataclasses.replace(
+            lead.region, geometry=geom, length_m=float(geom.length), confidence=round(confidence, 3),
+            evidence=dict(lead.region.evidence) | {"joined_from_blocks": len({m.block for m in members})})
+    geom = unary_union(parts)
+    rect = geom.minimum_rotated_rectangle.area
+    return dataclasses.replace(
+        lead.region, geometry=geom, area_m2=float(geom.area), confidence=round(confidence, 3),
+        rectangularity=float(geom.area / rect) if rect > 0 else lead.region.rectangularity,
+        width_m=max(m.region.width_m for m in members),
+        evidence=dict(lead.region.evidence) | {"joined_from_blocks": len({m.block for m in members}),
+                                               "classes_of_parts": dict(sorted(by_class.items()))})
+
+
+_ORDER = {name: (0 if name.startswith(("structure", "tower")) else 2 if name.startswith("fence") else 1)
+          for name in CLASSES}
+
+
+def _number(regions: list[ChangeRegion]) -> list[ChangeRegion]:
+    """Number the changes as a whole-scene run does: structures and towers, other change, fences; north to south."""
+    def key(r: ChangeRegion) -> tuple[int, float, float]:
+        c = r.geometry.centroid
+        return _ORDER[r.change_class], -round(c.y, 2), round(c.x, 2)
+
+    return [dataclasses.replace(r, id=i) for i, r in enumerate(sorted(regions, key=key), start=1)]
+
+
+def _within_one_core(geom: BaseGeometry, blocks: list[Block], transform: Affine) -> bool:
+    r0, c0, r1, c1 = _px_bounds(geom, transform)
+    for b in blocks:
+        if (b.core.row_off <= r0 and r1 <= b.core.row_off + b.core.height
+                and b.core.col_off <= c0 and c1 <= b.core.col_off + b.core.width):
+            return True
+    return False
+
+
+def _burn(dst: Any, regions: list[ChangeRegion], px: float, *, code: int | None = None) -> None:
+    """Write the final class of changes that cross core edges (or ``code``) into the mask, not over cloud or nodata."""
+    for r in regions:
+        geom = r.geometry.buffer(px * 0.75) if _linear(r.geometry) else r.geometry
+        r0, c0, r1, c1 = _px_bounds(geom, dst.transform)
+        row0, col0 = max(0, int(math.floor(r0))), max(0, int(math.floor(c0)))
+        row1, col1 = min(dst.height, int(math.ceil(r1))), min(dst.width, int(math.ceil(c1)))
+        if row1 <= row0 or col1 <= col0:
+            continue
+        win = Window(col0, row0, col1 - col0, row1 - row0)
+        codes = dst.read(1, window=win)
+        burnt = rasterize([(geom, 1)], out_shape=codes.shape, transform=dst.window_transform(win), dtype="uint8") > 0
+        burnt &= (codes != OBSCURED) & (codes != NOT_ANALYSED)
+        if burnt.any():
+            codes[burnt] = CLASSES[r.change_class].code if code is None else code
+            dst.write(codes, 1, window=win)
+
+
+def _overview(
+    before_path: str | Path,
+    after_path: str | Path,
+    info_b: SceneInfo,
+    info_a: SceneInfo,
+    idx_b: tuple[int, ...],
+    idx_a: tuple[int, ...],
+    dates: tuple[dt.date | None, dt.date | None],
+    grid: Grid,
+    shift: tuple[float, float],
+    config: DetectConfig,
+    mask_path: Path,
+    aoi: AOI | None,
+) -> tuple[Scene, Scene, np.ndarray, np.ndarray]:
+    """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures."""
+    rows, cols = grid.shape
+    factor = max(1, math.ceil(max(rows, cols) / OVERVIEW_PX))
+    shape = (math.ceil(rows / factor), math.ceil(cols / factor))
+    transform = grid.transform * Affine.scale(factor)
+    scenes = []
+    for path, info, idx, date in ((before_path, info_b, idx_b, dates[0]), (after_path, info_a, idx_a, dates[1])):
+        s = read_scene_onto(path, crs=grid.crs, transform=transform, shape=shape, bands=idx, date=date,
+                            resampling=Resampling.average)
+        scenes.append(dataclasses.replace(s, band_names=tuple(info.band_names[i - 1] for i in idx), notes=(),
+                                          window=grid.window))
+    before, after = scenes
+    if shift != (0.0, 0.0):
+        after = apply_shift(after, (shift[0] / factor, shift[1] / factor))
+    after = normalize(before, after, method=config.normalize)
+    with rasterio.open(mask_path) as src:
+        codes = src.read(1, out_shape=shape, resampling=Resampling.mode)
+    inside = np.ones(shape, dtype=bool)
+    if aoi is not None:
+        inside = geometry_mask([aoi.geometry_in(grid.crs)], out_shape=shape, transform=transform, invert=True)
+    return before, after, codes == OBSCURED, (codes == NOT_ANALYSED) & inside
