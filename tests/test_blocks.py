@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from click.testing import CliRunner
 from conftest import SAMPLE, add_building, ground, write_tif
-import shapely
 from pyproj import Transformer
 from shapely.affinity import translate
 from shapely.geometry import box, shape
@@ -243,3 +243,45 @@ def test_detect_cli_by_blocks_writes_a_full_size_mask_and_verifies(tmp_path):
                                    "--block-size", "10"])
     assert res.exit_code == 2 and "10 is not in the range x>=64" in res.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_series_and_check_by_blocks(tmp_path, aoi_file):
+    """A series and a monthly check of a scene larger than a block: dated changes, figures, verify."""
+    from conftest import aoi_doc
+
+    from campwatch.history import run_check
+    from campwatch.series import run_series
+
+    new = (CORNER - 20, CORNER - 30, 40, 60)  # across the block corner
+    gone = BASE[5]  # (150, 160, 20, 36): inside block (0, 0)
+    images = tmp_path / "images"
+    images.mkdir()
+    write_tif(images / "site_2020-05-01.tif", scene(BASE, seed_noise=1))
+    write_tif(images / "site_2020-07-01.tif", scene(BASE + [new], seed_noise=2))
+    write_tif(images / "site_2020-09-01.tif", scene([b for b in BASE if b != gone] + [new], seed_noise=3))
+    t = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    x0, y1 = 576000.0, 4632000.0
+    x1, y0 = x0 + SIZE * 0.5, y1 - SIZE * 0.5
+    ring = [list(t.transform(x, y)) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
+    aoi = aoi_file(aoi_doc(ring, name="Block test"), name="blocktest.geojson")
+    config = DetectConfig(block_size_px=CORNER, block_halo_m=30)
+
+    result = run_series(aoi, images, tmp_path / "series", config=config, dpi=60)
+    report = result.report
+    named = sorted((f["properties"]["class"], f["properties"]["interval"]["from"], f["properties"]["interval"]["to"],
+                    f["properties"]["last_confirmed"])
+                   for f in report["features"] if f["properties"]["class"] != "other_change")
+    assert named == [("structure_demolished", "2020-07-01", "2020-09-01", "2020-09-01"),
+                     ("structure_new", "2020-05-01", "2020-07-01", "2020-09-01")]
+    for pair in ("2020-05-01_2020-07-01", "2020-07-01_2020-09-01"):
+        doc = json.loads((tmp_path / "series" / "pairs" / pair / "report.geojson").read_text())
+        assert doc["blocks"]["count"] == 4
+    assert (tmp_path / "series" / "figures" / "change_overlay.png").stat().st_size > 10_000
+    assert (tmp_path / "series" / "report.html").exists()
+    assert verify_report(tmp_path / "series" / "series.geojson").ok
+
+    check = run_check(aoi, images, tmp_path / "checks", config=config, figures=False)
+    assert check.status == "ok"
+    named = sorted((p["class"], p["interval"]["from"]) for p in check.new if p["class"] != "other_change")
+    # The first check compares the newest image with the one before; the baseline pair finds the new structure.
+    assert named == [("structure_demolished", "2020-07-01"), ("structure_new", "2020-05-01")]

@@ -20,6 +20,7 @@ from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
 from campwatch.errors import InputError, SceneError
 from campwatch.evaluate import score_series
+from campwatch.pipeline import seen_fraction
 from campwatch.series import ChangeTracker, run_series, same_place, series_scenes
 
 ANALYST_CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed")
@@ -187,11 +188,14 @@ def _fake_pair(before: str, after: str, regions: list[SimpleNamespace], *, hidde
     """A stand-in for a DetectResult on the test grid: what the tracker reads of one."""
     shape = (256, 240)
     scene = {"crs": "EPSG:32652", "transform": TRANSFORM, "shape": shape, "pixel_area": 0.25}
-    analysed = np.ones(shape, bool)
+    usable = np.full(shape, not hidden)
     return SimpleNamespace(
         before=SimpleNamespace(path=Path(f"s_{before}.tif"), date=dt.date.fromisoformat(before), **scene),
         after=SimpleNamespace(path=Path(f"s_{after}.tif"), date=dt.date.fromisoformat(after), **scene),
-        regions=regions, analysed=analysed, obscured=SimpleNamespace(mask=np.full(shape, hidden)),
+        regions=regions,
+        seen_fraction=lambda geom: seen_fraction(
+            geom, TRANSFORM, shape, lambda w: usable[int(w.row_off):int(w.row_off + w.height),
+                                                     int(w.col_off):int(w.col_off + w.width)]),
     )
 
 

@@ -176,14 +176,15 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
 
 def residual_shifts(
     reference: Scene, moving: Scene, *, tiles: int = 3, max_shift: float = 5.0, min_strength: float = 8.0,
-    min_size: int = 64,
+    min_size: int = 64, max_size: int = 512,
 ) -> list[tuple[float, float]]:
     """The shift left between two scenes, measured on a ``tiles`` x ``tiles`` grid of tiles.
 
     After a global shift is corrected, what remains is local (terrain, a different
     orthorectification): phase correlation on each tile (:func:`measure_shift`) shows it.
     Tiles smaller than ``min_size`` pixels, half invalid, or whose correlation peak is
-    weaker than ``min_strength`` sigmas are left out.
+    weaker than ``min_strength`` sigmas are left out; of a tile larger than ``max_size``
+    pixels only its central ``max_size`` square is correlated (plenty for a sub-pixel peak).
 
     Returns
     -------
@@ -198,6 +199,12 @@ def residual_shifts(
             c0, c1 = j * cols // tiles, (j + 1) * cols // tiles
             if r1 - r0 < min_size or c1 - c0 < min_size:
                 continue
+            if r1 - r0 > max_size:
+                r0 = (r0 + r1 - max_size) // 2
+                r1 = r0 + max_size
+            if c1 - c0 > max_size:
+                c0 = (c0 + c1 - max_size) // 2
+                c1 = c0 + max_size
             part = (slice(r0, r1), slice(c0, c1))
             a = dataclasses.replace(reference, data=reference.data[:, part[0], part[1]], valid=reference.valid[part])
             b = dataclasses.replace(moving, data=moving.data[:, part[0], part[1]], valid=moving.valid[part])

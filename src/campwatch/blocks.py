@@ -19,7 +19,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from campwatch.pipeline import (
     detect_scenes,
     pair_info,
     pair_parameters,
+    seen_fraction,
 )
 from campwatch.radiometry import normalize
 from campwatch.report import Grid, PixelTotals
@@ -62,8 +62,11 @@ __all__ = ["Block", "BlockwiseResult", "detect_blockwise", "needs_blocks", "plan
 
 logger = logging.getLogger(__name__)
 
-#: How many blocks, spread over the scene, choose the shift and the thresholds.
+#: How many blocks, spread over the scene, choose the shift, the thresholds and the shadow directions.
 SAMPLE_BLOCKS = 9
+
+#: Of each sample block, the central square of at most this many pixels a side is read.
+SAMPLE_PX = 1024
 
 #: The longer side of the reduced images figures are drawn from, in pixels.
 OVERVIEW_PX = 2048
@@ -123,6 +126,8 @@ class _Piece:
     read_area: BaseGeometry
     #: Whether the change reaches out of the block's core.
     crosses: bool = False
+    #: Whether the block saw all of the change (it stays clear of the edges of what was read).
+    seen_whole: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,21 @@ class BlockwiseResult:
     mask_path: Path
     overview_obscured: np.ndarray
     overview_no_data: np.ndarray = field(repr=False)
+    #: Where a cloud or its shadow hid the ground inside the AOI, on each date.
+    hidden_areas: dict[str, BaseGeometry] = field(default_factory=dict)
+
+    def seen_fraction(self, geometry: BaseGeometry) -> float:
+        """The share of ``geometry`` (in the grid's CRS) analysed and not obscured (from the class mask)."""
+        with rasterio.open(self.mask_path) as src:
+            def usable(win: Window) -> np.ndarray:
+                codes = src.read(1, window=win)
+                return (codes != OBSCURED) & (codes != NOT_ANALYSED)
+
+            return seen_fraction(geometry, self.grid.transform, self.grid.shape, usable)
+
+    def hidden_area(self, date: str) -> BaseGeometry:
+        """Where a cloud or its shadow hid the ground inside the AOI on ``date`` ("before", "after")."""
+        return self.hidden_areas.get(date, shapely.Polygon())
 
     def totals(self) -> PixelTotals:
         """Pixel counts for the report, summed over the blocks."""
@@ -250,6 +270,7 @@ def detect_blockwise(
     masked = {"before": 0.0, "after": 0.0}
     pieces: list[_Piece] = []
     obscured_regions: list[dict[str, object]] = []
+    hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
     residuals: list[dict[str, float]] = []
     per_block: list[dict[str, Any]] = []
     with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
@@ -293,11 +314,17 @@ def detect_blockwise(
                 masked[k] += res.masked_m2.get(k, 0.0)
             for rec in res.obscured_regions:
                 obscured_regions.append(dict(rec) | {"block": list(blk.index)})
+            if res.obscured_regions:
+                core_box = _window_box(blk.core, transform)
+                for d in hidden:
+                    area = res.hidden_area(d)
+                    if not area.is_empty:
+                        hidden[d].append(area.intersection(core_box))
             for text in res.warnings:
                 if LOW_VALID_TEXT not in text:  # said once for the whole AOI below
                     messages.append(f"block {blk.index[0]},{blk.index[1]}: {text}")
             dst.write(res.classes[core_sl], 1, window=blk.core)
-            found = _pieces(res.regions, blk, transform)
+            found = _pieces(res.regions, blk, transform, shape)
             record["changes"] = len(found)
             pieces += found
             del res
@@ -314,7 +341,8 @@ def detect_blockwise(
     crossing = [r for r in regions if not _within_one_core(r.geometry, blocks, transform)]
     with rasterio.open(scratch_path, "r+") as dst:
         _burn(dst, slivers, px, code=NO_CHANGE)
-        _burn(dst, crossing, px)
+        # Other change first: where a named change overlaps it, the named one's class stands.
+        _burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
 
     overview = _overview(before_path, after_path, info_b, info_a, idx_b, idx_a, dates, grid, shift, config,
                          scratch_path, aoi)
@@ -337,6 +365,8 @@ def detect_blockwise(
                 "per_block": per_block},
         obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview[2],
         overview_no_data=overview[3],
+        hidden_areas={d: shapely.union_all([shapely.set_precision(g, 1e-3) for g in parts]) if parts
+                      else shapely.Polygon() for d, parts in hidden.items()},
     )
 
 
@@ -382,6 +412,14 @@ class _SceneParameters:
     notes: list[str]
 
 
+def _centre(blk: Block, size: int) -> Block:
+    """The central square of at most ``size`` pixels of a block's core, read without a halo."""
+    h, w = min(size, int(blk.core.height)), min(size, int(blk.core.width))
+    win = Window(int(blk.core.col_off + (blk.core.width - w) // 2), int(blk.core.row_off + (blk.core.height - h) // 2),
+                 w, h)
+    return Block(blk.index, win, win)
+
+
 def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float, float] | None:
     """The mean of unit vectors weighted by pixels; None when there are none or they disagree."""
     if not found:
@@ -401,7 +439,11 @@ def _scene_parameters(
     When none of the spread-out blocks has data on both dates, every other block is tried in
     turn until one has.
     """
-    gains, losses, shifts, used, notes = [], [], [], [], []
+    gains: list[float] = []
+    losses: list[float] = []
+    shifts: list[tuple[float, float]] = []
+    used: list[tuple[int, int]] = []
+    notes: list[str] = []
     directions: tuple[list[tuple[tuple[float, float], int]], ...] = ([], [])
     method = config.threshold_method
     chosen = _sample(blocks, SAMPLE_BLOCKS)
@@ -409,7 +451,8 @@ def _scene_parameters(
     for blk in chosen + rest:
         if used and blk not in chosen:
             break
-        if not inside_of(blk)[blk.core_in_padded].any():
+        blk = _centre(blk, SAMPLE_PX)
+        if not inside_of(blk).any():
             continue
         before, after, read_notes = read(blk)
         notes += read_notes
@@ -451,10 +494,16 @@ def _window_box(win: Window, transform: Affine) -> BaseGeometry:
     return box(left, bottom, right, top)
 
 
-def _pieces(regions: list[ChangeRegion], blk: Block, transform: Affine) -> list[_Piece]:
-    """Every change a block found, cut to the block's core (the part it answers for)."""
+def _pieces(regions: list[ChangeRegion], blk: Block, transform: Affine, shape: tuple[int, int]) -> list[_Piece]:
+    """Every change a block found, cut to the block's core (the part it answers for).
+
+    A change that stays clear of the edges of what the block read (other than the edges
+    of the whole window) is marked as seen whole.
+    """
     core_box = _window_box(blk.core, transform)
     read_box = _window_box(blk.padded, transform)
+    p = blk.padded
+    edges = (p.row_off > 0, p.col_off > 0, p.row_off + p.height < shape[0], p.col_off + p.width < shape[1])
     out = []
     for region in regions:
         geom = region.geometry
@@ -462,8 +511,16 @@ def _pieces(regions: list[ChangeRegion], blk: Block, transform: Affine) -> list[
         part = geom if inside else geom.intersection(core_box)
         if part.is_empty or _weight(part) == 0:
             continue
-        out.append(_Piece(blk.index, region, part, geom, read_box, crosses=not inside))
+        r0, c0, r1, c1 = _px_bounds(geom, transform)
+        cut = ((edges[0] and r0 < p.row_off + _EDGE_PX) or (edges[1] and c0 < p.col_off + _EDGE_PX)
+               or (edges[2] and r1 > p.row_off + p.height - _EDGE_PX)
+               or (edges[3] and c1 > p.col_off + p.width - _EDGE_PX))
+        out.append(_Piece(blk.index, region, part, geom, read_box, crosses=not inside, seen_whole=not cut))
     return out
+
+
+#: A change closer than this (pixels) to the edge of what a block read may go on beyond it.
+_EDGE_PX = 3
 
 
 def _linear(geom: BaseGeometry) -> bool:
@@ -471,8 +528,8 @@ def _linear(geom: BaseGeometry) -> bool:
 
 
 def _same(a: _Piece, b: _Piece, px: float) -> bool:
-    """Whether two blocks' versions of a change are one: they share most of what both blocks see of them."""
-    if a.block == b.block or _linear(a.whole) != _linear(b.whole):
+    """Whether two blocks' versions of a change are one: of one class, they share most of what both blocks see."""
+    if a.block == b.block or a.region.change_class != b.region.change_class:
         return False
     if _linear(a.whole):
         shared = a.whole.intersection(b.whole.buffer(2 * px)).length
@@ -511,13 +568,23 @@ def _join(pieces: list[_Piece], px: float, min_area_m2: float) -> tuple[list[Cha
     groups: dict[int, list[_Piece]] = {}
     for i, p in enumerate(pieces):
         groups.setdefault(find(i), []).append(p)
-    out, dropped = [], []
+    named: list[ChangeRegion] = []
+    other: list[ChangeRegion] = []
     for members in groups.values():
-        if len(members) == 1 and not members[0].crosses:
-            out.append(members[0].region)
-            continue
-        region = _joined(members)
-        if region.change_class == "other_change" and region.area_m2 < min_area_m2:
+        region = members[0].region if len(members) == 1 and not members[0].crosses else _joined(members)
+        (other if region.change_class == "other_change" else named).append(region)
+    # Where one block named a change and another saw only other change, the named one stands
+    # (as in a whole-scene run, where structures claim their pixels first).
+    named_areas = [r.geometry for r in named if not _linear(r.geometry)]
+    named_tree = shapely.STRtree(named_areas) if named_areas else None
+    out, dropped = list(named), list[ChangeRegion]()
+    for region in other:
+        if named_tree is not None:
+            hits = [named_areas[int(i)] for i in named_tree.query(region.geometry, predicate="intersects")]
+            if hits:
+                rest = region.geometry.difference(unary_union(hits))
+                region = dataclasses.replace(region, geometry=rest, area_m2=float(rest.area))
+        if region.geometry.is_empty or region.area_m2 < min_area_m2:
             dropped.append(region)
         else:
             out.append(region)
@@ -530,20 +597,22 @@ def _weight(geom: BaseGeometry) -> float:
 
 def _joined(members: list[_Piece]) -> ChangeRegion:
     """One change from its parts (see :func:`_join`)."""
-    by_class: Counter[str] = Counter()
+    by_class: dict[str, float] = {}
     for m in members:
-        by_class[m.region.change_class] += _weight(m.part)
+        by_class[m.region.change_class] = by_class.get(m.region.change_class, 0.0) + _weight(m.part)
     change_class = max(sorted(by_class), key=lambda c: by_class[c])
     lead = max((m for m in members if m.region.change_class == change_class), key=lambda m: _weight(m.part))
     parts = [shapely.set_precision(m.part, 1e-3) for m in members]
     total = sum(_weight(m.part) for m in members) or 1.0
     confidence = sum(m.region.confidence * _weight(m.part) for m in members) / total
+    whole = [m for m in members if m.seen_whole and m.region.change_class == change_class]
     if _linear(lead.region.geometry):
-        geom = linemerge(unary_union(parts))
+        geom = max((m.whole for m in whole), key=_weight) if whole else linemerge(unary_union(parts))
         return dataclasses.replace(
             lead.region, geometry=geom, length_m=float(geom.length), confidence=round(confidence, 3),
             evidence=dict(lead.region.evidence) | {"joined_from_blocks": len({m.block for m in members})})
-    geom = unary_union(parts)
+    # A change one block saw whole is that block's; else it is the union of the blocks' parts.
+    geom = max((m.whole for m in whole), key=_weight) if whole else unary_union(parts)
     rect = geom.minimum_rotated_rectangle.area
     return dataclasses.replace(
         lead.region, geometry=geom, area_m2=float(geom.area), confidence=round(confidence, 3),

@@ -29,7 +29,7 @@ from campwatch.scene import Scene
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from campwatch.pipeline import DetectResult
+    from campwatch.pipeline import PairResult
     from campwatch.views import ChangeView, MappedChange
 
 __all__ = ["true_colour", "stretch_limits", "change_map", "before_after", "closeups", "location_figure", "timeline",
@@ -127,7 +127,7 @@ def _north_arrow(ax: Axes, angle: float) -> None:
     )
 
 
-def _as_view(source: DetectResult | ChangeView, credit: str | None) -> ChangeView:
+def _as_view(source: PairResult | ChangeView, credit: str | None) -> ChangeView:
     from campwatch.views import ChangeView, view_from_result
 
     if isinstance(source, ChangeView):
@@ -190,6 +190,43 @@ def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float 
                     color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
 
 
+def _rings(geom: BaseGeometry) -> list[np.ndarray]:
+    """The outline(s) of a geometry as (N, 2) arrays: rings of polygons, or lines."""
+    out = []
+    for p in getattr(geom, "geoms", [geom]):
+        for ring in ([p.exterior, *p.interiors] if hasattr(p, "exterior") else [p]):
+            out.append(np.asarray(ring.coords)[:, :2])
+    return out
+
+
+def _draw_changes(ax: Axes, changes: list[MappedChange]) -> None:
+    """Draw many changes as :func:`_draw_change` does, one collection per class (a scene may hold thousands)."""
+    from matplotlib.collections import LineCollection
+
+    by_class: dict[str, list[MappedChange]] = {}
+    for c in changes:
+        by_class.setdefault(c.change_class, []).append(c)
+    # Other change underneath, then the changes an analyst names.
+    for name in sorted(by_class, key=lambda n: (n != "other_change", list(CLASSES).index(n))):
+        style, group = CLASSES[name], by_class[name]
+        if name.startswith("tower"):
+            pts = np.array([[c.geometry.centroid.x, c.geometry.centroid.y] for c in group])
+            ax.plot(pts[:, 0], pts[:, 1], marker="^", markersize=9, color=style.colour, markeredgecolor="white",
+                    markeredgewidth=1.2, linestyle="none")
+        else:
+            lw = 1.0 if name == "other_change" else 3.0 if name.startswith("fence") else 1.6
+            lines = LineCollection([r for c in group for r in _rings(c.geometry)], colors=style.colour, linewidths=lw,
+                                   alpha=0.8 if name == "other_change" else None)
+            if name.startswith("fence"):
+                lines.set_capstyle("butt")
+            ax.add_collection(lines)
+        if name != "other_change":
+            for c in group:
+                pt = c.geometry.representative_point()
+                ax.annotate(str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
+                            color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
+
+
 def _legend_handle(c: Any, label: str) -> Patch | Line2D:
     if c.name.startswith("tower"):
         return Line2D([], [], marker="^", markersize=8, color=c.colour, markeredgecolor="white",
@@ -200,7 +237,7 @@ def _legend_handle(c: Any, label: str) -> Patch | Line2D:
 
 
 def change_map(
-    source: DetectResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None
+    source: PairResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None
 ) -> Figure:
     """Return the annotated change map (the change overlay) of a run.
 
@@ -212,7 +249,7 @@ def change_map(
 
     Parameters
     ----------
-    source : DetectResult or ChangeView
+    source : DetectResult, BlockwiseResult or ChangeView
         A run in memory, or a view of one made from its outputs (:mod:`campwatch.views`).
     """
     view = _as_view(source, credit)
@@ -230,7 +267,7 @@ def change_map(
     counts = {name: 0 for name in CLASSES}
     for c in view.changes:
         counts[c.change_class] += 1
-        _draw_change(ax, c)
+    _draw_changes(ax, view.changes)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
@@ -251,7 +288,7 @@ def change_map(
     return fig
 
 
-def before_after(source: DetectResult | ChangeView, *, width_in: float = 14.0, credit: str | None = None) -> Figure:
+def before_after(source: PairResult | ChangeView, *, width_in: float = 14.0, credit: str | None = None) -> Figure:
     """Return before and after panels of identical extent and scale, each dated.
 
     Every change an analyst names is outlined and numbered the same in both panels
@@ -288,7 +325,7 @@ def before_after(source: DetectResult | ChangeView, *, width_in: float = 14.0, c
 
 
 def closeups(
-    source: DetectResult | ChangeView, *, max_changes: int = 12, chip_m: float = 40.0, credit: str | None = None
+    source: PairResult | ChangeView, *, max_changes: int = 12, chip_m: float = 40.0, credit: str | None = None
 ) -> Figure:
     """Return before/after chips of each significant change, side by side, with its number, class and size.
 
@@ -361,7 +398,7 @@ def _dms(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.4f}\u00b0 {pos if value >= 0 else neg}"
 
 
-def location_figure(source: DetectResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+def location_figure(source: PairResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
     """Return the location figure: the AOI outline on the imagery with a latitude/longitude grid.
 
     The title gives the camp's name and the coordinates of the AOI's centre in decimal

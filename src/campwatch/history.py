@@ -50,7 +50,7 @@ from campwatch.config import DetectConfig
 from campwatch.errors import InputError, OutputError
 from campwatch.masks import read_mask
 from campwatch.output import OutputSet, check_writable
-from campwatch.pipeline import DetectResult, detect, imagery_credit, input_records, stage_outputs
+from campwatch.pipeline import PairResult, imagery_credit, input_records, pair_analysis, stage_outputs
 from campwatch.report import software_versions, write_json
 from campwatch.scene import SceneInfo, sha256_file
 from campwatch.series import (
@@ -293,7 +293,7 @@ def _clear_leftovers(folder: Path, history: Path) -> None:
 
 
 def _stage_check_figures(
-    result: DetectResult, outs: OutputSet, check_doc: dict[str, Any], headline: str, tracker: ChangeTracker,
+    result: PairResult, outs: OutputSet, check_doc: dict[str, Any], headline: str, tracker: ChangeTracker,
     crs: Any, key_name: str, *, dpi: int,
 ) -> None:
     """The figures of a check's newest pair, the AOI's timeline so far, and report.html."""
@@ -432,9 +432,9 @@ def run_check(
         pairs: list[dict[str, Any]] = []
         with OutputSet(out_dir / check_id) as outs:
 
-            newest_pair: list[DetectResult] = []
+            newest_pair: list[PairResult] = []
 
-            def stage(result: DetectResult, found_by: str, within: Any = None) -> None:
+            def stage(result: PairResult, found_by: str, within: Any = None) -> None:
                 tracker.add_pair(result, found_by=found_by, within=within)
                 if found_by == "pair":
                     newest_pair[:] = [result]
@@ -453,9 +453,10 @@ def run_check(
             newest_ok = last_usable is not None and last_usable.date == newest.date
             prev_rec = usable[-2] if len(usable) >= 2 else None
             if newest_ok and base.date < (prev_rec.date if prev_rec else newest.date):
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), pair_analysis(base.path, newest.path, aoi=aoi, config=config,
+                                                              mask=mask) as against_baseline:
                     warnings.simplefilter("ignore", category=RuntimeWarning)
-                    stage(detect(base.path, newest.path, aoi=aoi, config=config, mask=mask), "baseline")
+                    stage(against_baseline, "baseline")
             new = [c for c in tracker.changes if c.id not in known_ids]
             for c in new:
                 c.properties["check_id"] = check_id

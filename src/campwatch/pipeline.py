@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import math
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rasterio.features import geometry_mask
+from rasterio.features import shapes as rio_shapes
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_bounds
-from rasterio.windows import Window
+from rasterio.windows import Window, from_bounds
+from rasterio.windows import transform as window_transform
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from campwatch.align import (
     aoi_window,
@@ -57,7 +64,7 @@ if TYPE_CHECKING:
     from campwatch.blocks import BlockwiseResult
     from campwatch.views import ChangeView
 
-__all__ = ["DetectResult", "detect", "detect_scenes", "pair_info", "pair_parameters", "PairParameters", "read_pair", "run_detect", "write_outputs", "stage_outputs", "OUTPUT_NAMES"]
+__all__ = ["DetectResult", "PairResult", "pair_analysis", "seen_fraction", "detect", "detect_scenes", "pair_info", "pair_parameters", "PairParameters", "read_pair", "run_detect", "write_outputs", "stage_outputs", "OUTPUT_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +128,27 @@ class DetectResult:
         """The clouds and cloud shadows found, one record each."""
         return self.obscured.regions
 
+    def seen_fraction(self, geometry: BaseGeometry) -> float:
+        """The share of ``geometry`` (in the grid's CRS) analysed and not obscured."""
+        usable = self.analysed & ~self.obscured.mask
+        return seen_fraction(geometry, self.before.transform, self.before.shape,
+                             lambda win: usable[int(win.row_off):int(win.row_off + win.height),
+                                                int(win.col_off):int(win.col_off + win.width)])
+
+    def hidden_area(self, date: str) -> BaseGeometry:
+        """Where a cloud or its shadow hid the ground inside the AOI on ``date`` ("before", "after")."""
+        hidden = (self.obscured.before if date == "before" else self.obscured.after) & self.inside
+        if not hidden.any():
+            return shapely.Polygon()
+        return shapely.union_all([shape(g) for g, _ in rio_shapes(hidden.astype("uint8"), mask=hidden,
+                                                                  transform=self.before.transform)])
+
+    def view(self, *, credit: str | None = None) -> ChangeView:
+        """The :class:`campwatch.views.ChangeView` of the run."""
+        from campwatch.views import view_from_result
+
+        return view_from_result(self, credit=credit)
+
     def totals(self, core: tuple[slice, slice] | None = None) -> PixelTotals:
         """Pixel counts of the run for its report, over the whole grid or its part ``core``."""
         sl = core if core is not None else (slice(None), slice(None))
@@ -138,6 +166,63 @@ class DetectResult:
             hidden_px={key: int(((~scene.valid[sl] | cloud[sl]) & inside).sum())
                        for key, scene, cloud in (("before", self.before, ob.before), ("after", self.after, ob.after))},
         )
+
+
+#: A pair's result: analysed whole (:class:`DetectResult`) or block by block (:class:`campwatch.blocks.BlockwiseResult`).
+PairResult: TypeAlias = "DetectResult | BlockwiseResult"
+
+
+def seen_fraction(geometry: BaseGeometry, transform: Any, shape_: tuple[int, int], usable: Any) -> float:
+    """The share of ``geometry`` whose pixels ``usable(window)`` says were analysed and not obscured."""
+    px = math.sqrt(abs(transform.a * transform.e - transform.b * transform.d))
+    geom = geometry if geometry.area else geometry.buffer(px)
+    left, bottom, right, top = geom.bounds
+    full = Window(0, 0, shape_[1], shape_[0])
+    try:
+        win = from_bounds(left - px, bottom - px, right + px, top + px, transform=transform)
+        win = win.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
+    except Exception:  # rasterio's WindowError: no overlap
+        return 0.0
+    h, w = int(win.height), int(win.width)
+    if h < 1 or w < 1:
+        return 0.0
+    inside = geometry_mask([geom], out_shape=(h, w), transform=window_transform(win, transform),
+                           invert=True, all_touched=True)
+    n = int(inside.sum())
+    if n == 0:
+        return 0.0
+    return float((usable(win) & inside).sum()) / n
+
+
+@contextlib.contextmanager
+def pair_analysis(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask: UserMask | None = None,
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+) -> Iterator[PairResult]:
+    """Analyse a pair, whole or block by block as its size asks; the result lives inside the ``with``.
+
+    An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
+    block by block (:func:`campwatch.blocks.detect_blockwise`), its class mask in a scratch
+    folder removed on leaving the ``with``; a smaller one whole (:func:`detect`). Raises
+    like :func:`detect`.
+    """
+    from campwatch.blocks import detect_blockwise, needs_blocks
+
+    config = config or DetectConfig()
+    info_b = pair_info(before_path, after_path, dates=dates, bands=bands)[0]
+    window = aoi_window(info_b, aoi)
+    if not needs_blocks((int(window.height), int(window.width)), config, math.sqrt(_pixel_area(info_b))):
+        yield detect(before_path, after_path, aoi=aoi, config=config, dates=dates, mask=mask, bands=bands)
+        return
+    with tempfile.TemporaryDirectory(prefix="campwatch-blocks-") as scratch:
+        yield detect_blockwise(before_path, after_path, scratch=scratch, aoi=aoi, config=config, dates=dates,
+                               mask=mask, bands=bands)
 
 
 def _warn(messages: list[str], text: str) -> None:
@@ -707,28 +792,16 @@ def run_detect(
     Nothing is written unless every input is valid and the analysis succeeds; then all
     outputs appear together (see :class:`campwatch.output.OutputSet`).
     """
-    from campwatch.blocks import detect_blockwise, needs_blocks
-
     check_writable(out_dir)
-    config = config or DetectConfig()
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
     mask = read_mask(mask_path) if mask_path is not None else None
-    info_b = pair_info(before_path, after_path, dates=dates, bands=bands)[0]
-    window = aoi_window(info_b, aoi)
+    pair_info(before_path, after_path, dates=dates, bands=bands)  # every input checked before any hashing
     inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
                            bands=bands)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pair_analysis(before_path, after_path, aoi=aoi, config=config, dates=dates,
+                                                  mask=mask, bands=bands) as result:
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        if not needs_blocks((int(window.height), int(window.width)), config, math.sqrt(_pixel_area(info_b))):
-            result: DetectResult | BlockwiseResult = detect(before_path, after_path, aoi=aoi, config=config,
-                                                            dates=dates, mask=mask, bands=bands)
-            paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
-            return result, paths
-        # Larger than a block: block by block, the class mask in a scratch file until it is published.
-        with tempfile.TemporaryDirectory(prefix="campwatch-blocks-") as scratch:
-            result = detect_blockwise(before_path, after_path, scratch=scratch, aoi=aoi, config=config, dates=dates,
-                                      mask=mask, bands=bands)
-            paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
+        paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
 
 

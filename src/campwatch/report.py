@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
-from shapely.geometry import mapping
 from affine import Affine
+from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.windows import Window
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 
 if TYPE_CHECKING:
-    from campwatch.pipeline import DetectResult
+    from campwatch.pipeline import PairResult
 
 __all__ = ["build_report", "write_json", "load_report", "software_versions", "PixelTotals", "Grid", "REPORT_SCHEMA"]
 
@@ -107,8 +107,33 @@ def _to_wgs84(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
     return shapely.transform(geom, fn)
 
 
+class LazyList(list):  # type: ignore[type-arg]
+    """A list that yields its items from a function when iterated (once per iteration), holding none.
+
+    ``json`` writes it as a list (:func:`write_json`): a report's features are made one at
+    a time as they are written, so that a scene with a hundred thousand changes does not
+    hold them all as dicts.
+    """
+
+    def __init__(self, items: Any, length: int) -> None:
+        super().__init__()
+        self._items = items
+        self._length = length
+
+    def __iter__(self) -> Any:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __bool__(self) -> bool:
+        return self._length > 0
+
+
 def _clean(value: Any) -> Any:
     """Make ``value`` JSON-safe: NaN and infinity become None, numpy scalars Python ones."""
+    if isinstance(value, LazyList):
+        return value  # cleaned item by item as it is iterated
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -123,12 +148,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
+def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
     """Return the report of a run as a GeoJSON FeatureCollection (RFC 7946, WGS84).
 
     Parameters
     ----------
-    result : DetectResult
+    result : DetectResult or BlockwiseResult
     inputs : list of dict
         ``{"role", "path", "sha256"}`` of every input file.
     outputs : dict
@@ -139,10 +164,11 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
     totals = result.totals()
     transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     interval = {"from": result.before.date.isoformat(), "to": result.after.date.isoformat()}
-    features = []
     counts = {name: 0 for name in CLASSES}
     for r in result.regions:
         counts[r.change_class] += 1
+
+    def feature(r: Any) -> dict[str, Any]:
         centroid = r.geometry.centroid
         lon, lat = transformer.transform(centroid.x, centroid.y)
         props = r.properties()
@@ -155,10 +181,10 @@ def build_report(result: DetectResult, *, inputs: list[dict[str, Any]], outputs:
                 "centroid_xy": [round(centroid.x, 2), round(centroid.y, 2)],
             }
         )
-        features.append(
-            {"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
-             "properties": props}
-        )
+        return _clean({"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
+                       "properties": props})
+
+    features = LazyList(lambda: (feature(r) for r in result.regions), len(result.regions))
     area_px = totals.pixel_area
     analysed_m2 = totals.clear_px * area_px
     changed = {
@@ -263,6 +289,13 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:
-    """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes."""
-    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes.
+
+    Written piece by piece (the bytes of ``json.dumps(data, indent=1)``), so that a
+    :class:`LazyList` in it is never held whole.
+    """
+    encoder = json.JSONEncoder(indent=1, ensure_ascii=False, allow_nan=False)
+    with open(path, "w", encoding="utf-8") as f:
+        for chunk in encoder.iterencode(data):
+            f.write(chunk)
+        f.write("\n")

@@ -24,10 +24,8 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.features import geometry_mask
-from rasterio.features import shapes as rio_shapes
-from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.align import aoi_window
@@ -37,7 +35,7 @@ from campwatch.config import DetectConfig
 from campwatch.errors import InputError
 from campwatch.masks import UserMask, read_mask
 from campwatch.output import OutputSet, check_writable
-from campwatch.pipeline import DetectResult, detect, imagery_credit, input_records, stage_outputs
+from campwatch.pipeline import PairResult, imagery_credit, input_records, pair_analysis, stage_outputs
 from campwatch.report import REPORT_SCHEMA, software_versions, write_json
 from campwatch.scene import _TILE_SUFFIXES, SceneInfo, scene_files, scene_info, sha256_file
 
@@ -227,30 +225,6 @@ class TrackedChange:
         return {"type": "Feature", "id": self.id, "geometry": mapping(geom), "properties": props}
 
 
-def _seen_fraction(geometry: BaseGeometry, result: DetectResult) -> float:
-    """The share of ``geometry`` (in the pair's CRS) analysed and not obscured in ``result``."""
-    scene = result.before
-    px = float(np.sqrt(scene.pixel_area))
-    geom = geometry if geometry.area else geometry.buffer(px)
-    left, bottom, right, top = geom.bounds
-    full = Window(0, 0, scene.shape[1], scene.shape[0])
-    try:
-        win = from_bounds(left - px, bottom - px, right + px, top + px, transform=scene.transform)
-        win = win.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
-    except Exception:  # rasterio's WindowError: no overlap
-        return 0.0
-    r0, c0, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
-    if h < 1 or w < 1:
-        return 0.0
-    inside = geometry_mask([geom], out_shape=(h, w), transform=window_transform(win, scene.transform),
-                           invert=True, all_touched=True)
-    n = int(inside.sum())
-    if n == 0:
-        return 0.0
-    usable = result.analysed[r0:r0 + h, c0:c0 + w] & ~result.obscured.mask[r0:r0 + h, c0:c0 + w]
-    return float((usable & inside).sum()) / n
-
-
 class ChangeTracker:
     """Keeps one :class:`TrackedChange` per change across the pairs of a series.
 
@@ -283,7 +257,7 @@ class ChangeTracker:
         return cid
 
     def add_pair(
-        self, result: DetectResult, *, found_by: str = "pair", within: BaseGeometry | None = None
+        self, result: PairResult, *, found_by: str = "pair", within: BaseGeometry | None = None
     ) -> list[TrackedChange]:
         """Fold one pair's changes in; return the changes it found that were not known.
 
@@ -320,7 +294,7 @@ class ChangeTracker:
                 change.reverted = {"from": before[1].isoformat(), "to": after[1].isoformat()}
                 continue
             local = reproject(change.geometry, self.crs, pair_crs)
-            if _seen_fraction(local, result) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
+            if result.seen_fraction(local) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
                 change.last = after
 
         new: list[TrackedChange] = []
@@ -395,8 +369,8 @@ def compare_series(
     aoi: AOI,
     config: DetectConfig,
     *,
-    on_pair: Callable[[DetectResult], None],
-    on_bridge: Callable[[DetectResult, BaseGeometry], None] | None = None,
+    on_pair: Callable[[PairResult], None],
+    on_bridge: Callable[[PairResult, BaseGeometry], None] | None = None,
     mask: UserMask | None = None,
 ) -> list[ImageRecord]:
     """Compare each image with the last usable one before it, in date order.
@@ -432,50 +406,49 @@ def compare_series(
             prev = rec
             continue
         logger.info("comparing %s with %s", prev.path.name, rec.path.name)
-        with warnings.catch_warnings():
+        area = None
+        with warnings.catch_warnings(), pair_analysis(prev.path, rec.path, aoi=aoi, config=config,
+                                                      mask=mask) as result:
             warnings.simplefilter("ignore", category=RuntimeWarning)
-            result = detect(prev.path, rec.path, aoi=aoi, config=config, mask=mask)
-        hidden_after, hidden_before = result.obscured_fraction("after"), result.obscured_fraction("before")
-        rec.hidden_fraction = hidden_after
-        if hidden_after > limit:
-            rec.status = "skipped"
-            rec.reason = f"{hidden_after:.0%} of the AOI hidden (nodata, cloud or cloud shadow)"
-            logger.warning("%s: %s; not compared", rec.path.name, rec.reason)
-            continue
-        if prev.status == "pending" and hidden_before > limit:
-            # The first usable-looking image is cloudy: start from this one instead.
-            prev.status, prev.hidden_fraction = "skipped", hidden_before
-            prev.reason = f"{hidden_before:.0%} of the AOI hidden (nodata, cloud or cloud shadow)"
-            logger.warning("%s: %s; not compared", prev.path.name, prev.reason)
-            prev = rec
-            continue
-        prev.status = rec.status = "compared"
-        prev.hidden_fraction = max(prev.hidden_fraction or 0.0, hidden_before)
-        on_pair(result)
-        hidden = result.obscured.before & result.inside
-        if on_bridge is not None and earlier is not None and hidden.any():
-            area = shapely.union_all([shape(g) for g, _ in rio_shapes(hidden.astype("uint8"), mask=hidden,
-                                                                   transform=result.before.transform)])
-            area_crs = result.before.crs
+            hidden_after, hidden_before = result.obscured_fraction("after"), result.obscured_fraction("before")
+            rec.hidden_fraction = hidden_after
+            if hidden_after > limit:
+                rec.status = "skipped"
+                rec.reason = f"{hidden_after:.0%} of the AOI hidden (nodata, cloud or cloud shadow)"
+                logger.warning("%s: %s; not compared", rec.path.name, rec.reason)
+                continue
+            if prev.status == "pending" and hidden_before > limit:
+                # The first usable-looking image is cloudy: start from this one instead.
+                prev.status, prev.hidden_fraction = "skipped", hidden_before
+                prev.reason = f"{hidden_before:.0%} of the AOI hidden (nodata, cloud or cloud shadow)"
+                logger.warning("%s: %s; not compared", prev.path.name, prev.reason)
+                prev = rec
+                continue
+            prev.status = rec.status = "compared"
+            prev.hidden_fraction = max(prev.hidden_fraction or 0.0, hidden_before)
+            on_pair(result)
+            if on_bridge is not None and earlier is not None:
+                area, area_crs = result.hidden_area("before"), result.grid.crs
+        # One pair in memory at a time: the bridge comes once the pair is let go.
+        if area is not None and not area.is_empty and earlier is not None and on_bridge is not None:
             logger.info("bridging %s: comparing %s with %s where a cloud hid the ground", prev.path.name,
                         earlier.path.name, rec.path.name)
-            del result  # one pair in memory at a time
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), pair_analysis(earlier.path, rec.path, aoi=aoi, config=config,
+                                                          mask=mask) as bridge:
                 warnings.simplefilter("ignore", category=RuntimeWarning)
-                bridge = detect(earlier.path, rec.path, aoi=aoi, config=config, mask=mask)
-            on_bridge(bridge, reproject(area, area_crs, bridge.before.crs))
+                on_bridge(bridge, reproject(area, area_crs, bridge.grid.crs))
         earlier, prev = prev, rec
     if prev is not None and prev.status == "pending":
         prev.reason = "no other usable image to compare with"
     return records
 
 
-def pair_name(result: DetectResult) -> str:
+def pair_name(result: PairResult) -> str:
     """The folder name of a pair's outputs: ``<before date>_<after date>``."""
     return f"{result.before.date.isoformat()}_{result.after.date.isoformat()}"
 
 
-def pair_summary(result: DetectResult, hashes: dict[str, str], folder: str) -> dict[str, Any]:
+def pair_summary(result: PairResult, hashes: dict[str, str], folder: str) -> dict[str, Any]:
     """What a series report records of one pair."""
     counts = {name: 0 for name in CLASSES}
     for r in result.regions:
@@ -555,7 +528,7 @@ def run_series(
 
         bridges: list[dict[str, Any]] = []
 
-        def stage(result: DetectResult, kind: str, within: BaseGeometry | None = None) -> None:
+        def stage(result: PairResult, kind: str, within: BaseGeometry | None = None) -> None:
             tracker.add_pair(result, found_by=kind, within=within)
             name = pair_name(result)
             credit = imagery_credit(result)

@@ -29,7 +29,7 @@ from campwatch.report import load_report
 from campwatch.scene import Scene
 
 if TYPE_CHECKING:
-    from campwatch.pipeline import DetectResult
+    from campwatch.pipeline import PairResult
 
 __all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series", "series_view",
            "ANALYST_CLASSES"]
@@ -89,8 +89,12 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
     return round(float(lon), 7), round(float(lat), 7)
 
 
-def view_from_result(result: DetectResult, *, credit: str | None = None) -> ChangeView:
+def view_from_result(result: PairResult, *, credit: str | None = None) -> ChangeView:
     """The view of a detection run in memory (its regions numbered by their ids)."""
+    from campwatch.blocks import BlockwiseResult
+
+    if isinstance(result, BlockwiseResult):
+        return result.view(credit=credit)
     interval = (result.before.date.isoformat(), result.after.date.isoformat())
     changes = [
         MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence, interval,

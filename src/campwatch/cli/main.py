@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from campwatch._version import __version__
@@ -15,6 +17,9 @@ from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
 from campwatch.cli.verify import verify_command
 
+#: GDAL's block cache for campwatch commands, in megabytes.
+GDAL_CACHE_MB = 256
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campwatch")
@@ -23,6 +28,9 @@ def cli() -> None:
 
     Exit codes: 0 success, 2 bad input, 1 anything else.
     """
+    # GDAL's block cache defaults to 5 % of RAM; blocks are read once each, so a small cache
+    # keeps memory bounded. An explicit GDAL_CACHEMAX wins.
+    os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
 
 
 cli.add_command(detect_command)
