@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from campwatch.change import even_sample
 from campwatch.scene import Scene
 
 __all__ = ["invariant_candidates", "match_histograms", "match_invariant", "normalize"]
@@ -67,7 +68,7 @@ def invariant_candidates(
     keep = mask.copy()
     for data in (image, reference):
         bright = data.mean(axis=0)
-        level = float(np.median(bright[mask])) if mask.any() else 0.0
+        level = float(np.median(even_sample(bright[mask]))) if mask.any() else 0.0
         keep &= bright >= 0.6 * level
         if "red" in band_names and "nir" in band_names:
             red = data[band_names.index("red")]
@@ -103,13 +104,13 @@ def match_invariant(
     (B, M, N) ndarray of float32
     """
     nb = image.shape[0]
-    src = image[:, mask]
-    ref = reference[:, mask]
     # A fit of a gain and an offset per band needs no more than a few hundred thousand
     # pixels: take an even sample of them (deterministic), so large scenes cost no more.
-    step = max(1, src.shape[1] // max_samples)
-    src = src[:, ::step].astype("float64")
-    ref = ref[:, ::step].astype("float64")
+    where = np.flatnonzero(mask)
+    step = max(1, where.size // max_samples)
+    where = where[::step]
+    src = image.reshape(nb, -1)[:, where].astype("float64")
+    ref = reference.reshape(nb, -1)[:, where].astype("float64")
     if src.shape[1] < 10:
         return image.astype("float32")
     gain = np.ones(nb)
