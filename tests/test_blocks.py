@@ -285,3 +285,25 @@ def test_series_and_check_by_blocks(tmp_path, aoi_file):
     named = sorted((p["class"], p["interval"]["from"]) for p in check.new if p["class"] != "other_change")
     # The first check compares the newest image with the one before; the baseline pair finds the new structure.
     assert named == [("structure_demolished", "2020-07-01"), ("structure_new", "2020-05-01")]
+
+
+def test_figures_of_a_large_scene_are_drawn_from_reduced_images_with_full_resolution_closeups(tmp_path, monkeypatch):
+    import campwatch.views
+    from campwatch.figures import closeups
+    from campwatch.views import view_from_report
+
+    new = (CORNER - 20, CORNER - 30, 40, 60)
+    before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
+    run_detect(before, after, tmp_path / "out")
+    monkeypatch.setattr(campwatch.views, "OVERVIEW_PX", 200)  # as if the scene were ten times larger
+    view = view_from_report(tmp_path / "out" / "report.geojson")
+    assert view.before.shape == (160, 160)  # 640 px read as 4 x 4 averages
+    assert abs(view.before.transform.a) == 2.0
+    assert view.chips is not None and view.obscured is not None and view.obscured.shape == (160, 160)
+    chip_b, chip_a = view.chips((576150.0, 4631800.0, 576200.0, 4631850.0))
+    assert abs(chip_b.transform.a) == 0.5 and chip_b.shape == (100, 100) and chip_a.shape == (100, 100)
+    fig = closeups(view)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 2  # the new structure, before and after
+    # Chips at the images' own 0.5 m: at least 40 m / 0.5 m = 80 pixels across, not 20.
+    assert all(im.get_array().shape[1] >= 80 for im in images)

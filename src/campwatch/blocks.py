@@ -36,7 +36,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge, unary_union
 
-from campwatch.align import aoi_window, apply_shift
+from campwatch.align import aoi_window
 from campwatch.aoi import AOI
 from campwatch.changemask import open_change_mask
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
@@ -55,8 +55,9 @@ from campwatch.pipeline import (
 )
 from campwatch.radiometry import normalize
 from campwatch.report import Grid, PixelTotals
-from campwatch.scene import Scene, SceneInfo, read_scene_onto
+from campwatch.scene import Scene, SceneInfo
 from campwatch.threshold import Thresholds
+from campwatch.views import ReducedPair, read_figure_pair
 
 __all__ = ["Block", "BlockwiseResult", "detect_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
 
@@ -68,8 +69,6 @@ SAMPLE_BLOCKS = 9
 #: Of each sample block, the central square of at most this many pixels a side is read.
 SAMPLE_PX = 1024
 
-#: The longer side of the reduced images figures are drawn from, in pixels.
-OVERVIEW_PX = 2048
 
 
 @dataclass(frozen=True)
@@ -159,6 +158,8 @@ class BlockwiseResult:
     overview_no_data: np.ndarray = field(repr=False)
     #: Where a cloud or its shadow hid the ground inside the AOI, on each date.
     hidden_areas: dict[str, BaseGeometry] = field(default_factory=dict)
+    #: Reads both dates at full resolution over given bounds (close-ups).
+    chips: Any = None
 
     def seen_fraction(self, geometry: BaseGeometry) -> float:
         """The share of ``geometry`` (in the grid's CRS) analysed and not obscured (from the class mask)."""
@@ -194,7 +195,7 @@ class BlockwiseResult:
         name = self.aoi.name if self.aoi is not None else (self.after.path.stem if self.after.path else "scene")
         return ChangeView(name=name, before=self.before, after=self.after, changes=changes, aoi=self.aoi,
                           obscured=self.overview_obscured, no_data=self.overview_no_data, credit=credit,
-                          shift_px=self.shift)
+                          shift_px=self.shift, chips=self.chips)
 
 
 def _pixel_size(info: SceneInfo) -> float:
@@ -344,8 +345,8 @@ def detect_blockwise(
         # Other change first: where a named change overlaps it, the named one's class stands.
         _burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
 
-    overview = _overview(before_path, after_path, info_b, info_a, idx_b, idx_a, dates, grid, shift, config,
-                         scratch_path, aoi)
+    overview, overview_obscured, overview_no_data = _overview(before_path, after_path, dates, bands, grid, shift,
+                                                              config, scratch_path, aoi)
     residual = None
     if residuals:
         residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
@@ -354,7 +355,7 @@ def detect_blockwise(
     thresholds = Thresholds(gain=fixed.gain, loss=fixed.loss,
                             method=f"{fixed.method}, median of {len(sampled)} sample blocks")
     return BlockwiseResult(
-        before=overview[0], after=overview[1], aoi=aoi, config=config, thresholds=thresholds, regions=regions,
+        before=overview.before, after=overview.after, aoi=aoi, config=config, thresholds=thresholds, regions=regions,
         shift=shift, residual_shift=residual, warnings=tuple(dict.fromkeys(messages)), structures_seen=seen,
         masked_m2=masked, grid=grid, pixel_totals=totals,
         blocks={"size_px": config.block_size_px, "halo_px": halo, "count": len(blocks), "analysed": analysed_blocks,
@@ -363,8 +364,8 @@ def detect_blockwise(
                                             "after": scene_params.shadow_directions[1]},
                 "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
                 "per_block": per_block},
-        obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview[2],
-        overview_no_data=overview[3],
+        obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
+        overview_no_data=overview_no_data, chips=overview.chips,
         hidden_areas={d: shapely.union_all([shapely.set_precision(g, 1e-3) for g in parts]) if parts
                       else shapely.Polygon() for d, parts in hidden.items()},
     )
@@ -665,35 +666,21 @@ def _burn(dst: Any, regions: list[ChangeRegion], px: float, *, code: int | None 
 def _overview(
     before_path: str | Path,
     after_path: str | Path,
-    info_b: SceneInfo,
-    info_a: SceneInfo,
-    idx_b: tuple[int, ...],
-    idx_a: tuple[int, ...],
     dates: tuple[dt.date | None, dt.date | None],
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None],
     grid: Grid,
     shift: tuple[float, float],
     config: DetectConfig,
     mask_path: Path,
     aoi: AOI | None,
-) -> tuple[Scene, Scene, np.ndarray, np.ndarray]:
+) -> tuple[ReducedPair, np.ndarray, np.ndarray]:
     """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures."""
-    rows, cols = grid.shape
-    factor = max(1, math.ceil(max(rows, cols) / OVERVIEW_PX))
-    shape = (math.ceil(rows / factor), math.ceil(cols / factor))
-    transform = grid.transform * Affine.scale(factor)
-    scenes = []
-    for path, info, idx, date in ((before_path, info_b, idx_b, dates[0]), (after_path, info_a, idx_a, dates[1])):
-        s = read_scene_onto(path, crs=grid.crs, transform=transform, shape=shape, bands=idx, date=date,
-                            resampling=Resampling.average)
-        scenes.append(dataclasses.replace(s, band_names=tuple(info.band_names[i - 1] for i in idx), notes=(),
-                                          window=grid.window))
-    before, after = scenes
-    if shift != (0.0, 0.0):
-        after = apply_shift(after, (shift[0] / factor, shift[1] / factor))
-    after = normalize(before, after, method=config.normalize)
+    pair = read_figure_pair(before_path, after_path, aoi=aoi, dates=dates, bands=bands, shift=shift)
+    pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize))
     with rasterio.open(mask_path) as src:
-        codes = src.read(1, out_shape=shape, resampling=Resampling.mode)
-    inside = np.ones(shape, dtype=bool)
+        codes = src.read(1, out_shape=pair.shape, resampling=Resampling.mode)
+    inside = np.ones(pair.shape, dtype=bool)
     if aoi is not None:
-        inside = geometry_mask([aoi.geometry_in(grid.crs)], out_shape=shape, transform=transform, invert=True)
-    return before, after, codes == OBSCURED, (codes == NOT_ANALYSED) & inside
+        inside = geometry_mask([aoi.geometry_in(grid.crs)], out_shape=pair.shape, transform=pair.transform,
+                               invert=True)
+    return pair, codes == OBSCURED, (codes == NOT_ANALYSED) & inside

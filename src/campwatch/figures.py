@@ -352,13 +352,18 @@ def closeups(
         minx, miny, maxx, maxy = c.geometry.bounds
         half = max(chip_m / 2, (maxx - minx) / 2 + 8, (maxy - miny) / 2 + 8)
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-        for j, (scene, when) in enumerate(((view.before, "before"), (view.after, "after"))):
+        pair, chip_limits = (view.before, view.after), limits
+        if view.chips is not None:
+            # A reduced view of a large scene: read the chip at full resolution, one stretch for both dates.
+            pair = view.chips((cx - half - 2 * px, cy - half - 2 * px, cx + half + 2 * px, cy + half + 2 * px))
+            chip_limits = stretch_limits(list(pair))
+        for j, (scene, when) in enumerate(zip(pair, ("before", "after"), strict=True)):
             ax = fig.add_subplot(grid[r, 2 * k + j])
             col0, row0 = ~scene.transform * (cx - half - px, cy + half + px)
             col1, row1 = ~scene.transform * (cx + half + px, cy - half - px)
             r0, r1 = max(0, int(row0)), min(scene.shape[0], int(math.ceil(row1)))
             c0, c1 = max(0, int(col0)), min(scene.shape[1], int(math.ceil(col1)))
-            rgb = true_colour(scene, limits)[r0:r1, c0:c1]
+            rgb = true_colour(scene, chip_limits)[r0:r1, c0:c1]
             t = scene.transform
             ax.imshow(rgb, extent=(t.c + c0 * t.a, t.c + c1 * t.a, t.f + r1 * t.e, t.f + r0 * t.e),
                       interpolation="nearest")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
+import rasterio.windows
+from affine import Affine
 from pyproj import Transformer
 from rasterio.windows import Window
 from shapely.geometry import shape
@@ -31,7 +34,7 @@ from campwatch.scene import Scene
 if TYPE_CHECKING:
     from campwatch.pipeline import PairResult
 
-__all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series", "series_view",
+__all__ = ["MappedChange", "ChangeView", "ReducedPair", "read_figure_pair", "OVERVIEW_PX", "view_from_result", "view_from_report", "view_from_series", "series_view",
            "ANALYST_CLASSES"]
 
 #: The classes an analyst reports by name (``other_change`` is mapped but not numbered).
@@ -76,6 +79,9 @@ class ChangeView:
     credit: str | None = None
     shift_px: tuple[float, float] = (0.0, 0.0)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: For a view on reduced images (a large scene): reads both dates at full resolution
+    #: over ``(left, bottom, right, top)`` in the view's CRS, for close-ups.
+    chips: Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]] | None = None
 
     @property
     def analyst_changes(self) -> list[MappedChange]:
@@ -140,6 +146,80 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
     return out
 
 
+#: Figures of a scene larger than this many pixels a side are drawn from reduced images.
+OVERVIEW_PX = 2048
+
+
+@dataclass(frozen=True)
+class ReducedPair:
+    """Both dates of a pair for figures: reduced (pixel averages) when the window is large."""
+
+    before: Scene
+    after: Scene
+    #: Pixels of the analysed grid per pixel of the reduced images (1: not reduced).
+    factor: int
+    #: The reduced grid: transform and shape.
+    transform: Any
+    shape: tuple[int, int]
+    chips: Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]] | None
+
+
+def read_figure_pair(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi: AOI | None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+    shift: tuple[float, float] = (0.0, 0.0),
+    max_px: int | None = None,
+) -> ReducedPair:
+    """Read a pair for figures: the AOI's window of the before image's grid, ``after`` moved by ``shift``.
+
+    A window of more than ``max_px`` (default ``OVERVIEW_PX``) pixels a side is read reduced (``Resampling.average``
+    onto a coarser grid, at most ``max_px`` a side); close-ups then read their chips at full
+    resolution (``chips``). Memory stays that of the reduced images.
+    """
+    from rasterio.enums import Resampling
+
+    from campwatch.align import aoi_window
+    from campwatch.pipeline import _read_pair, pair_info
+    from campwatch.scene import read_scene_onto
+
+    max_px = max_px or OVERVIEW_PX
+    info_b, info_a, idx_b, idx_a, _ = pair_info(before_path, after_path, dates=dates, bands=bands)
+    window = aoi_window(info_b, aoi)
+    rows, cols = int(window.height), int(window.width)
+    factor = max(1, -(-max(rows, cols) // max_px))
+    grid_t = rasterio.windows.transform(window, info_b.transform)
+    if factor == 1:
+        before, after, _ = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates)
+        if shift != (0.0, 0.0):
+            after = apply_shift(after, shift)
+        return ReducedPair(before, after, 1, grid_t, (rows, cols), None)
+    shape_r = (-(-rows // factor), -(-cols // factor))
+    transform = grid_t * Affine.scale(factor)
+    scenes = []
+    for path, info, idx, date in ((before_path, info_b, idx_b, dates[0]), (after_path, info_a, idx_a, dates[1])):
+        sc = read_scene_onto(path, crs=info_b.crs, transform=transform, shape=shape_r, bands=idx, date=date,
+                             resampling=Resampling.average)
+        scenes.append(dataclasses.replace(sc, band_names=tuple(info.band_names[i - 1] for i in idx), notes=(),
+                                          window=window))
+    before, after = scenes
+    if shift != (0.0, 0.0):
+        after = apply_shift(after, (shift[0] / factor, shift[1] / factor))
+
+    def chips(bounds: tuple[float, float, float, float]) -> tuple[Scene, Scene]:
+        left, bottom, right, top = bounds
+        win = rasterio.windows.from_bounds(left, bottom, right, top, transform=info_b.transform)
+        win = win.round_offsets(op="floor").round_lengths(op="ceil").intersection(window)
+        b, a, _ = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates,
+                             window=win, check_overlap=False)
+        return b, (apply_shift(a, shift) if shift != (0.0, 0.0) else a)
+
+    return ReducedPair(before, after, factor, transform, shape_r, chips)
+
+
 def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
     recs = [i for i in doc["inputs"] if i["role"] == role]
     if not recs:
@@ -162,24 +242,24 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     InputError
         If the report is not a campwatch pair report or an image it names is gone.
     """
-    from campwatch.pipeline import read_pair
+    from rasterio.enums import Resampling
 
     report_path = Path(report_path)
     doc = load_report(report_path, ("campwatch-report/1",))
     (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
     aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
     aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
-    before, after, _ = read_pair(before_path, after_path, aoi=aoi, dates=(d_b, d_a))
     shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
-    if doc.get("coregistration", {}).get("applied"):
-        after = apply_shift(after, (float(shift[0]), float(shift[1])))
+    applied = bool(doc.get("coregistration", {}).get("applied"))
+    pair = read_figure_pair(before_path, after_path, aoi=aoi, dates=(d_b, d_a),
+                            shift=(float(shift[0]), float(shift[1])) if applied else (0.0, 0.0))
+    before, after = pair.before, pair.after
     obscured = None
     mask_path = report_path.parent / "change_mask.tif"
     if mask_path.is_file():
         with rasterio.open(mask_path) as ds:
-            codes = ds.read(1)
-        if codes.shape == before.shape:
-            obscured = codes == OBSCURED
+            if (ds.height, ds.width) == (doc["grid"]["height"], doc["grid"]["width"]):
+                obscured = ds.read(1, out_shape=before.shape, resampling=Resampling.mode) == OBSCURED
     no_data = ~(before.valid & after.valid)
     credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or (
         str(aoi.properties["credit"]) if aoi is not None and isinstance(aoi.properties.get("credit"), str) else None)
@@ -187,7 +267,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     return ChangeView(
         name=name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=True), aoi=aoi,
         obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
-        extra={"report": doc, "not_analysed": NOT_ANALYSED},
+        extra={"report": doc, "not_analysed": NOT_ANALYSED}, chips=pair.chips,
     )
 
 
@@ -203,8 +283,6 @@ def view_from_series(series_path: str | Path) -> ChangeView:
 
 def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeView:
     """The view of a series report already in memory (see :func:`view_from_series`)."""
-    from campwatch.pipeline import read_pair
-
     series_path = source
     compared = [i for i in doc["images"] if i["status"] == "compared"]
     if len(compared) < 2:
@@ -220,11 +298,13 @@ def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeVie
         raise InputError(f"{series_path}: the AOI file it names is not there any more")
     aoi = read_aoi(aoi_rec["path"])
     assert first is not None and last is not None
-    before, after, _ = read_pair(first, last, aoi=aoi)
+    pair = read_figure_pair(first, last, aoi=aoi)
+    before, after = pair.before, pair.after
     credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or None
     return ChangeView(
         name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False),
         aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},
+        chips=pair.chips,
     )
 
 
