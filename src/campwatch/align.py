@@ -176,7 +176,7 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
 
 def residual_shifts(
     reference: Scene, moving: Scene, *, tiles: int = 3, max_shift: float = 5.0, min_strength: float = 8.0,
-    min_size: int = 64, max_size: int = 256,
+    min_size: int = 64, max_size: int = 512,
 ) -> list[tuple[float, float]]:
     """The shift left between two scenes, measured on a ``tiles`` x ``tiles`` grid of tiles.
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["ChangeMeasures", "change_measures", "ndvi", "robust_sigma", "even_sample", "MEDIAN_SAMPLE"]
+__all__ = ["ChangeMeasures", "change_measures", "ndvi", "robust_sigma"]
 
 
 @dataclass(frozen=True)
@@ -41,25 +41,10 @@ class ChangeMeasures:
     noise_reference: np.ndarray
 
 
-#: Medians of more values than this are taken on an even sample of them (deterministic).
-MEDIAN_SAMPLE = 1_000_000
-
-
-def even_sample(values: np.ndarray, cap: int = MEDIAN_SAMPLE) -> np.ndarray:
-    """Every k-th of ``values`` (flattened), so that at most ``cap`` remain: enough for a median."""
-    values = values.ravel()
-    step = -(-values.size // cap)
-    return values[::step] if step > 1 else values
-
-
 def robust_sigma(values: np.ndarray) -> float:
-    """Return 1.4826 times the median absolute deviation of ``values`` (a robust sigma).
-
-    Of more than ``MEDIAN_SAMPLE`` values, an even sample is taken.
-    """
+    """Return 1.4826 times the median absolute deviation of ``values`` (a robust sigma)."""
     if values.size == 0:
         return 0.0
-    values = even_sample(values)
     med = np.median(values)
     return float(1.4826 * np.median(np.abs(values - med)))
 

@@ -18,7 +18,7 @@ from scipy import ndimage
 from skimage.filters import sobel
 from skimage.measure import regionprops
 
-from campwatch.change import ChangeMeasures, even_sample
+from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 from campwatch.structures import median_background
@@ -83,7 +83,7 @@ def find_obscured(
     bright_b = before.data.mean(axis=0)
     bright_a = after.data.mean(axis=0)
     valid = measures.valid
-    level = float(np.median(even_sample(bright_b[valid]))) if valid.any() else 0.0
+    level = float(np.median(bright_b[valid])) if valid.any() else 0.0
     margin = max(1, int(round(config.cloud_margin_m / px)))
     found: list[tuple[np.ndarray, str, bool, float]] = []
     for prop in regionprops(labels):

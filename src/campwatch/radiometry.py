@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 
-from campwatch.change import even_sample
 from campwatch.scene import Scene
 
 __all__ = ["invariant_candidates", "match_histograms", "match_invariant", "normalize"]
@@ -68,7 +67,7 @@ def invariant_candidates(
     keep = mask.copy()
     for data in (image, reference):
         bright = data.mean(axis=0)
-        level = float(np.median(even_sample(bright[mask]))) if mask.any() else 0.0
+        level = float(np.median(bright[mask])) if mask.any() else 0.0
         keep &= bright >= 0.6 * level
         if "red" in band_names and "nir" in band_names:
             red = data[band_names.index("red")]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.filters import threshold_otsu
 
-from campwatch.change import ChangeMeasures, even_sample
+from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
 
 __all__ = ["Thresholds", "choose_thresholds", "noise_threshold"]
@@ -30,7 +30,6 @@ def noise_threshold(values: np.ndarray, *, k: float = 4.0) -> float:
     """Return ``median + k * robust sigma`` of ``values``: the top of their noise."""
     if values.size == 0:
         return float("inf")
-    values = even_sample(values)
     med = float(np.median(values))
     return med + k * float(1.4826 * np.median(np.abs(values - med)))
 
