@@ -252,3 +252,22 @@ def test_series_report_html_in_a_browser(series_html: Path, tmp_path: Path):
     assert len(rows) == 1 + len(analyst)
     for i in report["inputs"]:
         assert i["sha256"] in text
+
+
+def test_a_crowded_change_map_leaves_numbers_out_and_says_so(view, monkeypatch):
+    from matplotlib.text import Annotation
+
+    import campwatch.figures
+
+    numbers = {str(c.number) for c in view.analyst_changes}
+    assert numbers
+
+    def labels(fig):
+        return {t.get_text() for t in fig.axes[0].texts if isinstance(t, Annotation)}
+
+    assert numbers <= labels(change_map(view))
+    monkeypatch.setattr(campwatch.figures, "MAX_NUMBERED", len(view.analyst_changes) - 1)
+    crowded = change_map(view)
+    ax = crowded.axes[0]
+    assert not numbers & labels(crowded)
+    assert "Too many changes to number at this scale: the report lists them." in ax.get_xlabel()

@@ -199,20 +199,29 @@ def _rings(geom: BaseGeometry) -> list[np.ndarray]:
     return out
 
 
-def _draw_changes(ax: Axes, changes: list[MappedChange]) -> None:
-    """Draw many changes as :func:`_draw_change` does, one collection per class (a scene may hold thousands)."""
+#: Above this many named changes a map is too crowded for numbers: they are left out (the report lists them).
+MAX_NUMBERED = 300
+
+
+def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
+    """Draw many changes as :func:`_draw_change` does, one collection per class (a scene may hold thousands).
+
+    Returns whether the changes were numbered (not when more than ``MAX_NUMBERED`` are named).
+    """
     from matplotlib.collections import LineCollection
 
     by_class: dict[str, list[MappedChange]] = {}
     for c in changes:
         by_class.setdefault(c.change_class, []).append(c)
+    numbered = sum(1 for c in changes if c.change_class != "other_change") <= MAX_NUMBERED
+    marker = 9 if numbered else 4
     # Other change underneath, then the changes an analyst names.
     for name in sorted(by_class, key=lambda n: (n != "other_change", list(CLASSES).index(n))):
         style, group = CLASSES[name], by_class[name]
         if name.startswith("tower"):
             pts = np.array([[c.geometry.centroid.x, c.geometry.centroid.y] for c in group])
-            ax.plot(pts[:, 0], pts[:, 1], marker="^", markersize=9, color=style.colour, markeredgecolor="white",
-                    markeredgewidth=1.2, linestyle="none")
+            ax.plot(pts[:, 0], pts[:, 1], marker="^", markersize=marker, color=style.colour, markeredgecolor="white",
+                    markeredgewidth=1.2 if numbered else 0.4, linestyle="none")
         else:
             lw = 1.0 if name == "other_change" else 3.0 if name.startswith("fence") else 1.6
             lines = LineCollection([r for c in group for r in _rings(c.geometry)], colors=style.colour, linewidths=lw,
@@ -220,11 +229,12 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> None:
             if name.startswith("fence"):
                 lines.set_capstyle("butt")
             ax.add_collection(lines)
-        if name != "other_change":
+        if name != "other_change" and numbered:
             for c in group:
                 pt = c.geometry.representative_point()
                 ax.annotate(str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
                             color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
+    return numbered
 
 
 def _legend_handle(c: Any, label: str) -> Patch | Line2D:
@@ -267,7 +277,7 @@ def change_map(
     counts = {name: 0 for name in CLASSES}
     for c in view.changes:
         counts[c.change_class] += 1
-    _draw_changes(ax, view.changes)
+    numbered = _draw_changes(ax, view.changes)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
@@ -284,7 +294,10 @@ def change_map(
     leg.get_frame().set_facecolor("#f4f4f4")
     _furniture(ax, after)
     ax.set_title(f"{view.name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
-    _footer(ax, view, f"Shown: {after.date.isoformat()} image.")
+    shown = f"Shown: {after.date.isoformat()} image."
+    if not numbered:
+        shown += " Too many changes to number at this scale: the report lists them."
+    _footer(ax, view, shown)
     return fig
 
 
