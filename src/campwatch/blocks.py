@@ -36,7 +36,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge, unary_union
 
-from campwatch.align import aoi_window
+from campwatch.align import aoi_window, same_grid
 from campwatch.aoi import AOI
 from campwatch.changemask import open_change_mask
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
@@ -48,6 +48,7 @@ from campwatch.pipeline import (
     LOW_VALID_FRACTION,
     LOW_VALID_TEXT,
     _read_pair,
+    check_overlap_of,
     detect_scenes,
     pair_info,
     pair_parameters,
@@ -258,7 +259,8 @@ def detect_blockwise(
         return geometry_mask([aoi.geometry_in(info_b.crs)], out_shape=shape_b, transform=t, invert=True)
 
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
-    _check_overlap(info_b, info_a, grid, aoi)
+    if not same_grid(info_b, info_a):
+        check_overlap_of(info_b, info_a, transform, shape, aoi)
     scene_params = _scene_parameters(blocks, read, inside_of, aoi, config, mask)
     fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
     messages = list(dict.fromkeys(notes + scene_params.notes))
@@ -374,23 +376,6 @@ def detect_blockwise(
 def _core_shape(blk: Block) -> tuple[int, int]:
     """The (rows, cols) of a block's core."""
     return int(blk.core.height), int(blk.core.width)
-
-
-def _check_overlap(info_b: SceneInfo, info_a: SceneInfo, grid: Grid, aoi: AOI | None) -> None:
-    """The error :func:`campwatch.pipeline.detect` gives when the later image misses the window."""
-    from rasterio.warp import transform_bounds
-
-    left, bottom, right, top = array_bounds(grid.shape[0], grid.shape[1], grid.transform)
-    a = info_a.transform
-    a_bounds = array_bounds(info_a.height, info_a.width, a)
-    a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *a_bounds)
-    if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
-        raise InputError(
-            f"{info_a.path} does not overlap {info_b.path}"
-            + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
-            + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
-            f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
-        )
 
 
 def _sample(blocks: list[Block], n: int) -> list[Block]:

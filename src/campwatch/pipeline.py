@@ -359,20 +359,28 @@ def _read_pair(
         after = _bands(read_scene(after_path, window=window, date=dates[1]), idx_a, info_a)
     else:
         # Put the later image onto the earlier one's grid, over the AOI's window only.
-        left, bottom, right, top = array_bounds(before.shape[0], before.shape[1], before.transform)
-        a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *_info_bounds(info_a))
-        if check_overlap and (a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom):
-            raise InputError(
-                f"{info_a.path} does not overlap {info_b.path}"
-                + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
-                + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
-                f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
-            )
+        if check_overlap:
+            check_overlap_of(info_b, info_a, before.transform, before.shape, aoi)
         after = read_scene_onto(after_path, crs=before.crs, transform=before.transform, shape=before.shape,
                                 bands=idx_a, date=dates[1])
         after = dataclasses.replace(after, band_names=tuple(info_a.band_names[i - 1] for i in idx_a))
         notes += [f"{info_a.path.name}: {n}" for n in after.notes]
     return before, after, notes
+
+
+def check_overlap_of(
+    info_b: SceneInfo, info_a: SceneInfo, transform: Any, shape: tuple[int, int], aoi: AOI | None
+) -> None:
+    """Raise the error that says the later image does not reach the grid ``transform``, ``shape`` of the earlier."""
+    left, bottom, right, top = array_bounds(shape[0], shape[1], transform)
+    a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *_info_bounds(info_a))
+    if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
+        raise InputError(
+            f"{info_a.path} does not overlap {info_b.path}"
+            + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
+            + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
+            f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
+        )
 
 
 def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None, ...] | None = None) -> SceneInfo:
@@ -795,12 +803,11 @@ def run_detect(
     check_writable(out_dir)
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
     mask = read_mask(mask_path) if mask_path is not None else None
-    pair_info(before_path, after_path, dates=dates, bands=bands)  # every input checked before any hashing
-    inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
-                           bands=bands)
     with warnings.catch_warnings(), pair_analysis(before_path, after_path, aoi=aoi, config=config, dates=dates,
                                                   mask=mask, bands=bands) as result:
         warnings.simplefilter("ignore", category=RuntimeWarning)
+        inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
+                               bands=bands)
         paths = write_outputs(result, out_dir, inputs=inputs, credit=imagery_credit(result))
     return result, paths
 
