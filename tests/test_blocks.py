@@ -307,3 +307,20 @@ def test_figures_of_a_large_scene_are_drawn_from_reduced_images_with_full_resolu
     assert len(images) == 2  # the new structure, before and after
     # Chips at the images' own 0.5 m: at least 40 m / 0.5 m = 80 pixels across, not 20.
     assert all(im.get_array().shape[1] >= 80 for im in images)
+
+
+def test_blocks_in_worker_processes_give_the_same_bytes(tmp_path):
+    new = (CORNER - 20, CORNER - 30, 40, 60)
+    before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
+    params = tmp_path / "params.toml"
+    params.write_text("block_size_px = 320\nblock_halo_m = 30\n")
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--config", str(params),
+                                       "--workers", workers])
+        assert res.exit_code == 0, res.output
+        outs.append(out)
+    for name in ("report.geojson", "change_mask.tif", "change_map.png"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    assert len(of_class(report(outs[1]), "structure_new")) == 1

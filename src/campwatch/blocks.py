@@ -15,10 +15,13 @@ reduced read of both images. Peak memory depends on the block size, not on the s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import math
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,11 +217,15 @@ def detect_blockwise(
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
     mask: UserMask | None = None,
     bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+    workers: int = 1,
 ) -> BlockwiseResult:
     """Detect and classify change between two scenes block by block (as :func:`campwatch.pipeline.detect`).
 
     Parameters
     ----------
+    workers : int
+        Blocks analysed at once, each in its own process (default 1). The result is the
+        same for any number; peak memory is about that of one block times ``workers``.
     scratch : str or Path
         An existing folder for the scratch class mask (one byte per pixel of the window).
     Others as :func:`campwatch.pipeline.detect`.
@@ -276,61 +283,29 @@ def detect_blockwise(
     hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
     residuals: list[dict[str, float]] = []
     per_block: list[dict[str, Any]] = []
-    with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
-        for blk in blocks:
-            core_sl = blk.core_in_padded
-            record: dict[str, Any] = {"block": list(blk.index), "window": [int(blk.core.col_off), int(blk.core.row_off),
-                                                                            int(blk.core.width), int(blk.core.height)]}
-            per_block.append(record)
-            core_px = int(blk.core.width * blk.core.height)
-            inside = inside_of(blk)
-            if not inside[core_sl].any():
-                record["status"] = "outside the AOI"
-                totals = totals + PixelTotals(pixel_area=px * px, grid_px=core_px, inside_px=0, analysed_px=0,
-                                              clear_px=0)
-                dst.write(np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8"), 1, window=blk.core)
+    job = _BlockJob(before_path=before_path, after_path=after_path, info_b=info_b, info_a=info_a, idx_b=idx_b,
+                    idx_a=idx_a, dates=dates, window=window, transform=transform, shape=shape, aoi=aoi, mask=mask,
+                    config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions)
+    with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
+            _block_runner(workers) as run:
+        for blk, out in zip(blocks, run(job, blocks), strict=True):
+            per_block.append(out.record)
+            totals = totals + out.totals
+            dst.write(out.codes, 1, window=blk.core)
+            if out.record["status"] != "analysed":
                 continue
-            before, after, _ = read(blk)
-            try:
-                res = detect_scenes(before, after, aoi=aoi, config=block_config, mask=mask, shift=shift, core=core_sl,
-                                    shadow_directions=scene_params.shadow_directions)
-            except InputError as exc:
-                # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
-                record["status"] = f"not analysed: {exc}"
-                ins = inside[core_sl]
-                totals = totals + PixelTotals(
-                    pixel_area=px * px, grid_px=core_px, inside_px=int(ins.sum()), analysed_px=0, clear_px=0,
-                    hidden_px={"before": int((~before.valid[core_sl] & ins).sum()),
-                               "after": int((~after.valid[core_sl] & ins).sum())})
-                dst.write(np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8"), 1, window=blk.core)
-                continue
-            del before, after
-            record["status"] = "analysed"
-            record["residual_shift"] = res.residual_shift
-            if res.residual_shift is not None:
-                residuals.append(res.residual_shift)
-            totals = totals + res.totals(core_sl)
+            if out.residual is not None:
+                residuals.append(out.residual)
             for d in seen:
                 for k in seen[d]:
-                    seen[d][k] += res.structures_seen.get(d, {}).get(k, 0)
+                    seen[d][k] += out.seen.get(d, {}).get(k, 0)
             for k in masked:
-                masked[k] += res.masked_m2.get(k, 0.0)
-            for rec in res.obscured_regions:
-                obscured_regions.append(dict(rec) | {"block": list(blk.index)})
-            if res.obscured_regions:
-                core_box = _window_box(blk.core, transform)
-                for d in hidden:
-                    area = res.hidden_area(d)
-                    if not area.is_empty:
-                        hidden[d].append(area.intersection(core_box))
-            for text in res.warnings:
-                if LOW_VALID_TEXT not in text:  # said once for the whole AOI below
-                    messages.append(f"block {blk.index[0]},{blk.index[1]}: {text}")
-            dst.write(res.classes[core_sl], 1, window=blk.core)
-            found = _pieces(res.regions, blk, transform, shape)
-            record["changes"] = len(found)
-            pieces += found
-            del res
+                masked[k] += out.masked.get(k, 0.0)
+            obscured_regions += out.obscured_regions
+            for d in hidden:
+                hidden[d] += out.hidden.get(d, [])
+            messages += out.warnings
+            pieces += out.pieces
     analysed_blocks = sum(1 for r in per_block if r["status"] == "analysed")
     if analysed_blocks == 0 or totals.analysed_px == 0:
         raise InputError(f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates")
@@ -396,6 +371,111 @@ class _SceneParameters:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     sampled: list[tuple[int, int]]
     notes: list[str]
+
+
+@dataclass(frozen=True)
+class _BlockJob:
+    """What every block of a pair is analysed with (sent to worker processes as it is)."""
+
+    before_path: str | Path
+    after_path: str | Path
+    info_b: SceneInfo
+    info_a: SceneInfo
+    idx_b: tuple[int, ...]
+    idx_a: tuple[int, ...]
+    dates: tuple[dt.date | None, dt.date | None]
+    window: Window
+    transform: Affine
+    shape: tuple[int, int]
+    aoi: AOI | None
+    mask: UserMask | None
+    config: DetectConfig
+    shift: tuple[float, float]
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+
+
+@dataclass
+class _BlockOutcome:
+    """What one block found, for the scene's result: its core's class codes, counts and changes."""
+
+    record: dict[str, Any]
+    totals: PixelTotals
+    codes: np.ndarray
+    residual: dict[str, float] | None = None
+    seen: dict[str, dict[str, int]] = field(default_factory=dict)
+    masked: dict[str, float] = field(default_factory=dict)
+    obscured_regions: list[dict[str, object]] = field(default_factory=list)
+    hidden: dict[str, list[BaseGeometry]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    pieces: list[_Piece] = field(default_factory=list)
+
+
+def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
+    """Read one block with its halo and analyse it; what it found, cut to its core."""
+    core_sl = blk.core_in_padded
+    record: dict[str, Any] = {"block": list(blk.index), "window": [int(blk.core.col_off), int(blk.core.row_off),
+                                                                    int(blk.core.width), int(blk.core.height)]}
+    px = math.sqrt(abs(job.transform.a * job.transform.e - job.transform.b * job.transform.d))
+    core_px = int(blk.core.width * blk.core.height)
+    not_analysed = np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8")
+    padded_shape = (int(blk.padded.height), int(blk.padded.width))
+    inside = np.ones(padded_shape, dtype=bool)
+    if job.aoi is not None:
+        inside = geometry_mask([job.aoi.geometry_in(job.info_b.crs)], out_shape=padded_shape,
+                               transform=rasterio.windows.transform(blk.padded, job.transform), invert=True)
+    if not inside[core_sl].any():
+        record["status"] = "outside the AOI"
+        return _BlockOutcome(record, PixelTotals(pixel_area=px * px, grid_px=core_px, inside_px=0, analysed_px=0,
+                                                 clear_px=0), not_analysed)
+    file_window = Window(job.window.col_off + blk.padded.col_off, job.window.row_off + blk.padded.row_off,
+                         blk.padded.width, blk.padded.height)
+    before, after, _ = _read_pair(job.before_path, job.after_path, job.info_b, job.info_a, job.idx_b, job.idx_a,
+                                  aoi=job.aoi, dates=job.dates, window=file_window, check_overlap=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        try:
+            res = detect_scenes(before, after, aoi=job.aoi, config=job.config, mask=job.mask, shift=job.shift,
+                                core=core_sl, shadow_directions=job.shadow_directions)
+        except InputError as exc:
+            # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
+            record["status"] = f"not analysed: {exc}"
+            ins = inside[core_sl]
+            return _BlockOutcome(record, PixelTotals(
+                pixel_area=px * px, grid_px=core_px, inside_px=int(ins.sum()), analysed_px=0, clear_px=0,
+                hidden_px={"before": int((~before.valid[core_sl] & ins).sum()),
+                           "after": int((~after.valid[core_sl] & ins).sum())}), not_analysed)
+    del before, after
+    record["status"] = "analysed"
+    record["residual_shift"] = res.residual_shift
+    hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
+    if res.obscured_regions:
+        core_box = _window_box(blk.core, job.transform)
+        for d in hidden:
+            area = res.hidden_area(d)
+            if not area.is_empty:
+                hidden[d].append(area.intersection(core_box))
+    found = _pieces(res.regions, blk, job.transform, job.shape)
+    record["changes"] = len(found)
+    return _BlockOutcome(
+        record=record, totals=res.totals(core_sl), codes=res.classes[core_sl].copy(), residual=res.residual_shift,
+        seen=res.structures_seen, masked=res.masked_m2,
+        obscured_regions=[dict(rec) | {"block": list(blk.index)} for rec in res.obscured_regions], hidden=hidden,
+        # The AOI-wide share of valid pixels is said once for the whole scene.
+        warnings=[f"block {blk.index[0]},{blk.index[1]}: {t}" for t in res.warnings if LOW_VALID_TEXT not in t],
+        pieces=found)
+
+
+@contextlib.contextmanager
+def _block_runner(workers: int) -> Iterator[Callable[[_BlockJob, list[Block]], Iterator[_BlockOutcome]]]:
+    """Run blocks one after another, or in ``workers`` processes; outcomes come in block order either way."""
+    if workers <= 1:
+        yield lambda job, blocks: (_analyse_block(job, blk) for blk in blocks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield lambda job, blocks: pool.map(_analyse_block, [job] * len(blocks), blocks)
 
 
 def _centre(blk: Block, size: int) -> Block:

@@ -204,13 +204,14 @@ def pair_analysis(
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
     mask: UserMask | None = None,
     bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+    workers: int = 1,
 ) -> Iterator[PairResult]:
     """Analyse a pair, whole or block by block as its size asks; the result lives inside the ``with``.
 
     An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
     block by block (:func:`campwatch.blocks.detect_blockwise`), its class mask in a scratch
-    folder removed on leaving the ``with``; a smaller one whole (:func:`detect`). Raises
-    like :func:`detect`.
+    folder removed on leaving the ``with``, ``workers`` blocks at once; a smaller one whole
+    (:func:`detect`). Raises like :func:`detect`.
     """
     from campwatch.blocks import detect_blockwise, needs_blocks
 
@@ -222,7 +223,7 @@ def pair_analysis(
         return
     with tempfile.TemporaryDirectory(prefix="campwatch-blocks-") as scratch:
         yield detect_blockwise(before_path, after_path, scratch=scratch, aoi=aoi, config=config, dates=dates,
-                               mask=mask, bands=bands)
+                               mask=mask, bands=bands, workers=workers)
 
 
 def _warn(messages: list[str], text: str) -> None:
@@ -791,11 +792,13 @@ def run_detect(
     dates: tuple[dt.date | None, dt.date | None] = (None, None),
     mask_path: str | Path | None = None,
     bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
+    workers: int = 1,
 ) -> tuple[DetectResult | BlockwiseResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
 
     An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
-    block by block (:func:`campwatch.blocks.detect_blockwise`): memory stays bounded.
+    block by block (:func:`campwatch.blocks.detect_blockwise`), ``workers`` blocks at once:
+    memory stays bounded.
 
     Nothing is written unless every input is valid and the analysis succeeds; then all
     outputs appear together (see :class:`campwatch.output.OutputSet`).
@@ -804,7 +807,7 @@ def run_detect(
     aoi = read_aoi(aoi_path) if aoi_path is not None else None
     mask = read_mask(mask_path) if mask_path is not None else None
     with warnings.catch_warnings(), pair_analysis(before_path, after_path, aoi=aoi, config=config, dates=dates,
-                                                  mask=mask, bands=bands) as result:
+                                                  mask=mask, bands=bands, workers=workers) as result:
         warnings.simplefilter("ignore", category=RuntimeWarning)
         inputs = input_records(before_path, after_path, aoi_path=aoi_path, dates=dates, mask_path=mask_path,
                                bands=bands)

@@ -27,6 +27,8 @@ from campwatch.scene import parse_band_names
 @click.option("--no-coregister", is_flag=True, help="Do not measure and correct a small shift.")
 @click.option("--block-size", "block_size_px", type=click.IntRange(min=64),
               help="Analyse AOI windows larger than this many pixels a side block by block (default 2048).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Blocks analysed at once, one process each (memory: about one block each).")
 @click.option("--before-date", type=click.DateTime(["%Y-%m-%d"]),
               help="Date of BEFORE (YYYY-MM-DD), replacing its name's and tags'.")
 @click.option("--after-date", type=click.DateTime(["%Y-%m-%d"]),
@@ -48,6 +50,7 @@ def detect_command(
     min_area_m2: float | None,
     no_coregister: bool,
     block_size_px: int | None,
+    workers: int,
     before_date: dt.datetime | None,
     after_date: dt.datetime | None,
     before_bands: str | None,
@@ -73,7 +76,7 @@ def detect_command(
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
     result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
-                               mask_path=mask_path, bands=bands)
+                               mask_path=mask_path, bands=bands, workers=workers)
     counts: dict[str, int] = {}
     for r in result.regions:
         counts[r.change_class] = counts.get(r.change_class, 0) + 1
