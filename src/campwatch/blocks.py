@@ -252,23 +252,15 @@ def detect_blockwise(
     logger.info("%d x %d pixels in %d blocks of %d (halo %d px)", shape[0], shape[1], len(blocks),
                 config.block_size_px, halo)
 
-    def read(blk: Block) -> tuple[Scene, Scene, list[str]]:
-        file_window = Window(window.col_off + blk.padded.col_off, window.row_off + blk.padded.row_off,
-                             blk.padded.width, blk.padded.height)
-        return _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates,
-                          window=file_window, check_overlap=False)
-
-    def inside_of(blk: Block) -> np.ndarray:
-        shape_b = (int(blk.padded.height), int(blk.padded.width))
-        if aoi is None:
-            return np.ones(shape_b, dtype=bool)
-        t = rasterio.windows.transform(blk.padded, transform)
-        return geometry_mask([aoi.geometry_in(info_b.crs)], out_shape=shape_b, transform=t, invert=True)
+    # The sample blocks take the scene's own parameters; the blocks, those the samples chose.
+    job = _BlockJob(before_path=before_path, after_path=after_path, info_b=info_b, info_a=info_a, idx_b=idx_b,
+                    idx_a=idx_a, dates=dates, window=window, transform=transform, shape=shape, aoi=aoi, mask=mask,
+                    config=config, shift=(0.0, 0.0), shadow_directions=(None, None))
 
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
     if not same_grid(info_b, info_a):
         check_overlap_of(info_b, info_a, transform, shape, aoi)
-    scene_params = _scene_parameters(blocks, read, inside_of, aoi, config, mask)
+    scene_params = _scene_parameters(blocks, job)
     fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
     messages = list(dict.fromkeys(notes + scene_params.notes))
     block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
@@ -283,9 +275,7 @@ def detect_blockwise(
     hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
     residuals: list[dict[str, float]] = []
     per_block: list[dict[str, Any]] = []
-    job = _BlockJob(before_path=before_path, after_path=after_path, info_b=info_b, info_a=info_a, idx_b=idx_b,
-                    idx_a=idx_a, dates=dates, window=window, transform=transform, shape=shape, aoi=aoi, mask=mask,
-                    config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions)
+    job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions)
     with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
             _block_runner(workers) as run:
         for blk, out in zip(blocks, run(job, blocks), strict=True):
@@ -410,6 +400,23 @@ class _BlockOutcome:
     pieces: list[_Piece] = field(default_factory=list)
 
 
+def _read_block(job: _BlockJob, blk: Block) -> tuple[Scene, Scene, list[str]]:
+    """Both dates over a block's read area (core and halo); an image that does not reach it is nodata there."""
+    file_window = Window(job.window.col_off + blk.padded.col_off, job.window.row_off + blk.padded.row_off,
+                         blk.padded.width, blk.padded.height)
+    return _read_pair(job.before_path, job.after_path, job.info_b, job.info_a, job.idx_b, job.idx_a, aoi=job.aoi,
+                      dates=job.dates, window=file_window, check_overlap=False)
+
+
+def _inside(job: _BlockJob, blk: Block) -> np.ndarray:
+    """Which pixels of a block's read area lie inside the AOI."""
+    shape = (int(blk.padded.height), int(blk.padded.width))
+    if job.aoi is None:
+        return np.ones(shape, dtype=bool)
+    return geometry_mask([job.aoi.geometry_in(job.info_b.crs)], out_shape=shape,
+                         transform=rasterio.windows.transform(blk.padded, job.transform), invert=True)
+
+
 def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
     """Read one block with its halo and analyse it; what it found, cut to its core."""
     core_sl = blk.core_in_padded
@@ -418,19 +425,12 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
     px = math.sqrt(abs(job.transform.a * job.transform.e - job.transform.b * job.transform.d))
     core_px = int(blk.core.width * blk.core.height)
     not_analysed = np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8")
-    padded_shape = (int(blk.padded.height), int(blk.padded.width))
-    inside = np.ones(padded_shape, dtype=bool)
-    if job.aoi is not None:
-        inside = geometry_mask([job.aoi.geometry_in(job.info_b.crs)], out_shape=padded_shape,
-                               transform=rasterio.windows.transform(blk.padded, job.transform), invert=True)
+    inside = _inside(job, blk)
     if not inside[core_sl].any():
         record["status"] = "outside the AOI"
         return _BlockOutcome(record, PixelTotals(pixel_area=px * px, grid_px=core_px, inside_px=0, analysed_px=0,
                                                  clear_px=0), not_analysed)
-    file_window = Window(job.window.col_off + blk.padded.col_off, job.window.row_off + blk.padded.row_off,
-                         blk.padded.width, blk.padded.height)
-    before, after, _ = _read_pair(job.before_path, job.after_path, job.info_b, job.info_a, job.idx_b, job.idx_a,
-                                  aoi=job.aoi, dates=job.dates, window=file_window, check_overlap=False)
+    before, after, _ = _read_block(job, blk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         try:
@@ -497,9 +497,7 @@ def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float
     return None if length < 0.5 else (round(float(mean[0] / length), 4), round(float(mean[1] / length), 4))
 
 
-def _scene_parameters(
-    blocks: list[Block], read: Any, inside_of: Any, aoi: AOI | None, config: DetectConfig, mask: UserMask | None,
-) -> _SceneParameters:
+def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     """Thresholds (medians), shift (median of those measured) and shadow directions of sample blocks with data.
 
     When none of the spread-out blocks has data on both dates, every other block is tried in
@@ -511,6 +509,7 @@ def _scene_parameters(
     used: list[tuple[int, int]] = []
     notes: list[str] = []
     directions: tuple[list[tuple[tuple[float, float], int]], ...] = ([], [])
+    config = job.config
     method = config.threshold_method
     chosen = _sample(blocks, SAMPLE_BLOCKS)
     rest = [b for b in blocks if b not in chosen]
@@ -518,12 +517,12 @@ def _scene_parameters(
         if used and blk not in chosen:
             break
         blk = _centre(blk, SAMPLE_PX)
-        if not inside_of(blk).any():
+        if not _inside(job, blk).any():
             continue
-        before, after, read_notes = read(blk)
+        before, after, read_notes = _read_block(job, blk)
         notes += read_notes
         try:
-            found = pair_parameters(before, after, aoi=aoi, config=config, mask=mask)
+            found = pair_parameters(before, after, aoi=job.aoi, config=config, mask=job.mask)
         except InputError:
             continue  # no data in this block
         gains.append(found.thresholds.gain)

@@ -216,10 +216,11 @@ def pair_analysis(
     from campwatch.blocks import detect_blockwise, needs_blocks
 
     config = config or DetectConfig()
-    info_b = pair_info(before_path, after_path, dates=dates, bands=bands)[0]
+    infos = pair_info(before_path, after_path, dates=dates, bands=bands)
+    info_b = infos[0]
     window = aoi_window(info_b, aoi)
     if not needs_blocks((int(window.height), int(window.width)), config, math.sqrt(_pixel_area(info_b))):
-        yield detect(before_path, after_path, aoi=aoi, config=config, dates=dates, mask=mask, bands=bands)
+        yield _detect(before_path, after_path, infos, aoi=aoi, config=config, dates=dates, mask=mask)
         return
     with tempfile.TemporaryDirectory(prefix="campwatch-blocks-") as scratch:
         yield detect_blockwise(before_path, after_path, scratch=scratch, aoi=aoi, config=config, dates=dates,
@@ -274,8 +275,24 @@ def detect(
     -----
     Memory: about 12 float32 values per band per pixel of the AOI window.
     """
+    return _detect(before_path, after_path, pair_info(before_path, after_path, dates=dates, bands=bands), aoi=aoi,
+                   config=config, dates=dates, mask=mask)
+
+
+def _detect(
+    before_path: str | Path,
+    after_path: str | Path,
+    infos: tuple[SceneInfo, SceneInfo, tuple[int, ...], tuple[int, ...], list[str]],
+    *,
+    aoi: AOI | None,
+    config: DetectConfig | None,
+    dates: tuple[dt.date | None, dt.date | None],
+    mask: UserMask | None,
+) -> DetectResult:
+    """:func:`detect` once the pair's metadata (:func:`pair_info`) is known."""
     config = config or DetectConfig()
-    info_b, info_a, idx_b, idx_a, notes = pair_info(before_path, after_path, dates=dates, bands=bands)
+    info_b, info_a, idx_b, idx_a, notes = infos
+    notes = list(notes)
     before, after, read_notes = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi,
                                            dates=dates)
     notes += read_notes
@@ -328,8 +345,7 @@ def read_pair(
     earlier one's (only the window); bands are matched by name. Returns both scenes and
     notes on what was done. Raises like :func:`detect`.
     """
-    info_b, info_a = _dated_info(before_path, dates[0], bands[0]), _dated_info(after_path, dates[1], bands[1])
-    idx_b, idx_a, _ = band_order(info_b, info_a)
+    info_b, info_a, idx_b, idx_a, _ = pair_info(before_path, after_path, dates=dates, bands=bands)
     return _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates)
 
 
