@@ -104,6 +104,8 @@ def _bounds(info: SceneInfo) -> tuple[float, float, float, float]:
 
 def _brightness(scene: Scene) -> np.ndarray:
     img = scene.data.mean(axis=0)
+    if scene.valid.all():
+        return img
     fill = float(np.median(img[scene.valid])) if scene.valid.any() else 0.0
     return np.where(scene.valid, img, fill)
 
@@ -221,6 +223,35 @@ def estimate_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) -
     return measure_shift(reference, moving, max_shift=max_shift).shift
 
 
+def _shift_axis(data: np.ndarray, d: float, axis: int) -> np.ndarray:
+    """``data`` moved by ``d`` pixels along ``axis`` (bilinear, edge values repeated)."""
+    if d == 0:
+        return data
+    n = data.shape[axis]
+    k = int(math.floor(-d))  # output pixel i takes input i + k and i + k + 1
+    w = np.float32(-d - k)
+    pad = [(0, 0)] * data.ndim
+    pad[axis] = (max(0, -k), max(0, k + 2))
+    padded = np.pad(data, pad, mode="edge")
+    start = k + pad[axis][0]
+    lo = padded[(slice(None),) * axis + (slice(start, start + n),)]
+    hi = padded[(slice(None),) * axis + (slice(start + 1, start + 1 + n),)]
+    out = np.subtract(hi, lo, dtype="float32")
+    out *= w
+    out += lo
+    return out
+
+
+def _shift_bilinear(data: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+    """Bands (B, M, N) moved by a (row, col) shift: bilinear, edge values repeated.
+
+    The same as ``scipy.ndimage.shift(band, shift, order=1, mode="nearest",
+    prefilter=False)`` on each band (to float32 rounding), in two separable passes of
+    whole-array arithmetic: several times faster.
+    """
+    return np.ascontiguousarray(_shift_axis(_shift_axis(data, shift[0], 1), shift[1], 2), dtype="float32")
+
+
 def apply_shift(scene: Scene, shift: tuple[float, float]) -> Scene:
     """Return ``scene`` resampled by a (row, col) shift; pixels shifted in from outside are invalid.
 
@@ -228,9 +259,7 @@ def apply_shift(scene: Scene, shift: tuple[float, float]) -> Scene:
     """
     if shift == (0.0, 0.0):
         return scene
-    data = np.stack(
-        [ndimage.shift(b, shift, order=1, mode="nearest", prefilter=False) for b in scene.data]
-    ).astype("float32")
+    data = _shift_bilinear(scene.data.astype("float32", copy=False), shift)
     valid = ndimage.shift(scene.valid.astype("float32"), shift, order=0, mode="constant", cval=0.0) > 0.5
     # Resampling blends a pixel with its neighbours: drop those next to invalid ones.
     grow = max(1, int(math.ceil(max(abs(shift[0]), abs(shift[1])) % 1 > 0)))

@@ -274,12 +274,15 @@ def classify_changes(
     clear = usable & ~veiled[0] & ~veiled[1]
     walls = (smap_b.labels > 0) | (smap_a.labels > 0)
     walls = ndimage.binary_dilation(walls, iterations=max(1, int(round(2.0 / px)))) if walls.any() else walls
+    fence_shapes = []
     for fc in fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls):
         regions.append(_fence_region(next_id, fc, config))
-        line_px = rasterize([(fc.geometry.buffer(px * 0.75), next_id)], out_shape=labels.shape,
-                            transform=before.transform, dtype="int32")
-        labels = np.where(line_px > 0, line_px, labels)
+        fence_shapes.append((fc.geometry.buffer(px * 0.75), next_id))
         next_id += 1
+    if fence_shapes:
+        # One pass for all fence changes; a later one is drawn over an earlier one.
+        line_px = rasterize(fence_shapes, out_shape=labels.shape, transform=before.transform, dtype="int32")
+        labels = np.where(line_px > 0, line_px, labels)
     def counted(obj: Any) -> bool:
         if count_within is None:
             return True

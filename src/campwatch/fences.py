@@ -95,9 +95,10 @@ def _is_line_not_edge(bright: np.ndarray, line_px: LineString, offset: float, to
         if side.is_empty:
             return False
         n = max(2, int(side.length))
-        pts = [side.interpolate(i / (n - 1), normalized=True) for i in range(n)]
-        rr = np.clip([int(round(p.y)) for p in pts], 0, rows - 1)
-        cc = np.clip([int(round(p.x)) for p in pts], 0, cols - 1)
+        pts = shapely.line_interpolate_point(side, np.arange(n) / (n - 1), normalized=True)
+        # Python's round (half to even), as np.rint: the same pixels as point by point.
+        rr = np.clip(np.rint(shapely.get_y(pts)).astype(int), 0, rows - 1)
+        cc = np.clip(np.rint(shapely.get_x(pts)).astype(int), 0, cols - 1)
         vals.append(float(np.median(bright[rr, cc])))
     return abs(vals[0] - vals[1]) <= tolerance * max(1e-9, (vals[0] + vals[1]) / 2)
 

@@ -85,7 +85,7 @@ def find_obscured(
     valid = measures.valid
     level = float(np.median(bright_b[valid])) if valid.any() else 0.0
     margin = max(1, int(round(config.cloud_margin_m / px)))
-    found: list[tuple[np.ndarray, str, bool, float]] = []
+    found: list[tuple[tuple[slice, slice], np.ndarray, str, bool, float]] = []
     for prop in regionprops(labels):
         area = prop.area * before.pixel_area
         if area < config.cloud_min_area_m2:
@@ -108,10 +108,14 @@ def find_obscured(
             kind, on_after = "cloud", brighter_after
         else:
             kind, on_after = "cloud shadow", not brighter_after
-        grown = np.zeros(shape, dtype=bool)
-        grown[sl] = region
-        grown = ndimage.binary_dilation(grown, iterations=margin) & valid
-        found.append((grown, kind, on_after, sharpness))
+        # The region grown by the margin, over its bounding box widened by the margin.
+        r0, r1 = max(0, sl[0].start - margin), min(shape[0], sl[0].stop + margin)
+        c0, c1 = max(0, sl[1].start - margin), min(shape[1], sl[1].stop + margin)
+        box = (slice(r0, r1), slice(c0, c1))
+        grown = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+        grown[sl[0].start - r0:sl[0].stop - r0, sl[1].start - c0:sl[1].stop - c0] = region
+        grown = ndimage.binary_dilation(grown, iterations=margin) & valid[box]
+        found.append((box, grown, kind, on_after, sharpness))
 
     if not found:
         return Obscured(none, none, none, none, none, none, [])
@@ -120,20 +124,23 @@ def find_obscured(
     hidden_b, hidden_a = none.copy(), none.copy()
     seen_b, seen_a = none.copy(), none.copy()
     records: list[dict[str, object]] = []
-    for grown, kind, on_after, sharpness in found:
-        cloudy, clear = (data_a, data_b) if on_after else (data_b, data_a)
-        if kind == "cloud":
-            veil = median_background(cloudy - clear, valid, px, scale_m=config.cloud_smooth_m)
-            thickness = veil.mean(axis=0) / max(level, 1e-9)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(clear > 0, cloudy / np.maximum(clear, 1e-6), 1.0)
-            factor = np.clip(median_background(ratio, valid, px, scale_m=config.cloud_smooth_m), 1e-3, None)
-            thickness = 1.0 - factor.mean(axis=0)
-        thick = grown & (thickness > config.cloud_max_veil)
+    # The veil's thickness depends only on the kind and the date: one per pair of them.
+    thickness_of: dict[tuple[str, bool], np.ndarray] = {}
+    for box, grown, kind, on_after, sharpness in found:
+        if (kind, on_after) not in thickness_of:
+            cloudy, clear = (data_a, data_b) if on_after else (data_b, data_a)
+            if kind == "cloud":
+                veil = median_background(cloudy - clear, valid, px, scale_m=config.cloud_smooth_m)
+                thickness_of[kind, on_after] = veil.mean(axis=0) / max(level, 1e-9)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(clear > 0, cloudy / np.maximum(clear, 1e-6), 1.0)
+                factor = np.clip(median_background(ratio, valid, px, scale_m=config.cloud_smooth_m), 1e-3, None)
+                thickness_of[kind, on_after] = 1.0 - factor.mean(axis=0)
+        thick = grown & (thickness_of[kind, on_after][box] > config.cloud_max_veil)
         thin = grown & ~thick
-        (hidden_a if on_after else hidden_b)[thick] = True
-        (seen_a if on_after else seen_b)[thin] = True
+        (hidden_a if on_after else hidden_b)[box] |= thick
+        (seen_a if on_after else seen_b)[box] |= thin
         records.append({
             "date": (after if on_after else before).date.isoformat(),
             "kind": kind,

@@ -130,7 +130,11 @@ def match_invariant(
             s_std = src[b, sel].std()
             gain[b] = ref[b, sel].std() / s_std if s_std > 0 else 1.0
             offset[b] = ref[b, sel].mean() - gain[b] * src[b, sel].mean()
-    return (image * gain[:, None, None] + offset[:, None, None]).astype("float32")
+    out = np.empty(image.shape, dtype="float32")
+    for b in range(nb):  # band by band in float32: no float64 copy of the image
+        np.multiply(image[b], np.float32(gain[b]), out=out[b], dtype="float32", casting="unsafe")
+        out[b] += np.float32(offset[b])
+    return out
 
 
 def normalize(reference: Scene, scene: Scene, *, method: str = "invariant") -> Scene:

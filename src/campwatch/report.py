@@ -181,8 +181,9 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "centroid_xy": [round(centroid.x, 2), round(centroid.y, 2)],
             }
         )
-        return _clean({"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
-                       "properties": props})
+        # Coordinates are finite Python floats already: only the properties need cleaning.
+        return {"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
+                "properties": _clean(props)}
 
     features = LazyList(lambda: (feature(r) for r in result.regions), len(result.regions))
     area_px = totals.pixel_area
@@ -291,11 +292,44 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
 def write_json(data: dict[str, Any], path: str | Path) -> None:
     """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes.
 
-    Written piece by piece (the bytes of ``json.dumps(data, indent=1)``), so that a
-    :class:`LazyList` in it is never held whole.
+    Indented by one space per level, except the items of a :class:`LazyList` (a report's
+    features), which are written one per line as they are made, so that none is held
+    after it is written and the C encoder does the work.
     """
-    encoder = json.JSONEncoder(indent=1, ensure_ascii=False, allow_nan=False)
     with open(path, "w", encoding="utf-8") as f:
-        for chunk in encoder.iterencode(data):
-            f.write(chunk)
+        _write_value(f, data, 0)
         f.write("\n")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _holds_lazy(value: Any) -> bool:
+    if isinstance(value, LazyList):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_lazy(v) for v in value.values())
+    return False
+
+
+def _write_value(f: Any, value: Any, level: int) -> None:
+    pad = " " * (level + 1)
+    if isinstance(value, LazyList):
+        if not value:
+            f.write("[]")
+            return
+        f.write("[")
+        first = True
+        for item in value:
+            f.write(("\n" if first else ",\n") + pad + _dumps(item))
+            first = False
+        f.write("\n" + " " * level + "]")
+    elif isinstance(value, dict) and value and _holds_lazy(value):
+        f.write("{")
+        for i, (key, item) in enumerate(value.items()):
+            f.write(("\n" if i == 0 else ",\n") + pad + _dumps(str(key)) + ": ")
+            _write_value(f, item, level + 1)
+        f.write("\n" + " " * level + "}")
+    else:
+        f.write(json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + " " * level))

@@ -15,7 +15,7 @@ from campwatch.change import ndvi, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 
-__all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background",
+__all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background", "upsample_bilinear",
            "rectangularity",
            "shadow_depth", "brightness"]
 
@@ -90,16 +90,48 @@ def median_background(
     rows, cols = valid.shape
     pr, pc = (-rows) % f, (-cols) % f
     out = np.empty(data.shape, dtype="float32")
+    all_valid = bool(valid.all())
     for b in range(data.shape[0]):
         band = data[b]
-        fill = float(np.median(band[valid])) if valid.any() else 0.0
-        band = np.where(valid, band, fill)
+        if not all_valid:
+            fill = float(np.median(band[valid])) if valid.any() else 0.0
+            band = np.where(valid, band, fill)
         padded = np.pad(band, ((0, pr), (0, pc)), mode="edge")
         coarse = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).mean(axis=(1, 3))
         coarse = ndimage.median_filter(coarse, size=size, mode="nearest")
-        zoomed = ndimage.zoom(coarse, f, order=1, mode="nearest", grid_mode=True)
-        out[b] = zoomed[:rows, :cols]
+        out[b] = upsample_bilinear(coarse, f, (rows, cols))
     return out
+
+
+def _upsample_axis0(coarse: np.ndarray, f: int) -> np.ndarray:
+    """Bilinear interpolation of a padded (by one edge cell) coarse grid to ``f`` rows per cell."""
+    n = coarse.shape[0] - 2
+    out = np.empty((n * f,) + coarse.shape[1:], dtype="float32")
+    for p in range(f):
+        # Fine row j * f + p lies at coarse coordinate j + d: between cells j - 1 and j
+        # (d < 0) or j and j + 1 (d >= 0), with edge cells repeated (the padding).
+        d = (p + 0.5) / f - 0.5
+        lo = coarse[0:n] if d < 0 else coarse[1:n + 1]
+        hi = coarse[1:n + 1] if d < 0 else coarse[2:n + 2]
+        w = np.float32(d + 1.0 if d < 0 else d)
+        out[p::f] = lo + w * (hi - lo)
+    return out
+
+
+def upsample_bilinear(coarse: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bring a grid of ``f`` x ``f`` cells back to the pixel grid by bilinear interpolation.
+
+    The same as ``scipy.ndimage.zoom(coarse, f, order=1, mode="nearest", grid_mode=True)``
+    cut to ``shape`` (to float32 rounding), in two separable passes of ``f`` strided
+    slices each: several times faster.
+
+    Returns
+    -------
+    (M, N) ndarray of float32
+    """
+    padded = np.pad(coarse.astype("float32", copy=False), 1, mode="edge")
+    rows = _upsample_axis0(padded, f)[: shape[0]]
+    return np.ascontiguousarray(_upsample_axis0(rows.T, f)[: shape[1]].T)
 
 
 def ground_background(scene: Scene, *, scale_m: float = 60.0, cell_m: float = 4.0) -> np.ndarray:
@@ -110,9 +142,11 @@ def ground_background(scene: Scene, *, scale_m: float = 60.0, cell_m: float = 4.
 
 def rectangularity(mask: np.ndarray) -> float:
     """Area of a pixel mask over the area of its minimum rotated rectangle (pixel edges)."""
-    rows, cols = np.nonzero(mask)
-    if rows.size < 3:
+    n = int(np.count_nonzero(mask))
+    if n < 3:
         return 0.0
+    # The hull, and so the rectangle, of a mask's pixels is that of its outline's pixels.
+    rows, cols = np.nonzero(mask & ~ndimage.binary_erosion(mask))
     pts = shapely.MultiPoint(np.column_stack([cols, rows]).astype("float64"))
     rect = pts.minimum_rotated_rectangle
     if rect.geom_type != "Polygon":
@@ -120,7 +154,7 @@ def rectangularity(mask: np.ndarray) -> float:
     x, y = rect.exterior.xy
     a = float(np.hypot(x[1] - x[0], y[1] - y[0])) + 1.0
     b = float(np.hypot(x[2] - x[1], y[2] - y[1])) + 1.0
-    return float(min(1.0, rows.size / (a * b)))
+    return float(min(1.0, n / (a * b)))
 
 
 def shadow_depth(obj: np.ndarray, dark: np.ndarray, reach: int) -> float:
@@ -144,11 +178,11 @@ def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> 
     together (its texture) weighs less than a change of colour.
     """
     nb = resid.shape[0]
-    flat = resid[:, valid]
-    if flat.shape[1] < nb * 10:
+    where = np.flatnonzero(valid)
+    if where.size < nb * 10:
         return np.zeros(valid.shape, dtype="float32")
-    step = max(1, flat.shape[1] // sample)
-    x = flat[:, ::step].astype("float64")
+    step = max(1, where.size // sample)
+    x = resid.reshape(nb, -1)[:, where[::step]].astype("float64")
     scale = np.array([max(robust_sigma(x[b]), 1e-6) for b in range(nb)])
     norm = np.sqrt(np.mean((x / scale[:, None]) ** 2, axis=0))
     x = x[:, norm <= np.quantile(norm, 0.8)]
@@ -160,11 +194,19 @@ def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> 
     cov = cov + np.eye(nb) * 1e-6 * trace
     # The trimmed sample underestimates spread: rescale so a band's sigma matches its MAD.
     inv = np.linalg.pinv(cov * (scale**2 / np.maximum(np.diag(cov), 1e-12)).mean())
+    # The quadratic form r' inv r, pixel by pixel: sum over i of r_i (sum over j >= i of
+    # c_ij r_j), with c_ii = inv_ii and c_ij = 2 inv_ij (inv is symmetric).
     out = np.zeros(valid.shape, dtype="float32")
+    acc = np.empty(valid.shape, dtype="float32")
     for i in range(nb):
-        for j in range(nb):
-            out += (inv[i, j] * resid[i] * resid[j]).astype("float32")
-    return np.sqrt(np.maximum(out, 0) / nb).astype("float32")
+        np.multiply(resid[i], np.float32(inv[i, i]), out=acc, dtype="float32", casting="unsafe")
+        for j in range(i + 1, nb):
+            acc += np.float32(2.0 * inv[i, j]) * resid[j]
+        acc *= resid[i]
+        out += acc
+    np.maximum(out, 0, out=out)
+    out /= nb
+    return np.sqrt(out)
 
 
 def _shifted(mask: np.ndarray, dr: int, dc: int) -> np.ndarray:
