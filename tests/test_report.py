@@ -82,3 +82,35 @@ def test_outputs_are_deterministic(pair, tmp_path):
     _, p2 = run_detect(before, after, tmp_path / "b")
     for name in p1:
         assert p1[name].read_bytes() == p2[name].read_bytes(), name
+
+
+def test_write_json_streams_features_one_per_line(tmp_path):
+    from campwatch.report import LazyList, write_json
+
+    made = []
+
+    def features():
+        for i in range(3):
+            made.append(i)
+            yield {"type": "Feature", "id": i, "geometry": {"type": "Point", "coordinates": [i + 0.5, -1.0]},
+                   "properties": {"name": f"é{i}", "area_m2": None}}
+
+    doc = {"type": "FeatureCollection", "summary": {"counts": {"a": 1}, "empty": []},
+           "features": LazyList(features, 3)}
+    path = tmp_path / "r.geojson"
+    write_json(doc, path)
+    text = path.read_text(encoding="utf-8")
+    assert made == [0, 1, 2]  # made once, as written
+    parsed = json.loads(text)
+    assert parsed["summary"] == {"counts": {"a": 1}, "empty": []}
+    assert [f["id"] for f in parsed["features"]] == [0, 1, 2]
+    assert parsed["features"][0]["properties"] == {"name": "é0", "area_m2": None}
+    lines = text.splitlines()
+    # One line per feature, each a whole JSON object; the rest indented by one space per level.
+    feature_lines = [ln for ln in lines if ln.lstrip().startswith('{"type": "Feature"')]
+    assert len(feature_lines) == 3
+    assert all(json.loads(ln.strip().rstrip(","))["type"] == "Feature" for ln in feature_lines)
+    assert lines[1] == ' "type": "FeatureCollection",'
+    empty = tmp_path / "e.geojson"
+    write_json({"features": LazyList(lambda: iter(()), 0)}, empty)
+    assert json.loads(empty.read_text()) == {"features": []}

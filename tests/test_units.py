@@ -187,3 +187,43 @@ def test_config_from_file(tmp_path):
         DetectConfig.from_file(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot be read"):
         DetectConfig.from_file(tmp_path / "none.toml")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(-4.9, 4.9, allow_nan=False).map(lambda v: round(v, 2)),
+    st.floats(-4.9, 4.9, allow_nan=False).map(lambda v: round(v, 2)),
+)
+def test_apply_shift_resamples_as_scipy_does(dr, dc):
+    # The separable shift must give ndimage.shift's bilinear values, edges repeated.
+    from campwatch.align import _shift_bilinear
+
+    data = np.random.default_rng(3).normal(500, 50, size=(2, 37, 53)).astype("float32")
+    ours = _shift_bilinear(data, (dr, dc))
+    ref = np.stack([ndimage.shift(b, (dr, dc), order=1, mode="nearest", prefilter=False) for b in data])
+    assert ours.dtype == np.float32 and ours.shape == data.shape
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 9), st.integers(2, 40), st.integers(2, 40), st.integers(0, 8), st.integers(0, 8))
+def test_upsample_bilinear_is_scipy_zoom(f, rows, cols, cut_r, cut_c):
+    # The background of structures is brought back to the pixel grid as ndimage.zoom would.
+    from campwatch.structures import upsample_bilinear
+
+    coarse = np.random.default_rng(rows * cols).normal(size=(rows, cols)).astype("float32")
+    shape = (rows * f - min(cut_r, f - 1), cols * f - min(cut_c, f - 1))
+    ours = upsample_bilinear(coarse, f, shape)
+    ref = ndimage.zoom(coarse, f, order=1, mode="nearest", grid_mode=True)[: shape[0], : shape[1]]
+    assert ours.shape == shape
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+
+
+def test_rectangularity_counts_every_pixel_of_a_filled_shape():
+    # The hull comes from the outline alone, the area from every pixel.
+    ring = np.zeros((20, 20), dtype=bool)
+    ring[2:18, 2:18] = True
+    hollow = ring.copy()
+    hollow[5:15, 5:15] = False
+    assert rectangularity(ring) == pytest.approx(1.0)
+    assert rectangularity(hollow) == pytest.approx((256 - 100) / 256)
