@@ -111,6 +111,9 @@ def test_write_json_streams_features_one_per_line(tmp_path):
     assert len(feature_lines) == 3
     assert all(json.loads(ln.strip().rstrip(","))["type"] == "Feature" for ln in feature_lines)
     assert lines[1] == ' "type": "FeatureCollection",'
+    nested = tmp_path / "n.json"
+    write_json({"runs": [{"features": LazyList(lambda: iter([{"id": 1}]), 1)}, 2]}, nested)
+    assert json.loads(nested.read_text()) == {"runs": [{"features": [{"id": 1}]}, 2]}
     empty = tmp_path / "e.geojson"
     write_json({"features": LazyList(lambda: iter(()), 0)}, empty)
     assert json.loads(empty.read_text()) == {"features": []}

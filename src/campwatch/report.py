@@ -310,6 +310,8 @@ def _holds_lazy(value: Any) -> bool:
         return True
     if isinstance(value, dict):
         return any(_holds_lazy(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_lazy(v) for v in value)
     return False
 
 
@@ -331,5 +333,11 @@ def _write_value(f: Any, value: Any, level: int) -> None:
             f.write(("\n" if i == 0 else ",\n") + pad + _dumps(str(key)) + ": ")
             _write_value(f, item, level + 1)
         f.write("\n" + " " * level + "}")
+    elif isinstance(value, (list, tuple)) and value and _holds_lazy(value):
+        f.write("[")
+        for i, item in enumerate(value):
+            f.write(("\n" if i == 0 else ",\n") + pad)
+            _write_value(f, item, level + 1)
+        f.write("\n" + " " * level + "]")
     else:
         f.write(json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + " " * level))
