@@ -15,9 +15,8 @@ from campwatch.change import ndvi, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 
-__all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background", "upsample_bilinear",
-           "rectangularity",
-           "shadow_depth", "brightness"]
+__all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background",
+           "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]
 
 
 @dataclass(frozen=True)
