@@ -14,6 +14,7 @@ from skimage.filters import sobel
 from skimage.registration import phase_cross_correlation
 
 from campwatch.aoi import AOI
+from campwatch.change import fill_invalid
 from campwatch.errors import AOIError, GridMismatchError
 from campwatch.scene import Scene, SceneInfo
 
@@ -103,11 +104,7 @@ def _bounds(info: SceneInfo) -> tuple[float, float, float, float]:
 
 
 def _brightness(scene: Scene) -> np.ndarray:
-    img = scene.data.mean(axis=0)
-    if scene.valid.all():
-        return img
-    fill = float(np.median(img[scene.valid])) if scene.valid.any() else 0.0
-    return np.where(scene.valid, img, fill)
+    return fill_invalid(scene.data.mean(axis=0), scene.valid)
 
 
 def _edges(scene: Scene) -> np.ndarray:

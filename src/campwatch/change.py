@@ -8,7 +8,7 @@ import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["ChangeMeasures", "change_measures", "ndvi", "robust_sigma"]
+__all__ = ["ChangeMeasures", "change_measures", "fill_invalid", "ndvi", "robust_sigma"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,18 @@ def robust_sigma(values: np.ndarray) -> float:
         return 0.0
     med = np.median(values)
     return float(1.4826 * np.median(np.abs(values - med)))
+
+
+def fill_invalid(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``image`` (M, N) with its invalid pixels set to the median of its valid ones (0 if none).
+
+    For filters that would otherwise smear nodata into valid pixels. Returns ``image``
+    itself when every pixel is valid.
+    """
+    if valid.all():
+        return image
+    fill = float(np.median(image[valid])) if valid.any() else 0.0
+    return np.where(valid, image, fill)
 
 
 def ndvi(scene: Scene) -> np.ndarray | None:

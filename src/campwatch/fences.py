@@ -23,7 +23,7 @@ from shapely.ops import substring
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 from skimage.transform import probabilistic_hough_line
 
-from campwatch.change import robust_sigma
+from campwatch.change import fill_invalid, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 
@@ -65,9 +65,7 @@ def ridge_strength(scene: Scene, *, pixel_size: float) -> np.ndarray:
     Sato's tubeness filter at widths of about 0.35 to 0.5 m (wires and posts), scaled by
     the median and robust sigma of the response over valid pixels.
     """
-    bright = scene.data.mean(axis=0)
-    fill = float(np.median(bright[scene.valid])) if scene.valid.any() else 0.0
-    bright = np.where(scene.valid, bright, fill)
+    bright = fill_invalid(scene.data.mean(axis=0), scene.valid)
     sigmas = [max(0.5, 0.35 / pixel_size), max(0.7, 0.5 / pixel_size)]
     r = tubeness(bright, sigmas)
     v = r[scene.valid]
@@ -176,9 +174,7 @@ def _join_collinear(lines: list[LineString], *, max_gap: float, max_angle: float
 
 def line_contrast(scene: Scene) -> tuple[np.ndarray, float]:
     """Brightness (lightly smoothed) of a scene and its noise level, for :func:`_profile`."""
-    bright = scene.data.mean(axis=0)
-    fill = float(np.median(bright[scene.valid])) if scene.valid.any() else 0.0
-    bright = ndimage.gaussian_filter(np.where(scene.valid, bright, fill), 0.5)
+    bright = ndimage.gaussian_filter(fill_invalid(scene.data.mean(axis=0), scene.valid), 0.5)
     noise = robust_sigma((bright - ndimage.gaussian_filter(bright, 1.5))[scene.valid])
     return bright.astype("float32"), max(noise, 1e-6)
 

@@ -11,7 +11,7 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.morphology import disk, opening, remove_small_holes
 
-from campwatch.change import ndvi, robust_sigma
+from campwatch.change import fill_invalid, ndvi, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.scene import Scene
 
@@ -89,13 +89,8 @@ def median_background(
     rows, cols = valid.shape
     pr, pc = (-rows) % f, (-cols) % f
     out = np.empty(data.shape, dtype="float32")
-    all_valid = bool(valid.all())
     for b in range(data.shape[0]):
-        band = data[b]
-        if not all_valid:
-            fill = float(np.median(band[valid])) if valid.any() else 0.0
-            band = np.where(valid, band, fill)
-        padded = np.pad(band, ((0, pr), (0, pc)), mode="edge")
+        padded = np.pad(fill_invalid(data[b], valid), ((0, pr), (0, pc)), mode="edge")
         coarse = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).mean(axis=(1, 3))
         coarse = ndimage.median_filter(coarse, size=size, mode="nearest")
         out[b] = upsample_bilinear(coarse, f, (rows, cols))
