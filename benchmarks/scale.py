@@ -6,9 +6,10 @@ first and last dates, repeated to fill the size) and measures, each in a fresh p
 - the floor: read both images block by block, compute the change magnitude, write a
   mask; the least any change detector must do (best of three runs, files in the page
   cache, as they are for the runs after it);
-- campwatch's pixel stages, block by block as ``detect`` runs them: read each block with
-  its halo, correct the shift and measure what is left, match the radiometry, compute the
-  change measures, threshold, clean and label the change, write the core's mask;
+- campwatch's pixel stages, block by block as ``detect`` runs them: choose the shift, the
+  radiometric fit, the noise level and the thresholds on a sample block; then read each
+  block with its halo, correct the shift and measure what is left, match the radiometry,
+  compute the change measures, threshold, clean and label the change, write the core's mask;
 - ``campwatch detect`` on the whole pair (no AOI: every pixel), all stages and outputs.
 
 It prints, per size: wall time, megapixels per second, peak resident memory, and the
@@ -40,12 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "camp25"
 
 PIXELS = r'''
-import sys, math, numpy as np, rasterio.windows
-from campwatch.align import measure_shift
+import dataclasses, sys, math, numpy as np, rasterio.windows
 from campwatch.blocks import halo_px, plan_blocks
 from campwatch.changemask import open_change_mask
 from campwatch.config import DetectConfig
-from campwatch.pipeline import _change_regions, _prepare, _read_pair, pair_info
+from campwatch.pipeline import _change_regions, _prepare, _read_pair, pair_info, pair_parameters
 from rasterio.windows import Window
 a_path, b_path, out = sys.argv[1], sys.argv[2], sys.argv[3]
 config = DetectConfig()
@@ -55,14 +55,17 @@ shape = (info_b.height, info_b.width)
 blocks = plan_blocks(shape, config.block_size_px, halo_px(config, px))
 def read(win):
     return _read_pair(a_path, b_path, info_b, info_a, idx_b, idx_a, aoi=None, dates=(None, None), window=win)[:2]
+# The scene's shift, radiometric fit, noise and thresholds, from one block (detect takes up to 9).
 c = blocks[len(blocks) // 2].core
-before, after = read(c)
-shift = measure_shift(before, after, max_shift=config.max_shift_px).shift
+before, after = read(Window(c.col_off, c.row_off, min(1024, c.width), min(1024, c.height)))
+params = pair_parameters(before, after, config=config)
+block_config = dataclasses.replace(config, gain_threshold=params.thresholds.gain, loss_threshold=params.thresholds.loss)
 with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.crs) as dst:
     for blk in blocks:
         before, after = read(blk.padded)
-        prep = _prepare(before, after, aoi=None, config=config, notes=(), mask=None, shift=shift)
-        _, _, labels, _ = _change_regions(prep.before, prep.after, prep.analysed, config)
+        prep = _prepare(before, after, aoi=None, config=config, notes=(), mask=None, shift=params.shift or (0.0, 0.0),
+                        fit=params.fit)
+        _, _, labels, _ = _change_regions(prep.before, prep.after, prep.analysed, block_config, sigma=params.sigma)
         dst.write((labels[blk.core_in_padded] > 0).astype("uint8"), 1, window=blk.core)
 '''
 

@@ -16,7 +16,7 @@ from shapely.affinity import translate
 from shapely.geometry import box, shape
 
 from campwatch.blocks import needs_blocks, plan_blocks
-from campwatch.classes import CLASSES, NOT_ANALYSED
+from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
 from campwatch.errors import ConfigError
@@ -324,3 +324,29 @@ def test_blocks_in_worker_processes_give_the_same_bytes(tmp_path):
     for name in ("report.geojson", "change_mask.tif", "change_map.png"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     assert len(of_class(report(outs[1]), "structure_new")) == 1
+
+
+def test_a_block_mostly_changed_is_matched_and_thresholded_as_the_scene(tmp_path):
+    # Ground darkened over 140 m x 140 m, two thirds of the top-right block with its halo, and
+    # the whole after image 15 % brighter (another sensor's gain). Fitted on that block
+    # alone, the radiometric fit would take the darkened ground for the norm and report the
+    # rest of the block as change; the scene's fit, from all sample blocks, does not.
+    patch = (20, 340, 300, 620)
+    before_img = scene(BASE, seed_noise=1)
+    after_img = scene(BASE, seed_noise=2, dark_patch=patch).astype("float64") * 1.15
+    before, after = write_pair(tmp_path / "in", before_img, np.clip(np.round(after_img), 1, 65535).astype("uint16"))
+    whole, blocks = whole_and_blocks(tmp_path, before, after, block_halo_m=10)
+    fit = blocks["blocks"]["radiometric_fit"]
+    assert fit["gain"] == pytest.approx([1 / 1.15] * 4, rel=0.03)
+    assert len(blocks["blocks"]["noise_sigma"]) == 4
+    inside = np.zeros((SIZE, SIZE), dtype=bool)
+    inside[patch[0]:patch[2], patch[1]:patch[3]] = True
+    for out in ("whole", "blocks"):
+        with rasterio.open(tmp_path / out / "change_mask.tif") as src:
+            codes = src.read(1)
+        changed = (codes > 0) & (codes < OBSCURED)
+        assert changed[inside].mean() > 0.97, out
+        assert changed[~inside].mean() < 0.01, out
+    areas = [sum(f["properties"]["area_m2"] for f in doc["features"]) for doc in (whole, blocks)]
+    assert areas[1] == pytest.approx(areas[0], rel=0.02)
+    assert areas[1] == pytest.approx(280 * 280 * 0.25, rel=0.03)

@@ -16,7 +16,14 @@ from campwatch.align import apply_shift, band_order, estimate_shift, same_grid
 from campwatch.change import change_measures, robust_sigma
 from campwatch.config import DetectConfig
 from campwatch.errors import ConfigError, GridMismatchError
-from campwatch.radiometry import invariant_candidates, match_histograms, match_invariant
+from campwatch.radiometry import (
+    LinearFit,
+    fit_invariant,
+    invariant_candidates,
+    match_histograms,
+    match_invariant,
+    normalize,
+)
 from campwatch.scene import Scene, SceneInfo
 from campwatch.segment import change_mask, clean_mask
 from campwatch.structures import find_structures, rectangularity
@@ -78,6 +85,33 @@ def test_match_invariant_recovers_gain_despite_a_cloud():
     img[:, :40, :40] += 900  # a cloud over a ninth of the scene
     out = match_invariant(img, ref, np.ones((120, 120), bool))
     assert np.abs(out[:, 60:, 60:] - ref[:, 60:, 60:]).max() < 1.0
+
+
+def test_a_given_radiometric_fit_is_applied_as_it_is():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(100, 600, (4, 60, 60)).astype("float32")
+    img = ref * 1.25 + 7
+    fit = fit_invariant(img, ref, np.ones((60, 60), bool))
+    assert fit.gain == pytest.approx((0.8,) * 4, rel=1e-4)
+    assert fit.offset == pytest.approx((-5.6,) * 4, abs=0.05)
+    given = LinearFit(gain=(2.0, 1.0, 1.0, 0.5), offset=(1.0, 0.0, -1.0, 0.0))
+    out = normalize(scene(ref), scene(img), fit=given)
+    assert np.allclose(out.data[0], 2 * img[0] + 1) and np.allclose(out.data[3], 0.5 * img[3])
+    with pytest.raises(ValueError, match="3 bands"):
+        LinearFit((1.0,) * 3, (0.0,) * 3).apply(img)
+
+
+def test_change_measures_take_given_noise_sigmas():
+    a = np.full((2, 40, 40), 100.0, "float32")
+    b = a.copy()
+    b[0, :10] += 30.0
+    b[1, :10] += 40.0
+    m = change_measures(scene(a), scene(b), sigma=(10.0, 20.0))
+    assert m.sigma == (10.0, 20.0)
+    assert m.magnitude[0, 0] == pytest.approx(np.sqrt((3.0**2 + 2.0**2) / 2))
+    assert m.magnitude[20, 20] == 0
+    with pytest.raises(ValueError, match="1 noise sigmas given for 2 bands"):
+        change_measures(scene(a), scene(b), sigma=(10.0,))
 
 
 def test_invariant_candidates_leave_out_vegetation_and_shadow():

@@ -2,8 +2,8 @@
 
 A window of more than one block (``DetectConfig.block_size_px`` a side, plus a halo of
 ``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
-:func:`campwatch.pipeline.detect_scenes`, with one shift and one pair of thresholds for
-the whole scene, chosen first on a sample of blocks. Each block answers for its core:
+:func:`campwatch.pipeline.detect_scenes`, with one shift, one radiometric fit, one noise
+level and one pair of thresholds for the whole scene, chosen first on a sample of blocks. Each block answers for its core:
 every change it finds is cut to the core, and the parts of one change that different
 blocks found (their versions of it overlap where both blocks see it) are joined into one
 change again, whatever its size.
@@ -57,7 +57,7 @@ from campwatch.pipeline import (
     pair_parameters,
     seen_fraction,
 )
-from campwatch.radiometry import normalize
+from campwatch.radiometry import LinearFit, normalize
 from campwatch.report import Grid, PixelTotals
 from campwatch.scene import Scene, SceneInfo
 from campwatch.threshold import Thresholds
@@ -275,7 +275,8 @@ def detect_blockwise(
     hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
     residuals: list[dict[str, float]] = []
     per_block: list[dict[str, Any]] = []
-    job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions)
+    job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
+                              fit=scene_params.fit, sigma=scene_params.sigma)
     with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
             _block_runner(workers) as run:
         for blk, out in zip(blocks, run(job, blocks), strict=True):
@@ -313,7 +314,7 @@ def detect_blockwise(
         _burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
 
     overview, overview_obscured, overview_no_data = _overview(before_path, after_path, dates, bands, grid, shift,
-                                                              config, scratch_path, aoi)
+                                                              config, scratch_path, aoi, scene_params.fit)
     residual = None
     if residuals:
         residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
@@ -329,6 +330,8 @@ def detect_blockwise(
                 "shift_and_thresholds_from": [list(i) for i in sampled],
                 "shadow_direction_rowcol": {"before": scene_params.shadow_directions[0],
                                             "after": scene_params.shadow_directions[1]},
+                "radiometric_fit": None if scene_params.fit is None else scene_params.fit.to_dict(),
+                "noise_sigma": [round(v, 4) for v in scene_params.sigma or ()],
                 "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
                 "per_block": per_block},
         obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
@@ -361,6 +364,10 @@ class _SceneParameters:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     sampled: list[tuple[int, int]]
     notes: list[str]
+    #: The radiometric fit (median gain and offset of each band), None unless ``normalize="invariant"``.
+    fit: LinearFit | None = None
+    #: The noise sigma of each band's difference (medians).
+    sigma: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +389,8 @@ class _BlockJob:
     config: DetectConfig
     shift: tuple[float, float]
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+    fit: LinearFit | None = None
+    sigma: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -435,7 +444,8 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
         warnings.simplefilter("ignore", category=RuntimeWarning)
         try:
             res = detect_scenes(before, after, aoi=job.aoi, config=job.config, mask=job.mask, shift=job.shift,
-                                core=core_sl, shadow_directions=job.shadow_directions)
+                                core=core_sl, shadow_directions=job.shadow_directions, radiometry=job.fit,
+                                noise_sigma=job.sigma)
         except InputError as exc:
             # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
             record["status"] = f"not analysed: {exc}"
@@ -498,13 +508,20 @@ def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float
 
 
 def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
-    """Thresholds (medians), shift (median of those measured) and shadow directions of sample blocks with data.
+    """Thresholds, radiometric fit and noise sigmas (medians), shift (median of those measured) and
+    shadow directions of sample blocks with data.
+
+    A scene has one sensor gain and one noise level: taking them from the whole scene
+    rather than from each block makes a threshold mean the same in every block, so that
+    what is found does not depend on the block size.
 
     When none of the spread-out blocks has data on both dates, every other block is tried in
     turn until one has.
     """
     gains: list[float] = []
     losses: list[float] = []
+    fits: list[LinearFit] = []
+    sigmas: list[tuple[float, ...]] = []
     shifts: list[tuple[float, float]] = []
     used: list[tuple[int, int]] = []
     notes: list[str] = []
@@ -527,6 +544,9 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
             continue  # no data in this block
         gains.append(found.thresholds.gain)
         losses.append(found.thresholds.loss)
+        sigmas.append(found.sigma)
+        if found.fit is not None:
+            fits.append(found.fit)
         method = found.thresholds.method
         used.append(blk.index)
         if found.shift is not None:
@@ -541,9 +561,14 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
         shift = (round(float(np.median([s[0] for s in shifts])), 3), round(float(np.median([s[1] for s in shifts])), 3))
     else:
         notes.append("the shift between the images could not be measured on any sample block; taken as co-registered")
+    fit = None
+    if fits:
+        fit = LinearFit(gain=tuple(float(v) for v in np.median([f.gain for f in fits], axis=0)),
+                        offset=tuple(float(v) for v in np.median([f.offset for f in fits], axis=0)))
     return _SceneParameters(
         thresholds=Thresholds(float(np.median(gains)), float(np.median(losses)), method), shift=shift,
-        shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])), sampled=used, notes=notes)
+        shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])), sampled=used, notes=notes,
+        fit=fit, sigma=tuple(float(v) for v in np.median(sigmas, axis=0)))
 
 
 def _px_bounds(geom: BaseGeometry, transform: Affine) -> tuple[float, float, float, float]:
@@ -737,10 +762,14 @@ def _overview(
     config: DetectConfig,
     mask_path: Path,
     aoi: AOI | None,
+    fit: LinearFit | None,
 ) -> tuple[ReducedPair, np.ndarray, np.ndarray]:
-    """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures."""
+    """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures.
+
+    ``fit``: the scene's radiometric fit (a linear map holds for pixel averages too).
+    """
     pair = read_figure_pair(before_path, after_path, aoi=aoi, dates=dates, bands=bands, shift=shift)
-    pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize))
+    pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize, fit=fit))
     with rasterio.open(mask_path) as src:
         codes = src.read(1, out_shape=pair.shape, resampling=Resampling.mode)
     inside = np.ones(pair.shape, dtype=bool)

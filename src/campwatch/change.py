@@ -79,6 +79,7 @@ def change_measures(
     valid: np.ndarray | None = None,
     noise_mask: np.ndarray | None = None,
     min_noise_pixels: int = 1000,
+    sigma: tuple[float, ...] | None = None,
 ) -> ChangeMeasures:
     """Compute per-pixel change measures between two scenes on one grid.
 
@@ -92,6 +93,10 @@ def change_measures(
         Pixels whose differences measure the noise (for example pseudo-invariant
         features: a season's change of fields must not count as noise). Default, all
         valid pixels; also used when fewer than ``min_noise_pixels`` are given.
+    sigma : tuple of float, optional
+        The noise sigma of each band's difference, measured beforehand (a block of a larger
+        scene takes the scene's, so that one threshold means the same everywhere);
+        default, measured here over ``noise_mask``.
 
     Notes
     -----
@@ -103,15 +108,20 @@ def change_measures(
     if int(ref.sum()) < min_noise_pixels:
         ref = valid
     diff = after.data - before.data
-    sigma = []
+    nb = diff.shape[0]
+    if sigma is not None and len(sigma) != nb:
+        raise ValueError(f"{len(sigma)} noise sigmas given for {nb} bands")
+    sigmas: list[float] = []
     sq = np.zeros(before.shape, dtype="float32")
     signed = np.zeros(before.shape, dtype="float32")
-    nb = diff.shape[0]
     for b in range(nb):
-        s = robust_sigma(diff[b][ref]) if ref.any() else 0.0
-        floor = 1e-6 + 1e-3 * float(np.abs(before.data[b][valid]).mean()) if valid.any() else 1.0
-        s = max(s, floor)
-        sigma.append(s)
+        if sigma is not None:
+            s = float(sigma[b])
+        else:
+            s = robust_sigma(diff[b][ref]) if ref.any() else 0.0
+            floor = 1e-6 + 1e-3 * float(np.abs(before.data[b][valid]).mean()) if valid.any() else 1.0
+            s = max(s, floor)
+        sigmas.append(s)
         z = diff[b] / s
         sq += z * z
         signed += z
@@ -125,6 +135,6 @@ def change_measures(
         ndvi_before=ndvi(before),
         ndvi_after=ndvi(after),
         valid=valid,
-        sigma=tuple(sigma),
+        sigma=tuple(sigmas),
         noise_reference=ref,
     )

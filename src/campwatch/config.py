@@ -29,9 +29,9 @@ class DetectConfig:
     ----------
     threshold_method : {"auto", "otsu", "noise"}
         How gain and loss thresholds are chosen. ``"otsu"``: Otsu's threshold of the
-        standardised change magnitude; ``"noise"``: ``noise_k`` times the robust noise
-        level; ``"auto"`` (default): the larger of the two, so that a pair with little
-        change does not have its noise thresholded as change.
+        standardised change magnitude; ``"noise"`` (default): ``noise_k`` times the
+        robust noise level above its median; ``"auto"``: the larger of the two, so that a
+        pair with little change does not have its noise thresholded as change.
     gain_threshold, loss_threshold : float or None
         Fixed thresholds on the standardised change magnitude (units of noise sigma) for
         pixels that got brighter (gain) or darker (loss). ``None`` (default): automatic.

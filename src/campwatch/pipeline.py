@@ -44,7 +44,7 @@ from campwatch.figures import change_map
 from campwatch.masks import UserMask, read_mask
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
-from campwatch.radiometry import invariant_candidates, normalize
+from campwatch.radiometry import LinearFit, invariant_candidates, invariant_fit, normalize
 from campwatch.report import Grid, PixelTotals, build_report, write_json
 from campwatch.scene import (
     Scene,
@@ -446,6 +446,8 @@ def detect_scenes(
     shift: tuple[float, float] | None = None,
     core: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
+    radiometry: LinearFit | None = None,
+    noise_sigma: tuple[float, ...] | None = None,
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
 
@@ -462,11 +464,17 @@ def detect_scenes(
         the structures seen and the area masked by the user are counted there only.
     shadow_directions : pair of (row, col) unit vectors or None
         The direction of shadows on each date, when measured beforehand on the whole image.
+    radiometry : LinearFit, optional
+        The gain and offset that match the after scene to the before one, when fitted
+        beforehand on the whole image (with ``normalize="invariant"``).
+    noise_sigma : tuple of float, optional
+        The noise sigma of each band's difference, when measured beforehand.
     """
     config = config or DetectConfig()
-    prep = _prepare(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core)
+    prep = _prepare(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
+                    fit=radiometry)
     before, after, messages = prep.before, prep.after, prep.messages
-    measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config)
+    measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config, sigma=noise_sigma)
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
@@ -514,6 +522,8 @@ class _Prepared:
     residual: dict[str, float] | None
     masked: dict[str, float]
     messages: list[str]
+    #: The radiometric fit applied to the after scene (None: none, or histogram matching).
+    fit: LinearFit | None = None
 
 
 def _prepare(
@@ -527,6 +537,7 @@ def _prepare(
     shift: tuple[float, float] | None,
     core: tuple[slice, slice] | None = None,
     measure_residual: bool = True,
+    fit: LinearFit | None = None,
 ) -> _Prepared:
     """Apply the user's mask and the AOI, co-register and match the radiometry of a pair."""
     messages: list[str] = []
@@ -604,24 +615,28 @@ def _prepare(
     if frac < LOW_VALID_FRACTION:
         _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
-    after = normalize(before, after, method=config.normalize)
+    if config.normalize == "invariant":
+        fit = fit if fit is not None else invariant_fit(before, after)
+    else:
+        fit = None
+    after = normalize(before, after, method=config.normalize, fit=fit)
     return _Prepared(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
-                     shift_measured=measured, residual=residual, masked=masked, messages=messages)
+                     shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit)
 
 
 def _thresholded(
-    prep: _Prepared, config: DetectConfig
+    prep: _Prepared, config: DetectConfig, *, sigma: tuple[float, ...] | None = None
 ) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray, Obscured]:
-    """Change measures, thresholds, change regions and clouds of a prepared pair."""
+    """Change measures, thresholds, change regions and clouds of a prepared pair (``sigma``: the bands' noise, if known)."""
     before, after, analysed = prep.before, prep.after, prep.analysed
-    measures, thresholds, change_labels, raw = _change_regions(before, after, analysed, config)
+    measures, thresholds, change_labels, raw = _change_regions(before, after, analysed, config, sigma=sigma)
     obscured = find_obscured(change_labels, before, after, measures, config)
     if obscured.found:
         # A cloud's change set the thresholds: choose them again without it. Lower
         # thresholds reach further into the cloud's fringe: take that in too.
         clouds = obscured.mask | obscured.seen_through
         measures, thresholds, change_labels, raw = _change_regions(
-            before, after, analysed & ~obscured.mask, config, exclude=clouds
+            before, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma
         )
         obscured = extend_fringe(obscured, change_labels, measures)
     return measures, thresholds, change_labels, raw, obscured
@@ -638,6 +653,10 @@ class PairParameters:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     #: How many pixels were valid on both dates.
     analysed_px: int
+    #: The radiometric fit of the after scene onto the before one (None: not an invariant fit).
+    fit: LinearFit | None = None
+    #: The noise sigma of each band's difference.
+    sigma: tuple[float, ...] = ()
 
 
 def pair_parameters(
@@ -655,11 +674,12 @@ def pair_parameters(
     """
     config = config or DetectConfig()
     prep = _prepare(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
-    _, thresholds, _, _, obscured = _thresholded(prep, config)
+    measures, thresholds, _, _, obscured = _thresholded(prep, config)
     usable = prep.analysed & ~obscured.mask
     directions = tuple(find_structures(scene, config=config, valid=usable).direction for scene in (before, prep.after))
     return PairParameters(thresholds=thresholds, shift=prep.shift if prep.shift_measured else None,
-                          shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()))
+                          shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()),
+                          fit=prep.fit, sigma=measures.sigma)
 
 
 def _known_features(aoi: AOI | None, scene: Scene) -> np.ndarray | None:
@@ -678,13 +698,17 @@ def _change_regions(
     config: DetectConfig,
     *,
     exclude: np.ndarray | None = None,
+    sigma: tuple[float, ...] | None = None,
 ) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray]:
     """Change measures, thresholds, labelled cleaned change regions, and the raw change mask of a pair.
 
-    Pixels in ``exclude`` are analysed but do not count towards the thresholds.
+    Pixels in ``exclude`` are analysed but do not count towards the thresholds. ``sigma``:
+    the noise sigma of each band, when measured beforehand (else measured here over
+    pseudo-invariant pixels).
     """
-    invariant = invariant_candidates(after.data, before.data, analysed, after.band_names)
-    measures = change_measures(before, after, valid=analysed, noise_mask=invariant)
+    invariant = None if sigma is not None else invariant_candidates(after.data, before.data, analysed,
+                                                                    after.band_names)
+    measures = change_measures(before, after, valid=analysed, noise_mask=invariant, sigma=sigma)
     if exclude is not None:
         stats = dataclasses.replace(
             measures, valid=measures.valid & ~exclude, noise_reference=measures.noise_reference & ~exclude

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["invariant_candidates", "match_histograms", "match_invariant", "normalize"]
+__all__ = ["LinearFit", "fit_invariant", "invariant_candidates", "invariant_fit", "match_histograms", "match_invariant", "normalize"]
 
 
 def match_histograms(
@@ -80,11 +81,37 @@ def invariant_candidates(
     return keep
 
 
-def match_invariant(
+@dataclass(frozen=True)
+class LinearFit:
+    """A gain and an offset per band that map one scene's values onto another's."""
+
+    gain: tuple[float, ...]
+    offset: tuple[float, ...]
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """``gain * image + offset`` band by band, as (B, M, N) float32 (no float64 copy of the image)."""
+        if image.shape[0] != len(self.gain):
+            raise ValueError(f"a fit of {len(self.gain)} bands applied to an image of {image.shape[0]}")
+        out = np.empty(image.shape, dtype="float32")
+        for b in range(image.shape[0]):
+            np.multiply(image[b], np.float32(self.gain[b]), out=out[b], dtype="float32", casting="unsafe")
+            out[b] += np.float32(self.offset[b])
+        return out
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """For the report."""
+        return {"gain": [round(g, 5) for g in self.gain], "offset": [round(o, 3) for o in self.offset]}
+
+    @classmethod
+    def identity(cls, bands: int) -> LinearFit:
+        return cls(gain=(1.0,) * bands, offset=(0.0,) * bands)
+
+
+def fit_invariant(
     image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5,
     max_samples: int = 250_000,
-) -> np.ndarray:
-    """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
+) -> LinearFit:
+    """Fit a gain and an offset per band mapping ``image`` onto ``reference`` over pixels that did not change.
 
     Pseudo-invariant features: start from a robust fit (median and MAD per band) over
     ``mask`` (best: :func:`invariant_candidates`), then repeatedly keep the ``keep``
@@ -97,10 +124,6 @@ def match_invariant(
     image, reference : (B, M, N) ndarray
     mask : (M, N) ndarray of bool
         Pixels that may serve for the fit.
-
-    Returns
-    -------
-    (B, M, N) ndarray of float32
     """
     nb = image.shape[0]
     # A fit of a gain and an offset per band needs no more than a few hundred thousand
@@ -111,7 +134,7 @@ def match_invariant(
     src = image.reshape(nb, -1)[:, where].astype("float64")
     ref = reference.reshape(nb, -1)[:, where].astype("float64")
     if src.shape[1] < 10:
-        return image.astype("float32")
+        return LinearFit.identity(nb)
     gain = np.ones(nb)
     offset = np.zeros(nb)
     for b in range(nb):
@@ -130,26 +153,41 @@ def match_invariant(
             s_std = src[b, sel].std()
             gain[b] = ref[b, sel].std() / s_std if s_std > 0 else 1.0
             offset[b] = ref[b, sel].mean() - gain[b] * src[b, sel].mean()
-    out = np.empty(image.shape, dtype="float32")
-    for b in range(nb):  # band by band in float32: no float64 copy of the image
-        np.multiply(image[b], np.float32(gain[b]), out=out[b], dtype="float32", casting="unsafe")
-        out[b] += np.float32(offset[b])
-    return out
+    return LinearFit(gain=tuple(float(g) for g in gain), offset=tuple(float(o) for o in offset))
 
 
-def normalize(reference: Scene, scene: Scene, *, method: str = "invariant") -> Scene:
+def match_invariant(
+    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5,
+    max_samples: int = 250_000,
+) -> np.ndarray:
+    """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
+
+    :func:`fit_invariant`, applied. Returns (B, M, N) float32.
+    """
+    return fit_invariant(image, reference, mask, iterations=iterations, keep=keep,
+                         max_samples=max_samples).apply(image)
+
+
+def invariant_fit(reference: Scene, scene: Scene) -> LinearFit:
+    """The :func:`fit_invariant` of ``scene`` onto ``reference`` over pixels valid in both."""
+    both = reference.valid & scene.valid
+    candidates = invariant_candidates(scene.data, reference.data, both, scene.band_names)
+    return fit_invariant(scene.data, reference.data, candidates)
+
+
+def normalize(reference: Scene, scene: Scene, *, method: str = "invariant", fit: LinearFit | None = None) -> Scene:
     """Return ``scene`` with its radiometry matched to ``reference`` over pixels valid in both.
 
     ``method``: ``"invariant"`` (linear, on pseudo-invariant pixels; see
-    :func:`match_invariant`), ``"histogram"`` (:func:`match_histograms`) or ``"none"``.
+    :func:`fit_invariant`), ``"histogram"`` (:func:`match_histograms`) or ``"none"``.
+    ``fit``: for ``"invariant"``, apply this fit instead of making one (a block of a scene
+    takes the scene's, so that every block is matched alike).
     """
     if method == "none":
         return scene
-    both = reference.valid & scene.valid
     if method == "histogram":
-        data = match_histograms(scene.data, reference.data, both)
+        data = match_histograms(scene.data, reference.data, reference.valid & scene.valid)
     else:
-        candidates = invariant_candidates(scene.data, reference.data, both, scene.band_names)
-        data = match_invariant(scene.data, reference.data, candidates)
+        data = (fit if fit is not None else invariant_fit(reference, scene)).apply(scene.data)
     data[:, ~scene.valid] = 0
     return dataclasses.replace(scene, data=data)
