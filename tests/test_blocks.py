@@ -339,6 +339,9 @@ def test_a_block_mostly_changed_is_matched_and_thresholded_as_the_scene(tmp_path
     fit = blocks["blocks"]["radiometric_fit"]
     assert fit["gain"] == pytest.approx([1 / 1.15] * 4, rel=0.03)
     assert len(blocks["blocks"]["noise_sigma"]) == 4
+    # Only that block is matched with the scene's fit, and the report says so.
+    said = [w for w in blocks["warnings"] if "the scene's radiometric fit is used" in w]
+    assert len(said) == 1 and said[0].startswith("block 0,1: radiometry departs from the scene's by"), said
     inside = np.zeros((SIZE, SIZE), dtype=bool)
     inside[patch[0]:patch[2], patch[1]:patch[3]] = True
     for out in ("whole", "blocks"):

@@ -18,6 +18,7 @@ from campwatch.config import DetectConfig
 from campwatch.errors import ConfigError, GridMismatchError
 from campwatch.radiometry import (
     LinearFit,
+    fit_departure,
     fit_invariant,
     invariant_candidates,
     match_histograms,
@@ -99,6 +100,15 @@ def test_a_given_radiometric_fit_is_applied_as_it_is():
     assert np.allclose(out.data[0], 2 * img[0] + 1) and np.allclose(out.data[3], 0.5 * img[3])
     with pytest.raises(ValueError, match="3 bands"):
         LinearFit((1.0,) * 3, (0.0,) * 3).apply(img)
+
+
+def test_fit_departure_is_in_noise_sigmas():
+    img = np.full((2, 10, 10), 100.0, "float32")
+    a = LinearFit((1.0, 1.0), (0.0, 0.0))
+    b = LinearFit((1.1, 1.0), (0.0, -20.0))  # band 1: 10 apart at 100; band 2: 20 apart
+    d = fit_departure(a, b, img, np.ones((10, 10), bool), (5.0, 10.0))
+    assert d == pytest.approx(2.0)  # 2 sigmas on both bands
+    assert fit_departure(a, a, img, np.ones((10, 10), bool), (5.0, 10.0)) == 0
 
 
 def test_change_measures_take_given_noise_sigmas():

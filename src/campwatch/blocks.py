@@ -2,8 +2,9 @@
 
 A window of more than one block (``DetectConfig.block_size_px`` a side, plus a halo of
 ``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
-:func:`campwatch.pipeline.detect_scenes`, with one shift, one radiometric fit, one noise
-level and one pair of thresholds for the whole scene, chosen first on a sample of blocks. Each block answers for its core:
+:func:`campwatch.pipeline.detect_scenes`, with one shift, one noise level and one pair of
+thresholds for the whole scene, chosen first on a sample of blocks, and the scene's
+radiometric fit for a block whose own fit departs from it (a change covers most of it). Each block answers for its core:
 every change it finds is cut to the core, and the parts of one change that different
 blocks found (their versions of it overlap where both blocks see it) are joined into one
 change again, whatever its size.
@@ -511,9 +512,10 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     """Thresholds, radiometric fit and noise sigmas (medians), shift (median of those measured) and
     shadow directions of sample blocks with data.
 
-    A scene has one sensor gain and one noise level: taking them from the whole scene
-    rather than from each block makes a threshold mean the same in every block, so that
-    what is found does not depend on the block size.
+    A scene has one noise level: taking it from the whole scene rather than from each
+    block makes a threshold mean the same in every block. The scene's radiometric fit is
+    the fallback of a block whose own fit a change has taken over (see
+    :data:`campwatch.pipeline.MAX_FIT_DEPARTURE`).
 
     When none of the spread-out blocks has data on both dates, every other block is tried in
     turn until one has.

@@ -44,7 +44,7 @@ from campwatch.figures import change_map
 from campwatch.masks import UserMask, read_mask
 from campwatch.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.output import OutputSet, check_writable
-from campwatch.radiometry import LinearFit, invariant_candidates, invariant_fit, normalize
+from campwatch.radiometry import LinearFit, fit_departure, invariant_candidates, invariant_fit, normalize
 from campwatch.report import Grid, PixelTotals, build_report, write_json
 from campwatch.scene import (
     Scene,
@@ -77,6 +77,12 @@ LOW_VALID_TEXT = "of the AOI is valid on both dates"
 
 #: A phase-correlation peak weaker than this (in sigmas of the surface) measures nothing.
 MIN_SHIFT_STRENGTH = 8.0
+
+#: A block's own radiometric fit stands unless it maps the block's pixels further than this
+#: from the scene's fit (median, in noise sigmas): local differences of a mosaic's radiometry
+#: stay within it (Joplin's blocks of 1,024 px: 0.1 to 0.2), a change covering two thirds of a
+#: block does not (tests/test_blocks.py: 16).
+MAX_FIT_DEPARTURE = 1.0
 
 
 @dataclass(frozen=True)
@@ -465,14 +471,16 @@ def detect_scenes(
     shadow_directions : pair of (row, col) unit vectors or None
         The direction of shadows on each date, when measured beforehand on the whole image.
     radiometry : LinearFit, optional
-        The gain and offset that match the after scene to the before one, when fitted
-        beforehand on the whole image (with ``normalize="invariant"``).
+        The gain and offset that match the after scene to the before one, fitted
+        beforehand on the whole image (with ``normalize="invariant"``): used instead of the
+        pair's own when that departs from it by more than :data:`MAX_FIT_DEPARTURE` noise
+        sigmas (needs ``noise_sigma``).
     noise_sigma : tuple of float, optional
         The noise sigma of each band's difference, when measured beforehand.
     """
     config = config or DetectConfig()
     prep = _prepare(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
-                    fit=radiometry)
+                    fit=radiometry, sigma=noise_sigma)
     before, after, messages = prep.before, prep.after, prep.messages
     measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config, sigma=noise_sigma)
     for rec in obscured.regions:
@@ -538,8 +546,15 @@ def _prepare(
     core: tuple[slice, slice] | None = None,
     measure_residual: bool = True,
     fit: LinearFit | None = None,
+    sigma: tuple[float, ...] | None = None,
 ) -> _Prepared:
-    """Apply the user's mask and the AOI, co-register and match the radiometry of a pair."""
+    """Apply the user's mask and the AOI, co-register and match the radiometry of a pair.
+
+    ``fit`` and ``sigma``: the radiometric fit and noise of the whole scene, when this pair
+    is a block of it. The block's own fit is used unless it departs from the scene's by
+    more than :data:`MAX_FIT_DEPARTURE` noise sigmas: then one change covers most of the
+    block and its own fit would match that change away, so the scene's is used.
+    """
     messages: list[str] = []
     for note in notes:
         _warn(messages, note)
@@ -616,7 +631,17 @@ def _prepare(
         _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
     if config.normalize == "invariant":
-        fit = fit if fit is not None else invariant_fit(before, after)
+        own = invariant_fit(before, after)
+        if fit is not None and sigma is not None:
+            departure = fit_departure(own, fit, after.data, analysed, sigma)
+            logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
+            if departure > MAX_FIT_DEPARTURE:
+                _warn(messages, f"radiometry departs from the scene's by {departure:.1f} noise sigmas (a change "
+                                "covers most of the block): the scene's radiometric fit is used")
+            else:
+                fit = own
+        else:
+            fit = own
     else:
         fit = None
     after = normalize(before, after, method=config.normalize, fit=fit)

@@ -9,7 +9,7 @@ import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["LinearFit", "fit_invariant", "invariant_candidates", "invariant_fit", "match_histograms", "match_invariant", "normalize"]
+__all__ = ["LinearFit", "fit_departure", "fit_invariant", "invariant_candidates", "invariant_fit", "match_histograms", "match_invariant", "normalize"]
 
 
 def match_histograms(
@@ -166,6 +166,25 @@ def match_invariant(
     """
     return fit_invariant(image, reference, mask, iterations=iterations, keep=keep,
                          max_samples=max_samples).apply(image)
+
+
+def fit_departure(
+    fit: LinearFit, other: LinearFit, image: np.ndarray, mask: np.ndarray, sigma: tuple[float, ...],
+    *, max_samples: int = 100_000,
+) -> float:
+    """How far apart two fits map ``image``: the median over ``mask`` of ``|fit(x) - other(x)|``
+    in units of each band's noise ``sigma``, root mean square over bands."""
+    where = np.flatnonzero(mask)
+    if where.size == 0:
+        return 0.0
+    where = where[:: max(1, where.size // max_samples)]
+    x = image.reshape(image.shape[0], -1)[:, where].astype("float64")
+    per_band = [
+        float(np.median(np.abs((fit.gain[b] - other.gain[b]) * x[b] + fit.offset[b] - other.offset[b])))
+        / max(float(sigma[b]), 1e-9)
+        for b in range(image.shape[0])
+    ]
+    return float(np.sqrt(np.mean(np.square(per_band))))
 
 
 def invariant_fit(reference: Scene, scene: Scene) -> LinearFit:
