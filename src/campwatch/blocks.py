@@ -4,10 +4,10 @@ A window of more than one block (``DetectConfig.block_size_px`` a side, plus a h
 ``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
 :func:`campwatch.pipeline.detect_scenes`, with one shift, one noise level and one pair of
 thresholds for the whole scene, chosen first on a sample of blocks, and the scene's
-radiometric fit for a block whose own fit departs from it (a change covers most of it). Each block answers for its core:
-every change it finds is cut to the core, and the parts of one change that different
-blocks found (their versions of it overlap where both blocks see it) are joined into one
-change again, whatever its size.
+radiometric fit for a block whose own fit departs from it (a change covers most of it).
+Each block answers for its core: every change it finds is cut to the core, and the parts
+of one change that different blocks found (their versions of it overlap where both blocks
+see it) are joined into one change again, whatever its size.
 
 The class codes of each core go into a scratch mask window by window, and the changes that
 cross a core edge are burnt in again with their final class. Figures are drawn from a
