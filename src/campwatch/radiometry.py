@@ -9,7 +9,15 @@ import numpy as np
 
 from campwatch.scene import Scene
 
-__all__ = ["LinearFit", "fit_departure", "fit_invariant", "invariant_candidates", "invariant_fit", "match_histograms", "match_invariant", "normalize"]
+__all__ = [
+    "LinearFit",
+    "fit_departure",
+    "fit_invariant",
+    "invariant_candidates",
+    "invariant_fit",
+    "match_histograms",
+    "normalize",
+]
 
 
 def match_histograms(
@@ -154,18 +162,6 @@ def fit_invariant(
             gain[b] = ref[b, sel].std() / s_std if s_std > 0 else 1.0
             offset[b] = ref[b, sel].mean() - gain[b] * src[b, sel].mean()
     return LinearFit(gain=tuple(float(g) for g in gain), offset=tuple(float(o) for o in offset))
-
-
-def match_invariant(
-    image: np.ndarray, reference: np.ndarray, mask: np.ndarray, *, iterations: int = 3, keep: float = 0.5,
-    max_samples: int = 250_000,
-) -> np.ndarray:
-    """Map ``image`` linearly per band onto ``reference`` using pixels that did not change.
-
-    :func:`fit_invariant`, applied. Returns (B, M, N) float32.
-    """
-    return fit_invariant(image, reference, mask, iterations=iterations, keep=keep,
-                         max_samples=max_samples).apply(image)
 
 
 def fit_departure(
