@@ -630,20 +630,16 @@ def _prepare(
     if frac < LOW_VALID_FRACTION:
         _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
+    scene_fit, fit = fit, None
     if config.normalize == "invariant":
-        own = invariant_fit(before, after)
-        if fit is not None and sigma is not None:
-            departure = fit_departure(own, fit, after.data, analysed, sigma)
+        fit = invariant_fit(before, after)
+        if scene_fit is not None and sigma is not None:
+            departure = fit_departure(fit, scene_fit, after.data, analysed, sigma)
             logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
             if departure > MAX_FIT_DEPARTURE:
                 _warn(messages, f"radiometry departs from the scene's by {departure:.1f} noise sigmas (a change "
                                 "covers most of the block): the scene's radiometric fit is used")
-            else:
-                fit = own
-        else:
-            fit = own
-    else:
-        fit = None
+                fit = scene_fit
     after = normalize(before, after, method=config.normalize, fit=fit)
     return _Prepared(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
                      shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit)

@@ -89,6 +89,12 @@ def invariant_candidates(
     return keep
 
 
+def _even_sample(mask: np.ndarray, max_samples: int) -> np.ndarray:
+    """Flat indices of at most about ``max_samples`` of ``mask``'s pixels, evenly spaced (deterministic)."""
+    where = np.flatnonzero(mask)
+    return where[:: max(1, where.size // max_samples)]
+
+
 @dataclass(frozen=True)
 class LinearFit:
     """A gain and an offset per band that map one scene's values onto another's."""
@@ -136,9 +142,7 @@ def fit_invariant(
     nb = image.shape[0]
     # A fit of a gain and an offset per band needs no more than a few hundred thousand
     # pixels: take an even sample of them (deterministic), so large scenes cost no more.
-    where = np.flatnonzero(mask)
-    step = max(1, where.size // max_samples)
-    where = where[::step]
+    where = _even_sample(mask, max_samples)
     src = image.reshape(nb, -1)[:, where].astype("float64")
     ref = reference.reshape(nb, -1)[:, where].astype("float64")
     if src.shape[1] < 10:
@@ -170,10 +174,9 @@ def fit_departure(
 ) -> float:
     """How far apart two fits map ``image``: the median over ``mask`` of ``|fit(x) - other(x)|``
     in units of each band's noise ``sigma``, root mean square over bands."""
-    where = np.flatnonzero(mask)
+    where = _even_sample(mask, max_samples)
     if where.size == 0:
         return 0.0
-    where = where[:: max(1, where.size // max_samples)]
     x = image.reshape(image.shape[0], -1)[:, where].astype("float64")
     per_band = [
         float(np.median(np.abs((fit.gain[b] - other.gain[b]) * x[b] + fit.offset[b] - other.offset[b])))
@@ -195,8 +198,8 @@ def normalize(reference: Scene, scene: Scene, *, method: str = "invariant", fit:
 
     ``method``: ``"invariant"`` (linear, on pseudo-invariant pixels; see
     :func:`fit_invariant`), ``"histogram"`` (:func:`match_histograms`) or ``"none"``.
-    ``fit``: for ``"invariant"``, apply this fit instead of making one (a block of a scene
-    takes the scene's, so that every block is matched alike).
+    ``fit``: for ``"invariant"``, apply this fit instead of making one (a block that a
+    change has taken over takes its scene's).
     """
     if method == "none":
         return scene
