@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from campwatch.classes import CLASSES
+from campwatch.data.sample import SAMPLE_CAMPS, write_series
 from campwatch.evaluate import STRUCTURE_CLASSES, evaluate_dataset, score_report
-from campwatch.pipeline import detect, run_detect
-from campwatch.sample import SAMPLE_CAMPS, write_series
+from campwatch.run import detect, run_detect
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "tower_added", "tower_removed",

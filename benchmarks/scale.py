@@ -42,19 +42,22 @@ SAMPLE = ROOT / "data" / "sample" / "camp25"
 
 PIXELS = r'''
 import dataclasses, sys, math, numpy as np, rasterio.windows
-from campwatch.blocks import halo_px, plan_blocks
-from campwatch.changemask import open_change_mask
+from campwatch.detection.blocks import halo_px, plan_blocks
+from campwatch.io.changemask import open_change_mask
 from campwatch.config import DetectConfig
-from campwatch.pipeline import _change_regions, _prepare, _read_pair, pair_info, pair_parameters
+from campwatch.detection.analysis import change_regions, prepare_pair, pair_parameters
+from campwatch.io.pair import PairRequest, pair_info, read_pair
 from rasterio.windows import Window
 a_path, b_path, out = sys.argv[1], sys.argv[2], sys.argv[3]
 config = DetectConfig()
-info_b, info_a, idx_b, idx_a, _ = pair_info(a_path, b_path)
+request = PairRequest(a_path, b_path)
+info = pair_info(request)
+info_b = info.before
 px = abs(info_b.transform.a)
 shape = (info_b.height, info_b.width)
 blocks = plan_blocks(shape, config.block_size_px, halo_px(config, px))
 def read(win):
-    return _read_pair(a_path, b_path, info_b, info_a, idx_b, idx_a, aoi=None, dates=(None, None), window=win)[:2]
+    return read_pair(request, info, window=win)[:2]
 # The scene's shift, radiometric fit, noise and thresholds, from one block (detect takes up to 9).
 c = blocks[len(blocks) // 2].core
 before, after = read(Window(c.col_off, c.row_off, min(1024, c.width), min(1024, c.height)))
@@ -63,9 +66,9 @@ block_config = dataclasses.replace(config, gain_threshold=params.thresholds.gain
 with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.crs) as dst:
     for blk in blocks:
         before, after = read(blk.padded)
-        prep = _prepare(before, after, aoi=None, config=config, notes=(), mask=None, shift=params.shift or (0.0, 0.0),
+        prep = prepare_pair(before, after, aoi=None, config=config, notes=(), mask=None, shift=params.shift or (0.0, 0.0),
                         fit=params.fit)
-        _, _, labels, _ = _change_regions(prep.before, prep.after, prep.analysed, block_config, sigma=params.sigma)
+        _, _, labels, _ = change_regions(prep.before, prep.after, prep.analysed, block_config, sigma=params.sigma)
         dst.write((labels[blk.core_in_padded] > 0).astype("uint8"), 1, window=blk.core)
 '''
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 from skimage.filters import threshold_otsu
 
+from campwatch.data.sample import SAMPLE_CAMPS, write_series
+from campwatch.detection.analysis import analyse_scenes
 from campwatch.evaluate import read_pair_scene
-from campwatch.pipeline import detect, detect_scenes
-from campwatch.sample import SAMPLE_CAMPS, write_series
+from campwatch.run import detect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +68,7 @@ def main() -> None:
             for label in sorted((args.realdata / name / "label").glob("*.png")):
                 a = read_pair_scene(args.realdata / name / "A" / label.name, pixel_size=0.5, date=dt.date(2000, 1, 1))
                 b = read_pair_scene(args.realdata / name / "B" / label.name, pixel_size=0.5, date=dt.date(2000, 1, 2))
-                row(f"{name} {label.stem}", detect_scenes(a, b))
+                row(f"{name} {label.stem}", analyse_scenes(a, b))
     print("\neffect: Otsu's between-class over total variance of the magnitude (0.64 for one Gaussian);"
           "\notsu, noise: thresholds in noise sigmas; >otsu: share of valid pixels above Otsu's.")
 

@@ -9,8 +9,8 @@ from conftest import AOIS, aoi_doc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campwatch.aoi import parse_aoi, read_aoi
 from campwatch.errors import AOIError, CampwatchError
+from campwatch.io.aoi import parse_aoi, read_aoi
 
 
 @pytest.mark.parametrize("name, expected_name", [("camp25", "Kwan-li-so No. 25"), ("camp22", "Kwan-li-so No. 22")])

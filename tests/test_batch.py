@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import AOIS, SAMPLE
 
-from campwatch.batch import find_jobs, run_batch
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
-from campwatch.history import history_layers
+from campwatch.monitor.batch import find_jobs, run_batch
+from campwatch.monitor.store import history_layers
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 #: AOI name -> how many of the Camp 22 images its folder holds.

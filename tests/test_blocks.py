@@ -15,13 +15,13 @@ from pyproj import Transformer
 from shapely.affinity import translate
 from shapely.geometry import box, shape
 
-from campwatch.blocks import needs_blocks, plan_blocks
 from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
+from campwatch.detection.blocks import needs_blocks, plan_blocks
 from campwatch.errors import ConfigError
-from campwatch.pipeline import run_detect
-from campwatch.verify import verify_report
+from campwatch.monitor.verify import verify_report
+from campwatch.run import run_detect
 
 SIZE = 640  # px a side, 0.5 m pixels: four blocks of 320
 CORNER = 320
@@ -249,8 +249,8 @@ def test_series_and_check_by_blocks(tmp_path, aoi_file):
     """A series and a monthly check of a scene larger than a block: dated changes, figures, verify."""
     from conftest import aoi_doc
 
-    from campwatch.history import run_check
-    from campwatch.series import run_series
+    from campwatch.monitor.history import run_check
+    from campwatch.monitor.series import run_series
 
     new = (CORNER - 20, CORNER - 30, 40, 60)  # across the block corner
     gone = BASE[5]  # (150, 160, 20, 36): inside block (0, 0)
@@ -288,14 +288,14 @@ def test_series_and_check_by_blocks(tmp_path, aoi_file):
 
 
 def test_figures_of_a_large_scene_are_drawn_from_reduced_images_with_full_resolution_closeups(tmp_path, monkeypatch):
-    import campwatch.views
-    from campwatch.figures import closeups
-    from campwatch.views import view_from_report
+    import campwatch.io.pair
+    from campwatch.publish.figures import closeups
+    from campwatch.publish.views import view_from_report
 
     new = (CORNER - 20, CORNER - 30, 40, 60)
     before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
     run_detect(before, after, tmp_path / "out")
-    monkeypatch.setattr(campwatch.views, "OVERVIEW_PX", 200)  # as if the scene were ten times larger
+    monkeypatch.setattr(campwatch.io.pair, "OVERVIEW_PX", 200)  # as if the scene were ten times larger
     view = view_from_report(tmp_path / "out" / "report.geojson")
     assert view.before.shape == (160, 160)  # 640 px read as 4 x 4 averages
     assert abs(view.before.transform.a) == 2.0

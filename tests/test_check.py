@@ -18,7 +18,8 @@ from conftest import AOIS, SAMPLE
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
 from campwatch.evaluate import read_truth
-from campwatch.history import history_layers, run_check
+from campwatch.monitor.history import run_check
+from campwatch.monitor.store import history_layers
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 ANALYST = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed")

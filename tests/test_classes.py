@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from campwatch import detect
+from campwatch.data.sample import SAMPLE_CAMPS, write_series
 from campwatch.evaluate import read_truth
-from campwatch.sample import SAMPLE_CAMPS, write_series
 
 BASE = SAMPLE_CAMPS["camp25"]
 # Two dates with different season, sun, gain, haze and misregistration.
@@ -59,7 +59,7 @@ def test_towers_the_aoi_lists_need_no_shadow(tmp_path):
     from conftest import BUILDINGS, ORIGIN, camp_scene, write_tif
     from pyproj import Transformer
 
-    from campwatch.aoi import read_aoi
+    from campwatch.io.aoi import read_aoi
 
     tower = (100, 200, 6, 6)  # 3 m x 3 m, bright, no shadow: not a tower by the imagery alone
     a = camp_scene(7, buildings=BUILDINGS, noise_seed=1)

@@ -143,7 +143,7 @@ def test_unwritable_output_folder(pair, tmp_path):
 
 
 def test_interrupted_run_leaves_no_partial_outputs(pair, tmp_path, monkeypatch):
-    import campwatch.pipeline as pipeline
+    import campwatch.run as pipeline
 
     before, after = pair()
 

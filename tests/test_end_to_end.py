@@ -6,7 +6,7 @@ import pytest
 from conftest import AOIS, SAMPLE
 
 from campwatch.evaluate import score_report
-from campwatch.pipeline import run_detect
+from campwatch.run import run_detect
 
 CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed", "fence_built")
 

@@ -79,7 +79,7 @@ def test_cli_dataset_form(dataset, tmp_path):
 
 
 def test_cli_report_form(pair, tmp_path):
-    from campwatch.pipeline import run_detect
+    from campwatch.run import run_detect
 
     before, after = pair(BUILDINGS, BUILDINGS + [NEW])
     _, paths = run_detect(before, after, tmp_path / "o")

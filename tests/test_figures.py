@@ -15,13 +15,14 @@ from conftest import AOIS, SAMPLE
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from campwatch import pipeline
-from campwatch.aoi import read_aoi
+from campwatch import run as run_module
 from campwatch.cli.main import cli
-from campwatch.figures import before_after, change_map, closeups, location_figure, timeline
-from campwatch.pipeline import detect, run_detect
-from campwatch.series import run_series
-from campwatch.views import view_from_report, view_from_result
+from campwatch.detection import blocks
+from campwatch.io.aoi import read_aoi
+from campwatch.monitor.series import run_series
+from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
+from campwatch.publish.views import view_from_report, view_from_result
+from campwatch.run import detect, run_detect
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 
@@ -140,7 +141,8 @@ def test_figures_command_remakes_the_set_without_analysing(pair_report: Path, tm
     def no_analysis(*args, **kwargs):
         raise AssertionError("figures must not analyse again")
 
-    monkeypatch.setattr(pipeline, "detect_scenes", no_analysis)
+    monkeypatch.setattr(run_module, "analyse_scenes", no_analysis)
+    monkeypatch.setattr(blocks, "analyse_scenes", no_analysis)
     out = tmp_path / "figs"
     res = CliRunner().invoke(cli, ["figures", str(pair_report), "--out", str(out), "--dpi", "100"])
     assert res.exit_code == 0, res.output
@@ -160,7 +162,7 @@ def test_figures_command_remakes_the_set_without_analysing(pair_report: Path, tm
 
 
 def test_figures_300_dpi_by_default(pair_report: Path, tmp_path: Path):
-    from campwatch.publish import write_figures
+    from campwatch.publish.html import write_figures
 
     write_figures(pair_report, tmp_path / "figs")
     png = Image.open(tmp_path / "figs" / "figures" / "before_after.png")
@@ -257,7 +259,7 @@ def test_series_report_html_in_a_browser(series_html: Path, tmp_path: Path):
 def test_a_crowded_change_map_leaves_numbers_out_and_says_so(view, monkeypatch):
     from matplotlib.text import Annotation
 
-    import campwatch.figures
+    import campwatch.publish.figures
 
     numbers = {str(c.number) for c in view.analyst_changes}
     assert numbers
@@ -266,7 +268,7 @@ def test_a_crowded_change_map_leaves_numbers_out_and_says_so(view, monkeypatch):
         return {t.get_text() for t in fig.axes[0].texts if isinstance(t, Annotation)}
 
     assert numbers <= labels(change_map(view))
-    monkeypatch.setattr(campwatch.figures, "MAX_NUMBERED", len(view.analyst_changes) - 1)
+    monkeypatch.setattr(campwatch.publish.figures, "MAX_NUMBERED", len(view.analyst_changes) - 1)
     crowded = change_map(view)
     ax = crowded.axes[0]
     assert not numbers & labels(crowded)

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import AOIS, SAMPLE
 
-from campwatch.aoi import read_aoi
 from campwatch.cli.main import cli
-from campwatch.pipeline import detect
-from campwatch.sample import SAMPLE_CAMPS, _layout
+from campwatch.data.sample import SAMPLE_CAMPS, _layout
+from campwatch.io.aoi import read_aoi
+from campwatch.run import detect
 
 FIRST = SAMPLE / "camp25" / "camp25_2015-04-18.tif"
 
@@ -35,7 +35,7 @@ def test_inventory_finds_what_is_there(proposed):
     assert len(aoi.structures) == n_structures
     # The compound's four sides.
     assert len(aoi.fences) == 4
-    from campwatch.aoi import to_crs
+    from campwatch.io.aoi import to_crs
 
     lengths = sorted(to_crs(f, "EPSG:32652").length for f in aoi.fences)
     x0, y0, x1, y1 = world.compound.bounds

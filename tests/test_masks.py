@@ -13,8 +13,8 @@ from pyproj import Transformer
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
-from campwatch.masks import read_mask
-from campwatch.pipeline import run_detect
+from campwatch.io.masks import read_mask
+from campwatch.run import run_detect
 
 NEW = (200, 170, 24, 40)  # rows, cols, height, width (px of 0.5 m)
 

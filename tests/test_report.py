@@ -15,7 +15,7 @@ from test_pipeline import NEW
 
 import campwatch
 from campwatch.classes import CLASSES
-from campwatch.pipeline import run_detect
+from campwatch.run import run_detect
 
 
 @pytest.fixture()
@@ -85,7 +85,7 @@ def test_outputs_are_deterministic(pair, tmp_path):
 
 
 def test_write_json_streams_features_one_per_line(tmp_path):
-    from campwatch.report import LazyList, write_json
+    from campwatch.io.jsonio import LazyList, write_json
 
     made = []
 

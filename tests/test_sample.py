@@ -11,8 +11,8 @@ import pytest
 import rasterio
 from conftest import SAMPLE
 
+from campwatch.data.sample import SAMPLE_CAMPS, write_sample, write_series
 from campwatch.errors import InputError
-from campwatch.sample import SAMPLE_CAMPS, write_sample, write_series
 
 SMALL = dataclasses.replace(SAMPLE_CAMPS["camp22"], key="small", width_px=480, height_px=400,
                             dates=SAMPLE_CAMPS["camp22"].dates[:3], events=SAMPLE_CAMPS["camp22"].events[:2])

@@ -20,8 +20,9 @@ from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
 from campwatch.errors import InputError, SceneError
 from campwatch.evaluate import score_series
-from campwatch.pipeline import seen_fraction
-from campwatch.series import ChangeTracker, run_series, same_place, series_scenes
+from campwatch.monitor.series import run_series, series_scenes
+from campwatch.monitor.tracking import ChangeTracker, same_place
+from campwatch.results import seen_fraction
 
 ANALYST_CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed")
 NEW_BUILDING = (196, 184, 22, 34)
@@ -312,8 +313,8 @@ def test_series_with_a_date_delivered_as_a_folder_of_tiles(tmp_path: Path):
     assert sorted(Path(i["path"]).name for i in report["inputs"] if i["role"] == "image") == [
         "east.tif", "g_2020-05-01.tif", "west.tif"]
     # The tiles are one image to verify and to draw, too.
-    from campwatch.publish import write_figures
-    from campwatch.verify import verify_report
+    from campwatch.monitor.verify import verify_report
+    from campwatch.publish.html import write_figures
 
     assert verify_report(tmp_path / "out" / "series.geojson").ok
     write_figures(tmp_path / "out" / "series.geojson", tmp_path / "figs", dpi=50)

@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 from rasterio.crs import CRS as RioCRS
 from scipy import ndimage
 
-from campwatch.align import apply_shift, band_order, estimate_shift, same_grid
-from campwatch.change import change_measures, robust_sigma
 from campwatch.config import DetectConfig
-from campwatch.errors import ConfigError, GridMismatchError
-from campwatch.radiometry import (
+from campwatch.detection.align import apply_shift, estimate_shift
+from campwatch.detection.change import change_measures, robust_sigma
+from campwatch.detection.radiometry import (
     LinearFit,
     fit_departure,
     fit_invariant,
@@ -24,10 +23,12 @@ from campwatch.radiometry import (
     match_histograms,
     normalize,
 )
-from campwatch.scene import Scene, SceneInfo
-from campwatch.segment import change_mask, clean_mask
-from campwatch.structures import find_structures, rectangularity
-from campwatch.threshold import choose_thresholds, noise_threshold
+from campwatch.detection.segment import change_mask, clean_mask
+from campwatch.detection.structures import find_structures, rectangularity
+from campwatch.detection.threshold import choose_thresholds, noise_threshold
+from campwatch.errors import ConfigError, GridMismatchError
+from campwatch.io.pair import band_order, same_grid
+from campwatch.io.scene import Scene, SceneInfo
 
 
 def scene(data, valid=None, date=dt.date(2020, 1, 1)):
@@ -239,7 +240,7 @@ def test_config_from_file(tmp_path):
 )
 def test_apply_shift_resamples_as_scipy_does(dr, dc):
     # The separable shift must give ndimage.shift's bilinear values, edges repeated.
-    from campwatch.align import _shift_bilinear
+    from campwatch.detection.align import _shift_bilinear
 
     data = np.random.default_rng(3).normal(500, 50, size=(2, 37, 53)).astype("float32")
     ours = _shift_bilinear(data, (dr, dc))
@@ -252,7 +253,7 @@ def test_apply_shift_resamples_as_scipy_does(dr, dc):
 @given(st.integers(1, 9), st.integers(2, 40), st.integers(2, 40), st.integers(0, 8), st.integers(0, 8))
 def test_upsample_bilinear_is_scipy_zoom(f, rows, cols, cut_r, cut_c):
     # The background of structures is brought back to the pixel grid as ndimage.zoom would.
-    from campwatch.structures import upsample_bilinear
+    from campwatch.detection.structures import upsample_bilinear
 
     coarse = np.random.default_rng(rows * cols).normal(size=(rows, cols)).astype("float32")
     shape = (rows * f - min(cut_r, f - 1), cols * f - min(cut_c, f - 1))

@@ -12,9 +12,9 @@ from conftest import AOIS, SAMPLE
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
-from campwatch.pipeline import run_detect
-from campwatch.series import run_series
-from campwatch.verify import verify_report
+from campwatch.monitor.series import run_series
+from campwatch.monitor.verify import verify_report
+from campwatch.run import run_detect
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 

@@ -1,19 +1,22 @@
 """campwatch: change detection for monitoring camps from dated satellite imagery.
 
-The pipeline for one pair of scenes, one module per stage::
+The package, in the order data flows through it::
 
-    scene       read a dated GeoTIFF with its grid and valid mask
-    aoi         read and validate an AOI file
-    align       check two scenes share a grid; measure and correct a small shift
-    radiometry  match the later scene's radiometry to the earlier one
-    change      per-pixel change measures (magnitude, brightness, vegetation)
-    threshold   automatic thresholds for gain and loss
-    segment     clean up the change mask and label regions
-    classify    say what each region is, in the analyst's terms
-    vectorize   turn labelled regions into polygons with attributes
-    report      write the GeoJSON report with provenance
-    figures     draw the annotated change map
-    pipeline    run the whole chain and write outputs atomically
+    errors, classes, config   the vocabulary: errors, change classes, parameters
+    io/           read scenes, AOI files, masks and pairs; write change masks, JSON, output sets
+    detection/    the stages of the analysis of a pair: align, radiometry, change, threshold,
+                  segment, obscured, structures, fences, classify, vectorize; analysis runs
+                  them on a pair in memory, blocks on a pair larger than memory
+    results       what the analysis of a pair returns
+    publish/      views of a result, figures, the HTML report
+    report        the GeoJSON report of a pair
+    run           analyse a pair and write its outputs (``campwatch detect``)
+    monitor/      change tracking, series, monthly checks and their history, batch, verify
+    evaluate, inventory   scores against truth; features proposed from one image
+    data/         the synthetic sample
+    cli/          the ``campwatch`` command, one module per subcommand
+
+A module imports only from the lines above its own.
 """
 
 from __future__ import annotations
@@ -24,19 +27,25 @@ from campwatch._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-from campwatch.aoi import AOI, read_aoi  # noqa: E402
 from campwatch.config import DetectConfig  # noqa: E402
 from campwatch.errors import CampwatchError  # noqa: E402
-from campwatch.pipeline import DetectResult, detect, run_detect  # noqa: E402
-from campwatch.scene import Scene, read_scene  # noqa: E402
+from campwatch.io.aoi import AOI, read_aoi  # noqa: E402
+from campwatch.io.pair import PairRequest  # noqa: E402
+from campwatch.io.scene import Scene, read_scene  # noqa: E402
+from campwatch.results import BlockwiseResult, DetectResult, PairResult  # noqa: E402
+from campwatch.run import analyse_pair, detect, run_detect  # noqa: E402
 
 __all__ = [
     "AOI",
+    "BlockwiseResult",
     "CampwatchError",
     "DetectConfig",
     "DetectResult",
+    "PairRequest",
+    "PairResult",
     "Scene",
     "__version__",
+    "analyse_pair",
     "detect",
     "read_aoi",
     "read_scene",

@@ -1,10 +1,13 @@
-"""The change classes campwatch reports: names, mask codes, colours and descriptions."""
+"""The change classes campwatch reports: names, mask codes, colours, units and words for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-__all__ = ["ChangeClass", "CLASSES", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "class_code", "get_class"]
+__all__ = ["ChangeClass", "CLASSES", "ANALYST_CLASSES", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "ClassSummary",
+           "class_code", "get_class", "summarize", "describe"]
 
 #: Change-mask codes that are not change classes.
 NO_CHANGE = 0
@@ -14,13 +17,36 @@ NOT_ANALYSED = 255  # nodata on a date, or outside the AOI
 
 @dataclass(frozen=True)
 class ChangeClass:
-    """A change class: its report name, its code in the change mask, its map colour."""
+    """A change class: its report name, its code in the change mask, its map colour, what it is.
+
+    ``kind`` is what changed (``"structure"``, ``"tower"``, ``"fence"`` or ``"other"``);
+    a fence change is a line measured in metres (``unit == "m"``), every other an area in
+    square metres. ``singular`` and ``plural`` name a count of it in a sentence.
+    """
 
     name: str
     code: int
     colour: str
     label: str
     description: str
+    kind: str
+    singular: str
+    plural: str
+
+    @property
+    def unit(self) -> str:
+        """``"m"`` for a class measured by length (fences), ``"m2"`` for one measured by area."""
+        return "m" if self.kind == "fence" else "m2"
+
+    @property
+    def linear(self) -> bool:
+        """Whether a change of this class is a line (measured in metres)."""
+        return self.unit == "m"
+
+    @property
+    def analyst(self) -> bool:
+        """Whether analysts report this class by name (every class but other change)."""
+        return self.kind != "other"
 
 
 # Okabe-Ito colours: distinguishable for colour-blind readers.
@@ -28,23 +54,98 @@ CLASSES: dict[str, ChangeClass] = {
     c.name: c
     for c in (
         ChangeClass("structure_new", 2, "#D55E00", "New structure",
-                    "A building-like object that stands out from the ground only in the later image."),
+                    "A building-like object that stands out from the ground only in the later image.",
+                    "structure", "new structure", "new structures"),
         ChangeClass("structure_demolished", 3, "#0072B2", "Demolished structure",
-                    "A building-like object that stands out from the ground only in the earlier image."),
+                    "A building-like object that stands out from the ground only in the earlier image.",
+                    "structure", "structure demolished", "structures demolished"),
         ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
-                    "A building present on both dates whose roof or shape changed."),
+                    "A building present on both dates whose roof or shape changed.",
+                    "structure", "structure modified", "structures modified"),
         ChangeClass("fence_razed", 5, "#E69F00", "Fence razed",
-                    "A stretch of fence line whose linear signature is gone (a line, with its length)."),
+                    "A stretch of fence line whose linear signature is gone (a line, with its length).",
+                    "fence", "fence razed", "fence razed"),
         ChangeClass("fence_built", 6, "#009E73", "Fence built",
-                    "A new stretch of fence line."),
+                    "A new stretch of fence line.",
+                    "fence", "fence built", "fence built"),
         ChangeClass("tower_added", 7, "#000000", "Tower added",
-                    "A small raised object (a few metres across, casting a long shadow) only in the later image."),
+                    "A small raised object (a few metres across, casting a long shadow) only in the later image.",
+                    "tower", "guard tower added", "guard towers added"),
         ChangeClass("tower_removed", 8, "#56B4E9", "Tower removed",
-                    "A small raised object only in the earlier image."),
+                    "A small raised object only in the earlier image.",
+                    "tower", "guard tower removed", "guard towers removed"),
         ChangeClass("other_change", 1, "#F0E442", "Other change",
-                    "Ground, fields, vegetation, water, shadows: change that is not a structure."),
+                    "Ground, fields, vegetation, water, shadows: change that is not a structure.",
+                    "other", "other change", "other changes"),
     )
 }
+
+#: The classes an analyst reports by name (``other_change`` is mapped but not numbered), in report order.
+ANALYST_CLASSES = tuple(name for name, c in CLASSES.items() if c.analyst)
+
+
+class _Measured(Protocol):
+    @property
+    def change_class(self) -> str: ...
+
+    @property
+    def area_m2(self) -> float: ...
+
+    @property
+    def length_m(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """How many changes of each class, and their total area (m2) or length (m), in class order."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    area_m2: dict[str, float] = field(default_factory=dict)
+    length_m: dict[str, float] = field(default_factory=dict)
+
+    def size(self, name: str) -> float:
+        """The total size of class ``name`` in its unit (length for fences, area otherwise)."""
+        return self.length_m[name] if CLASSES[name].linear else self.area_m2[name]
+
+    @property
+    def found(self) -> list[str]:
+        """The classes with at least one change, in class order."""
+        return [name for name, n in self.counts.items() if n]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts per class, area per area class and length per fence class, rounded to 0.1."""
+        return {"counts": dict(self.counts),
+                "changed_area_m2": {k: round(v, 1) for k, v in self.area_m2.items() if not CLASSES[k].linear},
+                "fence_length_m": {k: round(v, 1) for k, v in self.length_m.items() if CLASSES[k].linear}}
+
+
+def summarize(changes: Iterable[_Measured] | Iterable[dict[str, Any]]) -> ClassSummary:
+    """Count and measure changes per class: objects with ``change_class``, ``area_m2`` and
+    ``length_m``, or report feature properties (``class``, ``area_m2``, ``length_m``)."""
+    areas: dict[str, list[float]] = {name: [] for name in CLASSES}
+    lengths: dict[str, list[float]] = {name: [] for name in CLASSES}
+    for c in changes:
+        if isinstance(c, dict):
+            name, a, n = c["class"], c.get("area_m2"), c.get("length_m")
+        else:
+            name, a, n = c.change_class, c.area_m2, c.length_m
+        areas[name].append(a or 0.0)
+        lengths[name].append(n or 0.0)
+    # Sums as ``sum`` makes them (0 for a class without changes), so that reports keep their bytes.
+    return ClassSummary({k: len(v) for k, v in areas.items()}, {k: sum(v) for k, v in areas.items()},
+                        {k: sum(v) for k, v in lengths.items()})
+
+
+def describe(summary: ClassSummary) -> str:
+    """Say what a summary holds in words: '1 new structure, 2 guard towers removed, 340 m of fence razed'."""
+    parts = []
+    for name in summary.found:
+        c, n = CLASSES[name], summary.counts[name]
+        if c.linear:
+            parts.append(f"{summary.length_m[name]:,.0f} m of {c.singular}")
+        else:
+            parts.append(f"{n} {c.singular if n == 1 else c.plural}")
+    return ", ".join(parts) if parts else "nothing new"
 
 
 def get_class(name: str) -> ChangeClass:

@@ -29,8 +29,9 @@ from skimage.measure import label as label_objects
 
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
+from campwatch.detection.analysis import analyse_scenes
 from campwatch.errors import InputError
-from campwatch.scene import Scene, _band_names
+from campwatch.io.scene import Scene, band_names_of
 
 __all__ = [
     "ClassScore",
@@ -322,7 +323,7 @@ def read_pair_scene(path: str | Path, *, pixel_size: float, date: dt.date) -> Sc
             with rasterio.open(path) as ds:
                 data = ds.read(out_dtype="float32")
                 mask = ds.read_masks()
-                names = _band_names(ds)
+                names = band_names_of(ds)
                 georef = ds.crs is not None and not ds.transform.is_identity
                 transform = ds.transform if georef else Affine(pixel_size, 0, 0, 0, -pixel_size, 0)
                 crs = ds.crs if georef else _LOCAL_CRS
@@ -400,8 +401,6 @@ def evaluate_dataset(
     -------
     DatasetScore
     """
-    from campwatch.pipeline import detect_scenes
-
     classes = tuple(classes)
     unknown = [c for c in classes if c not in CLASSES]
     if unknown:
@@ -425,7 +424,7 @@ def evaluate_dataset(
             raise InputError(f"{lab}: label is {truth.shape}, image {before.shape}; they must match")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = detect_scenes(before, after, config=config)
+            result = analyse_scenes(before, after, config=config)
         predicted = np.isin(result.classes, codes)
         valid = result.analysed & ~result.obscured.mask
         score = pixel_score(predicted, truth, valid)

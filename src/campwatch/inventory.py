@@ -12,14 +12,14 @@ from pyproj import Transformer
 from rasterio.features import geometry_mask
 from shapely.geometry import mapping
 
-from campwatch.align import aoi_window
-from campwatch.aoi import AOI, parse_aoi
 from campwatch.config import DetectConfig
+from campwatch.detection.fences import find_fence_lines, ridge_strength
+from campwatch.detection.structures import find_structures
+from campwatch.detection.vectorize import region_polygons
 from campwatch.errors import InputError
-from campwatch.fences import find_fence_lines, ridge_strength
-from campwatch.scene import read_scene, scene_info, sha256_file
-from campwatch.structures import find_structures
-from campwatch.vectorize import region_polygons
+from campwatch.io.aoi import AOI, parse_aoi
+from campwatch.io.pair import aoi_window
+from campwatch.io.scene import read_scene, scene_info, sha256_file
 
 __all__ = ["inventory", "write_inventory"]
 
@@ -33,7 +33,7 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
         A GeoJSON FeatureCollection in the AOI file format (WGS84): the AOI's extent
         feature, then one feature per proposed fence (LineString), tower (Point, its
         centre) and structure (Polygon), each with ``"proposed": true``, its measurements
-        and the image it was seen in. It reads back with :func:`campwatch.aoi.parse_aoi`.
+        and the image it was seen in. It reads back with :func:`campwatch.io.aoi.parse_aoi`.
 
     Raises
     ------

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campwatch.batch import find_jobs, run_batch
 from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, handle_errors, verbosity
 from campwatch.config import DetectConfig
+from campwatch.monitor.batch import find_jobs, run_batch
 
 
 @click.command("batch")

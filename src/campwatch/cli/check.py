@@ -9,7 +9,7 @@ import click
 
 from campwatch.cli.options import figure_options, handle_errors, mask_option, verbosity
 from campwatch.config import DetectConfig
-from campwatch.history import run_check
+from campwatch.monitor.history import run_check
 
 #: With --exit-code: the exit status when the check found something new.
 EXIT_NEW = 3

@@ -9,8 +9,8 @@ import click
 
 from campwatch.cli.options import handle_errors, mask_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
-from campwatch.pipeline import run_detect
-from campwatch.scene import parse_band_names
+from campwatch.io.scene import parse_band_names
+from campwatch.run import run_detect
 
 
 @click.command("detect")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import handle_errors, verbosity
-from campwatch.publish import write_figures
+from campwatch.publish.html import write_figures
 
 
 @click.command("figures")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from campwatch.aoi import read_aoi
 from campwatch.cli.options import handle_errors, verbosity
 from campwatch.config import DetectConfig
 from campwatch.errors import OutputError
 from campwatch.inventory import inventory, write_inventory
-from campwatch.output import check_writable
+from campwatch.io.aoi import read_aoi
+from campwatch.io.output import check_writable
 
 
 @click.command("inventory")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import handle_errors, verbosity
-from campwatch.sample import SAMPLE_CAMPS, write_sample
+from campwatch.data.sample import SAMPLE_CAMPS, write_sample
 
 
 @click.command("sample")

@@ -9,7 +9,7 @@ import click
 from campwatch.classes import CLASSES
 from campwatch.cli.options import figure_options, handle_errors, mask_option, verbosity
 from campwatch.config import DetectConfig
-from campwatch.series import run_series
+from campwatch.monitor.series import run_series
 
 
 @click.command("series")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import EXIT_FAILURE, handle_errors, verbosity
-from campwatch.verify import verify_report
+from campwatch.monitor.verify import verify_report
 
 
 @click.command("verify")

@@ -3,43 +3,39 @@
 A :class:`ChangeView` is made from a run in memory (:func:`view_from_result`) or from
 the outputs of a run on disk, without analysing anything again: a pair's
 ``report.geojson`` (:func:`view_from_report`) or a ``series.geojson``
-(:func:`view_from_series`). Every figure function of :mod:`campwatch.figures` draws a view.
+(:func:`view_from_series`). Every figure function of :mod:`campwatch.publish.figures` draws a view.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import rasterio
 import rasterio.windows
-from affine import Affine
+import shapely
 from pyproj import Transformer
+from rasterio.enums import Resampling
 from rasterio.windows import Window
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.align import apply_shift
-from campwatch.aoi import AOI, read_aoi
-from campwatch.classes import NOT_ANALYSED, OBSCURED
+from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
+from campwatch.detection.align import shift_pair
 from campwatch.errors import InputError
-from campwatch.report import load_report
-from campwatch.scene import Scene
+from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.jsonio import load_report
+from campwatch.io.pair import ChipReader, PairRequest, read_reduced_pair
+from campwatch.io.scene import Scene, imagery_credit
+from campwatch.results import Grid
 
-if TYPE_CHECKING:
-    from campwatch.pipeline import PairResult
-
-__all__ = ["MappedChange", "ChangeView", "ReducedPair", "read_figure_pair", "OVERVIEW_PX", "view_from_result", "view_from_report", "view_from_series", "series_view",
-           "ANALYST_CLASSES"]
-
-#: The classes an analyst reports by name (``other_change`` is mapped but not numbered).
-ANALYST_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "fence_razed", "fence_built",
-                   "tower_added", "tower_removed")
+__all__ = ["MappedChange", "ChangeView", "ViewSource", "view_from_result", "view_from_report", "view_from_series",
+           "series_view", "with_window", "ANALYST_CLASSES"]
 
 
 @dataclass(frozen=True)
@@ -95,31 +91,58 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
     return round(float(lon), 7), round(float(lat), 7)
 
 
-def view_from_result(result: PairResult, *, credit: str | None = None) -> ChangeView:
-    """The view of a detection run in memory (its regions numbered by their ids)."""
-    from campwatch.blocks import BlockwiseResult
+class ViewSource(Protocol):
+    """What a view is made from: a pair's result in memory (:mod:`campwatch.results`), whole or by blocks."""
 
-    if isinstance(result, BlockwiseResult):
-        return result.view(credit=credit)
-    interval = (result.before.date.isoformat(), result.after.date.isoformat())
+    @property
+    def before(self) -> Scene: ...
+
+    @property
+    def after(self) -> Scene: ...
+
+    @property
+    def aoi(self) -> AOI | None: ...
+
+    @property
+    def regions(self) -> Sequence[Any]: ...
+
+    @property
+    def shift(self) -> tuple[float, float]: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def interval(self) -> tuple[str, str]: ...
+
+    @property
+    def grid(self) -> Grid: ...
+
+    @property
+    def overview_obscured(self) -> np.ndarray: ...
+
+    @property
+    def overview_no_data(self) -> np.ndarray: ...
+
+    @property
+    def chips(self) -> ChipReader | None: ...
+
+
+def view_from_result(result: ViewSource, *, credit: str | None = None) -> ChangeView:
+    """The view of a detection run in memory (its regions numbered by their ids)."""
+    crs = result.grid.crs
     changes = [
-        MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence, interval,
-                     _lonlat(r.geometry, result.before.crs))
+        MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence,
+                     result.interval, _lonlat(r.geometry, crs))
         for r in result.regions
     ]
-    name = result.aoi.name if result.aoi is not None else (
-        result.after.path.stem if result.after.path else "scene")
-    return ChangeView(
-        name=name, before=result.before, after=result.after, changes=changes, aoi=result.aoi,
-        obscured=result.obscured.mask, no_data=~(result.before.valid & result.after.valid), credit=credit,
-        shift_px=result.shift,
-    )
+    return ChangeView(name=result.name, before=result.before, after=result.after, changes=changes, aoi=result.aoi,
+                      obscured=result.overview_obscured, no_data=result.overview_no_data, credit=credit,
+                      shift_px=result.shift, chips=result.chips)
 
 
 def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[MappedChange]:
     to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    import shapely
-
     out = []
     # Numbers (when not the ids): the changes an analyst names first, in the report's order.
     feats = doc.get("features", [])
@@ -146,78 +169,9 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
     return out
 
 
-#: Figures of a scene larger than this many pixels a side are drawn from reduced images.
-OVERVIEW_PX = 2048
-
-
-@dataclass(frozen=True)
-class ReducedPair:
-    """Both dates of a pair for figures: reduced (pixel averages) when the window is large."""
-
-    before: Scene
-    after: Scene
-    #: Pixels of the analysed grid per pixel of the reduced images (1: not reduced).
-    factor: int
-    #: The reduced grid: transform and shape.
-    transform: Any
-    shape: tuple[int, int]
-    chips: Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]] | None
-
-
-def read_figure_pair(
-    before_path: str | Path,
-    after_path: str | Path,
-    *,
-    aoi: AOI | None,
-    dates: tuple[dt.date | None, dt.date | None] = (None, None),
-    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
-    shift: tuple[float, float] = (0.0, 0.0),
-    max_px: int | None = None,
-) -> ReducedPair:
-    """Read a pair for figures: the AOI's window of the before image's grid, ``after`` moved by ``shift``.
-
-    A window of more than ``max_px`` (default ``OVERVIEW_PX``) pixels a side is read reduced (``Resampling.average``
-    onto a coarser grid, at most ``max_px`` a side); close-ups then read their chips at full
-    resolution (``chips``). Memory stays that of the reduced images.
-    """
-    from rasterio.enums import Resampling
-
-    from campwatch.align import aoi_window
-    from campwatch.pipeline import _read_pair, pair_info
-    from campwatch.scene import read_scene_onto
-
-    max_px = max_px or OVERVIEW_PX
-    info_b, info_a, idx_b, idx_a, _ = pair_info(before_path, after_path, dates=dates, bands=bands)
-    window = aoi_window(info_b, aoi)
-    rows, cols = int(window.height), int(window.width)
-    factor = max(1, -(-max(rows, cols) // max_px))
-    grid_t = rasterio.windows.transform(window, info_b.transform)
-    if factor == 1:
-        before, after, _ = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates)
-        if shift != (0.0, 0.0):
-            after = apply_shift(after, shift)
-        return ReducedPair(before, after, 1, grid_t, (rows, cols), None)
-    shape_r = (-(-rows // factor), -(-cols // factor))
-    transform = grid_t * Affine.scale(factor)
-    scenes = []
-    for path, info, idx, date in ((before_path, info_b, idx_b, dates[0]), (after_path, info_a, idx_a, dates[1])):
-        sc = read_scene_onto(path, crs=info_b.crs, transform=transform, shape=shape_r, bands=idx, date=date,
-                             resampling=Resampling.average)
-        scenes.append(dataclasses.replace(sc, band_names=tuple(info.band_names[i - 1] for i in idx), notes=(),
-                                          window=window))
-    before, after = scenes
-    if shift != (0.0, 0.0):
-        after = apply_shift(after, (shift[0] / factor, shift[1] / factor))
-
-    def chips(bounds: tuple[float, float, float, float]) -> tuple[Scene, Scene]:
-        left, bottom, right, top = bounds
-        win = rasterio.windows.from_bounds(left, bottom, right, top, transform=info_b.transform)
-        win = win.round_offsets(op="floor").round_lengths(op="ceil").intersection(window)
-        b, a, _ = _read_pair(before_path, after_path, info_b, info_a, idx_b, idx_a, aoi=aoi, dates=dates,
-                             window=win, check_overlap=False)
-        return b, (apply_shift(a, shift) if shift != (0.0, 0.0) else a)
-
-    return ReducedPair(before, after, factor, transform, shape_r, chips)
+def _figure_pair(request: PairRequest, shift: tuple[float, float] = (0.0, 0.0)) -> Any:
+    """Both dates for figures (reduced when large), the after image moved by ``shift``."""
+    return shift_pair(read_reduced_pair(request), shift)
 
 
 def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
@@ -242,8 +196,6 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     InputError
         If the report is not a campwatch pair report or an image it names is gone.
     """
-    from rasterio.enums import Resampling
-
     report_path = Path(report_path)
     doc = load_report(report_path, ("campwatch-report/1",))
     (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
@@ -251,8 +203,8 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
     shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
     applied = bool(doc.get("coregistration", {}).get("applied"))
-    pair = read_figure_pair(before_path, after_path, aoi=aoi, dates=(d_b, d_a),
-                            shift=(float(shift[0]), float(shift[1])) if applied else (0.0, 0.0))
+    pair = _figure_pair(PairRequest(before_path, after_path, dates=(d_b, d_a), aoi=aoi),
+                        (float(shift[0]), float(shift[1])) if applied else (0.0, 0.0))
     before, after = pair.before, pair.after
     obscured = None
     mask_path = report_path.parent / "change_mask.tif"
@@ -261,8 +213,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
             if (ds.height, ds.width) == (doc["grid"]["height"], doc["grid"]["width"]):
                 obscured = ds.read(1, out_shape=before.shape, resampling=Resampling.mode) == OBSCURED
     no_data = ~(before.valid & after.valid)
-    credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or (
-        str(aoi.properties["credit"]) if aoi is not None and isinstance(aoi.properties.get("credit"), str) else None)
+    credit = imagery_credit([before, after], aoi)
     name = (doc.get("aoi") or {}).get("name") or after_path.stem
     return ChangeView(
         name=name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=True), aoi=aoi,
@@ -298,9 +249,9 @@ def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeVie
         raise InputError(f"{series_path}: the AOI file it names is not there any more")
     aoi = read_aoi(aoi_rec["path"])
     assert first is not None and last is not None
-    pair = read_figure_pair(first, last, aoi=aoi)
+    pair = _figure_pair(PairRequest(first, last, aoi=aoi))
     before, after = pair.before, pair.after
-    credit = "; ".join(dict.fromkeys(c for c in (before.credit, after.credit) if c)) or None
+    credit = imagery_credit([before, after], aoi)
     return ChangeView(
         name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False),
         aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from campwatch.scene import Scene
+from campwatch.io.scene import Scene
 
 __all__ = [
     "LinearFit",

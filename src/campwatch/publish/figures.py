@@ -2,7 +2,7 @@
 
 Every figure is a function that returns a matplotlib :class:`~matplotlib.figure.Figure`
 (restyle it as you like; the command line only saves it). Map figures draw a
-:class:`campwatch.views.ChangeView` (or a run in memory) and carry a scale bar, a north
+:class:`campwatch.publish.views.ChangeView` and carry a scale bar, a north
 arrow, the dates and the imagery credit; class colours are the Okabe-Ito palette of
 :mod:`campwatch.classes` in every figure, and true colour uses one robust stretch for both
 dates.
@@ -10,7 +10,6 @@ dates.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +23,12 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES
-from campwatch.scene import Scene
+from campwatch.io.scene import Scene
+from campwatch.publish.views import ChangeView, MappedChange
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from campwatch.pipeline import PairResult
-    from campwatch.views import ChangeView, MappedChange
 
 __all__ = ["true_colour", "stretch_limits", "change_map", "before_after", "closeups", "location_figure", "timeline",
            "FIGURE_NAMES"]
@@ -125,14 +123,6 @@ def _north_arrow(ax: Axes, angle: float) -> None:
         arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2},
         bbox={"boxstyle": "circle,pad=0.2", "fc": "black", "ec": "none", "alpha": 0.6},
     )
-
-
-def _as_view(source: PairResult | ChangeView, credit: str | None) -> ChangeView:
-    from campwatch.views import ChangeView, view_from_result
-
-    if isinstance(source, ChangeView):
-        return source if credit is None else dataclasses.replace(source, credit=credit)
-    return view_from_result(source, credit=credit)
 
 
 def _footer(ax: Axes, view: ChangeView, shown: str) -> None:
@@ -246,9 +236,7 @@ def _legend_handle(c: Any, label: str) -> Patch | Line2D:
     return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
 
 
-def change_map(
-    source: PairResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None
-) -> Figure:
+def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the annotated change map (the change overlay) of a run.
 
     The later image in true colour (stretch shared with the earlier one), each change
@@ -259,10 +247,10 @@ def change_map(
 
     Parameters
     ----------
-    source : DetectResult, BlockwiseResult or ChangeView
-        A run in memory, or a view of one made from its outputs (:mod:`campwatch.views`).
+    view : ChangeView
+        A run in memory (:func:`campwatch.publish.views.view_from_result`), or a view of one
+        made from its outputs (:mod:`campwatch.publish.views`).
     """
-    view = _as_view(source, credit)
     before, after = view.before, view.after
     rows, cols = after.shape
     fig = Figure(figsize=(width_in + 2.2, max(4.0, width_in * rows / cols * 0.92 + 1.0)), layout="constrained")
@@ -301,14 +289,13 @@ def change_map(
     return fig
 
 
-def before_after(source: PairResult | ChangeView, *, width_in: float = 14.0, credit: str | None = None) -> Figure:
+def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     """Return before and after panels of identical extent and scale, each dated.
 
     Every change an analyst names is outlined and numbered the same in both panels
     (other change is left out, so that the panels stay readable); one stretch serves both
     dates, so that brightness can be compared. Scale bar, north arrow and credit on each.
     """
-    view = _as_view(source, credit)
     rows, cols = view.after.shape
     fig = Figure(figsize=(width_in, max(4.0, width_in / 2 * rows / cols + 1.6)), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
@@ -338,7 +325,7 @@ def before_after(source: PairResult | ChangeView, *, width_in: float = 14.0, cre
 
 
 def closeups(
-    source: PairResult | ChangeView, *, max_changes: int = 12, chip_m: float = 40.0, credit: str | None = None
+    view: ChangeView, *, max_changes: int = 12, chip_m: float = 40.0
 ) -> Figure:
     """Return before/after chips of each significant change, side by side, with its number, class and size.
 
@@ -346,7 +333,6 @@ def closeups(
     confident first, at most ``max_changes``. Each chip is at least ``chip_m`` metres
     across, centred on the change, with one stretch for both dates.
     """
-    view = _as_view(source, credit)
     chosen = sorted(view.analyst_changes, key=lambda c: (-c.confidence, c.number))[:max_changes]
     chosen.sort(key=lambda c: c.number)
     n = max(1, len(chosen))
@@ -416,14 +402,13 @@ def _dms(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.4f}\u00b0 {pos if value >= 0 else neg}"
 
 
-def location_figure(source: PairResult | ChangeView, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the location figure: the AOI outline on the imagery with a latitude/longitude grid.
 
     The title gives the camp's name and the coordinates of the AOI's centre in decimal
     degrees; the subtitle its size and the date of the image shown (the later one). No
     basemap is fetched: the imagery is the map.
     """
-    view = _as_view(source, credit)
     scene = view.after
     image_extent = _extent(scene)
     extent = image_extent
@@ -495,7 +480,7 @@ _TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modifie
 
 
 def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | None = None) -> Figure:
-    """Return the timeline of a series report (:func:`campwatch.series.run_series`).
+    """Return the timeline of a series report (:func:`campwatch.monitor.series.run_series`).
 
     Three panels sharing a date axis: the changes of each class in each interval (bars
     spanning the interval, stacked; other change noted above them), the fence length

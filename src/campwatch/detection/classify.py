@@ -1,12 +1,13 @@
 """Say what changed, in the analyst's terms, with the evidence and a confidence.
 
 Structure changes come from comparing the structure-like objects of the two dates
-(:mod:`campwatch.structures`) where the pixels changed; the rest of the change is
+(:mod:`campwatch.detection.structures`) where the pixels changed; the rest of the change is
 ``other_change`` with its likely cause (vegetation, shadow, ground or surface).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,19 +17,20 @@ from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 from skimage.measure import label, regionprops
 
-from campwatch.change import ChangeMeasures
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.config import DetectConfig
-from campwatch.fences import FenceChange, fence_changes
-from campwatch.scene import Scene
-from campwatch.structures import (
+from campwatch.detection.change import ChangeMeasures
+from campwatch.detection.fences import FenceChange, fence_changes
+from campwatch.detection.structures import (
     StructureMap,
     find_structures,
     rectangularity,
     shadow_depth,
 )
-from campwatch.vectorize import region_polygons
+from campwatch.detection.vectorize import region_polygons
+from campwatch.io.scene import Scene
 
-__all__ = ["ChangeRegion", "classify_changes"]
+__all__ = ["ChangeRegion", "classify_changes", "class_mask"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def classify_changes(
     Parameters
     ----------
     change_labels : (M, N) ndarray of int32
-        Cleaned, labelled change regions (:func:`campwatch.segment.label_regions`).
+        Cleaned, labelled change regions (:func:`campwatch.detection.segment.label_regions`).
     before, after : Scene
         On one grid; ``after`` co-registered and radiometrically matched to ``before``.
     measures : ChangeMeasures
@@ -189,10 +191,10 @@ def classify_changes(
         The change mask before clean-up: towers are too small to survive it.
     fence_lines : list of LineString, optional
         Fence lines to follow, in the scenes' CRS (from the AOI file); default, found in
-        the imagery (:mod:`campwatch.fences`).
+        the imagery (:mod:`campwatch.detection.fences`).
     known : (M, N) ndarray of bool, optional
         Where the AOI file says towers and structures stand (see
-        :func:`campwatch.structures.find_structures`).
+        :func:`campwatch.detection.structures.find_structures`).
     veiled : pair of (M, N) ndarray of bool, optional
         Pixels under a thin cloud or shadow on the before and the after date: structures
         may be seen there, but not their absence; other change is not reported there.
@@ -201,7 +203,7 @@ def classify_changes(
         the grid (a block's core, when a scene is analysed block by block).
     shadow_directions : pair of (row, col) unit vectors or None
         The direction of shadows on each date when known beforehand (measured on the whole
-        image); None, measured here (:func:`campwatch.structures.find_structures`).
+        image); None, measured here (:func:`campwatch.detection.structures.find_structures`).
 
     Returns
     -------
@@ -216,7 +218,7 @@ def classify_changes(
     Notes
     -----
     A structure change needs a structure-like object (see
-    :func:`campwatch.structures.find_structures`) on one date, at least
+    :func:`campwatch.detection.structures.find_structures`) on one date, at least
     ``config.min_changed_fraction`` of whose pixels changed, and no object on the other
     date covering more than ``config.max_overlap_absent`` of it; or objects on both dates
     (modified).
@@ -434,3 +436,39 @@ def _describe(
         cause=cause,
         evidence=evidence,
     )
+
+
+def class_mask(
+    labels: np.ndarray,
+    regions: Sequence[ChangeRegion],
+    analysed: np.ndarray,
+    *,
+    obscured: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return the class code of every pixel.
+
+    Parameters
+    ----------
+    labels : (M, N) ndarray of int32
+    regions : sequence of ChangeRegion
+        One per label.
+    analysed : (M, N) ndarray of bool
+        Pixels that were compared (valid on both dates, inside the AOI).
+    obscured : (M, N) ndarray of bool, optional
+        Pixels hidden by cloud or cloud shadow.
+
+    Returns
+    -------
+    (M, N) ndarray of uint8
+        0 no change, a class code (see :mod:`campwatch.classes`), 254 obscured,
+        255 not analysed (nodata or outside the AOI).
+    """
+    lut = np.zeros(int(labels.max()) + 1, dtype="uint8")
+    for r in regions:
+        lut[r.id] = CLASSES[r.change_class].code
+    out = lut[labels]
+    out[(labels == 0)] = NO_CHANGE
+    if obscured is not None:
+        out[obscured] = OBSCURED
+    out[~analysed] = NOT_ANALYSED
+    return out

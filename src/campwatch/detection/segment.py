@@ -7,9 +7,9 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.measure import label
 from skimage.morphology import disk, opening, remove_small_holes, remove_small_objects
 
-from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
-from campwatch.threshold import Thresholds
+from campwatch.detection.change import ChangeMeasures
+from campwatch.detection.threshold import Thresholds
 
 __all__ = ["change_mask", "clean_mask", "label_regions"]
 

@@ -1,9 +1,9 @@
-"""Build the per-pixel class mask and write it as a Cloud Optimized GeoTIFF."""
+"""Write the per-pixel class mask as a Cloud Optimized GeoTIFF (whole, or window by window)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -11,46 +11,9 @@ import rasterio.shutil
 from affine import Affine
 from rasterio.crs import CRS
 
-from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
-from campwatch.classify import ChangeRegion
+from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
 
-__all__ = ["class_mask", "write_change_mask", "open_change_mask", "finish_change_mask"]
-
-
-def class_mask(
-    labels: np.ndarray,
-    regions: Sequence[ChangeRegion],
-    analysed: np.ndarray,
-    *,
-    obscured: np.ndarray | None = None,
-) -> np.ndarray:
-    """Return the class code of every pixel.
-
-    Parameters
-    ----------
-    labels : (M, N) ndarray of int32
-    regions : sequence of ChangeRegion
-        One per label.
-    analysed : (M, N) ndarray of bool
-        Pixels that were compared (valid on both dates, inside the AOI).
-    obscured : (M, N) ndarray of bool, optional
-        Pixels hidden by cloud or cloud shadow.
-
-    Returns
-    -------
-    (M, N) ndarray of uint8
-        0 no change, a class code (see :mod:`campwatch.classes`), 254 obscured,
-        255 not analysed (nodata or outside the AOI).
-    """
-    lut = np.zeros(int(labels.max()) + 1, dtype="uint8")
-    for r in regions:
-        lut[r.id] = CLASSES[r.change_class].code
-    out = lut[labels]
-    out[(labels == 0)] = NO_CHANGE
-    if obscured is not None:
-        out[obscured] = OBSCURED
-    out[~analysed] = NOT_ANALYSED
-    return out
+__all__ = ["write_change_mask", "open_change_mask", "finish_change_mask"]
 
 
 def _colormap() -> dict[int, tuple[int, int, int, int]]:

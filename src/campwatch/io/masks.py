@@ -19,8 +19,8 @@ from rasterio.features import geometry_mask
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.aoi import to_crs
 from campwatch.errors import InputError
+from campwatch.io.aoi import to_crs
 
 __all__ = ["UserMask", "read_mask"]
 

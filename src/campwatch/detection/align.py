@@ -1,4 +1,4 @@
-"""Check that two scenes share a grid; find the AOI's window; measure and correct a small shift."""
+"""Measure and correct a small shift between two scenes on one grid."""
 
 from __future__ import annotations
 
@@ -8,99 +8,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from rasterio.windows import Window, from_bounds
 from scipy import ndimage
 from skimage.filters import sobel
 from skimage.registration import phase_cross_correlation
 
-from campwatch.aoi import AOI
-from campwatch.change import fill_invalid
-from campwatch.errors import AOIError, GridMismatchError
-from campwatch.scene import Scene, SceneInfo
+from campwatch.detection.change import fill_invalid
+from campwatch.io.pair import ReducedPair
+from campwatch.io.scene import Scene
 
-__all__ = [
-    "residual_shifts","ShiftEstimate", "aoi_window", "apply_shift", "band_order", "estimate_shift", "measure_shift",
-           "same_grid"]
+__all__ = ["ShiftEstimate", "apply_shift", "estimate_shift", "measure_shift", "residual_shifts", "shift_pair"]
 
 logger = logging.getLogger(__name__)
-
-
-def same_grid(before: SceneInfo, after: SceneInfo) -> bool:
-    """True when two scenes share CRS, transform and size."""
-    return (
-        before.crs == after.crs
-        and (before.width, before.height) == (after.width, after.height)
-        and before.transform.almost_equals(after.transform, precision=1e-6 * max(before.res))
-    )
-
-
-def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tuple[int, ...], list[str]]:
-    """1-based band indexes to read from each scene so that their bands match, and notes.
-
-    Bands named in both files (from descriptions or colour interpretation) are matched by
-    name, in the earlier file's order; unnamed bands by position.
-
-    Raises
-    ------
-    GridMismatchError
-        When the files share no named band, or unnamed bands differ in number.
-    """
-    notes: list[str] = []
-    if all(before.band_names) and all(after.band_names):
-        common = [n for n in before.band_names if n in after.band_names]
-        if not common:
-            raise GridMismatchError(
-                f"{before.path} and {after.path} share no band ({', '.join(map(str, before.band_names))} vs "
-                f"{', '.join(map(str, after.band_names))})"
-            )
-        idx_b = tuple(before.band_names.index(n) + 1 for n in common)
-        idx_a = tuple(after.band_names.index(n) + 1 for n in common)
-        if len(common) < max(before.count, after.count):
-            notes.append(f"only the bands both images have are compared: {', '.join(map(str, common))}")
-        elif idx_a != idx_b:
-            notes.append(f"{after.path.name}: bands reordered by name to match {before.path.name}")
-        return idx_b, idx_a, notes
-    if before.count != after.count:
-        raise GridMismatchError(
-            f"{before.path} and {after.path} have different band counts ({before.count} vs {after.count}) "
-            "and no band names to match them by; name the bands (descriptions) or give the same bands"
-        )
-    return tuple(range(1, before.count + 1)), tuple(range(1, after.count + 1)), notes
-
-
-def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
-    """Return the window of ``info``'s grid that covers the AOI (the whole grid without one).
-
-    Raises
-    ------
-    AOIError
-        If the AOI does not overlap the scene.
-    """
-    full = Window(0, 0, info.width, info.height)
-    if aoi is None:
-        return full
-    geom = aoi.geometry_in(info.crs)
-    left, bottom, right, top = geom.bounds
-    try:
-        win = from_bounds(left, bottom, right, top, transform=info.transform)
-        win = win.round_offsets(op="floor").round_lengths(op="ceil")
-        win = win.intersection(full)
-    except Exception:  # rasterio raises WindowError when they do not intersect
-        win = None
-    if win is None or win.width < 1 or win.height < 1:
-        raise AOIError(
-            f"AOI '{aoi.name}' ({aoi.path}) lies outside {info.path}: the AOI spans "
-            f"{tuple(round(v, 1) for v in geom.bounds)} and the image "
-            f"{tuple(round(v, 1) for v in _bounds(info))} in {info.crs.to_string()}"
-        )
-    return Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
-
-
-def _bounds(info: SceneInfo) -> tuple[float, float, float, float]:
-    t = info.transform
-    xs = (t.c, t.c + t.a * info.width)
-    ys = (t.f, t.f + t.e * info.height)
-    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def _brightness(scene: Scene) -> np.ndarray:
@@ -263,3 +181,24 @@ def apply_shift(scene: Scene, shift: tuple[float, float]) -> Scene:
     valid = ndimage.binary_erosion(valid, iterations=grow, border_value=0)
     data[:, ~valid] = 0
     return dataclasses.replace(scene, data=data, valid=valid)
+
+
+def shift_pair(pair: ReducedPair, shift: tuple[float, float]) -> ReducedPair:
+    """Move the after scene of a pair read for figures by ``shift`` (pixels of the analysed grid).
+
+    The reduced images move by ``shift`` over the reduction factor; the close-ups read at
+    full resolution move by ``shift``.
+    """
+    if shift == (0.0, 0.0):
+        return pair
+    after = apply_shift(pair.after, (shift[0] / pair.factor, shift[1] / pair.factor))
+    chips = pair.chips
+    if chips is None:
+        return dataclasses.replace(pair, after=after)
+    read = chips
+
+    def moved(bounds: tuple[float, float, float, float]) -> tuple[Scene, Scene]:
+        b, a = read(bounds)
+        return b, apply_shift(a, shift)
+
+    return dataclasses.replace(pair, after=after, chips=moved)

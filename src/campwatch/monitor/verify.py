@@ -19,8 +19,11 @@ from typing import Any
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
-from campwatch.report import REPORT_SCHEMA, load_report
-from campwatch.scene import parse_band_names, sha256_file
+from campwatch.io.jsonio import load_report
+from campwatch.io.scene import parse_band_names, sha256_file
+from campwatch.monitor.series import run_series
+from campwatch.report import REPORT_SCHEMA
+from campwatch.run import run_detect
 
 __all__ = ["Verification", "verify_report"]
 
@@ -118,8 +121,6 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
     config = DetectConfig.from_dict(doc["parameters"], source="the report's parameters")
     aoi = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
     if kind == "series":
-        from campwatch.series import run_series
-
         if aoi is None:
             raise InputError("the series report names no AOI file")
         folders = {Path(i.get("scene") or i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
@@ -130,8 +131,6 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
                    dpi=int(figures["dpi"]) if figures else 300, mask_path=mask)
         return "series.geojson"
-
-    from campwatch.pipeline import run_detect
 
     def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
         recs = [i for i in doc["inputs"] if i["role"] == role]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from campwatch.scene import Scene
+from campwatch.io.scene import Scene
 
 __all__ = ["ChangeMeasures", "change_measures", "fill_invalid", "ndvi", "robust_sigma"]
 

@@ -18,10 +18,10 @@ from scipy import ndimage
 from skimage.filters import sobel
 from skimage.measure import regionprops
 
-from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
-from campwatch.scene import Scene
-from campwatch.structures import median_background
+from campwatch.detection.change import ChangeMeasures
+from campwatch.detection.structures import median_background
+from campwatch.io.scene import Scene
 
 __all__ = ["Obscured", "extend_fringe", "find_obscured"]
 

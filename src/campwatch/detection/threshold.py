@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.filters import threshold_otsu
 
-from campwatch.change import ChangeMeasures
 from campwatch.config import DetectConfig
+from campwatch.detection.change import ChangeMeasures
 
 __all__ = ["Thresholds", "choose_thresholds", "noise_threshold"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -28,7 +29,8 @@ from scipy import ndimage
 from campwatch.errors import InputError, SceneError
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
-           "scene_info_undated", "sha256_file", "parse_band_names"]
+           "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
+           "imagery_credit"]
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
 _COLOR_NAMES = {
@@ -66,6 +68,16 @@ class SceneInfo:
     def res(self) -> tuple[float, float]:
         """Pixel size (x, y) in CRS units."""
         return (abs(self.transform.a), abs(self.transform.e))
+
+    @property
+    def pixel_size(self) -> float:
+        """The side of a square pixel of the same area, in CRS units."""
+        return math.sqrt(pixel_area(self.transform))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) of the whole file in its CRS."""
+        return array_bounds(self.height, self.width, self.transform)
 
 
 @dataclass(frozen=True)
@@ -109,13 +121,29 @@ class Scene:
     @property
     def pixel_area(self) -> float:
         """Area of one pixel in square CRS units."""
-        return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
+        return pixel_area(self.transform)
 
     def band(self, name: str) -> np.ndarray | None:
         """Return the band called ``name``, or None when the scene has none."""
         if name in self.band_names:
             return self.data[self.band_names.index(name)]
         return None
+
+
+def imagery_credit(scenes: Sequence[Scene], aoi: Any = None) -> str | None:
+    """The credit line for figures: the scenes' credits (from their tags, each once), else the
+    AOI file's ``credit`` property (``aoi``: a :class:`campwatch.io.aoi.AOI` or None)."""
+    credits = list(dict.fromkeys(s.credit for s in scenes if s.credit))
+    if credits:
+        return "; ".join(c for c in credits if c)
+    if aoi is not None and isinstance(aoi.properties.get("credit"), str):
+        return str(aoi.properties["credit"])
+    return None
+
+
+def pixel_area(transform: Affine) -> float:
+    """Area of one pixel of ``transform`` in square CRS units."""
+    return abs(transform.a * transform.e - transform.b * transform.d)
 
 
 def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
@@ -162,7 +190,8 @@ def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
     )
 
 
-def _band_names(ds: Any) -> tuple[str | None, ...]:
+def band_names_of(ds: Any) -> tuple[str | None, ...]:
+    """The colour name of each band of an open dataset (from descriptions or colour interpretation), or None."""
     names: list[str | None] = []
     for i in range(ds.count):
         desc = (ds.descriptions[i] or "").strip().lower()
@@ -230,7 +259,8 @@ def _open(path: Path) -> Any:
         raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
 
 
-_TILE_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
+#: The file endings campwatch reads as images (and as tiles of a folder image).
+IMAGE_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
 
 
 def scene_files(path: str | Path) -> list[Path]:
@@ -246,9 +276,9 @@ def scene_files(path: str | Path) -> list[Path]:
         raise SceneError(f"{path}: file not found")
     if not path.is_dir():
         return [path]
-    tiles = sorted(p for p in path.iterdir() if p.suffix.lower() in _TILE_SUFFIXES and p.is_file())
+    tiles = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not tiles:
-        raise SceneError(f"{path}: the folder holds no GeoTIFF tiles ({', '.join(_TILE_SUFFIXES)})")
+        raise SceneError(f"{path}: the folder holds no GeoTIFF tiles ({', '.join(IMAGE_SUFFIXES)})")
     return tiles
 
 
@@ -330,7 +360,7 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
             count=ds.count,
             dtype=ds.dtypes[0],
             nodata=ds.nodata,
-            band_names=_band_names(ds),
+            band_names=band_names_of(ds),
             credit=_credit(ds.tags()),
         )
 

@@ -1,6 +1,6 @@
 """The figure set and the self-contained ``report.html`` of a run, a series or a check.
 
-:func:`figure_set` makes every figure of a :class:`~campwatch.views.ChangeView` as
+:func:`figure_set` makes every figure of a :class:`~campwatch.publish.views.ChangeView` as
 matplotlib Figures; :func:`stage_figure_set` saves them as PNG (300 dpi) and PDF;
 :func:`report_html` renders one HTML file with every figure embedded (no external
 request), the header of a published report, a summary, the gazetteer, the caveats and
@@ -24,9 +24,9 @@ from PIL import Image
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES
-from campwatch.figures import before_after, change_map, closeups, location_figure, timeline
-from campwatch.output import OutputSet
-from campwatch.views import ANALYST_CLASSES, ChangeView
+from campwatch.io.output import OutputSet
+from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
+from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
 
 __all__ = ["figure_set", "stage_figure_set", "report_html", "write_figures", "FIGURE_TITLES", "HTML_WIDTH_PX"]
 
@@ -143,9 +143,9 @@ def report_html(
         What is new (a check's summary line).
     also : list of dict, optional
         Changes outside the figures' pair to list too (a check's finds against its
-        baseline): GeoJSON feature properties of :meth:`campwatch.series.TrackedChange.feature`.
+        baseline): GeoJSON feature properties of :meth:`campwatch.monitor.series.TrackedChange.feature`.
     """
-    env = Environment(loader=PackageLoader("campwatch", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]))
     aoi = view.aoi
     if aoi is not None:
         c = aoi.geometry.centroid
@@ -254,7 +254,6 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
     names are read again. Writes ``figures/*.png|pdf`` and ``report.html`` into ``out_dir``,
     atomically.
     """
-    from campwatch.views import view_from_report, view_from_series
 
     report_path = Path(report_path)
     try:

@@ -11,9 +11,9 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.morphology import disk, opening, remove_small_holes
 
-from campwatch.change import fill_invalid, ndvi, robust_sigma
 from campwatch.config import DetectConfig
-from campwatch.scene import Scene
+from campwatch.detection.change import fill_invalid, ndvi, robust_sigma
+from campwatch.io.scene import Scene
 
 __all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background",
            "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]

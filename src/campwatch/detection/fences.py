@@ -23,9 +23,9 @@ from shapely.ops import substring
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 from skimage.transform import probabilistic_hough_line
 
-from campwatch.change import fill_invalid, robust_sigma
 from campwatch.config import DetectConfig
-from campwatch.scene import Scene
+from campwatch.detection.change import fill_invalid, robust_sigma
+from campwatch.io.scene import Scene
 
 __all__ = ["FenceChange", "fence_changes", "find_fence_lines", "ridge_strength"]
 

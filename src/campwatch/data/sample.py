@@ -550,7 +550,7 @@ def _write_truth(path: Path, spec: CampSpec, truth: list[dict[str, Any]], transf
         "type": "FeatureCollection",
         "name": f"{spec.key} truth",
         "camp": spec.name,
-        "note": ("Truth of the events in the synthetic sample series made by campwatch.sample. "
+        "note": ("Truth of the events in the synthetic sample series made by campwatch.data.sample. "
                  "Features of class 'obscured' give what hides the ground on one date "
                  "(cloud, cloud shadow, nodata): events there cannot be seen in that date's pairs."),
         "dates": [d.date.isoformat() for d in spec.dates],

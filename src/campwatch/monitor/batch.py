@@ -5,14 +5,14 @@ Layout of a batch root::
     ROOT/
       aois/<name>.geojson      one AOI file per site
       images/<name>/           that site's dated images
-      masks/<name>.geojson     optional: areas of that site not to analyse (campwatch.masks)
+      masks/<name>.geojson     optional: areas of that site not to analyse (campwatch.io.masks)
       results/                 written by campwatch (or --out):
-        <name>/history.gpkg    the site's history (see campwatch.history)
+        <name>/history.gpkg    the site's history (see campwatch.monitor.history)
         <name>/<check_id>/     each check's outputs
         batch.log              one line per finished job, appended
         summary.json           the last run's table
 
-Each job is one :func:`campwatch.history.run_check`. A check commits its outputs and
+Each job is one :func:`campwatch.monitor.history.run_check`. A check commits its outputs and
 then its history in one rename, and the same check run again adds nothing, so a batch
 killed at any moment (even SIGKILL) and started again redoes only the checks that had
 not committed, and no history loses or duplicates a change.
@@ -34,7 +34,8 @@ from typing import Any
 
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
-from campwatch.output import check_writable
+from campwatch.io.output import check_writable
+from campwatch.monitor.history import run_check
 
 __all__ = ["BatchJob", "find_jobs", "check_job", "run_batch", "JOB_STATUSES"]
 
@@ -85,8 +86,6 @@ def find_jobs(
 
 def check_job(job: BatchJob) -> dict[str, Any]:
     """Run one job's check; never raises: the outcome is in the returned record."""
-    from campwatch.history import run_check
-
     start = time.perf_counter()
     record: dict[str, Any] = {"aoi": job.name}
     try:

@@ -2,7 +2,7 @@
 
 A window of more than one block (``DetectConfig.block_size_px`` a side, plus a halo of
 ``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
-:func:`campwatch.pipeline.detect_scenes`, with one shift, one noise level and one pair of
+:func:`campwatch.detection.analysis.analyse_scenes`, with one shift, one noise level and one pair of
 thresholds for the whole scene, chosen first on a sample of blocks, and the scene's
 radiometric fit for a block whose own fit departs from it (a change covers most of it).
 Each block answers for its core: every change it finds is cut to the core, and the parts
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import math
 import warnings
@@ -40,31 +39,29 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge, unary_union
 
-from campwatch.align import aoi_window, same_grid
-from campwatch.aoi import AOI
-from campwatch.changemask import open_change_mask
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
-from campwatch.classify import ChangeRegion
 from campwatch.config import DetectConfig
+from campwatch.detection.align import shift_pair
+from campwatch.detection.analysis import LOW_VALID_FRACTION, LOW_VALID_TEXT, analyse_scenes, pair_parameters
+from campwatch.detection.classify import ChangeRegion
+from campwatch.detection.radiometry import LinearFit, normalize
+from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
-from campwatch.masks import UserMask
-from campwatch.pipeline import (
-    LOW_VALID_FRACTION,
-    LOW_VALID_TEXT,
-    _read_pair,
-    check_overlap_of,
-    detect_scenes,
+from campwatch.io.changemask import open_change_mask
+from campwatch.io.pair import (
+    PairInfo,
+    PairRequest,
+    ReducedPair,
+    aoi_window,
+    check_overlap,
     pair_info,
-    pair_parameters,
-    seen_fraction,
+    read_pair,
+    read_reduced_pair,
 )
-from campwatch.radiometry import LinearFit, normalize
-from campwatch.report import Grid, PixelTotals
-from campwatch.scene import Scene, SceneInfo
-from campwatch.threshold import Thresholds
-from campwatch.views import ReducedPair, read_figure_pair
+from campwatch.io.scene import Scene, pixel_area
+from campwatch.results import BlockwiseResult, Grid, PixelTotals
 
-__all__ = ["Block", "BlockwiseResult", "detect_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
+__all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,93 +131,15 @@ class _Piece:
     seen_whole: bool = True
 
 
-@dataclass(frozen=True)
-class BlockwiseResult:
-    """A pair analysed block by block: what a report, a change mask and a change map need.
-
-    ``before`` and ``after`` are reduced views of the two images (for figures); ``grid``
-    is the full analysed grid; pixel counts are summed over the blocks' cores. The class
-    mask is in ``mask_path`` (a scratch GeoTIFF) until the outputs are written.
-    """
-
-    before: Scene
-    after: Scene
-    aoi: AOI | None
-    config: DetectConfig
-    thresholds: Thresholds
-    regions: list[ChangeRegion]
-    shift: tuple[float, float]
-    residual_shift: dict[str, float] | None
-    warnings: tuple[str, ...]
-    structures_seen: dict[str, dict[str, int]]
-    masked_m2: dict[str, float]
-    grid: Grid
-    pixel_totals: PixelTotals
-    blocks: dict[str, Any]
-    obscured_regions: list[dict[str, object]]
-    mask_path: Path
-    overview_obscured: np.ndarray
-    overview_no_data: np.ndarray = field(repr=False)
-    #: Where a cloud or its shadow hid the ground inside the AOI, on each date.
-    hidden_areas: dict[str, BaseGeometry] = field(default_factory=dict)
-    #: Reads both dates at full resolution over given bounds (close-ups).
-    chips: Any = None
-
-    def seen_fraction(self, geometry: BaseGeometry) -> float:
-        """The share of ``geometry`` (in the grid's CRS) analysed and not obscured (from the class mask)."""
-        with rasterio.open(self.mask_path) as src:
-            def usable(win: Window) -> np.ndarray:
-                codes = src.read(1, window=win)
-                return (codes != OBSCURED) & (codes != NOT_ANALYSED)
-
-            return seen_fraction(geometry, self.grid.transform, self.grid.shape, usable)
-
-    def hidden_area(self, date: str) -> BaseGeometry:
-        """Where a cloud or its shadow hid the ground inside the AOI on ``date`` ("before", "after")."""
-        return self.hidden_areas.get(date, shapely.Polygon())
-
-    def totals(self) -> PixelTotals:
-        """Pixel counts for the report, summed over the blocks."""
-        return self.pixel_totals
-
-    def obscured_fraction(self, date: str) -> float:
-        """The share of the AOI that ``date`` ("before" or "after") does not show."""
-        return self.pixel_totals.obscured_fraction(date)
-
-    def view(self, *, credit: str | None = None) -> Any:
-        """The :class:`campwatch.views.ChangeView` of the run, on the reduced images."""
-        from campwatch.views import ChangeView, MappedChange, _lonlat
-
-        interval = (self.before.date.isoformat(), self.after.date.isoformat())
-        changes = [
-            MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence, interval,
-                         _lonlat(r.geometry, self.grid.crs))
-            for r in self.regions
-        ]
-        name = self.aoi.name if self.aoi is not None else (self.after.path.stem if self.after.path else "scene")
-        return ChangeView(name=name, before=self.before, after=self.after, changes=changes, aoi=self.aoi,
-                          obscured=self.overview_obscured, no_data=self.overview_no_data, credit=credit,
-                          shift_px=self.shift, chips=self.chips)
-
-
-def _pixel_size(info: SceneInfo) -> float:
-    t = info.transform
-    return math.sqrt(abs(t.a * t.e - t.b * t.d))
-
-
-def detect_blockwise(
-    before_path: str | Path,
-    after_path: str | Path,
+def analyse_blockwise(
+    request: PairRequest,
     *,
     scratch: str | Path,
-    aoi: AOI | None = None,
     config: DetectConfig | None = None,
-    dates: tuple[dt.date | None, dt.date | None] = (None, None),
-    mask: UserMask | None = None,
-    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None] = (None, None),
     workers: int = 1,
+    info: PairInfo | None = None,
 ) -> BlockwiseResult:
-    """Detect and classify change between two scenes block by block (as :func:`campwatch.pipeline.detect`).
+    """Detect and classify change between two images block by block.
 
     Parameters
     ----------
@@ -228,25 +147,28 @@ def detect_blockwise(
         Blocks analysed at once, each in its own process (default 1). The result is the
         same for any number; peak memory is about that of one block times ``workers``.
     scratch : str or Path
-        An existing folder for the scratch class mask (one byte per pixel of the window).
-    Others as :func:`campwatch.pipeline.detect`.
+        An existing folder for the scratch class mask (one byte per pixel of the window);
+        the result does not remove it.
+    info : PairInfo, optional
+        The pair's metadata, when read already.
 
     Raises
     ------
     SceneError, GridMismatchError, AOIError, InputError
-        As :func:`campwatch.pipeline.detect`.
+        As :func:`campwatch.io.pair.read_pair`, and when no pixel is valid on both dates.
 
     Notes
     -----
-    Memory: that of :func:`campwatch.pipeline.detect` on one block with its halo (about
+    Memory: that of :func:`campwatch.detection.analysis.analyse_scenes` on one block with its halo (about
     1.5 GB for 4-band blocks of 2048 pixels and a 200-pixel halo), plus the changes found.
     """
     config = config or DetectConfig()
-    info_b, info_a, idx_b, idx_a, notes = pair_info(before_path, after_path, dates=dates, bands=bands)
+    info = info if info is not None else pair_info(request)
+    info_b, info_a, aoi = info.before, info.after, request.aoi
     window = aoi_window(info_b, aoi)
     shape = (int(window.height), int(window.width))
     transform = rasterio.windows.transform(window, info_b.transform)
-    px = _pixel_size(info_b)
+    px = info_b.pixel_size
     halo = halo_px(config, px)
     blocks = plan_blocks(shape, config.block_size_px, halo)
     grid = Grid(crs=info_b.crs, transform=transform, shape=shape, window=window)
@@ -254,16 +176,15 @@ def detect_blockwise(
                 config.block_size_px, halo)
 
     # The sample blocks take the scene's own parameters; the blocks, those the samples chose.
-    job = _BlockJob(before_path=before_path, after_path=after_path, info_b=info_b, info_a=info_a, idx_b=idx_b,
-                    idx_a=idx_a, dates=dates, window=window, transform=transform, shape=shape, aoi=aoi, mask=mask,
-                    config=config, shift=(0.0, 0.0), shadow_directions=(None, None))
+    job = _BlockJob(request=request, info=info, window=window, transform=transform, shape=shape, config=config,
+                    shift=(0.0, 0.0), shadow_directions=(None, None))
 
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
-    if not same_grid(info_b, info_a):
-        check_overlap_of(info_b, info_a, transform, shape, aoi)
+    if not info.same_grid:
+        check_overlap(info, transform, shape, aoi)
     scene_params = _scene_parameters(blocks, job)
     fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
-    messages = list(dict.fromkeys(notes + scene_params.notes))
+    messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
     block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
 
     # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
@@ -314,8 +235,8 @@ def detect_blockwise(
         # Other change first: where a named change overlaps it, the named one's class stands.
         _burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
 
-    overview, overview_obscured, overview_no_data = _overview(before_path, after_path, dates, bands, grid, shift,
-                                                              config, scratch_path, aoi, scene_params.fit)
+    overview, overview_obscured, overview_no_data = _overview(request, grid, shift, config, scratch_path,
+                                                              scene_params.fit)
     residual = None
     if residuals:
         residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
@@ -375,18 +296,11 @@ class _SceneParameters:
 class _BlockJob:
     """What every block of a pair is analysed with (sent to worker processes as it is)."""
 
-    before_path: str | Path
-    after_path: str | Path
-    info_b: SceneInfo
-    info_a: SceneInfo
-    idx_b: tuple[int, ...]
-    idx_a: tuple[int, ...]
-    dates: tuple[dt.date | None, dt.date | None]
+    request: PairRequest
+    info: PairInfo
     window: Window
     transform: Affine
     shape: tuple[int, int]
-    aoi: AOI | None
-    mask: UserMask | None
     config: DetectConfig
     shift: tuple[float, float]
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
@@ -414,16 +328,15 @@ def _read_block(job: _BlockJob, blk: Block) -> tuple[Scene, Scene, list[str]]:
     """Both dates over a block's read area (core and halo); an image that does not reach it is nodata there."""
     file_window = Window(job.window.col_off + blk.padded.col_off, job.window.row_off + blk.padded.row_off,
                          blk.padded.width, blk.padded.height)
-    return _read_pair(job.before_path, job.after_path, job.info_b, job.info_a, job.idx_b, job.idx_a, aoi=job.aoi,
-                      dates=job.dates, window=file_window, check_overlap=False)
+    return read_pair(job.request, job.info, window=file_window, must_overlap=False)
 
 
 def _inside(job: _BlockJob, blk: Block) -> np.ndarray:
     """Which pixels of a block's read area lie inside the AOI."""
     shape = (int(blk.padded.height), int(blk.padded.width))
-    if job.aoi is None:
+    if job.request.aoi is None:
         return np.ones(shape, dtype=bool)
-    return geometry_mask([job.aoi.geometry_in(job.info_b.crs)], out_shape=shape,
+    return geometry_mask([job.request.aoi.geometry_in(job.info.before.crs)], out_shape=shape,
                          transform=rasterio.windows.transform(blk.padded, job.transform), invert=True)
 
 
@@ -432,7 +345,7 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
     core_sl = blk.core_in_padded
     record: dict[str, Any] = {"block": list(blk.index), "window": [int(blk.core.col_off), int(blk.core.row_off),
                                                                     int(blk.core.width), int(blk.core.height)]}
-    px = math.sqrt(abs(job.transform.a * job.transform.e - job.transform.b * job.transform.d))
+    px = math.sqrt(pixel_area(job.transform))
     core_px = int(blk.core.width * blk.core.height)
     not_analysed = np.full(_core_shape(blk), NOT_ANALYSED, dtype="uint8")
     inside = _inside(job, blk)
@@ -444,7 +357,8 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         try:
-            res = detect_scenes(before, after, aoi=job.aoi, config=job.config, mask=job.mask, shift=job.shift,
+            res = analyse_scenes(before, after, aoi=job.request.aoi, config=job.config, mask=job.request.mask,
+                                 shift=job.shift,
                                 core=core_sl, shadow_directions=job.shadow_directions, radiometry=job.fit,
                                 noise_sigma=job.sigma)
         except InputError as exc:
@@ -515,7 +429,7 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     A scene has one noise level: taking it from the whole scene rather than from each
     block makes a threshold mean the same in every block. The scene's radiometric fit is
     the fallback of a block whose own fit a change has taken over (see
-    :data:`campwatch.pipeline.MAX_FIT_DEPARTURE`).
+    :data:`campwatch.detection.analysis.MAX_FIT_DEPARTURE`).
 
     When none of the spread-out blocks has data on both dates, every other block is tried in
     turn until one has.
@@ -541,7 +455,7 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
         before, after, read_notes = _read_block(job, blk)
         notes += read_notes
         try:
-            found = pair_parameters(before, after, aoi=job.aoi, config=config, mask=job.mask)
+            found = pair_parameters(before, after, aoi=job.request.aoi, config=config, mask=job.request.mask)
         except InputError:
             continue  # no data in this block
         gains.append(found.thresholds.gain)
@@ -755,27 +669,23 @@ def _burn(dst: Any, regions: list[ChangeRegion], px: float, *, code: int | None 
 
 
 def _overview(
-    before_path: str | Path,
-    after_path: str | Path,
-    dates: tuple[dt.date | None, dt.date | None],
-    bands: tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None],
+    request: PairRequest,
     grid: Grid,
     shift: tuple[float, float],
     config: DetectConfig,
     mask_path: Path,
-    aoi: AOI | None,
     fit: LinearFit | None,
 ) -> tuple[ReducedPair, np.ndarray, np.ndarray]:
     """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures.
 
     ``fit``: the scene's radiometric fit (a linear map holds for pixel averages too).
     """
-    pair = read_figure_pair(before_path, after_path, aoi=aoi, dates=dates, bands=bands, shift=shift)
+    pair = shift_pair(read_reduced_pair(request), shift)
     pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize, fit=fit))
     with rasterio.open(mask_path) as src:
         codes = src.read(1, out_shape=pair.shape, resampling=Resampling.mode)
     inside = np.ones(pair.shape, dtype=bool)
-    if aoi is not None:
-        inside = geometry_mask([aoi.geometry_in(grid.crs)], out_shape=pair.shape, transform=pair.transform,
+    if request.aoi is not None:
+        inside = geometry_mask([request.aoi.geometry_in(grid.crs)], out_shape=pair.shape, transform=pair.transform,
                                invert=True)
     return pair, codes == OBSCURED, (codes == NOT_ANALYSED) & inside

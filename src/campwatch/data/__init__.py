@@ -1,0 +1,1 @@
+"""Data campwatch makes: the synthetic sample series (as ``skimage.data`` holds sample images)."""

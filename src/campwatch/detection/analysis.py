@@ -1,0 +1,419 @@
+"""The analysis of two scenes on one grid: mask, co-register, match radiometry, measure,
+threshold, find clouds, segment and classify the change.
+
+:func:`analyse_scenes` runs every stage on a pair in memory; :func:`pair_parameters`
+measures what a scene analysed block by block takes from a sample of its blocks (the
+shift, thresholds, noise, radiometric fit and shadow directions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rasterio.features import geometry_mask
+
+from campwatch.config import DetectConfig
+from campwatch.detection.align import apply_shift, measure_shift, residual_shifts
+from campwatch.detection.change import ChangeMeasures, change_measures
+from campwatch.detection.classify import class_mask, classify_changes
+from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
+from campwatch.detection.radiometry import LinearFit, fit_departure, invariant_candidates, invariant_fit, normalize
+from campwatch.detection.segment import change_mask, clean_mask, label_regions
+from campwatch.detection.structures import find_structures
+from campwatch.detection.threshold import Thresholds, choose_thresholds
+from campwatch.errors import GridMismatchError, InputError
+from campwatch.io.aoi import AOI, to_crs
+from campwatch.io.masks import UserMask
+from campwatch.io.scene import Scene
+from campwatch.results import DetectResult
+
+__all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
+           "LOW_VALID_FRACTION", "LOW_VALID_TEXT",
+           "MIN_SHIFT_STRENGTH", "MAX_FIT_DEPARTURE"]
+
+logger = logging.getLogger(__name__)
+
+#: Below this fraction of the AOI valid on both dates, the run warns.
+LOW_VALID_FRACTION = 0.5
+LOW_VALID_TEXT = "of the AOI is valid on both dates"
+
+#: A phase-correlation peak weaker than this (in sigmas of the surface) measures nothing.
+MIN_SHIFT_STRENGTH = 8.0
+
+#: A block's own radiometric fit stands unless it maps the block's pixels further than this
+#: from the scene's fit (median, in noise sigmas): local differences of a mosaic's radiometry
+#: stay within it (Joplin's blocks of 1,024 px: 0.1 to 0.2), a change covering two thirds of a
+#: block does not (tests/test_blocks.py: 16).
+MAX_FIT_DEPARTURE = 1.0
+
+
+
+
+def _warn(messages: list[str], text: str) -> None:
+    messages.append(text)
+    logger.warning(text)
+
+
+
+
+def analyse_scenes(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    mask: UserMask | None = None,
+    shift: tuple[float, float] | None = None,
+    core: tuple[slice, slice] | None = None,
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
+    radiometry: LinearFit | None = None,
+    noise_sigma: tuple[float, ...] | None = None,
+) -> DetectResult:
+    """Detect and classify change between two scenes already read onto one grid.
+
+    The core of every analysis of a pair (:func:`campwatch.run.analyse_pair`), and the way
+    to analyse scenes made in memory (for example dataset pairs without georeferencing).
+
+    Parameters
+    ----------
+    shift : (row, col) of float, optional
+        Move the after scene by this shift instead of measuring it (a block of a larger
+        scene takes the shift measured for the whole scene).
+    core : pair of slices, optional
+        The part of the grid this run answers for (a block's core, without its halo):
+        the structures seen and the area masked by the user are counted there only.
+    shadow_directions : pair of (row, col) unit vectors or None
+        The direction of shadows on each date, when measured beforehand on the whole image.
+    radiometry : LinearFit, optional
+        The gain and offset that match the after scene to the before one, fitted
+        beforehand on the whole image (with ``normalize="invariant"``): used instead of the
+        pair's own when that departs from it by more than :data:`MAX_FIT_DEPARTURE` noise
+        sigmas (needs ``noise_sigma``).
+    noise_sigma : tuple of float, optional
+        The noise sigma of each band's difference, when measured beforehand.
+    """
+    config = config or DetectConfig()
+    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
+                    fit=radiometry, sigma=noise_sigma)
+    before, after, messages = prep.before, prep.after, prep.messages
+    measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config, sigma=noise_sigma)
+    for rec in obscured.regions:
+        _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
+                        f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
+    labels, regions, seen = classify_changes(
+        change_labels, before, after, measures, config,
+        threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
+        veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
+        fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
+        known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
+    )
+    logger.info("%d changes", len(regions))
+    classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
+    return DetectResult(
+        before=before,
+        after=after,
+        aoi=aoi,
+        config=config,
+        measures=measures,
+        thresholds=thresholds,
+        labels=labels,
+        classes=classes,
+        regions=regions,
+        analysed=prep.analysed,
+        obscured=obscured,
+        inside=prep.inside,
+        shift=prep.shift,
+        warnings=tuple(messages),
+        structures_seen=seen,
+        masked_m2=prep.masked,
+        residual_shift=prep.residual,
+    )
+
+
+@dataclass(frozen=True)
+class PreparedPair:
+    """A pair made ready for the change measures: masked, co-registered, radiometrically matched."""
+
+    before: Scene
+    after: Scene
+    inside: np.ndarray
+    analysed: np.ndarray
+    shift: tuple[float, float]
+    #: Whether ``shift`` was measured here (False: given, or the correlation was too weak).
+    shift_measured: bool
+    residual: dict[str, float] | None
+    masked: dict[str, float]
+    messages: list[str]
+    #: The radiometric fit applied to the after scene (None: none, or histogram matching).
+    fit: LinearFit | None = None
+
+
+def prepare_pair(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None,
+    config: DetectConfig,
+    notes: list[str] | tuple[str, ...],
+    mask: UserMask | None,
+    shift: tuple[float, float] | None,
+    core: tuple[slice, slice] | None = None,
+    measure_residual: bool = True,
+    fit: LinearFit | None = None,
+    sigma: tuple[float, ...] | None = None,
+) -> PreparedPair:
+    """Apply the user's mask and the AOI, co-register and match the radiometry of a pair.
+
+    ``fit`` and ``sigma``: the radiometric fit and noise of the whole scene, when this pair
+    is a block of it (see :func:`_match_radiometry`).
+    """
+    messages: list[str] = []
+    for note in notes:
+        _warn(messages, note)
+    if before.data.shape != after.data.shape:
+        raise GridMismatchError(
+            f"the scenes differ in shape ({before.data.shape} vs {after.data.shape}); they must share one grid"
+        )
+    before, after, masked = _mask_user_areas(before, after, mask, core=core, messages=messages)
+    inside = _inside_aoi(before, after, aoi)
+    after, shift, measured, residual = _coregister(before, after, config, shift=shift,
+                                                   measure_residual=measure_residual, messages=messages)
+    analysed = before.valid & after.valid & inside
+    frac = float(analysed.sum()) / max(1, int(inside.sum()))
+    if frac == 0:
+        raise InputError(
+            f"{before.path} and {after.path}: no pixel inside the AOI is valid on both dates"
+        )
+    if frac < LOW_VALID_FRACTION:
+        _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
+    after, fit = _match_radiometry(before, after, analysed, config, scene_fit=fit, sigma=sigma, messages=messages)
+    return PreparedPair(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
+                     shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit)
+
+
+def _mask_user_areas(
+    before: Scene, after: Scene, mask: UserMask | None, *, core: tuple[slice, slice] | None, messages: list[str]
+) -> tuple[Scene, Scene, dict[str, float]]:
+    """Both scenes with what the user masks made nodata on its date, and the area masked (m2, in ``core``)."""
+    masked = {"before": 0.0, "after": 0.0}
+    if mask is None:
+        return before, after, masked
+    # What the user masks is nodata on that date: not analysed, counted as hidden.
+    scenes = []
+    for key, scene in (("before", before), ("after", after)):
+        m = mask.pixels(scene.date, crs=scene.crs, transform=scene.transform, shape=scene.shape) & scene.valid
+        masked[key] = float(m[core].sum() if core is not None else m.sum()) * scene.pixel_area
+        if m.any():
+            data = scene.data.copy()
+            data[:, m] = 0
+            scene = dataclasses.replace(scene, data=data, valid=scene.valid & ~m)
+            if masked[key] > 0:
+                _warn(messages, f"{scene.path.name if scene.path else key}: {masked[key]:.0f} m2 masked by "
+                                f"{Path(mask.path).name if mask.path else 'the user'} (not analysed)")
+        scenes.append(scene)
+    return scenes[0], scenes[1], masked
+
+
+def _inside_aoi(before: Scene, after: Scene, aoi: AOI | None) -> np.ndarray:
+    """The pixels inside the AOI; raises when a date has no valid pixel there."""
+    inside = np.ones(before.shape, dtype=bool)
+    if aoi is not None:
+        inside = geometry_mask(
+            [aoi.geometry_in(before.crs)], out_shape=before.shape, transform=before.transform, invert=True
+        )
+    for scene in (before, after):
+        if not (scene.valid & inside).any():
+            raise InputError(f"{scene.path}: no valid pixel inside the AOI (all nodata)")
+    return inside
+
+
+def _coregister(
+    before: Scene,
+    after: Scene,
+    config: DetectConfig,
+    *,
+    shift: tuple[float, float] | None,
+    measure_residual: bool,
+    messages: list[str],
+) -> tuple[Scene, tuple[float, float], bool, dict[str, float] | None]:
+    """Move ``after`` onto ``before``: by ``shift`` when given, else by the shift measured.
+
+    Returns the moved scene, the shift, whether it was measured here, and the residual
+    shift measured on tiles afterwards (``measure_residual``).
+
+    Raises
+    ------
+    GridMismatchError
+        When the images are shifted by more than ``config.max_shift_px``.
+    """
+    measured = False
+    if shift is not None:
+        after = apply_shift(after, shift)
+    elif config.coregister:
+        shift = (0.0, 0.0)
+        est = measure_shift(before, after, max_shift=config.max_shift_px)
+        if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
+            (dr, dc), _ = est.outside
+            raise GridMismatchError(
+                f"{after.path} is shifted by {math.hypot(dr, dc):.1f} pixels (row {dr:+.0f}, col {dc:+.0f}) "
+                f"against {before.path}, more than max_shift_px={config.max_shift_px}; "
+                "co-register the images first or raise max_shift_px"
+            )
+        if est.strength >= MIN_SHIFT_STRENGTH:
+            shift, measured = est.shift, True
+            logger.info("measured shift (row, col) = (%.2f, %.2f) px, peak %.0f sigma", *shift, est.strength)
+            after = apply_shift(after, shift)
+        else:
+            _warn(messages, f"the shift between the images could not be measured (correlation peak "
+                            f"{est.strength:.1f} sigma); taken as co-registered")
+    else:
+        shift = (0.0, 0.0)
+    residual: dict[str, float] | None = None
+    if config.coregister and measure_residual:
+        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.max_shift_px,
+                                                                       min_strength=MIN_SHIFT_STRENGTH)]
+        if residuals:
+            residual = {"tiles": len(residuals), "median_px": round(float(np.median(residuals)), 2),
+                        "max_px": round(float(max(residuals)), 2)}
+            if residual["max_px"] > 1.0:
+                _warn(messages, f"after the shift was corrected, parts of the images are still "
+                                f"{residual['max_px']:.1f} px apart (phase correlation on {len(residuals)} tiles): "
+                                "edges there may show as change")
+    return after, shift, measured, residual
+
+
+def _match_radiometry(
+    before: Scene,
+    after: Scene,
+    analysed: np.ndarray,
+    config: DetectConfig,
+    *,
+    scene_fit: LinearFit | None,
+    sigma: tuple[float, ...] | None,
+    messages: list[str],
+) -> tuple[Scene, LinearFit | None]:
+    """``after`` matched to ``before``'s radiometry, and the fit used (None: not a linear fit).
+
+    ``scene_fit`` and ``sigma``: the radiometric fit and noise of the whole scene, when this
+    pair is a block of it. The block's own fit is used unless it departs from the scene's by
+    more than :data:`MAX_FIT_DEPARTURE` noise sigmas: then one change covers most of the
+    block and its own fit would match that change away, so the scene's is used.
+    """
+    fit = None
+    if config.normalize == "invariant":
+        fit = invariant_fit(before, after)
+        if scene_fit is not None and sigma is not None:
+            departure = fit_departure(fit, scene_fit, after.data, analysed, sigma)
+            logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
+            if departure > MAX_FIT_DEPARTURE:
+                _warn(messages, f"radiometry departs from the scene's by {departure:.1f} noise sigmas (a change "
+                                "covers most of the block): the scene's radiometric fit is used")
+                fit = scene_fit
+    return normalize(before, after, method=config.normalize, fit=fit), fit
+
+
+def _thresholded(
+    prep: PreparedPair, config: DetectConfig, *, sigma: tuple[float, ...] | None = None
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray, Obscured]:
+    """Change measures, thresholds, change regions and clouds of a prepared pair (``sigma``: the bands' noise, if known)."""
+    before, after, analysed = prep.before, prep.after, prep.analysed
+    measures, thresholds, change_labels, raw = change_regions(before, after, analysed, config, sigma=sigma)
+    obscured = find_obscured(change_labels, before, after, measures, config)
+    if obscured.found:
+        # A cloud's change set the thresholds: choose them again without it. Lower
+        # thresholds reach further into the cloud's fringe: take that in too.
+        clouds = obscured.mask | obscured.seen_through
+        measures, thresholds, change_labels, raw = change_regions(
+            before, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma
+        )
+        obscured = extend_fringe(obscured, change_labels, measures)
+    return measures, thresholds, change_labels, raw, obscured
+
+
+@dataclass(frozen=True)
+class PairParameters:
+    """What :func:`analyse_scenes` chooses from the data of a pair, measured on a part of it."""
+
+    thresholds: Thresholds
+    #: The shift measured, or None when it could not be.
+    shift: tuple[float, float] | None
+    #: The direction of shadows on each date, (row, col) unit vectors, or None.
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+    #: How many pixels were valid on both dates.
+    analysed_px: int
+    #: The radiometric fit of the after scene onto the before one (None: not an invariant fit).
+    fit: LinearFit | None = None
+    #: The noise sigma of each band's difference.
+    sigma: tuple[float, ...] = ()
+
+
+def pair_parameters(
+    before: Scene,
+    after: Scene,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    mask: UserMask | None = None,
+) -> PairParameters:
+    """The thresholds, shift and shadow directions :func:`analyse_scenes` would find on a pair.
+
+    Used on sample blocks to choose one set of them for a scene analysed block by block.
+    Raises like :func:`analyse_scenes`.
+    """
+    config = config or DetectConfig()
+    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
+    measures, thresholds, _, _, obscured = _thresholded(prep, config)
+    usable = prep.analysed & ~obscured.mask
+    directions = tuple(find_structures(scene, config=config, valid=usable).direction for scene in (before, prep.after))
+    return PairParameters(thresholds=thresholds, shift=prep.shift if prep.shift_measured else None,
+                          shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()),
+                          fit=prep.fit, sigma=measures.sigma)
+
+
+def _known_features(aoi: AOI | None, scene: Scene) -> np.ndarray | None:
+    """Pixels where the AOI file says towers (2 m around each point) and structures stand."""
+    if aoi is None or not (aoi.towers or aoi.structures):
+        return None
+    shapes = [to_crs(t, scene.crs).buffer(2.0) for t in aoi.towers]
+    shapes += [to_crs(g, scene.crs) for g in aoi.structures]
+    return geometry_mask(shapes, out_shape=scene.shape, transform=scene.transform, invert=True)
+
+
+def change_regions(
+    before: Scene,
+    after: Scene,
+    analysed: np.ndarray,
+    config: DetectConfig,
+    *,
+    exclude: np.ndarray | None = None,
+    sigma: tuple[float, ...] | None = None,
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray]:
+    """Change measures, thresholds, labelled cleaned change regions, and the raw change mask of a pair.
+
+    Pixels in ``exclude`` are analysed but do not count towards the thresholds. ``sigma``:
+    the noise sigma of each band, when measured beforehand (else measured here over
+    pseudo-invariant pixels).
+    """
+    invariant = None if sigma is not None else invariant_candidates(after.data, before.data, analysed,
+                                                                    after.band_names)
+    measures = change_measures(before, after, valid=analysed, noise_mask=invariant, sigma=sigma)
+    if exclude is not None:
+        stats = dataclasses.replace(
+            measures, valid=measures.valid & ~exclude, noise_reference=measures.noise_reference & ~exclude
+        )
+        thresholds = choose_thresholds(stats if stats.valid.any() else measures, config)
+    else:
+        thresholds = choose_thresholds(measures, config)
+    logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
+    pixel = float(np.sqrt(before.pixel_area))
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
+    cleaned = clean_mask(raw, pixel_size=pixel, config=config)
+    return measures, thresholds, label_regions(cleaned), raw
+
+

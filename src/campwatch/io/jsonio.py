@@ -1,0 +1,147 @@
+"""Read and write campwatch's JSON documents: deterministic bytes, features streamed one per line."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from campwatch.errors import InputError
+
+__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report"]
+
+
+class LazyList(list):  # type: ignore[type-arg]
+    """A list that yields its items from a function when iterated (once per iteration), holding none.
+
+    ``json`` writes it as a list (:func:`write_json`): a report's features are made one at
+    a time as they are written, so that a scene with a hundred thousand changes does not
+    hold them all as dicts.
+    """
+
+    def __init__(self, items: Any, length: int) -> None:
+        super().__init__()
+        self._items = items
+        self._length = length
+
+    def __iter__(self) -> Any:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __bool__(self) -> bool:
+        return self._length > 0
+
+
+def clean(value: Any) -> Any:
+    """Make ``value`` JSON-safe: NaN and infinity become None, numpy scalars Python ones."""
+    if isinstance(value, LazyList):
+        return value  # cleaned item by item as it is iterated
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
+    """Read a campwatch JSON document (report, series report) whose ``schema`` is one of ``schemas``.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not JSON, or not such a document.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: report not found")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") not in schemas:
+        raise InputError(f"{path}: not a campwatch report (no schema {' or '.join(map(repr, schemas))})")
+    return doc
+
+
+def write_json(data: dict[str, Any], path: str | Path) -> None:
+    """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes.
+
+    Indented by one space per level, except the items of a :class:`LazyList` (a report's
+    features), which are written one per line as they are made, so that none is held
+    after it is written and the C encoder does the work.
+    """
+    with open(path, "w", encoding="utf-8") as f:
+        _write_value(f, data, 0)
+        f.write("\n")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _holds_lazy(value: Any) -> bool:
+    if isinstance(value, LazyList):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_lazy(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_lazy(v) for v in value)
+    return False
+
+
+def _write_value(f: Any, value: Any, level: int) -> None:
+    pad = " " * (level + 1)
+    if isinstance(value, LazyList):
+        if not value:
+            f.write("[]")
+            return
+        f.write("[")
+        first = True
+        for item in value:
+            f.write(("\n" if first else ",\n") + pad + _dumps(item))
+            first = False
+        f.write("\n" + " " * level + "]")
+    elif isinstance(value, dict) and value and _holds_lazy(value):
+        f.write("{")
+        for i, (key, item) in enumerate(value.items()):
+            f.write(("\n" if i == 0 else ",\n") + pad + _dumps(str(key)) + ": ")
+            _write_value(f, item, level + 1)
+        f.write("\n" + " " * level + "}")
+    elif isinstance(value, (list, tuple)) and value and _holds_lazy(value):
+        f.write("[")
+        for i, item in enumerate(value):
+            f.write(("\n" if i == 0 else ",\n") + pad)
+            _write_value(f, item, level + 1)
+        f.write("\n" + " " * level + "]")
+    else:
+        f.write(json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + " " * level))
+
+
+def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
+    """Write ``data`` as :func:`write_json` does, to a temporary file beside ``path`` renamed over it.
+
+    A reader sees the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        write_json(data, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,342 @@
+"""Read a pair of dated images onto one grid: the earlier image's, over the AOI's window.
+
+A :class:`PairRequest` names the two images and what the user says of them (dates, band
+names, the AOI, areas not to analyse); :func:`pair_info` reads and checks their metadata
+(:class:`PairInfo`); :func:`read_pair` reads their pixels, the later image resampled onto
+the earlier one's grid when the grids differ; :func:`read_reduced_pair` reads both reduced
+(pixel averages) for figures of a large window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rasterio.windows
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.transform import array_bounds
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
+
+from campwatch.errors import AOIError, GridMismatchError, InputError, SceneError
+from campwatch.io.aoi import AOI
+from campwatch.io.masks import UserMask
+from campwatch.io.scene import Scene, SceneInfo, read_scene, read_scene_onto, scene_info, scene_info_undated
+
+__all__ = ["PairRequest", "PairInfo", "pair_info", "read_pair", "check_overlap", "aoi_window", "same_grid",
+           "band_order", "ReducedPair", "read_reduced_pair", "OVERVIEW_PX", "Dates", "BandNames"]
+
+logger = logging.getLogger(__name__)
+
+#: Acquisition dates the user gives for (before, after); None: from the file.
+Dates = tuple[dt.date | None, dt.date | None]
+#: Band names the user gives for (before, after), in file band order; None: from the file.
+BandNames = tuple[tuple[str | None, ...] | None, tuple[str | None, ...] | None]
+
+
+@dataclass(frozen=True)
+class PairRequest:
+    """Two dated images to compare, and what the user says of them.
+
+    Parameters
+    ----------
+    before, after : str or Path
+        Each a GeoTIFF or a folder of tiles of one image; ``before`` the earlier.
+    dates : pair of datetime.date or None
+        Acquisition dates that replace what the file names and tags say.
+    bands : pair of tuples of band names or None
+        The bands of each file in order (:func:`campwatch.io.scene.parse_band_names`).
+    aoi : AOI, optional
+        Only the AOI's window is read and only pixels inside it are analysed.
+    mask : UserMask, optional
+        Areas the user says not to analyse (:mod:`campwatch.io.masks`).
+    """
+
+    before: str | Path
+    after: str | Path
+    dates: Dates = (None, None)
+    bands: BandNames = (None, None)
+    aoi: AOI | None = None
+    mask: UserMask | None = None
+
+
+@dataclass(frozen=True)
+class PairInfo:
+    """The metadata of a pair: each file's, the bands of each to compare (1-based) and notes on them."""
+
+    before: SceneInfo
+    after: SceneInfo
+    before_bands: tuple[int, ...]
+    after_bands: tuple[int, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def same_grid(self) -> bool:
+        """Whether both files share CRS, transform and size."""
+        return same_grid(self.before, self.after)
+
+
+def pair_info(request: PairRequest) -> PairInfo:
+    """Read and check the metadata of a pair.
+
+    Raises
+    ------
+    SceneError, GridMismatchError, InputError
+        When a file is unreadable, the dates are missing, equal or in the wrong order, or
+        the bands cannot be matched.
+    """
+    dates, bands = request.dates, request.bands
+    info_b = _dated_info(request.before, dates[0], bands[0])
+    info_a = _dated_info(request.after, dates[1], bands[1])
+    idx_b, idx_a, notes = band_order(info_b, info_a)
+    for names, info in zip(bands, (info_b, info_a), strict=True):
+        if names is not None:
+            notes.append(f"{info.path.name}: bands named by the user: {', '.join(n or '-' for n in names)}")
+    for day, info in zip(dates, (info_b, info_a), strict=True):
+        if day is not None:
+            notes.append(f"{info.path.name}: date {day.isoformat()} given by the user")
+    if info_b.date == info_a.date:
+        raise InputError(
+            f"{info_b.path} and {info_a.path} have the same date ({info_b.date}); "
+            "a comparison needs two different dates"
+        )
+    if info_b.date > info_a.date:
+        raise InputError(
+            f"the before image {info_b.path} ({info_b.date}) is later than the after image "
+            f"{info_a.path} ({info_a.date}); give the earlier image first"
+        )
+    return PairInfo(info_b, info_a, idx_b, idx_a, tuple(notes))
+
+
+def read_pair(
+    request: PairRequest,
+    info: PairInfo | None = None,
+    *,
+    window: Window | None = None,
+    must_overlap: bool = True,
+) -> tuple[Scene, Scene, list[str]]:
+    """Read two scenes onto the earlier one's grid over the AOI's window.
+
+    The later image is read directly when both share a grid, else resampled onto the
+    earlier one's (only the window); bands are matched by name. Returns both scenes and
+    notes on what was done.
+
+    Parameters
+    ----------
+    info : PairInfo, optional
+        The pair's metadata, when read already (:func:`pair_info`).
+    window : Window, optional
+        Read this window of the before image's grid instead of the AOI's.
+    must_overlap : bool
+        False: an after image that does not reach the window gives an all-invalid scene
+        instead of an error (a block of a larger window).
+
+    Raises
+    ------
+    SceneError, GridMismatchError, AOIError, InputError
+        As :func:`pair_info`, and when the later image does not reach the window.
+    """
+    info = info if info is not None else pair_info(request)
+    info_b, info_a = info.before, info.after
+    notes: list[str] = []
+    window = window if window is not None else aoi_window(info_b, request.aoi)
+    logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
+    before = _bands(read_scene(request.before, window=window, date=request.dates[0]), info.before_bands, info_b)
+    if info.same_grid:
+        after = _bands(read_scene(request.after, window=window, date=request.dates[1]), info.after_bands, info_a)
+    else:
+        # Put the later image onto the earlier one's grid, over the AOI's window only.
+        if must_overlap:
+            check_overlap(info, before.transform, before.shape, request.aoi)
+        after = read_scene_onto(request.after, crs=before.crs, transform=before.transform, shape=before.shape,
+                                bands=info.after_bands, date=request.dates[1])
+        after = dataclasses.replace(after, band_names=tuple(info_a.band_names[i - 1] for i in info.after_bands))
+        notes += [f"{info_a.path.name}: {n}" for n in after.notes]
+    return before, after, notes
+
+
+def check_overlap(info: PairInfo, transform: Affine, shape: tuple[int, int], aoi: AOI | None) -> None:
+    """Raise the error that says the later image does not reach the grid ``transform``, ``shape`` of the earlier.
+
+    Raises
+    ------
+    InputError
+        When it does not.
+    """
+    info_b, info_a = info.before, info.after
+    left, bottom, right, top = array_bounds(shape[0], shape[1], transform)
+    a_left, a_bottom, a_right, a_top = transform_bounds(info_a.crs, info_b.crs, *info_a.bounds)
+    if a_left >= right or a_right <= left or a_bottom >= top or a_top <= bottom:
+        raise InputError(
+            f"{info_a.path} does not overlap {info_b.path}"
+            + (f" inside AOI '{aoi.name}'" if aoi is not None else "")
+            + f": {tuple(round(v, 1) for v in (a_left, a_bottom, a_right, a_top))} vs "
+            f"{tuple(round(v, 1) for v in (left, bottom, right, top))} in {info_b.crs.to_string()}"
+        )
+
+
+def same_grid(before: SceneInfo, after: SceneInfo) -> bool:
+    """True when two scenes share CRS, transform and size."""
+    return (
+        before.crs == after.crs
+        and (before.width, before.height) == (after.width, after.height)
+        and before.transform.almost_equals(after.transform, precision=1e-6 * max(before.res))
+    )
+
+
+def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tuple[int, ...], list[str]]:
+    """1-based band indexes to read from each scene so that their bands match, and notes.
+
+    Bands named in both files (from descriptions or colour interpretation) are matched by
+    name, in the earlier file's order; unnamed bands by position.
+
+    Raises
+    ------
+    GridMismatchError
+        When the files share no named band, or unnamed bands differ in number.
+    """
+    notes: list[str] = []
+    if all(before.band_names) and all(after.band_names):
+        common = [n for n in before.band_names if n in after.band_names]
+        if not common:
+            raise GridMismatchError(
+                f"{before.path} and {after.path} share no band ({', '.join(map(str, before.band_names))} vs "
+                f"{', '.join(map(str, after.band_names))})"
+            )
+        idx_b = tuple(before.band_names.index(n) + 1 for n in common)
+        idx_a = tuple(after.band_names.index(n) + 1 for n in common)
+        if len(common) < max(before.count, after.count):
+            notes.append(f"only the bands both images have are compared: {', '.join(map(str, common))}")
+        elif idx_a != idx_b:
+            notes.append(f"{after.path.name}: bands reordered by name to match {before.path.name}")
+        return idx_b, idx_a, notes
+    if before.count != after.count:
+        raise GridMismatchError(
+            f"{before.path} and {after.path} have different band counts ({before.count} vs {after.count}) "
+            "and no band names to match them by; name the bands (descriptions) or give the same bands"
+        )
+    return tuple(range(1, before.count + 1)), tuple(range(1, after.count + 1)), notes
+
+
+def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
+    """Return the window of ``info``'s grid that covers the AOI (the whole grid without one).
+
+    Raises
+    ------
+    AOIError
+        If the AOI does not overlap the scene.
+    """
+    full = Window(0, 0, info.width, info.height)
+    if aoi is None:
+        return full
+    geom = aoi.geometry_in(info.crs)
+    left, bottom, right, top = geom.bounds
+    try:
+        win = from_bounds(left, bottom, right, top, transform=info.transform)
+        win = win.round_offsets(op="floor").round_lengths(op="ceil")
+        win = win.intersection(full)
+    except Exception:  # rasterio raises WindowError when they do not intersect
+        win = None
+    if win is None or win.width < 1 or win.height < 1:
+        raise AOIError(
+            f"AOI '{aoi.name}' ({aoi.path}) lies outside {info.path}: the AOI spans "
+            f"{tuple(round(v, 1) for v in geom.bounds)} and the image "
+            f"{tuple(round(v, 1) for v in info.bounds)} in {info.crs.to_string()}"
+        )
+    return Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
+
+
+def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None, ...] | None = None) -> SceneInfo:
+    """A scene's metadata; a given date replaces the file's (and spares a file without one),
+    given band names the file's."""
+    if date is None:
+        info = scene_info(path)
+    else:
+        try:
+            info = scene_info(path)
+        except SceneError as exc:
+            if "acquisition date" not in str(exc) and "date tag" not in str(exc):
+                raise
+            # The file carries no date of its own: read its grid under a dated stand-in name.
+            info = scene_info_undated(path)
+        info = dataclasses.replace(info, date=date)
+    if bands is not None:
+        if len(bands) != info.count:
+            raise InputError(f"{path}: {len(bands)} band names given ({', '.join(n or '-' for n in bands)}) "
+                             f"for {info.count} bands; give one name (or -) per band, in order")
+        info = dataclasses.replace(info, band_names=tuple(bands))
+    return info
+
+
+def _bands(scene: Scene, indexes: tuple[int, ...], info: SceneInfo) -> Scene:
+    """The bands ``indexes`` (1-based) of ``scene``, named as ``info`` names them."""
+    keep = [i - 1 for i in indexes]
+    names = tuple(info.band_names[i] for i in keep)
+    if indexes == tuple(range(1, scene.data.shape[0] + 1)):
+        return scene if names == scene.band_names else dataclasses.replace(scene, band_names=names)
+    return dataclasses.replace(scene, data=scene.data[keep], band_names=names)
+
+
+#: Figures of a scene larger than this many pixels a side are drawn from reduced images.
+OVERVIEW_PX = 2048
+
+#: Reads both dates at full resolution over ``(left, bottom, right, top)`` in the grid's CRS.
+ChipReader = Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]]
+
+
+@dataclass(frozen=True)
+class ReducedPair:
+    """Both dates of a pair for figures: reduced (pixel averages) when the window is large."""
+
+    before: Scene
+    after: Scene
+    #: Pixels of the analysed grid per pixel of the reduced images (1: not reduced).
+    factor: int
+    #: The reduced grid: transform and shape.
+    transform: Any
+    shape: tuple[int, int]
+    #: Reads both dates at full resolution for close-ups (None: the images are not reduced).
+    chips: ChipReader | None
+
+
+def read_reduced_pair(request: PairRequest, *, max_px: int | None = None) -> ReducedPair:
+    """Read a pair for figures: the AOI's window of the before image's grid.
+
+    A window of more than ``max_px`` (default :data:`OVERVIEW_PX`) pixels a side is read
+    reduced (``Resampling.average`` onto a coarser grid, at most ``max_px`` a side);
+    close-ups then read their chips at full resolution (``chips``). Memory stays that of
+    the reduced images. No shift is applied (see :func:`campwatch.detection.align.shift_pair`).
+    """
+    max_px = max_px or OVERVIEW_PX
+    info = pair_info(request)
+    window = aoi_window(info.before, request.aoi)
+    rows, cols = int(window.height), int(window.width)
+    factor = max(1, -(-max(rows, cols) // max_px))
+    grid_t = rasterio.windows.transform(window, info.before.transform)
+    if factor == 1:
+        before, after, _ = read_pair(request, info)
+        return ReducedPair(before, after, 1, grid_t, (rows, cols), None)
+    shape_r = (-(-rows // factor), -(-cols // factor))
+    transform = grid_t * Affine.scale(factor)
+    scenes = []
+    for path, scene, idx, date in ((request.before, info.before, info.before_bands, request.dates[0]),
+                                   (request.after, info.after, info.after_bands, request.dates[1])):
+        sc = read_scene_onto(path, crs=info.before.crs, transform=transform, shape=shape_r, bands=idx, date=date,
+                             resampling=Resampling.average)
+        scenes.append(dataclasses.replace(sc, band_names=tuple(scene.band_names[i - 1] for i in idx), notes=(),
+                                          window=window))
+
+    def chips(bounds: tuple[float, float, float, float]) -> tuple[Scene, Scene]:
+        left, bottom, right, top = bounds
+        win = rasterio.windows.from_bounds(left, bottom, right, top, transform=info.before.transform)
+        win = win.round_offsets(op="floor").round_lengths(op="ceil").intersection(window)
+        b, a, _ = read_pair(request, info, window=win, must_overlap=False)
+        return b, a
+
+    return ReducedPair(scenes[0], scenes[1], factor, transform, shape_r, chips)

@@ -1,0 +1,1 @@
+"""What a person sees: views of a run, figures, the HTML report."""

@@ -1,0 +1,237 @@
+"""Analyse one pair of dated images, whole or block by block, and write its outputs atomically.
+
+:func:`analyse_pair` is the one way into the analysis of a pair: it reads the pair's
+metadata and analyses the AOI's window whole (:func:`campwatch.detection.analysis.analyse_scenes`)
+or, when it holds more pixels than one block, block by block
+(:func:`campwatch.detection.blocks.analyse_blockwise`). :func:`detect` is the same for
+file names; :func:`run_detect` adds the outputs (``campwatch detect``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from campwatch.config import DetectConfig
+from campwatch.detection.analysis import analyse_scenes
+from campwatch.detection.blocks import analyse_blockwise, needs_blocks
+from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.jsonio import write_json
+from campwatch.io.masks import UserMask, read_mask
+from campwatch.io.output import OutputSet, check_writable
+from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
+from campwatch.io.scene import scene_files, sha256_file
+from campwatch.publish.figures import change_map
+from campwatch.publish.views import view_from_result
+from campwatch.report import build_report
+from campwatch.results import PairResult
+
+__all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outputs", "input_records",
+           "OUTPUT_NAMES"]
+
+logger = logging.getLogger(__name__)
+
+#: The files a detect run writes, in the order they are committed (report last).
+OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson")
+
+
+def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1) -> PairResult:
+    """Analyse a pair, whole or block by block as its size asks.
+
+    An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
+    block by block, ``workers`` blocks at once, its class mask in a scratch folder that the
+    result removes when it is closed (use it as ``with analyse_pair(...) as result:``) or let
+    go of; a smaller one whole. The result is the same for any ``workers``.
+
+    Raises
+    ------
+    SceneError, GridMismatchError, AOIError, InputError
+        For every unusable input, naming the file and the problem.
+
+    Notes
+    -----
+    Memory: about 12 float32 values per band per pixel of the AOI window, or of one block
+    with its halo (per worker) for a window analysed by blocks.
+    """
+    config = config or DetectConfig()
+    info = pair_info(request)
+    window = aoi_window(info.before, request.aoi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # numpy on empty or all-nodata parts
+        if not needs_blocks((int(window.height), int(window.width)), config, info.before.pixel_size):
+            before, after, notes = read_pair(request, info)
+            return analyse_scenes(before, after, aoi=request.aoi, config=config, notes=list(info.notes) + notes,
+                                  mask=request.mask)
+        scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
+        try:
+            result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    return result.owning(scratch)
+
+
+def detect(
+    before_path: str | Path,
+    after_path: str | Path,
+    *,
+    aoi: AOI | None = None,
+    config: DetectConfig | None = None,
+    dates: Dates = (None, None),
+    mask: UserMask | None = None,
+    bands: BandNames = (None, None),
+    workers: int = 1,
+) -> PairResult:
+    """Detect and classify change between two dated images of one place.
+
+    Parameters
+    ----------
+    before_path, after_path : str or Path
+        Dated GeoTIFFs or folders of tiles (the date in each name or TIFF tags; ``before``
+        the earlier). When their grids differ (CRS, pixel size, extent), the later image is
+        resampled onto the earlier one's grid over the AOI; bands named in both are
+        matched by name.
+    aoi : AOI, optional
+        Only the AOI's window is read and only pixels inside it are analysed.
+    config : DetectConfig, optional
+    dates : pair of datetime.date or None
+        Acquisition dates that replace what the file names and tags say (for files or
+        folders that carry none); recorded in the report's warnings.
+    mask : UserMask, optional
+        Areas the user says not to analyse (:mod:`campwatch.io.masks`), on one date or all.
+    bands : pair of tuples of band names, optional
+        The bands of each file in order (:func:`campwatch.io.scene.parse_band_names`), for
+        files that do not name them or name them wrongly.
+    workers : int
+        Blocks analysed at once when the AOI's window is analysed by blocks.
+
+    Returns
+    -------
+    DetectResult or BlockwiseResult
+        As :func:`analyse_pair`.
+
+    Raises
+    ------
+    SceneError, GridMismatchError, AOIError, InputError
+        For every unusable input, naming the file and the problem.
+
+    Examples
+    --------
+    >>> from campwatch import detect, read_aoi
+    >>> result = detect("data/sample/camp25/camp25_2015-04-18.tif", "data/sample/camp25/camp25_2015-09-26.tif",
+    ...                 aoi=read_aoi("aois/camp25.geojson"))  # doctest: +SKIP
+    >>> result.summary().counts["structure_new"]  # doctest: +SKIP
+    2
+    """
+    request = PairRequest(before_path, after_path, dates=dates, bands=bands, aoi=aoi, mask=mask)
+    return analyse_pair(request, config=config, workers=workers)
+
+
+def write_outputs(
+    result: PairResult,
+    out_dir: str | Path,
+    *,
+    inputs: list[dict[str, str]],
+    credit: str | None = None,
+) -> dict[str, Path]:
+    """Write the change mask, the change map and the report into ``out_dir``, atomically.
+
+    Returns
+    -------
+    dict
+        Output name to its final path.
+    """
+    with OutputSet(out_dir) as outs:
+        stage_outputs(result, outs, inputs=inputs, credit=credit)
+        return {name: outs.final_path(name) for name in OUTPUT_NAMES}
+
+
+def stage_outputs(
+    result: PairResult,
+    outs: OutputSet,
+    *,
+    inputs: list[dict[str, str]],
+    credit: str | None = None,
+    prefix: str = "",
+) -> dict[str, str]:
+    """Write a pair's outputs into an open :class:`OutputSet` under ``prefix``.
+
+    Returns the SHA-256 of each file written (keyed by its name under ``prefix``).
+    """
+    tags = {"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()}
+    result.write_change_mask(outs.path(prefix + "change_mask.tif"), tags=tags)
+    map_path = outs.path(prefix + "change_map.png")
+    fig = change_map(view_from_result(result, credit=credit))
+    FigureCanvasAgg(fig)
+    fig.savefig(map_path, dpi=150, metadata={"Software": None})
+    hashes = {name: sha256_file(outs.path(prefix + name)) for name in ("change_mask.tif", "change_map.png")}
+    report = build_report(result, inputs=inputs, outputs=hashes)
+    report_path = outs.path(prefix + "report.geojson")
+    write_json(report, report_path)
+    return hashes | {"report.geojson": sha256_file(report_path)}
+
+
+def input_records(
+    request: PairRequest,
+    *,
+    aoi_path: str | Path | None = None,
+    mask_path: str | Path | None = None,
+) -> list[dict[str, str]]:
+    """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
+
+    A folder of tiles gives one record per tile. A date or band names the user gave are
+    kept (``date_given``, ``bands_given``) so that the run can be repeated (``campwatch verify``).
+    """
+    records = []
+    for role, path, given, names in (("before", request.before, request.dates[0], request.bands[0]),
+                                     ("after", request.after, request.dates[1], request.bands[1])):
+        for f in scene_files(path):
+            rec = {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
+            if given is not None:
+                rec["date_given"] = given.isoformat()
+            if names is not None:
+                rec["bands_given"] = ",".join(n or "-" for n in names)
+            if Path(path).is_dir():
+                rec["scene"] = str(Path(path).resolve())
+            records.append(rec)
+    for role, extra in (("aoi", aoi_path), ("mask", mask_path)):
+        if extra is not None:
+            records.append({"role": role, "path": str(Path(extra).resolve()), "sha256": sha256_file(extra)})
+    return records
+
+
+def run_detect(
+    before_path: str | Path,
+    after_path: str | Path,
+    out_dir: str | Path,
+    *,
+    aoi_path: str | Path | None = None,
+    config: DetectConfig | None = None,
+    dates: tuple[dt.date | None, dt.date | None] = (None, None),
+    mask_path: str | Path | None = None,
+    bands: BandNames = (None, None),
+    workers: int = 1,
+) -> tuple[PairResult, dict[str, Path]]:
+    """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
+
+    An AOI window larger than one block is analysed block by block (:func:`analyse_pair`),
+    ``workers`` blocks at once: memory stays bounded.
+
+    Nothing is written unless every input is valid and the analysis succeeds; then all
+    outputs appear together (see :class:`campwatch.io.output.OutputSet`).
+    """
+    check_writable(out_dir)
+    request = PairRequest(before_path, after_path, dates=dates, bands=bands,
+                          aoi=read_aoi(aoi_path) if aoi_path is not None else None,
+                          mask=read_mask(mask_path) if mask_path is not None else None)
+    with analyse_pair(request, config=config, workers=workers) as result, warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        inputs = input_records(request, aoi_path=aoi_path, mask_path=mask_path)
+        paths = write_outputs(result, out_dir, inputs=inputs, credit=result.credit)
+    return result, paths
