@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test sample bench clean
+.PHONY: demo test test-fast sample bench docs clean
 
 $(BIN)/campwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,16 @@ demo: $(BIN)/campwatch
 	$(BIN)/campwatch series aois/camp25.geojson data/sample/camp25 --out $(OUT)/camp25
 	@echo; echo "Open $(OUT)/camp25/report.html in a browser; pairs in $(OUT)/camp25/pairs/, figures in $(OUT)/camp25/figures/"
 
-## test: set up, then lint, type-check and run the test suite
+## test: set up, then lint, type-check, check docs/config.md is current and run the whole test suite
 test: $(BIN)/campwatch
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/campwatch
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## test-fast: the quick lane for your own loop (under 90 s on 2 cores): every test not marked slow
+test-fast: $(BIN)/campwatch
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 ## sample: write the synthetic sample series again (deterministic)
 sample: $(BIN)/campwatch

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from rasterio.crs import CRS as RioCRS
 from scipy import ndimage
+
+from campwatch.io.scene import Scene, SceneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -69,6 +72,8 @@ def add_building(img: np.ndarray, r0: int, c0: int, h: int, w: int, *, shadow: i
 
 
 BUILDINGS = [(40, 40, 20, 40), (40, 130, 24, 30), (120, 40, 20, 44), (120, 140, 20, 36), (200, 90, 24, 40)]
+#: A building added in the after image of the ``pair`` fixture: (row, col, height, width) in pixels, 12 m x 20 m.
+NEW = (200, 170, 24, 40)
 
 
 def camp_scene(seed: int, *, buildings: list[tuple[int, int, int, int]], noise_seed: int,
@@ -131,3 +136,20 @@ def grid_aoi_coords() -> list[list[float]]:
 
 def dates_of(paths: list[Path]) -> list[dt.date]:
     return [dt.date.fromisoformat(p.stem[-10:]) for p in paths]
+
+
+def array_scene(data, valid=None, date=dt.date(2020, 1, 1)):
+    """A scene in memory on the test grid: (B, M, N) ``data``, bands blue, green, red, nir in order."""
+    data = np.asarray(data, dtype="float32")
+    if valid is None:
+        valid = np.ones(data.shape[1:], bool)
+    return Scene(data=data, valid=valid, transform=TRANSFORM, crs=RioCRS.from_epsg(32652), date=date,
+                 band_names=("blue", "green", "red", "nir")[: data.shape[0]])
+
+
+def fake_info(**kw):
+    """The metadata of a 10 x 10 4-band file on the test grid, with ``kw`` replaced."""
+    base = dict(path="a.tif", date=dt.date(2020, 1, 1), crs=RioCRS.from_epsg(32652), transform=TRANSFORM,
+                width=10, height=10, count=4, dtype="uint16", nodata=0, band_names=("blue", "green", "red", "nir"))
+    base.update(kw)
+    return SceneInfo(**base)

@@ -16,24 +16,45 @@ The package, in the order data flows through it::
     data/         the synthetic sample
     cli/          the ``campwatch`` command, one module per subcommand
 
-A module imports only from the lines above its own.
+A module imports only from its own line and the lines above it (``tests/unit/test_architecture.py``).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from campwatch._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-from campwatch.config import DetectConfig  # noqa: E402
-from campwatch.errors import CampwatchError  # noqa: E402
-from campwatch.io.aoi import AOI, read_aoi  # noqa: E402
-from campwatch.io.pair import PairRequest  # noqa: E402
-from campwatch.io.scene import Scene, read_scene  # noqa: E402
-from campwatch.results import BlockwiseResult, DetectResult, PairResult  # noqa: E402
-from campwatch.run import analyse_pair, detect, run_detect  # noqa: E402
+if TYPE_CHECKING:
+    from campwatch.config import DetectConfig
+    from campwatch.errors import CampwatchError
+    from campwatch.io.aoi import AOI, read_aoi
+    from campwatch.io.pair import PairRequest
+    from campwatch.io.scene import Scene, read_scene
+    from campwatch.results import BlockwiseResult, DetectResult, PairResult
+    from campwatch.run import analyse_pair, detect, run_detect
+
+#: Where each name of the package's own namespace lives; imported on first use, so that
+#: importing one module of campwatch loads only what that module needs.
+_PUBLIC = {
+    "AOI": "campwatch.io.aoi",
+    "BlockwiseResult": "campwatch.results",
+    "CampwatchError": "campwatch.errors",
+    "DetectConfig": "campwatch.config",
+    "DetectResult": "campwatch.results",
+    "PairRequest": "campwatch.io.pair",
+    "PairResult": "campwatch.results",
+    "Scene": "campwatch.io.scene",
+    "analyse_pair": "campwatch.run",
+    "detect": "campwatch.run",
+    "read_aoi": "campwatch.io.aoi",
+    "read_scene": "campwatch.io.scene",
+    "run_detect": "campwatch.run",
+}
 
 __all__ = [
     "AOI",
@@ -51,3 +72,13 @@ __all__ = [
     "read_scene",
     "run_detect",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'campwatch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BUILDINGS, camp_scene, write_tif
+from conftest import BUILDINGS, NEW, camp_scene, write_tif
 
 from campwatch import DetectConfig, detect
 from campwatch.classes import CLASSES, NOT_ANALYSED
 from campwatch.errors import InputError
-
-NEW = (200, 170, 24, 40)  # 12 m x 20 m
 
 
 def structure_changes(result):

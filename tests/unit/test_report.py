@@ -8,10 +8,9 @@ import json
 import numpy as np
 import pytest
 import rasterio
-from conftest import BUILDINGS, aoi_doc, grid_aoi_coords
+from conftest import BUILDINGS, NEW, aoi_doc, grid_aoi_coords
 from PIL import Image
 from shapely.geometry import shape
-from test_pipeline import NEW
 
 import campwatch
 from campwatch.classes import CLASSES

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import BUILDINGS, camp_scene
+from conftest import BUILDINGS, NEW, camp_scene
 from PIL import Image
-from test_pipeline import NEW
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError

@@ -35,6 +35,7 @@ def camp25_series(tmp_path_factory: pytest.TempPathFactory):
     return out, result
 
 
+@pytest.mark.slow
 def test_camp25_series_dates_every_truth_event_to_its_interval(camp25_series):
     out, _ = camp25_series
     scores = score_series(out / "series.geojson", SAMPLE / "camp25" / "truth.geojson",
@@ -244,6 +245,7 @@ def test_same_place_for_areas_and_lines():
     assert not same_place(line, LineString([(80, 0), (200, 0)]))
 
 
+@pytest.mark.slow
 def test_series_cli(tmp_path: Path):
     images = tmp_path / "camp22"
     shutil.copytree(SAMPLE / "camp22", images)

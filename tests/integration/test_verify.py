@@ -47,6 +47,7 @@ def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
     assert _state(out) == before_out
 
 
+@pytest.mark.slow
 def test_verify_fails_when_an_input_byte_changes(detect_run):
     inputs, out = detect_run
     target = inputs / CAMP22[2].name
@@ -78,6 +79,7 @@ def test_verify_a_missing_input_is_named_and_not_rerun(detect_run):
     assert result.notes == ["an input is missing: the analysis was not run again"]
 
 
+@pytest.mark.slow
 def test_verify_a_series_report(tmp_path: Path):
     images = tmp_path / "images"
     images.mkdir()

@@ -86,6 +86,7 @@ def test_only_windows_larger_than_a_block_with_its_halo_are_cut():
         DetectConfig(block_size_px=10)
 
 
+@pytest.mark.slow
 def test_a_structure_across_the_block_corner_is_one_change(tmp_path):
     new = (CORNER - 20, CORNER - 30, 40, 60)  # 20 m x 30 m = 600 m2, on all four blocks
     before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
@@ -108,6 +109,7 @@ def test_a_structure_across_the_block_corner_is_one_change(tmp_path):
     assert blocks["thresholds"]["method"].endswith("median of 4 sample blocks")
 
 
+@pytest.mark.slow
 def test_a_change_larger_than_the_halo_is_joined_from_its_parts(tmp_path):
     patch = (CORNER - 80, CORNER - 80, CORNER + 80, CORNER + 80)  # 80 m x 80 m of darker ground
     before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1),
@@ -191,6 +193,7 @@ def _found(doc: dict, name: str) -> list:
             for f in of_class(doc, name)]
 
 
+@pytest.mark.slow
 def test_blocks_find_every_event_of_the_tiled_sample(tmp_path):
     before, after = _tiled_sample(tmp_path / "in", 1024)
     run_detect(before, after, tmp_path / "whole", config=DetectConfig(block_size_px=4096))
@@ -219,6 +222,7 @@ def test_blocks_find_every_event_of_the_tiled_sample(tmp_path):
     assert blocks["blocks"]["shadow_direction_rowcol"]["before"] is not None
 
 
+@pytest.mark.slow
 def test_detect_cli_by_blocks_writes_a_full_size_mask_and_verifies(tmp_path):
     new = (CORNER - 20, CORNER - 30, 40, 60)
     before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
@@ -245,6 +249,7 @@ def test_detect_cli_by_blocks_writes_a_full_size_mask_and_verifies(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_series_and_check_by_blocks(tmp_path, aoi_file):
     """A series and a monthly check of a scene larger than a block: dated changes, figures, verify."""
     from conftest import aoi_doc
@@ -309,6 +314,7 @@ def test_figures_of_a_large_scene_are_drawn_from_reduced_images_with_full_resolu
     assert all(im.get_array().shape[1] >= 80 for im in images)
 
 
+@pytest.mark.slow
 def test_blocks_in_worker_processes_give_the_same_bytes(tmp_path):
     new = (CORNER - 20, CORNER - 30, 40, 60)
     before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
@@ -326,6 +332,7 @@ def test_blocks_in_worker_processes_give_the_same_bytes(tmp_path):
     assert len(of_class(report(outs[1]), "structure_new")) == 1
 
 
+@pytest.mark.slow
 def test_a_block_mostly_changed_is_matched_and_thresholded_as_the_scene(tmp_path):
     # Ground darkened over 140 m x 140 m, two thirds of the top-right block with its halo, and
     # the whole after image 15 % brighter (another sensor's gain). Fitted on that block

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import BUILDINGS, aoi_doc, camp_scene, grid_aoi_coords, write_tif
-from test_pipeline import NEW
+from conftest import BUILDINGS, NEW, aoi_doc, camp_scene, grid_aoi_coords, write_tif
 
 from campwatch.cli.main import cli
 

@@ -29,6 +29,7 @@ def scores(tmp_path_factory):
     return totals, per_pair
 
 
+@pytest.mark.slow
 def test_new_and_demolished_structures_precision_and_recall(scores):
     totals, _ = scores
     structure = [totals["structure_new"], totals["structure_demolished"]]

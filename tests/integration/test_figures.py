@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import warnings
 from pathlib import Path
 
@@ -161,6 +160,7 @@ def test_figures_command_remakes_the_set_without_analysing(pair_report: Path, tm
     assert sorted(c.number for c in v.changes) == sorted(f["properties"]["id"] for f in report["features"])
 
 
+@pytest.mark.slow
 def test_figures_300_dpi_by_default(pair_report: Path, tmp_path: Path):
     from campwatch.publish.html import write_figures
 
@@ -191,18 +191,8 @@ def test_figures_bad_report_exit_2_and_nothing_written(pair_report: Path, tmp_pa
 # --------------------------------------------------------------------------- in a browser
 
 
-def _chromium() -> str:
-    """Debian's chromium, installed if missing (the tests need a real browser)."""
-    path = shutil.which("chromium")
-    if path is None:
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            assert done.returncode == 0, f"cannot install Debian's chromium ({' '.join(cmd)}): {done.stderr[-500:]}"
-        path = shutil.which("chromium")
-    assert path, "Debian's chromium could not be installed"
-    return path
+#: A real browser for the HTML report: Debian's chromium (``.ci/run`` installs it).
+CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")
@@ -215,13 +205,16 @@ def series_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "report.html"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no browser: install Debian's chromium (apt-get install chromium) "
+                                              "to test report.html in one; .ci/run does")
 def test_series_report_html_in_a_browser(series_html: Path, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
-    chromium = _chromium()
+    assert CHROMIUM is not None
     report = json.loads((series_html.parent / "series.geojson").read_text())
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1280, "height": 1000})

@@ -35,6 +35,7 @@ def _folder(tmp_path: Path, n: int, name: str = "img") -> Path:
     return images
 
 
+@pytest.mark.slow
 def test_monthly_checks_build_a_history(tmp_path: Path):
     images = _folder(tmp_path, 2)
     out = tmp_path / "checks"
@@ -113,6 +114,7 @@ def test_same_check_twice_adds_nothing(tmp_path: Path):
     assert sorted(p.name for p in out.iterdir()) == sorted(["history.gpkg", "history.gpkg.lock", first.check_id])
 
 
+@pytest.mark.slow
 def test_first_check_compares_with_previous_and_baseline(tmp_path: Path):
     images = _folder(tmp_path, 4)
     out = tmp_path / "checks"
@@ -135,6 +137,7 @@ def _check_in_process(args: tuple[str, str, str, str]) -> str:
     return run_check(aoi, images, out, history_path=history, figures=False).status
 
 
+@pytest.mark.slow
 def test_concurrent_checks_on_one_history(tmp_path: Path):
     images = _folder(tmp_path, 3)
     history = tmp_path / "shared.gpkg"
@@ -155,6 +158,7 @@ def test_concurrent_checks_on_one_history(tmp_path: Path):
     assert per_aoi["hq-a"] == per_aoi["hq-b"] > 0
 
 
+@pytest.mark.slow
 def test_mostly_hidden_newest_image_is_said_and_skipped_next_time(tmp_path: Path):
     import rasterio
 
@@ -225,6 +229,7 @@ def test_check_needs_the_image_it_compared_last(tmp_path: Path):
         run_check(AOIS / "camp22.geojson", images, out, now=NOW, figures=False)
 
 
+@pytest.mark.slow
 def test_history_change_ids_number_on(tmp_path: Path):
     images = _folder(tmp_path, 3)
     out = tmp_path / "checks"

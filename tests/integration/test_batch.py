@@ -52,6 +52,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
     return root, records
 
 
+@pytest.mark.slow
 def test_batch_checks_every_aoi(reference):
     root, records = reference
     assert [r["aoi"] for r in records] == ["hq-a", "hq-b", "hq-c"]
@@ -114,6 +115,7 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_batch_resumes_after_a_worker_is_killed(tmp_path: Path, reference):
     ref_root, _ = reference
     root = make_root(tmp_path / "root")
@@ -149,6 +151,7 @@ def test_batch_resumes_after_a_worker_is_killed(tmp_path: Path, reference):
     assert not list((root / "results").rglob(".campwatch-partial-*"))
 
 
+@pytest.mark.slow
 def test_batch_on_a_dask_cluster_gives_the_local_results(tmp_path: Path, reference):
     from distributed import LocalCluster
 

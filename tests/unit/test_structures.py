@@ -1,0 +1,57 @@
+"""Tests of campwatch.detection.structures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import BUILDINGS, array_scene, camp_scene
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from campwatch.config import DetectConfig
+from campwatch.detection.structures import find_structures, rectangularity
+
+
+def test_rectangularity():
+    m = np.zeros((50, 50), bool)
+    m[10:20, 5:45] = True
+    assert rectangularity(m) > 0.95
+    yy, xx = np.mgrid[:50, :50]
+    assert rectangularity((yy - 25) ** 2 + (xx - 25) ** 2 < 400) == pytest.approx(np.pi / 4, abs=0.06)
+
+
+def test_structures_need_a_shadow():
+    with_shadow = array_scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1))
+    found = find_structures(with_shadow, config=DetectConfig())
+    assert len(found.objects) == len(BUILDINGS)
+    # The shadows fall to the north-west: up (-row) and left (-col).
+    assert found.direction[0] < 0 and found.direction[1] < 0
+    flat = camp_scene(3, buildings=[], noise_seed=1).astype("float32")
+    for r0, c0, h, w in BUILDINGS:
+        flat[:, r0:r0 + h, c0:c0 + w] = 600  # bright patches with no shadow: not structures
+    assert find_structures(array_scene(flat), config=DetectConfig()).objects == {}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 9), st.integers(2, 40), st.integers(2, 40), st.integers(0, 8), st.integers(0, 8))
+def test_upsample_bilinear_is_scipy_zoom(f, rows, cols, cut_r, cut_c):
+    # The background of structures is brought back to the pixel grid as ndimage.zoom would.
+    from campwatch.detection.structures import upsample_bilinear
+
+    coarse = np.random.default_rng(rows * cols).normal(size=(rows, cols)).astype("float32")
+    shape = (rows * f - min(cut_r, f - 1), cols * f - min(cut_c, f - 1))
+    ours = upsample_bilinear(coarse, f, shape)
+    ref = ndimage.zoom(coarse, f, order=1, mode="nearest", grid_mode=True)[: shape[0], : shape[1]]
+    assert ours.shape == shape
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+
+
+def test_rectangularity_counts_every_pixel_of_a_filled_shape():
+    # The hull comes from the outline alone, the area from every pixel.
+    ring = np.zeros((20, 20), dtype=bool)
+    ring[2:18, 2:18] = True
+    hollow = ring.copy()
+    hollow[5:15, 5:15] = False
+    assert rectangularity(ring) == pytest.approx(1.0)
+    assert rectangularity(hollow) == pytest.approx((256 - 100) / 256)
