@@ -283,6 +283,19 @@ class DetectConfig:
             raise ConfigError(f"{source}: {exc}") from exc
 
     @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> DetectConfig:
+        """The parameters of a file (:meth:`from_file`), or the defaults without one, with
+        ``overrides`` applied (:meth:`replace`: ``None`` values are ignored).
+
+        Raises
+        ------
+        ConfigError
+            As :meth:`from_file` and :meth:`replace`.
+        """
+        config = cls.from_file(path) if path is not None else cls()
+        return config.replace(**overrides) if overrides else config
+
+    @classmethod
     def from_file(cls, path: str | Path) -> DetectConfig:
         """Read parameters from a TOML or JSON file.
 

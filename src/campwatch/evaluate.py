@@ -13,6 +13,7 @@ Two forms:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +32,18 @@ from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.detection.analysis import analyse_scenes
 from campwatch.errors import InputError
+from campwatch.io.jsonio import load_report
 from campwatch.io.scene import Scene, band_names_of
+from campwatch.monitor.series import SERIES_SCHEMA
+from campwatch.report import REPORT_SCHEMA
 
 __all__ = [
     "ClassScore",
     "PixelScore",
     "DatasetScore",
     "STRUCTURE_CLASSES",
+    "CLASS_SETS",
+    "parse_classes",
     "evaluate_dataset",
     "match_objects",
     "read_pair_scene",
@@ -48,7 +54,26 @@ __all__ = [
 ]
 
 #: The classes that say a building appeared, went or changed.
-STRUCTURE_CLASSES = ("structure_new", "structure_demolished", "structure_modified")
+STRUCTURE_CLASSES = tuple(name for name, c in CLASSES.items() if c.kind == "structure")
+
+#: Named sets of classes for ``--classes``.
+CLASS_SETS = {"structure": STRUCTURE_CLASSES, "all": tuple(CLASSES)}
+
+
+def parse_classes(text: str) -> tuple[str, ...]:
+    """The classes ``--classes`` names: ``"structure"``, ``"all"``, or a comma-separated list of class names.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown classes and the valid ones.
+    """
+    classes = CLASS_SETS.get(text) or tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown or not classes:
+        raise InputError(f"--classes: unknown class(es) {', '.join(unknown) or repr(text)}; valid ones are "
+                         f"'structure', 'all' or names among {', '.join(CLASSES)}")
+    return classes
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 # A local metric CRS for images without georeferencing: distances and areas stay right.
 _LOCAL_CRS = CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=0 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
@@ -147,7 +172,7 @@ def match_objects(
     for cls in classes:
         det = detected[detected["class"] == cls].reset_index(drop=True)
         tru = truth[truth["class"] == cls].reset_index(drop=True)
-        if cls.startswith("fence"):
+        if CLASSES[cls].linear:
             d = det.geometry.union_all() if len(det) else None
             t = tru.geometry.union_all() if len(tru) else None
             d_len = d.length if d is not None else 0.0
@@ -176,10 +201,14 @@ def match_objects(
 
 
 def score_report(report_path: str | Path, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
-    """Score one report against the truth events of its interval."""
-    import json
+    """Score one report against the truth events of its interval.
 
-    report = json.loads(Path(report_path).read_text(encoding="utf-8"))
+    Raises
+    ------
+    InputError
+        If ``report_path`` is not a campwatch pair report.
+    """
+    report = load_report(report_path, (REPORT_SCHEMA,))
     interval = (report["interval"]["from"], report["interval"]["to"])
     return score_features(report["features"], interval, truth_path, classes)
 
@@ -190,11 +219,9 @@ def score_series(series_path: str | Path, truth_path: str | Path, classes: Itera
     A change dated to the wrong interval counts as a false positive there and a miss
     where it belonged. Scores are summed over the compared pairs.
     """
-    import json
-
-    report = json.loads(Path(series_path).read_text(encoding="utf-8"))
+    report = load_report(series_path, (SERIES_SCHEMA,))
     classes = tuple(classes)
-    total = {c: ClassScore(c, 0, 0, 0, unit="m" if c.startswith("fence") else "objects") for c in classes}
+    total = {c: ClassScore(c, 0, 0, 0, unit="m" if CLASSES[c].linear else "objects") for c in classes}
     for pair in report["pairs"]:
         interval = (pair["from"], pair["to"])
         feats = [f for f in report["features"]
@@ -355,6 +382,8 @@ def dataset_pairs(folder: str | Path) -> list[tuple[str, Path, Path, Path]]:
         If the layout is missing, or an image has no partner or label.
     """
     root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a dataset folder (A/, B/, label/) nor, with --truth, a report")
     dirs = {k: root / k for k in ("A", "B", "label")}
     missing = [k for k, d in dirs.items() if not d.is_dir()]
     if missing:
@@ -405,6 +434,8 @@ def evaluate_dataset(
     unknown = [c for c in classes if c not in CLASSES]
     if unknown:
         raise InputError(f"unknown class(es) {', '.join(unknown)}; valid ones are {', '.join(CLASSES)}")
+    if not (isinstance(pixel_size, (int, float)) and math.isfinite(pixel_size) and pixel_size > 0):
+        raise InputError(f"--pixel-size={pixel_size} is not valid; expected metres per pixel > 0")
     codes = np.array([CLASSES[c].code for c in classes])
     pooled = PixelScore(0, 0, 0, 0)
     pairs: dict[str, PixelScore] = {}

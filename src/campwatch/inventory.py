@@ -16,12 +16,14 @@ from campwatch.config import DetectConfig
 from campwatch.detection.fences import find_fence_lines, ridge_strength
 from campwatch.detection.structures import find_structures
 from campwatch.detection.vectorize import region_polygons
-from campwatch.errors import InputError
-from campwatch.io.aoi import AOI, parse_aoi
+from campwatch.errors import InputError, OutputError
+from campwatch.io.aoi import AOI, parse_aoi, read_aoi
+from campwatch.io.jsonio import write_json_atomic
+from campwatch.io.output import check_writable
 from campwatch.io.pair import aoi_window
 from campwatch.io.scene import read_scene, scene_info, sha256_file
 
-__all__ = ["inventory", "write_inventory"]
+__all__ = ["inventory", "write_inventory", "run_inventory"]
 
 
 def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None) -> dict[str, Any]:
@@ -94,9 +96,29 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
 
 
 def write_inventory(doc: dict[str, Any], path: str | Path) -> None:
-    """Write an inventory atomically, after checking that it reads back as an AOI file."""
+    """Write an inventory atomically, after checking that it reads back as an AOI file.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` is a folder or its folder cannot be written.
+    """
+    _check_out(Path(path))
     parse_aoi(json.loads(json.dumps(doc)), source=str(path))
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(doc, path)
+
+
+def run_inventory(image: str | Path, aoi_path: str | Path, out_path: str | Path, *,
+                  config: DetectConfig | None = None) -> dict[str, Any]:
+    """Propose the features of ``image`` inside the AOI of ``aoi_path`` and write them to ``out_path``:
+    what ``campwatch inventory`` does. Checks the output before any work; returns the inventory."""
+    _check_out(Path(out_path))
+    doc = inventory(image, aoi=read_aoi(aoi_path), config=config)
+    write_inventory(doc, out_path)
+    return doc
+
+
+def _check_out(path: Path) -> None:
+    if path.is_dir():
+        raise OutputError(f"--out {path}: is a folder; give a file name such as features.geojson")
+    check_writable(path.parent if str(path.parent) else Path("."))

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, handle_errors, verbosity
+from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, config_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.batch import find_jobs, run_batch
 
@@ -24,13 +24,11 @@ from campwatch.monitor.batch import find_jobs, run_batch
               help="Worker processes (default: as many as cores).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Send the jobs to this Dask distributed scheduler (tcp://host:8786) instead.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="TOML or JSON file of detection parameters (see the README).")
+@config_option
 @click.option("--no-figures", is_flag=True, help="Skip each check's figure set and report.html.")
 @verbosity
-@handle_errors
 def batch_command(root: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-                  config_path: Path | None, no_figures: bool) -> None:
+                  config: DetectConfig, no_figures: bool) -> None:
     """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
 
     An optional ROOT/masks/<name>.geojson gives areas of that AOI not to analyse.
@@ -40,7 +38,6 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
     Killed and started again, a batch redoes only the checks that had not finished.
     Exit 0 when every AOI was checked, 2 when one had bad input, 1 when one failed.
     """
-    config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
     jobs = find_jobs(root, out=out_dir, config=config, figures=not no_figures)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import figure_options, handle_errors, mask_option, verbosity
+from campwatch.cli.options import config_option, figure_options, mask_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.history import run_check
 
@@ -24,16 +24,14 @@ EXIT_NEW = 3
               help="History GeoPackage (default: OUT/history.gpkg); one file can hold many AOIs.")
 @click.option("--baseline", default=None,
               help="Baseline image: a file name or date (YYYY-MM-DD) in IMAGES_DIR (default: the first).")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="TOML or JSON file of detection parameters (see the README).")
+@config_option
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_NEW} when the check found anything new, 0 when not (for schedulers).")
 @mask_option
 @figure_options
 @verbosity
-@handle_errors
 def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_path: Path | None,
-                  baseline: str | None, config_path: Path | None, exit_code: bool, no_figures: bool, dpi: int,
+                  baseline: str | None, config: DetectConfig, exit_code: bool, no_figures: bool, dpi: int,
                   mask_path: Path | None) -> None:
     """Check AOI for what is new in IMAGES_DIR since the last check.
 
@@ -42,7 +40,6 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     history (a GeoPackage with layers 'changes' and 'checks') and prints what is new.
     Running the same check twice adds nothing.
     """
-    config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
     out = out_dir if out_dir is not None else Path("checks") / aoi.stem
     result = run_check(aoi, images_dir, out, history_path=history_path, baseline=baseline, config=config,
                        figures=not no_figures, dpi=dpi, mask_path=mask_path)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import handle_errors, mask_option, verbosity
+from campwatch.classes import CLASSES
+from campwatch.cli.options import config_option, mask_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.io.scene import parse_band_names
 from campwatch.run import run_detect
@@ -18,8 +19,7 @@ from campwatch.run import run_detect
 @click.argument("after", type=click.Path(path_type=Path))
 @click.option("--aoi", "aoi_path", type=click.Path(path_type=Path), help="AOI GeoJSON file (see README).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="TOML or JSON file of detection parameters.")
+@config_option
 @click.option("--threshold-method", type=click.Choice(THRESHOLD_METHODS), help="How thresholds are chosen.")
 @click.option("--gain-threshold", type=float, help="Fixed threshold for brighter change (noise sigmas).")
 @click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
@@ -37,13 +37,12 @@ from campwatch.run import run_detect
 @click.option("--after-bands", help="AFTER's bands in order, e.g. red,green,blue (- to ignore one).")
 @mask_option
 @verbosity
-@handle_errors
 def detect_command(
     before: Path,
     after: Path,
     aoi_path: Path | None,
     out_dir: Path,
-    config_path: Path | None,
+    config: DetectConfig,
     threshold_method: str | None,
     gain_threshold: float | None,
     loss_threshold: float | None,
@@ -63,36 +62,22 @@ def detect_command(
     when they differ. Writes report.geojson, change_mask.tif and change_map.png into
     --out, all together or not at all, and prints a summary on stdout.
     """
-    config = DetectConfig.from_file(config_path) if config_path else DetectConfig()
-    config = config.replace(
-        threshold_method=threshold_method,
-        gain_threshold=gain_threshold,
-        loss_threshold=loss_threshold,
-        min_area_m2=min_area_m2,
-        coregister=False if no_coregister else None,
-        block_size_px=block_size_px,
-    )
+    config = config.replace(threshold_method=threshold_method, gain_threshold=gain_threshold,
+                            loss_threshold=loss_threshold, min_area_m2=min_area_m2,
+                            coregister=False if no_coregister else None, block_size_px=block_size_px)
     dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
     result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
                                mask_path=mask_path, bands=bands, workers=workers)
-    counts: dict[str, int] = {}
-    for r in result.regions:
-        counts[r.change_class] = counts.get(r.change_class, 0) + 1
-    name = result.aoi.name if result.aoi else before.name
-    click.echo(f"{name}: {result.before.date} -> {result.after.date}")
+    click.echo(f"{result.aoi.name if result.aoi else before.name}: {result.before.date} -> {result.after.date}")
     if result.blocks is not None:
         click.echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "
                    f"{result.blocks['size_px']} px (halo {result.blocks['halo_px']} px)")
-    for cls in sorted(counts):
-        if cls.startswith("fence"):
-            length = sum(r.length_m or 0.0 for r in result.regions if r.change_class == cls)
-            click.echo(f"  {cls:<22}{counts[cls]:>5}  {length:>12,.0f} m")
-        else:
-            area = sum(r.area_m2 for r in result.regions if r.change_class == cls)
-            click.echo(f"  {cls:<22}{counts[cls]:>5}  {area:>12,.0f} m2")
-    if not counts:
+    summary = result.summary()
+    for name in sorted(summary.found):
+        click.echo(f"  {name:<22}{summary.counts[name]:>5}  {summary.size(name):>12,.0f} {CLASSES[name].unit}")
+    if not summary.found:
         click.echo("  no change found")
     for w in result.warnings:
         click.echo(f"  warning: {w}")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import click
 
-from campwatch.classes import CLASSES
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import config_option, verbosity
 from campwatch.config import DetectConfig
-from campwatch.errors import InputError
-from campwatch.evaluate import STRUCTURE_CLASSES, evaluate_dataset, score_report
-
-CLASS_SETS = {"structure": STRUCTURE_CLASSES, "all": tuple(CLASSES)}
+from campwatch.evaluate import evaluate_dataset, parse_classes, score_report
+from campwatch.io.jsonio import write_json_atomic
 
 
 def _fmt(v: float | None) -> str:
@@ -29,12 +25,11 @@ def _fmt(v: float | None) -> str:
               help="Classes counted as change: 'structure', 'all', or a comma-separated list.")
 @click.option("--pixel-size", type=float, default=0.5, show_default=True,
               help="Metres per pixel of dataset images without georeferencing.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Detection parameters file.")
+@config_option
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the scores as JSON here.")
 @verbosity
-@handle_errors
 def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_size: float,
-                     config_path: Path | None, out_path: Path | None) -> None:
+                     config: DetectConfig, out_path: Path | None) -> None:
     """Score campwatch against truth.
 
     TARGET is either a report.geojson (with --truth: objects matched by overlap, per class)
@@ -42,16 +37,8 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
     WHU-CD and DSIFN-CD ship: every pair is run through detection and scored by pixel
     (precision, recall, F1, IoU, pooled and per pair) and by object recall.
     """
-    classes = CLASS_SETS.get(class_set) or tuple(c.strip() for c in class_set.split(",") if c.strip())
-    unknown = [c for c in classes if c not in CLASSES]
-    if unknown:
-        raise InputError(f"--classes: unknown class(es) {', '.join(unknown)}; valid ones are "
-                         f"'structure', 'all' or names among {', '.join(CLASSES)}")
-    if pixel_size <= 0:
-        raise InputError(f"--pixel-size={pixel_size} is not valid; expected metres per pixel > 0")
+    classes = parse_classes(class_set)
     if truth is not None:
-        if not target.is_file():
-            raise InputError(f"{target}: not a report file")
         scores = score_report(target, truth, classes)
         click.echo(f"{'class':<24}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
         for s in scores.values():
@@ -59,9 +46,6 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
                        f"{_fmt(s.precision):>11}{_fmt(s.recall):>8}{_fmt(s.f1):>7}")
         data = {"report": str(target), "truth": str(truth), "classes": [s.to_dict() for s in scores.values()]}
     else:
-        if not target.is_dir():
-            raise InputError(f"{target}: not a dataset folder (A/, B/, label/) nor, with --truth, a report")
-        config = DetectConfig.from_file(config_path) if config_path else None
         result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=config)
         click.echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
         for name, ps in result.pairs.items():
@@ -71,6 +55,4 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
         click.echo(f"object recall: {result.objects_found}/{result.objects_total} = {_fmt(result.object_recall)}")
         data = result.to_dict() | {"pixel_size": pixel_size}
     if out_path is not None:
-        tmp = out_path.with_name(out_path.name + ".partial")
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(out_path)
+        write_json_atomic(data, out_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import verbosity
 from campwatch.publish.html import write_figures
 
 
@@ -17,7 +17,6 @@ from campwatch.publish.html import write_figures
 @click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
               help="Resolution of the PNG figures.")
 @verbosity
-@handle_errors
 def figures_command(report: Path, out_dir: Path, dpi: int) -> None:
     """Remake the figure set and report.html of REPORT (a report.geojson or series.geojson).
 

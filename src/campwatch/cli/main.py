@@ -1,10 +1,9 @@
-"""The ``campwatch`` command group."""
+"""The ``campwatch`` command group: logging, GDAL settings and error handling for every subcommand."""
 
 from __future__ import annotations
 
-import os
-
 import click
+import rasterio
 
 from campwatch._version import __version__
 from campwatch.cli.batch import batch_command
@@ -13,35 +12,31 @@ from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.figures import figures_command
 from campwatch.cli.inventory import inventory_command
+from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
 from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
 from campwatch.cli.verify import verify_command
-
-#: GDAL's block cache for campwatch commands, in megabytes.
-GDAL_CACHE_MB = 256
+from campwatch.io.gdal import command_options
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CampwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campwatch")
-def cli() -> None:
+@verbose_opt
+@quiet_opt
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Find and describe change between dated images of a camp.
 
     Exit codes: 0 success, 2 bad input, 1 anything else.
     """
-    # GDAL's block cache defaults to 5 % of RAM; blocks are read once each, so a small cache
-    # keeps memory bounded. An explicit GDAL_CACHEMAX wins.
-    os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
+    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    configure_logging(verbose, quiet)
+    ctx.with_resource(rasterio.Env(**command_options()))
 
 
-cli.add_command(detect_command)
-cli.add_command(sample_command)
-cli.add_command(evaluate_command)
-cli.add_command(inventory_command)
-cli.add_command(series_command)
-cli.add_command(check_command)
-cli.add_command(batch_command)
-cli.add_command(verify_command)
-cli.add_command(figures_command)
+for command in (detect_command, sample_command, evaluate_command, inventory_command, series_command, check_command,
+                batch_command, verify_command, figures_command):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,15 +1,17 @@
-"""Options and error handling shared by every subcommand."""
+"""Options shared by the subcommands, and the error handling of the ``campwatch`` group."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import click
 
+from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,29 +33,37 @@ def configure_logging(verbose: int, quiet: int) -> None:
     logger.addHandler(handler)
 
 
-def verbosity(f: F) -> F:
-    """Add -v/--verbose and -q/--quiet to a command."""
+verbose_opt = click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+quiet_opt = click.option("-q", "--quiet", count=True, help="Less log output on stderr.")
 
-    @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-    @click.option("-q", "--quiet", count=True, help="Less log output on stderr.")
+
+def verbosity(f: F) -> F:
+    """Let a subcommand take -v/-q too (``campwatch detect ... -v``): they add to the group's."""
+
+    @verbose_opt
+    @quiet_opt
     @functools.wraps(f)
     def wrapper(*args: Any, verbose: int, quiet: int, **kwargs: Any) -> Any:
-        configure_logging(verbose, quiet)
+        if verbose or quiet:
+            obj = click.get_current_context().find_root().obj or {}
+            configure_logging(obj.get("verbose", 0) + verbose, obj.get("quiet", 0) + quiet)
         return f(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-def handle_errors(f: F) -> F:
-    """Turn campwatch errors into a one-line message on stderr and the documented exit code.
+class CampwatchGroup(click.Group):
+    """A click group that turns campwatch's errors into a one-line message and the documented exit code.
 
-    Exit 2: bad input (a file, a parameter, the output folder); 1: anything else.
+    Exit 2: bad input (a file, a parameter, the output folder); 1: anything else; 130:
+    interrupted. Click's own usage errors keep click's handling (exit 2).
     """
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return f(*args, **kwargs)
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except (InputError, OutputError) as exc:
             click.echo(f"campwatch: error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
@@ -72,7 +82,16 @@ def handle_errors(f: F) -> F:
             click.echo(f"campwatch: unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
             sys.exit(EXIT_FAILURE)
 
-    return wrapper  # type: ignore[return-value]
+
+def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> DetectConfig:
+    return DetectConfig.load(value)
+
+
+def config_option(f: F) -> F:
+    """Add --config (a TOML or JSON file of parameters), passed to the command as a DetectConfig."""
+    return click.option(  # type: ignore[return-value]
+        "--config", "config", type=click.Path(path_type=Path), callback=_load_config,
+        help="TOML or JSON file of detection parameters (docs/config.md).")(f)
 
 
 def mask_option(f: F) -> F:

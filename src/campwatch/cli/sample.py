@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import handle_errors, verbosity
+from campwatch.cli.options import verbosity
 from campwatch.data.sample import SAMPLE_CAMPS, write_sample
 
 
@@ -15,7 +15,6 @@ from campwatch.data.sample import SAMPLE_CAMPS, write_sample
 @click.option("--camp", "camps", multiple=True, type=click.Choice(sorted(SAMPLE_CAMPS)),
               help="Only this camp (repeatable). Default: all.")
 @verbosity
-@handle_errors
 def sample_command(out: Path, camps: tuple[str, ...]) -> None:
     """Write the deterministic synthetic sample series of each camp into OUT/<camp>/.
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import EXIT_FAILURE, handle_errors, verbosity
+from campwatch.cli.options import EXIT_FAILURE, verbosity
 from campwatch.monitor.verify import verify_report
 
 
 @click.command("verify")
 @click.argument("report", type=click.Path(path_type=Path))
 @verbosity
-@handle_errors
 def verify_command(report: Path) -> None:
     """Verify REPORT (a report.geojson or series.geojson).
 

@@ -48,6 +48,7 @@ from campwatch.detection.radiometry import LinearFit, normalize
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
 from campwatch.io.changemask import open_change_mask
+from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.pair import (
     PairInfo,
     PairRequest,
@@ -399,7 +400,8 @@ def _block_runner(workers: int) -> Iterator[Callable[[_BlockJob, list[Block]], I
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=enter_options, initargs=(current_options(),)) as pool:
         yield lambda job, blocks: pool.map(_analyse_block, [job] * len(blocks), blocks)
 
 
@@ -628,8 +630,7 @@ def _joined(members: list[_Piece]) -> ChangeRegion:
                                                "classes_of_parts": dict(sorted(by_class.items()))})
 
 
-_ORDER = {name: (0 if name.startswith(("structure", "tower")) else 2 if name.startswith("fence") else 1)
-          for name in CLASSES}
+_ORDER = {name: (0 if c.kind in ("structure", "tower") else 2 if c.linear else 1) for name, c in CLASSES.items()}
 
 
 def _number(regions: list[ChangeRegion]) -> list[ChangeRegion]:

@@ -34,6 +34,7 @@ from typing import Any
 
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
+from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.output import check_writable
 from campwatch.monitor.history import run_check
 
@@ -110,7 +111,8 @@ def _local(jobs: list[BatchJob], workers: int) -> Iterator[dict[str, Any]]:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # no forked GDAL state in the workers
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=enter_options,
+                             initargs=(current_options(),)) as pool:
         futures = {pool.submit(check_job, job): job for job in jobs}
         for fut in as_completed(futures):
             job = futures[fut]

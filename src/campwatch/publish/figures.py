@@ -22,7 +22,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.classes import CLASSES
+from campwatch.classes import CLASSES, summarize
 from campwatch.io.scene import Scene
 from campwatch.publish.views import ChangeView, MappedChange
 
@@ -157,18 +157,18 @@ def _hidden(ax: Axes, view: ChangeView, extent: tuple[float, float, float, float
 
 def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0, chip: bool = False) -> None:
     style = CLASSES[c.change_class]
-    if chip and c.change_class.startswith("tower"):  # a ring around it: the tower itself stays visible
+    if chip and style.kind == "tower":  # a ring around it: the tower itself stays visible
         pt = c.geometry.centroid
         ax.plot([pt.x], [pt.y], marker="o", markersize=22, markerfacecolor="none", markeredgecolor=style.colour,
                 markeredgewidth=2.0, linestyle="none")
-    elif chip and c.change_class.startswith("fence"):  # dashed beside-line: the fence itself stays visible
+    elif chip and style.linear:  # dashed beside-line: the fence itself stays visible
         _plot_outline(ax, c.geometry.buffer(2.5, cap_style="flat").exterior if c.geometry.length else c.geometry,
                       color=style.colour, lw=1.5, ls="--")
-    elif c.change_class.startswith("tower"):
+    elif style.kind == "tower":
         pt = c.geometry.centroid
         ax.plot([pt.x], [pt.y], marker="^", markersize=9 * scale, color=style.colour, markeredgecolor="white",
                 markeredgewidth=1.2, linestyle="none")
-    elif c.change_class.startswith("fence"):
+    elif style.linear:
         _plot_outline(ax, c.geometry, color=style.colour, lw=3.0 * scale, solid_capstyle="butt")
     elif c.change_class == "other_change":
         _plot_outline(ax, c.geometry, color=style.colour, lw=1.0 * scale, alpha=0.8)
@@ -208,15 +208,15 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
     # Other change underneath, then the changes an analyst names.
     for name in sorted(by_class, key=lambda n: (n != "other_change", list(CLASSES).index(n))):
         style, group = CLASSES[name], by_class[name]
-        if name.startswith("tower"):
+        if style.kind == "tower":
             pts = np.array([[c.geometry.centroid.x, c.geometry.centroid.y] for c in group])
             ax.plot(pts[:, 0], pts[:, 1], marker="^", markersize=marker, color=style.colour, markeredgecolor="white",
                     markeredgewidth=1.2 if numbered else 0.4, linestyle="none")
         else:
-            lw = 1.0 if name == "other_change" else 3.0 if name.startswith("fence") else 1.6
+            lw = 1.0 if name == "other_change" else 3.0 if style.linear else 1.6
             lines = LineCollection([r for c in group for r in _rings(c.geometry)], colors=style.colour, linewidths=lw,
                                    alpha=0.8 if name == "other_change" else None)
-            if name.startswith("fence"):
+            if style.linear:
                 lines.set_capstyle("butt")
             ax.add_collection(lines)
         if name != "other_change" and numbered:
@@ -228,10 +228,10 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
 
 
 def _legend_handle(c: Any, label: str) -> Patch | Line2D:
-    if c.name.startswith("tower"):
+    if c.kind == "tower":
         return Line2D([], [], marker="^", markersize=8, color=c.colour, markeredgecolor="white",
                       linestyle="none", label=label)
-    if c.name.startswith("fence"):
+    if c.linear:
         return Line2D([], [], color=c.colour, lw=3, label=label)
     return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
 
@@ -262,9 +262,7 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     no_data, cloud = _hidden(ax, view, extent)
     if view.aoi is not None:
         _plot_outline(ax, view.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
-    counts = {name: 0 for name in CLASSES}
-    for c in view.changes:
-        counts[c.change_class] += 1
+    counts = summarize(view.changes).counts
     numbered = _draw_changes(ax, view.changes)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])

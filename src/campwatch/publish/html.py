@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from campwatch._version import __version__
-from campwatch.classes import CLASSES
+from campwatch.classes import CLASSES, summarize
 from campwatch.io.output import OutputSet
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
 from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
@@ -164,17 +164,10 @@ def report_html(
     images = images or []
     if kind == "check":  # every image of the AOI, not only this check's
         images = [{"date": i["date"], "status": "compared"} for i in doc.get("inputs", []) if i["role"] == "image"]
-    counts = {name: 0 for name in CLASSES}
-    for ch in view.changes:
-        counts[ch.change_class] += 1
-    summary_rows = []
-    for name, cls in CLASSES.items():
-        these = [ch for ch in view.changes if ch.change_class == name]
-        if not these:
-            continue
-        total = (f"{sum(ch.length_m or 0 for ch in these):,.0f} m" if name.startswith("fence")
-                 else f"{sum(ch.area_m2 for ch in these):,.0f} m\u00b2")
-        summary_rows.append({"label": cls.label, "colour": cls.colour, "count": len(these), "total": total})
+    summary = summarize(view.changes)
+    summary_rows = [{"label": CLASSES[name].label, "colour": CLASSES[name].colour, "count": summary.counts[name],
+                     "total": f"{summary.size(name):,.0f} " + ("m" if CLASSES[name].linear else "m\u00b2")}
+                    for name in summary.found]
     gazetteer = [
         {"number": ch.number, "id": ch.id, "label": CLASSES[ch.change_class].label,
          "colour": CLASSES[ch.change_class].colour, "size": ch.size, "lat": f"{ch.lonlat[1]:.6f}",
