@@ -188,3 +188,23 @@ def test_folder_errors(tmp_path, pair):
     write_tif(mixed / "t2.tif", camp_scene(7, buildings=[], noise_seed=2), crs="EPSG:32651")
     with pytest.raises(SceneError, match="a folder must hold tiles of one image"):
         detect(before, mixed)
+
+
+def test_detect_takes_a_large_window_by_blocks_and_the_result_cleans_up(pair):
+    from campwatch import BlockwiseResult, PairRequest, analyse_pair
+
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    config = DetectConfig(block_size_px=128, block_halo_m=10)
+    result = detect(before, after, config=config)
+    assert isinstance(result, BlockwiseResult) and result.blocks["count"] == 4
+    assert result.summary().counts["structure_new"] == 1
+    scratch = result.scratch
+    assert scratch is not None and result.mask_path.is_file()
+    result.close()
+    assert not scratch.exists()
+    with analyse_pair(PairRequest(before, after), config=config) as inside:
+        assert inside.mask_path.is_file()
+    assert not inside.mask_path.parent.exists()
+    whole = detect(before, after)
+    assert not isinstance(whole, BlockwiseResult)
+    assert [r.change_class for r in whole.regions if r.change_class != "other_change"] == ["structure_new"]

@@ -1,14 +1,19 @@
-"""Each class on a scene made for it, one event at a time, and the no-event case with every nuisance."""
+"""Tests of campwatch.detection.classify: each class on a scene made for it, one event at a time, the
+no-event case with every nuisance, and the class mask."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from campwatch import detect
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.data.sample import SAMPLE_CAMPS, write_series
+from campwatch.detection.classify import class_mask
 from campwatch.evaluate import read_truth
 
 BASE = SAMPLE_CAMPS["camp25"]
@@ -85,3 +90,20 @@ def test_towers_the_aoi_lists_need_no_shadow(tmp_path):
              if r.change_class.startswith("tower")]
     assert [r.change_class for r in found] == ["tower_removed"]
     assert np.hypot(found[0].geometry.centroid.x - x, found[0].geometry.centroid.y - y) < 1.0
+
+
+def test_class_mask_codes_change_cloud_and_what_was_not_analysed():
+    labels = np.zeros((10, 10), "int32")
+    labels[1:3, 1:3] = 1
+    labels[5:8, 5:8] = 2
+    # class_mask reads each region's id and class only.
+    regions = [SimpleNamespace(id=1, change_class="tower_added"), SimpleNamespace(id=2, change_class="other_change")]
+    analysed = np.ones((10, 10), bool)
+    analysed[:, 9] = False
+    obscured = np.zeros((10, 10), bool)
+    obscured[7, :] = True
+    codes = class_mask(labels, regions, analysed, obscured=obscured)
+    assert codes.dtype == np.uint8
+    assert codes[1, 1] == CLASSES["tower_added"].code and codes[5, 5] == CLASSES["other_change"].code
+    assert codes[0, 0] == NO_CHANGE
+    assert (codes[7, :9] == OBSCURED).all() and (codes[:, 9] == NOT_ANALYSED).all()

@@ -55,3 +55,14 @@ def test_rectangularity_counts_every_pixel_of_a_filled_shape():
     hollow[5:15, 5:15] = False
     assert rectangularity(ring) == pytest.approx(1.0)
     assert rectangularity(hollow) == pytest.approx((256 - 100) / 256)
+
+
+def test_each_building_is_found_where_it_stands_with_its_roof_area():
+    found = find_structures(array_scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1)), config=DetectConfig())
+    by_corner = {obj.bbox[:2]: obj for obj in found.objects.values()}
+    for r0, c0, h, w in BUILDINGS:
+        match = [o for (r, c), o in by_corner.items() if abs(r - r0) <= 2 and abs(c - c0) <= 2]
+        assert len(match) == 1, f"the building at row {r0}, col {c0} was not found once"
+        assert match[0].kind == "structure"
+        assert match[0].area_m2 == pytest.approx(h * w * 0.25, rel=0.15)
+        assert match[0].rectangularity > 0.85 and match[0].shadow_px > 0

@@ -115,25 +115,10 @@ def analyse_scenes(
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
-    return DetectResult(
-        before=before,
-        after=after,
-        aoi=aoi,
-        config=config,
-        measures=measures,
-        thresholds=thresholds,
-        labels=labels,
-        classes=classes,
-        regions=regions,
-        analysed=prep.analysed,
-        obscured=obscured,
-        inside=prep.inside,
-        shift=prep.shift,
-        warnings=tuple(messages),
-        structures_seen=seen,
-        masked_m2=prep.masked,
-        residual_shift=prep.residual,
-    )
+    return DetectResult(before=before, after=after, aoi=aoi, config=config, measures=measures, thresholds=thresholds,
+                        labels=labels, classes=classes, regions=regions, analysed=prep.analysed, obscured=obscured,
+                        inside=prep.inside, shift=prep.shift, warnings=tuple(messages), structures_seen=seen,
+                        masked_m2=prep.masked, residual_shift=prep.residual)
 
 
 @dataclass(frozen=True)

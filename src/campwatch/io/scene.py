@@ -410,18 +410,8 @@ def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date 
         transform = ds.window_transform(window) if window is not None else ds.transform
     valid = np.all(mask > 0, axis=0) & np.all(np.isfinite(data), axis=0)
     data[:, ~valid] = 0
-    return Scene(
-        data=data,
-        valid=valid,
-        transform=transform,
-        crs=info.crs,
-        date=info.date,
-        band_names=info.band_names,
-        path=path,
-        window=window,
-        dtype=info.dtype,
-        credit=info.credit,
-    )
+    return Scene(data=data, valid=valid, transform=transform, crs=info.crs, date=info.date,
+                 band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit)
 
 
 def read_scene_onto(

@@ -206,20 +206,10 @@ class ChangeTracker:
                     match.last = after
                 match.confidence = max(match.confidence, region.confidence)
                 continue
-            change = TrackedChange(
-                id=self._new_id(),
-                change_class=region.change_class,
-                geometry=geom,
-                before=before,
-                first=after,
-                last=after,
-                confidence=region.confidence,
-                area_m2=region.area_m2,
-                length_m=region.length_m,
-                pairs=[pair],
-                found_by=found_by,
-                properties=region.properties(),
-            )
+            change = TrackedChange(id=self._new_id(), change_class=region.change_class, geometry=geom, before=before,
+                                   first=after, last=after, confidence=region.confidence, area_m2=region.area_m2,
+                                   length_m=region.length_m, pairs=[pair], found_by=found_by,
+                                   properties=region.properties())
             self.changes.append(change)
             new.append(change)
         return new

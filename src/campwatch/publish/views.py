@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -30,11 +30,11 @@ from campwatch.detection.align import shift_pair
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import load_report
-from campwatch.io.pair import ChipReader, PairRequest, read_reduced_pair
+from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.scene import Scene, imagery_credit
-from campwatch.results import Grid
+from campwatch.results import PairResult
 
-__all__ = ["MappedChange", "ChangeView", "ViewSource", "view_from_result", "view_from_report", "view_from_series",
+__all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series",
            "series_view", "with_window", "ANALYST_CLASSES"]
 
 
@@ -91,45 +91,8 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
     return round(float(lon), 7), round(float(lat), 7)
 
 
-class ViewSource(Protocol):
-    """What a view is made from: a pair's result in memory (:mod:`campwatch.results`), whole or by blocks."""
-
-    @property
-    def before(self) -> Scene: ...
-
-    @property
-    def after(self) -> Scene: ...
-
-    @property
-    def aoi(self) -> AOI | None: ...
-
-    @property
-    def regions(self) -> Sequence[Any]: ...
-
-    @property
-    def shift(self) -> tuple[float, float]: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def interval(self) -> tuple[str, str]: ...
-
-    @property
-    def grid(self) -> Grid: ...
-
-    @property
-    def overview_obscured(self) -> np.ndarray: ...
-
-    @property
-    def overview_no_data(self) -> np.ndarray: ...
-
-    @property
-    def chips(self) -> ChipReader | None: ...
-
-
-def view_from_result(result: ViewSource, *, credit: str | None = None) -> ChangeView:
-    """The view of a detection run in memory (its regions numbered by their ids)."""
+def view_from_result(result: PairResult, *, credit: str | None = None) -> ChangeView:
+    """The view of a pair's result in memory, whole or by blocks alike (its changes numbered by their ids)."""
     crs = result.grid.crs
     changes = [
         MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence,

@@ -1,0 +1,68 @@
+"""Tests of campwatch.detection.fences: fence lines found in the imagery, razed and built stretches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import TRANSFORM, array_scene, ground
+
+from campwatch.config import DetectConfig
+from campwatch.detection.fences import fence_changes, find_fence_lines, ridge_strength
+
+SHAPE = (240, 320)
+ROW = 120  # the fence runs west to east along this row, 120 m long at 0.5 m
+COLS = (40, 280)
+
+
+def fenced(gap: tuple[int, int] | None = None, seed: int = 3) -> np.ndarray:
+    """Bare ground with a dark fence line one pixel wide, razed over the columns of ``gap``."""
+    img = ground(SHAPE, seed) + np.random.default_rng(seed).normal(0, 3, (4, *SHAPE)).astype("float32")
+    img[:, ROW, COLS[0]:COLS[1]] *= 0.45
+    if gap is not None:
+        img[:, ROW, gap[0]:gap[1]] = ground(SHAPE, seed)[:, ROW, gap[0]:gap[1]]
+    return img
+
+
+def test_a_fence_line_is_found_where_it_runs():
+    scene = array_scene(fenced())
+    lines = find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=DetectConfig())
+    assert len(lines) == 1
+    (x0, y0), (x1, y1) = sorted(lines[0].coords)
+    row_y = TRANSFORM.f - (ROW + 0.5) * 0.5
+    assert y0 == pytest.approx(row_y, abs=0.6) and y1 == pytest.approx(row_y, abs=0.6)
+    assert lines[0].length == pytest.approx((COLS[1] - COLS[0]) * 0.5, rel=0.1)
+
+
+def test_plain_ground_has_no_fence_line():
+    scene = array_scene(ground(SHAPE, 5))
+    assert find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=DetectConfig()) == []
+
+
+def test_a_razed_stretch_is_measured_where_it_was_razed():
+    gap = (120, 200)  # 40 m
+    before, after = array_scene(fenced()), array_scene(fenced(gap, seed=3))
+    found = fence_changes(before, after, usable=np.ones(SHAPE, bool), config=DetectConfig())
+    assert [f.change_class for f in found] == ["fence_razed"]
+    razed = found[0]
+    # The ridge is smoothed over fence_smooth_m (4 m): the ends of the stretch come in by a few metres.
+    assert 40.0 - 2 * 4.0 <= razed.length_m <= 40.0
+    x_min, _, x_max, _ = razed.geometry.bounds
+    assert TRANSFORM.c + gap[0] * 0.5 <= x_min <= TRANSFORM.c + gap[0] * 0.5 + 6.0
+    assert TRANSFORM.c + gap[1] * 0.5 - 6.0 <= x_max <= TRANSFORM.c + gap[1] * 0.5
+    assert razed.source == "imagery" and razed.ridge_before > razed.ridge_after
+
+
+def test_a_built_stretch_is_the_razed_one_reversed():
+    gap = (120, 200)
+    found = fence_changes(array_scene(fenced(gap)), array_scene(fenced()), usable=np.ones(SHAPE, bool),
+                          config=DetectConfig())
+    assert [f.change_class for f in found] == ["fence_built"]
+    assert 40.0 - 2 * 4.0 <= found[0].length_m <= 40.0
+
+
+def test_nothing_changes_where_nothing_was_usable():
+    usable = np.ones(SHAPE, bool)
+    usable[:, 100:220] = False
+    found = fence_changes(array_scene(fenced()), array_scene(fenced((120, 200))), usable=usable,
+                          config=DetectConfig())
+    assert found == []
