@@ -12,7 +12,7 @@ from typing import Any
 
 from campwatch.errors import ConfigError
 
-__all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS"]
+__all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "config_reference"]
 
 THRESHOLD_METHODS = ("auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "histogram", "none")
@@ -333,3 +333,50 @@ def _check_names(values: dict[str, Any], *, source: str) -> None:
             f"{source}: unknown parameter(s) {', '.join(unknown)}; "
             f"valid ones are {', '.join(sorted(valid))}"
         )
+
+
+def config_reference() -> str:
+    """The reference of every parameter as Markdown (``docs/config.md``), from :class:`DetectConfig`'s
+    docstring and defaults; ``make docs`` writes it, and a test keeps the file in step."""
+    doc = DetectConfig.__doc__ or ""
+    lines = doc.split("----------", 1)[1].splitlines()
+    entries: list[tuple[list[str], str, list[str]]] = []
+    for line in lines:
+        if line.startswith("    ") and not line.startswith("        ") and " : " in line:
+            names, kind = line.strip().split(" : ", 1)
+            entries.append(([n.strip() for n in names.split(",")], kind, []))
+        elif line.strip() and entries:
+            entries[-1][2].append(line.strip())
+    defaults = {f.name: f.default for f in fields(DetectConfig)}
+    out = [
+        "# Detection parameters",
+        "",
+        "Generated from `campwatch.DetectConfig` by `make docs`: do not edit by hand.",
+        "",
+        "Give any of them in a TOML file (at top level or under `[detect]`) or a JSON file with",
+        "`--config FILE`; `detect` also takes a few as flags (`--threshold-method`, `--gain-threshold`,",
+        "`--loss-threshold`, `--min-area`, `--no-coregister`, `--block-size`). An unknown name or a",
+        "value of the wrong kind is an error (exit 2) that names it. Every report records all of",
+        "them under `parameters`, so that `campwatch verify` can run it again.",
+        "",
+        "```toml",
+        "[detect]",
+        "min_area_m2 = 40",
+        "block_size_px = 1024",
+        "```",
+        "",
+        "| parameter | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    documented = set()
+    for names, kind, text in entries:
+        for name in names:
+            documented.add(name)
+            default = json.dumps(defaults[name])
+            meaning = " ".join(text).replace("``", "`").replace("|", r"\|")
+            kind_text = kind.replace("|", r"\|")
+            out.append(f"| `{name}` | {kind_text} | `{default}` | {meaning} |")
+    missing = sorted(set(defaults) - documented)
+    if missing:  # pragma: no cover - a parameter added without its documentation
+        raise AssertionError(f"DetectConfig documents no {', '.join(missing)}")
+    return "\n".join(out) + "\n"

@@ -35,3 +35,17 @@ def test_config_from_file(tmp_path):
         DetectConfig.from_file(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot be read"):
         DetectConfig.from_file(tmp_path / "none.toml")
+
+
+def test_docs_config_md_is_the_reference_of_every_parameter():
+    """docs/config.md is generated (`make docs`); it must say what the code does."""
+    from dataclasses import fields
+
+    from conftest import ROOT
+
+    from campwatch.config import config_reference
+
+    text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    assert text == config_reference(), "docs/config.md is out of date: run `make docs`"
+    for f in fields(DetectConfig):
+        assert f"| `{f.name}` |" in text

@@ -17,7 +17,7 @@ from campwatch.run import run_detect
 @click.command("detect")
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
-@click.option("--aoi", "aoi_path", type=click.Path(path_type=Path), help="AOI GeoJSON file (see README).")
+@click.option("--aoi", "aoi_path", type=click.Path(path_type=Path), help="AOI GeoJSON file (docs/cli.md).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @config_option
 @click.option("--threshold-method", type=click.Choice(THRESHOLD_METHODS), help="How thresholds are chosen.")
