@@ -343,8 +343,8 @@ def config_reference() -> str:
     entries: list[tuple[list[str], str, list[str]]] = []
     for line in lines:
         if line.startswith("    ") and not line.startswith("        ") and " : " in line:
-            names, kind = line.strip().split(" : ", 1)
-            entries.append(([n.strip() for n in names.split(",")], kind, []))
+            joined, kind = line.strip().split(" : ", 1)
+            entries.append(([n.strip() for n in joined.split(",")], kind, []))
         elif line.strip() and entries:
             entries[-1][2].append(line.strip())
     defaults = {f.name: f.default for f in fields(DetectConfig)}
