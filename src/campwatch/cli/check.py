@@ -40,8 +40,7 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     history (a GeoPackage with layers 'changes' and 'checks') and prints what is new.
     Running the same check twice adds nothing.
     """
-    out = out_dir if out_dir is not None else Path("checks") / aoi.stem
-    result = run_check(aoi, images_dir, out, history_path=history_path, baseline=baseline, config=config,
+    result = run_check(aoi, images_dir, out_dir, history_path=history_path, baseline=baseline, config=config,
                        figures=not no_figures, dpi=dpi, mask_path=mask_path)
     click.echo(f"{result.aoi}: {result.summary}")
     if result.folder is not None:

@@ -175,7 +175,7 @@ def _stage_check_figures(
 def run_check(
     aoi_path: str | Path,
     images_dir: str | Path,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
     history_path: str | Path | None = None,
     baseline: str | None = None,
@@ -193,8 +193,8 @@ def run_check(
         The AOI file; its name (without extension) is the AOI's key in the history.
     images_dir : path
         The AOI's dated images (see :func:`campwatch.monitor.series.series_scenes`).
-    out_dir : path
-        Where each check writes its pair outputs (``<check_id>/pairs/<from>_<to>/``) and
+    out_dir : path, optional
+        Default ``checks/<AOI file name without extension>``. Where each check writes its pair outputs (``<check_id>/pairs/<from>_<to>/``) and
         ``check.json``; also the default history file, ``history.gpkg``.
     history_path : path, optional
         The history GeoPackage (default ``out_dir/history.gpkg``); one file may hold many AOIs.
@@ -223,7 +223,8 @@ def run_check(
     parameters and version as one in the history adds nothing.
     """
     config = config or DetectConfig()
-    plan = _plan(Path(aoi_path), images_dir, Path(out_dir), history_path=history_path, baseline=baseline,
+    out = Path(out_dir) if out_dir is not None else Path("checks") / aoi_key(aoi_path)
+    plan = _plan(Path(aoi_path), images_dir, out, history_path=history_path, baseline=baseline,
                  config=config, mask_path=mask_path)
     if isinstance(plan, CheckResult):
         return plan
