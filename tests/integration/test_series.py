@@ -113,19 +113,15 @@ def test_series_scenes_sorted_by_date_from_names_and_tags(tmp_path: Path):
     assert [i.path.name for i in infos] == ["tagged.tif", "b_2021-03-04.tif", "a_2022-01-01.tif"]
 
 
-def test_series_scenes_undated_image_is_named(tmp_path: Path):
+@pytest.mark.parametrize("second, error, message", [
+    ("mystery.tif", SceneError, r"mystery\.tif: cannot tell the acquisition date"),
+    ("y_2021-03-04.tif", InputError, r"x_2021-03-04\.tif and .*y_2021-03-04\.tif have the same date"),
+])
+def test_series_scenes_names_an_undated_image_and_both_images_of_one_date(tmp_path: Path, second, error, message):
     img = camp_scene(1, buildings=[], noise_seed=1)
     write_tif(tmp_path / "x_2021-03-04.tif", img)
-    write_tif(tmp_path / "mystery.tif", img)
-    with pytest.raises(SceneError, match=r"mystery\.tif: cannot tell the acquisition date"):
-        series_scenes(tmp_path)
-
-
-def test_series_scenes_same_date_names_both(tmp_path: Path):
-    img = camp_scene(1, buildings=[], noise_seed=1)
-    write_tif(tmp_path / "x_2021-03-04.tif", img)
-    write_tif(tmp_path / "y_2021-03-04.tif", img)
-    with pytest.raises(InputError, match=r"x_2021-03-04\.tif and .*y_2021-03-04\.tif have the same date"):
+    write_tif(tmp_path / second, img)
+    with pytest.raises(error, match=message):
         series_scenes(tmp_path)
 
 
