@@ -153,3 +153,46 @@ def fake_info(**kw):
                 width=10, height=10, count=4, dtype="uint16", nodata=0, band_names=("blue", "green", "red", "nir"))
     base.update(kw)
     return SceneInfo(**base)
+
+
+#: The card of the test models :func:`write_model` makes (a scaled absolute difference: no weights of anyone's).
+MODEL_CARD: dict[str, Any] = {
+    "name": "test difference", "licence": "CC0 (made by the tests)", "source": "tests/conftest.py",
+    "bands": ["red", "green", "blue"], "inputs": ["a", "b"], "output": "p", "covers": "buildings",
+    "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "tile_multiple": 16, "threshold": 0.5,
+    "pixel_size_m": [0.3, 1.0], "tile_px": 64, "overlap_px": 16,
+}
+
+
+def write_model(path: Path, *, gain: float = 8.0, offset: float = 2.0, smooth: bool = False, channels: int = 3,
+                card: dict[str, Any] | None = MODEL_CARD, card_in_metadata: bool = False) -> Path:
+    """Write a tiny bitemporal change model: p = sigmoid(gain * mean|a - b| - offset), optionally after a
+    3 x 3 mean (so that tiles have seams to blend); and its card beside it (or in its metadata)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = [1, channels, "h", "w"]
+    nodes = [helper.make_node("Sub", ["a", "b"], ["d"]), helper.make_node("Abs", ["d"], ["ad"]),
+             helper.make_node("ReduceMean", ["ad"], ["m"], axes=[1], keepdims=1)]
+    last = "m"
+    if smooth:
+        nodes.append(helper.make_node("AveragePool", ["m"], ["s"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                      count_include_pad=0))
+        last = "s"
+    nodes += [helper.make_node("Mul", [last, "gain"], ["g"]), helper.make_node("Sub", ["g", "offset"], ["z"]),
+              helper.make_node("Sigmoid", ["z"], ["p"])]
+    graph = helper.make_graph(
+        nodes, "difference",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, shape),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, "h", "w"])],
+        initializer=[helper.make_tensor("gain", TensorProto.FLOAT, [], [gain]),
+                     helper.make_tensor("offset", TensorProto.FLOAT, [], [offset])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    if card is not None and card_in_metadata:
+        helper.set_model_props(model, {"campwatch_card": json.dumps(card)})
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    if card is not None and not card_in_metadata:
+        path.with_suffix(".json").write_text(json.dumps(card), encoding="utf-8")
+    return path

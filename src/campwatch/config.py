@@ -162,6 +162,10 @@ class DetectConfig:
         Each block is read with this margin around it, in metres (default 100), so that
         a change up to this far across a block edge is seen whole by one block; larger
         ones are joined from their parts.
+    model : str or None
+        A learned change model to run after co-registration and radiometric matching: its
+        ONNX file, its card, or its name in the user's models folder (``campwatch models``).
+        None (default): the classical stages only. See docs/models.md.
     """
 
     threshold_method: str = "noise"
@@ -211,6 +215,7 @@ class DetectConfig:
     max_obscured_fraction: float = 0.5
     block_size_px: int = 2048
     block_halo_m: float = 100.0
+    model: str | None = None
 
     def __post_init__(self) -> None:
         if self.threshold_method not in THRESHOLD_METHODS:

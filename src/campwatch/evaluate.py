@@ -31,6 +31,7 @@ from skimage.measure import label as label_objects
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.detection.analysis import analyse_scenes
+from campwatch.detection.model import load_model, resolve_model
 from campwatch.errors import InputError
 from campwatch.io.jsonio import load_report
 from campwatch.io.scene import Scene, band_names_of
@@ -437,6 +438,7 @@ def evaluate_dataset(
     if not (isinstance(pixel_size, (int, float)) and math.isfinite(pixel_size) and pixel_size > 0):
         raise InputError(f"--pixel-size={pixel_size} is not valid; expected metres per pixel > 0")
     codes = np.array([CLASSES[c].code for c in classes])
+    model = load_model(resolve_model(config.model)) if config is not None and config.model else None
     pooled = PixelScore(0, 0, 0, 0)
     pairs: dict[str, PixelScore] = {}
     notes: dict[str, list[str]] = {}
@@ -455,7 +457,7 @@ def evaluate_dataset(
             raise InputError(f"{lab}: label is {truth.shape}, image {before.shape}; they must match")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = analyse_scenes(before, after, config=config)
+            result = analyse_scenes(before, after, config=config, model=model)
         predicted = np.isin(result.classes, codes)
         valid = result.analysed & ~result.obscured.mask
         score = pixel_score(predicted, truth, valid)

@@ -109,6 +109,8 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "width": int(grid.window.width), "height": int(grid.window.height)},
         },
         "parameters": result.config.to_dict(),
+        "model": ({"used": True} | result.model) if result.model else {
+            "used": False, "note": "no change model was given: the classical stages only"},
         "thresholds": result.thresholds.to_dict(),
         "coregistration": {
             "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],

@@ -190,6 +190,8 @@ class DetectResult(_PairOutcome):
     masked_m2: dict[str, float] = dataclasses.field(default_factory=dict)
     #: The shift left after correction, measured on tiles: ``{"tiles", "median_px", "max_px"}``, or None.
     residual_shift: dict[str, float] | None = None
+    #: The change model used (:meth:`campwatch.detection.model.ChangeModel.record`), or None: classical only.
+    model: dict[str, Any] | None = None
 
     #: Whole-scene runs read the images at full resolution: no chips to read for close-ups.
     chips = None
@@ -292,6 +294,8 @@ class BlockwiseResult(_PairOutcome):
     chips: Any = None
     #: The scratch folder that holds ``mask_path``, removed on :meth:`close` (None: the caller's).
     scratch: Path | None = None
+    #: The change model used, or None: classical only (as :attr:`DetectResult.model`).
+    model: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.scratch is not None:

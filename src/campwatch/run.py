@@ -9,18 +9,21 @@ file names; :func:`run_detect` adds the outputs (``campwatch detect``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from campwatch.config import DetectConfig
 from campwatch.detection.analysis import analyse_scenes
 from campwatch.detection.blocks import analyse_blockwise, needs_blocks
+from campwatch.detection.model import load_model, resolve_model
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
@@ -32,7 +35,7 @@ from campwatch.publish.views import view_from_result
 from campwatch.report import build_report
 from campwatch.results import PairResult
 
-__all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outputs", "input_records",
+__all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outputs", "input_records", "model_records",
            "OUTPUT_NAMES"]
 
 logger = logging.getLogger(__name__)
@@ -61,16 +64,20 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     """
     config = config or DetectConfig()
     info = pair_info(request)
+    model = load_model(resolve_model(config.model)) if config.model else None
+    if model is not None:
+        info = dataclasses.replace(info, notes=info.notes + tuple(model.notes_for(info.before.pixel_size)))
     window = aoi_window(info.before, request.aoi)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # numpy on empty or all-nodata parts
         if not needs_blocks((int(window.height), int(window.width)), config, info.before.pixel_size):
             before, after, notes = read_pair(request, info)
             return analyse_scenes(before, after, aoi=request.aoi, config=config, notes=list(info.notes) + notes,
-                                  mask=request.mask)
+                                  mask=request.mask, model=model)
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
         try:
-            result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info)
+            result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info,
+                                       model=model)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
@@ -182,11 +189,14 @@ def input_records(
     *,
     aoi_path: str | Path | None = None,
     mask_path: str | Path | None = None,
+    model: dict[str, Any] | None = None,
 ) -> list[dict[str, str]]:
     """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
 
     A folder of tiles gives one record per tile. A date or band names the user gave are
     kept (``date_given``, ``bands_given``) so that the run can be repeated (``campwatch verify``).
+    ``model``: the record of the change model used (:attr:`campwatch.results.DetectResult.model`);
+    its file and card are inputs too.
     """
     records = []
     for role, path, given, names in (("before", request.before, request.dates[0], request.bands[0]),
@@ -203,6 +213,16 @@ def input_records(
     for role, extra in (("aoi", aoi_path), ("mask", mask_path)):
         if extra is not None:
             records.append({"role": role, "path": str(Path(extra).resolve()), "sha256": sha256_file(extra)})
+    return records + model_records(model)
+
+
+def model_records(model: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The input records of a change model's file and card (none without a model)."""
+    if not model:
+        return []
+    records = [{"role": "model", "path": model["path"], "sha256": model["sha256"]}]
+    if model.get("card_sha256"):
+        records.append({"role": "model card", "path": model["card"], "sha256": model["card_sha256"]})
     return records
 
 
@@ -232,6 +252,6 @@ def run_detect(
                           mask=read_mask(mask_path) if mask_path is not None else None)
     with analyse_pair(request, config=config, workers=workers) as result, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        inputs = input_records(request, aoi_path=aoi_path, mask_path=mask_path)
+        inputs = input_records(request, aoi_path=aoi_path, mask_path=mask_path, model=result.model)
         paths = write_outputs(result, out_dir, inputs=inputs, credit=result.credit)
     return result, paths

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, config_option, verbosity
+from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, config_option, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.batch import find_jobs, run_batch
 
@@ -25,10 +25,11 @@ from campwatch.monitor.batch import find_jobs, run_batch
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Send the jobs to this Dask distributed scheduler (tcp://host:8786) instead.")
 @config_option
+@model_option
 @click.option("--no-figures", is_flag=True, help="Skip each check's figure set and report.html.")
 @verbosity
 def batch_command(root: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-                  config: DetectConfig, no_figures: bool) -> None:
+                  config: DetectConfig, model: str | None, no_figures: bool) -> None:
     """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
 
     An optional ROOT/masks/<name>.geojson gives areas of that AOI not to analyse.
@@ -38,6 +39,7 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
     Killed and started again, a batch redoes only the checks that had not finished.
     Exit 0 when every AOI was checked, 2 when one had bad input, 1 when one failed.
     """
+    config = config.replace(model=model)
     jobs = find_jobs(root, out=out_dir, config=config, figures=not no_figures)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

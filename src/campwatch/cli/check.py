@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, figure_options, mask_option, verbosity
+from campwatch.cli.options import config_option, figure_options, mask_option, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.history import run_check
 
@@ -25,13 +25,15 @@ EXIT_NEW = 3
 @click.option("--baseline", default=None,
               help="Baseline image: a file name or date (YYYY-MM-DD) in IMAGES_DIR (default: the first).")
 @config_option
+@model_option
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_NEW} when the check found anything new, 0 when not (for schedulers).")
 @mask_option
 @figure_options
 @verbosity
 def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_path: Path | None,
-                  baseline: str | None, config: DetectConfig, exit_code: bool, no_figures: bool, dpi: int,
+                  baseline: str | None, config: DetectConfig, model: str | None, exit_code: bool, no_figures: bool,
+                  dpi: int,
                   mask_path: Path | None) -> None:
     """Check AOI for what is new in IMAGES_DIR since the last check.
 
@@ -40,7 +42,8 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     history (a GeoPackage with layers 'changes' and 'checks') and prints what is new.
     Running the same check twice adds nothing.
     """
-    result = run_check(aoi, images_dir, out_dir, history_path=history_path, baseline=baseline, config=config,
+    result = run_check(aoi, images_dir, out_dir, history_path=history_path, baseline=baseline,
+                       config=config.replace(model=model),
                        figures=not no_figures, dpi=dpi, mask_path=mask_path)
     click.echo(f"{result.aoi}: {result.summary}")
     if result.folder is not None:

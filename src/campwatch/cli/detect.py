@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.classes import CLASSES
-from campwatch.cli.options import config_option, mask_option, verbosity
+from campwatch.cli.options import config_option, mask_option, model_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.io.scene import parse_band_names
 from campwatch.run import run_detect
@@ -20,6 +20,7 @@ from campwatch.run import run_detect
 @click.option("--aoi", "aoi_path", type=click.Path(path_type=Path), help="AOI GeoJSON file (docs/cli.md).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @config_option
+@model_option
 @click.option("--threshold-method", type=click.Choice(THRESHOLD_METHODS), help="How thresholds are chosen.")
 @click.option("--gain-threshold", type=float, help="Fixed threshold for brighter change (noise sigmas).")
 @click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
@@ -43,6 +44,7 @@ def detect_command(
     aoi_path: Path | None,
     out_dir: Path,
     config: DetectConfig,
+    model: str | None,
     threshold_method: str | None,
     gain_threshold: float | None,
     loss_threshold: float | None,
@@ -64,7 +66,8 @@ def detect_command(
     """
     config = config.replace(threshold_method=threshold_method, gain_threshold=gain_threshold,
                             loss_threshold=loss_threshold, min_area_m2=min_area_m2,
-                            coregister=False if no_coregister else None, block_size_px=block_size_px)
+                            coregister=False if no_coregister else None, block_size_px=block_size_px,
+                            model=model)
     dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
@@ -79,6 +82,8 @@ def detect_command(
         click.echo(f"  {name:<22}{summary.counts[name]:>5}  {summary.size(name):>12,.0f} {CLASSES[name].unit}")
     if not summary.found:
         click.echo("  no change found")
+    if result.model:
+        click.echo(f"  model: {result.model['name']} ({result.model['file']}, threshold {result.model['threshold']})")
     for w in result.warnings:
         click.echo(f"  warning: {w}")
     for path in paths.values():

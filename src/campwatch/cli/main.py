@@ -12,6 +12,7 @@ from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.figures import figures_command
 from campwatch.cli.inventory import inventory_command
+from campwatch.cli.models import models_command
 from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
 from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
@@ -35,7 +36,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 
 for command in (detect_command, sample_command, evaluate_command, inventory_command, series_command, check_command,
-                batch_command, verify_command, figures_command):
+                batch_command, verify_command, figures_command, models_command):
     cli.add_command(command)
 
 

@@ -94,6 +94,14 @@ def config_option(f: F) -> F:
         help="TOML or JSON file of detection parameters (docs/config.md).")(f)
 
 
+def model_option(f: F) -> F:
+    """Add --model (a change model: its ONNX file, its card, or a name in the models folder)."""
+    return click.option(  # type: ignore[return-value]
+        "--model", "model", default=None, metavar="MODEL",
+        help="A change model to run with the classical stages: an .onnx file (card beside it), its card "
+             "(.toml), or a name in the models folder (campwatch models). Default: classical stages only.")(f)
+
+
 def mask_option(f: F) -> F:
     """Add --mask (a GeoJSON of areas not to analyse) to a command."""
     return click.option(  # type: ignore[return-value]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, figure_options, mask_option, verbosity
+from campwatch.cli.options import config_option, figure_options, mask_option, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.series import run_series
 
@@ -17,10 +17,12 @@ from campwatch.monitor.series import run_series
 @click.option("--out", "-o", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for series.geojson, report.html, figures/ and pairs/<from>_<to>/ (made if missing).")
 @config_option
+@model_option
 @mask_option
 @figure_options
 @verbosity
-def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectConfig, no_figures: bool,
+def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectConfig, model: str | None,
+                   no_figures: bool,
                    dpi: int, mask_path: Path | None) -> None:
     """Compare every consecutive pair of the dated images in IMAGES_DIR over AOI.
 
@@ -28,7 +30,7 @@ def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectCon
     later images show it. A date whose AOI is mostly hidden (nodata, cloud) is recorded
     and skipped. Images are dated by their names (YYYY-MM-DD) or TIFF tags.
     """
-    result = run_series(aoi, images_dir, out_dir, config=config, figures=not no_figures, dpi=dpi,
+    result = run_series(aoi, images_dir, out_dir, config=config.replace(model=model), figures=not no_figures, dpi=dpi,
                         mask_path=mask_path)
     for line in result.lines():
         click.echo(line)

@@ -21,6 +21,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.align import apply_shift, measure_shift, residual_shifts
 from campwatch.detection.change import ChangeMeasures, change_measures
 from campwatch.detection.classify import class_mask, classify_changes
+from campwatch.detection.model import ChangeModel
 from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.detection.radiometry import LinearFit, fit_departure, invariant_candidates, invariant_fit, normalize
 from campwatch.detection.segment import change_mask, clean_mask, label_regions
@@ -74,6 +75,7 @@ def analyse_scenes(
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     radiometry: LinearFit | None = None,
     noise_sigma: tuple[float, ...] | None = None,
+    model: ChangeModel | None = None,
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
 
@@ -97,6 +99,17 @@ def analyse_scenes(
         sigmas (needs ``noise_sigma``).
     noise_sigma : tuple of float, optional
         The noise sigma of each band's difference, when measured beforehand.
+    model : ChangeModel, optional
+        A learned change model (:mod:`campwatch.detection.model`), run on the co-registered,
+        radiometrically matched pair where it is usable (not obscured); what it sees is
+        classified in the analyst's terms with the classical stages' evidence
+        (:func:`campwatch.detection.classify.classify_changes`).
+
+    Raises
+    ------
+    GridMismatchError, InputError, ModelError
+        When the scenes differ in shape, are shifted by more than ``max_shift_px``, have no
+        valid pixel in common inside the AOI, or lack a band the model takes.
     """
     config = config or DetectConfig()
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
@@ -106,8 +119,16 @@ def analyse_scenes(
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
+    learned = None
+    if model is not None:
+        # The model takes the pair co-registered, each date in its own radiometry: it learnt to
+        # see through the differences of light between dates, and matching them hides change
+        # from it (Joplin: 180 razed houses found after matching, 215 without).
+        learned = model.change(before, prep.after_aligned or after, prep.analysed & ~obscured.mask)
+        logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,
+                    100.0 * learned.mask.mean())
     labels, regions, seen = classify_changes(
-        change_labels, before, after, measures, config,
+        change_labels, before, after, measures, config, learned=learned,
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
@@ -118,7 +139,8 @@ def analyse_scenes(
     return DetectResult(before=before, after=after, aoi=aoi, config=config, measures=measures, thresholds=thresholds,
                         labels=labels, classes=classes, regions=regions, analysed=prep.analysed, obscured=obscured,
                         inside=prep.inside, shift=prep.shift, warnings=tuple(messages), structures_seen=seen,
-                        masked_m2=prep.masked, residual_shift=prep.residual)
+                        masked_m2=prep.masked, residual_shift=prep.residual,
+                        model=model.record() if model is not None else None)
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,8 @@ class PreparedPair:
     messages: list[str]
     #: The radiometric fit applied to the after scene (None: none, or histogram matching).
     fit: LinearFit | None = None
+    #: The after scene co-registered but in its own radiometry (what a change model takes).
+    after_aligned: Scene | None = None
 
 
 def prepare_pair(
@@ -177,9 +201,11 @@ def prepare_pair(
         )
     if frac < LOW_VALID_FRACTION:
         _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
+    aligned = after
     after, fit = _match_radiometry(before, after, analysed, config, scene_fit=fit, sigma=sigma, messages=messages)
     return PreparedPair(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
-                     shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit)
+                        shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit,
+                        after_aligned=aligned)
 
 
 def _mask_user_areas(

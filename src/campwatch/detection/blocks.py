@@ -44,6 +44,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.align import shift_pair
 from campwatch.detection.analysis import LOW_VALID_FRACTION, LOW_VALID_TEXT, analyse_scenes, pair_parameters
 from campwatch.detection.classify import ChangeRegion
+from campwatch.detection.model import ChangeModel
 from campwatch.detection.radiometry import LinearFit, normalize
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
@@ -139,6 +140,7 @@ def analyse_blockwise(
     config: DetectConfig | None = None,
     workers: int = 1,
     info: PairInfo | None = None,
+    model: ChangeModel | None = None,
 ) -> BlockwiseResult:
     """Detect and classify change between two images block by block.
 
@@ -152,6 +154,9 @@ def analyse_blockwise(
         the result does not remove it.
     info : PairInfo, optional
         The pair's metadata, when read already.
+    model : ChangeModel, optional
+        A learned change model, run on each block with its halo (see
+        :func:`campwatch.detection.analysis.analyse_scenes`).
 
     Raises
     ------
@@ -178,7 +183,7 @@ def analyse_blockwise(
 
     # The sample blocks take the scene's own parameters; the blocks, those the samples chose.
     job = _BlockJob(request=request, info=info, window=window, transform=transform, shape=shape, config=config,
-                    shift=(0.0, 0.0), shadow_directions=(None, None))
+                    shift=(0.0, 0.0), shadow_directions=(None, None), model=model)
 
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
     if not info.same_grid:
@@ -257,6 +262,7 @@ def analyse_blockwise(
                 "noise_sigma": [round(v, 4) for v in scene_params.sigma or ()],
                 "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
                 "per_block": per_block},
+        model=model.record() if model is not None else None,
         obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
         overview_no_data=overview_no_data, chips=overview.chips,
         hidden_areas={d: shapely.union_all([shapely.set_precision(g, 1e-3) for g in parts]) if parts
@@ -307,6 +313,7 @@ class _BlockJob:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     fit: LinearFit | None = None
     sigma: tuple[float, ...] | None = None
+    model: ChangeModel | None = None
 
 
 @dataclass
@@ -359,9 +366,8 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
         warnings.simplefilter("ignore", category=RuntimeWarning)
         try:
             res = analyse_scenes(before, after, aoi=job.request.aoi, config=job.config, mask=job.request.mask,
-                                 shift=job.shift,
-                                core=core_sl, shadow_directions=job.shadow_directions, radiometry=job.fit,
-                                noise_sigma=job.sigma)
+                                 shift=job.shift, core=core_sl, shadow_directions=job.shadow_directions,
+                                 radiometry=job.fit, noise_sigma=job.sigma, model=job.model)
         except InputError as exc:
             # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
             record["status"] = f"not analysed: {exc}"

@@ -7,6 +7,7 @@ Structure changes come from comparing the structure-like objects of the two date
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.fences import FenceChange, fence_changes
+from campwatch.detection.model import LearnedChange
 from campwatch.detection.structures import (
     StructureMap,
     find_structures,
@@ -88,6 +90,8 @@ class _Candidate:
     mask: np.ndarray  # bool, over ``box``
     cause: str
     score: float
+    #: What a change model says of the place: ``{"name", "probability", "classical", ...}`` (None: no model).
+    model: dict[str, Any] | None = None
 
 
 def _object_mask(smap: StructureMap, oid: int) -> tuple[tuple[slice, slice], np.ndarray]:
@@ -157,6 +161,89 @@ def _structure_changes(
     return out
 
 
+#: A model's region takes the class of a classical structure change that covers this share of either.
+_SAME_CHANGE = 0.25
+
+#: How far the evidence of the two dates must lean one way for a model's region to be new or
+#: demolished rather than modified (units: share of footprint covered by objects, plus the
+#: difference of contrast in units of ``structure_anomaly``, squashed).
+_DIRECTION_MARGIN = 0.15
+
+
+def _learned(
+    learned: LearnedChange,
+    candidates: list[_Candidate],
+    smap_b: StructureMap,
+    smap_a: StructureMap,
+    usable: np.ndarray,
+    before: Scene,
+    config: DetectConfig,
+) -> list[_Candidate]:
+    """Structure changes from a buildings model's regions, in the analyst's terms.
+
+    Each region of the model's mask (of at least ``min_area_m2``) is one structure change. It
+    takes the class of the classical structure change it shares most with, when one covers
+    :data:`_SAME_CHANGE` of either (the two agree); otherwise the evidence of each date
+    decides: the shadow cast along the region's outline on each date (a standing building
+    casts one; bare ground and rubble do not) and the share of the region that
+    structure-like objects cover on each date. Leaning to the later date by more than :data:`_DIRECTION_MARGIN`: new;
+    to the earlier: demolished; neither: modified. Classical structure changes the model
+    sees nothing of are kept, marked "not seen by the model". Towers pass through.
+    """
+    min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
+    reach = max(1, int(round(config.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
+    regions = label(learned.mask & usable, connectivity=2)
+    structures = [c for c in candidates if c.change_class.startswith("structure")]
+    owned = np.zeros(usable.shape, dtype="int32")  # which classical structure change holds each pixel
+    for i, c in enumerate(structures, start=1):
+        owned[c.box][c.mask] = i
+    seen_by_model: set[int] = set()
+    out: list[_Candidate] = []
+    for prop in regionprops(regions):
+        if prop.area < min_px:
+            continue
+        sl = prop.slice
+        m = regions[sl] == prop.label
+        prob = learned.probability[sl][m]
+        p = float(np.nanmean(prob)) if np.isfinite(prob).any() else 0.0
+        record: dict[str, Any] = {"name": learned.name, "probability": round(p, 3),
+                                  "strength": float(np.clip((p - 0.5) / 0.5, 0.0, 1.0))}
+        shared = np.bincount(owned[sl][m], minlength=len(structures) + 1)[1:]
+        best = int(np.argmax(shared)) if shared.size and shared.max() > 0 else -1
+        if best >= 0 and (shared[best] >= _SAME_CHANGE * m.sum()
+                          or shared[best] >= _SAME_CHANGE * structures[best].mask.sum()):
+            match = structures[best]
+            seen_by_model.update(int(j) + 1 for j in np.nonzero(shared)[0])
+            record["classical"] = "agrees"
+            out.append(_Candidate(match.change_class, sl, m, f"{match.cause}; the change model agrees", match.score,
+                                  model=record))
+            continue
+        cover_b = float((smap_b.labels[sl] > 0)[m].mean())
+        cover_a = float((smap_a.labels[sl] > 0)[m].mean())
+        # A standing building casts a shadow along its outline; bare ground and rubble do not.
+        wide = tuple(slice(max(0, s.start - reach), min(n, s.stop + reach)) for s, n in zip(sl, usable.shape))
+        footprint = np.zeros((wide[0].stop - wide[0].start, wide[1].stop - wide[1].start), dtype=bool)
+        footprint[sl[0].start - wide[0].start:sl[0].stop - wide[0].start,
+                  sl[1].start - wide[1].start:sl[1].stop - wide[1].start] = m
+        shadow_b = shadow_depth(footprint, smap_b.dark[wide], reach)
+        shadow_a = shadow_depth(footprint, smap_a.dark[wide], reach)
+        lean = float(np.tanh(shadow_a - shadow_b)) + 0.5 * (cover_a - cover_b)
+        record.update(classical="sees no structure change here", lean=round(lean, 3),
+                      shadow_px={"before": round(shadow_b, 2), "after": round(shadow_a, 2)})
+        if lean > _DIRECTION_MARGIN:
+            cls, cause = "structure_new", "the change model sees a building change; it stands out only later"
+        elif lean < -_DIRECTION_MARGIN:
+            cls, cause = "structure_demolished", "the change model sees a building change; it stood out only earlier"
+        else:
+            cls, cause = "structure_modified", "the change model sees a building change; it stands out on both dates"
+        out.append(_Candidate(cls, sl, m, cause, float(np.clip(abs(lean), 0.0, 1.0)), model=record))
+    for i, c in enumerate(structures, start=1):
+        if i not in seen_by_model:
+            out.append(dataclasses.replace(c, model={"name": learned.name, "classical": "not seen by the model",
+                                                     "probability": None}))
+    return out + [c for c in candidates if not c.change_class.startswith("structure")]
+
+
 def classify_changes(
     change_labels: np.ndarray,
     before: Scene,
@@ -172,6 +259,7 @@ def classify_changes(
     known: np.ndarray | None = None,
     count_within: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
+    learned: LearnedChange | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -204,6 +292,14 @@ def classify_changes(
     shadow_directions : pair of (row, col) unit vectors or None
         The direction of shadows on each date when known beforehand (measured on the whole
         image); None, measured here (:func:`campwatch.detection.structures.find_structures`).
+    learned : LearnedChange, optional
+        Where a change model sees change (:mod:`campwatch.detection.model`). A model of all
+        change says where the pixels changed instead of the thresholds. A model of
+        buildings says where structures changed: each of its regions is a structure change,
+        new, demolished or modified as the classical stages' evidence says (:func:`_learned`);
+        a structure change the classical stages find where the model sees none is kept,
+        marked so and with a lower confidence. Towers, fences and other change stay with
+        the classical stages.
 
     Returns
     -------
@@ -230,12 +326,16 @@ def classify_changes(
         veiled = (np.zeros(valid.shape, dtype=bool), np.zeros(valid.shape, dtype=bool))
     usable = valid & ~obscured
     changed = (change_labels > 0) & usable
+    if learned is not None and learned.covers == "all":
+        changed = learned.mask & usable
     smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
                              direction=shadow_directions[0])
     smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
                              direction=shadow_directions[1])
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
+    if learned is not None and learned.covers == "buildings":
+        candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config)
 
     px = float(np.sqrt(before.pixel_area))
     reach = max(1, int(round(config.shadow_reach_m / px)))
@@ -254,6 +354,8 @@ def classify_changes(
     # The shadow a new or demolished structure casts is part of its change, not another.
     near = ndimage.binary_dilation(structure_px, iterations=reach) if structure_px.any() else structure_px
     explained = structure_px | (near & (smap_b.dark | smap_a.dark))
+    if learned is not None and learned.covers == "buildings":
+        explained |= learned.mask  # what the model calls a building change is not other change
     rest = changed & ~explained & ~veiled[0] & ~veiled[1]
     min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
     rest_labels = label(rest, connectivity=2)
@@ -391,6 +493,17 @@ def _describe(
             float(np.clip(kind.score, 0, 1)),
         ]
         confidence = 0.5 + 0.5 * float(np.mean(evidence_terms))
+        if kind.model is not None:
+            # Both say it: the mean of the model's and the classical confidence; the model
+            # alone, or the classical stages alone, less.
+            model_conf = 0.5 + 0.5 * float(kind.model.get("strength", 0.0))
+            if kind.model["classical"] == "agrees":
+                confidence = 0.5 * (confidence + model_conf) + 0.1
+            elif kind.model["classical"] == "not seen by the model":
+                confidence = 0.5 + 0.25 * (confidence - 0.5)
+            else:
+                confidence = 0.5 * (model_conf + 0.5 + 0.5 * float(np.mean(evidence_terms[1:])))
+            confidence = float(np.clip(confidence, 0.5, 1.0))
     else:
         change_class = "other_change"
         dark_b = float(smap_b.dark[sl][m].mean())
@@ -416,6 +529,8 @@ def _describe(
         "ndvi_before": None if ndvi_b is None else round(ndvi_b, 3),
         "ndvi_after": None if ndvi_a is None else round(ndvi_a, 3),
     }
+    if isinstance(kind, _Candidate) and kind.model is not None:
+        evidence["model"] = {k: v for k, v in kind.model.items() if k != "strength"}
     return ChangeRegion(
         id=rid,
         geometry=geom,

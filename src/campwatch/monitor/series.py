@@ -39,7 +39,7 @@ from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import series_view
 from campwatch.report import REPORT_SCHEMA, software_versions
 from campwatch.results import PairResult
-from campwatch.run import analyse_pair, input_records, stage_outputs
+from campwatch.run import analyse_pair, input_records, model_records, stage_outputs
 
 __all__ = ["SERIES_SCHEMA", "ImageRecord", "PairStager", "SeriesResult", "series_scenes", "hidden_fraction",
            "compare_series", "pair_name", "pair_summary", "run_series", "series_report"]
@@ -267,6 +267,8 @@ class PairStager:
         self.aoi_path, self.mask_path = aoi_path, mask_path
         self.staged: list[tuple[str, dict[str, Any]]] = []
         self.newest: PairResult | None = None
+        #: The change model the pairs were analysed with (its record), or None.
+        self.model: dict[str, Any] | None = None
 
     def __call__(self, result: PairResult, found_by: str = "pair", within: BaseGeometry | None = None) -> None:
         self.tracker.add_pair(result, found_by=found_by, within=within)
@@ -275,7 +277,8 @@ class PairStager:
         assert result.before.path is not None and result.after.path is not None  # read from files
         folder = self.FOLDERS[found_by] + pair_name(result)
         inputs = input_records(PairRequest(result.before.path, result.after.path), aoi_path=self.aoi_path,
-                               mask_path=self.mask_path)
+                               mask_path=self.mask_path, model=result.model)
+        self.model = result.model
         hashes = stage_outputs(result, self.outs, inputs=inputs, credit=result.credit, prefix=f"{folder}/")
         self.staged.append((found_by, pair_summary(result, hashes, folder)))
 
@@ -361,7 +364,8 @@ def run_series(
                 f"{images_dir}: no two images could be compared: "
                 + "; ".join(f"{r.path.name} {r.reason}" for r in records if r.reason)
             )
-        report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path)
+        report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path,
+                               model=stager.model)
         report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
         report["bridges"] = bridges
         report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs + bridges for name, h in p["outputs"].items()}
@@ -388,6 +392,7 @@ def series_report(
     config: DetectConfig,
     *,
     mask_path: str | Path | None = None,
+    model: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The series report (GeoJSON FeatureCollection, WGS84) before its output hashes."""
     changes = sorted(tracker.changes, key=lambda c: (c.first[1], c.id))
@@ -400,6 +405,7 @@ def series_report(
     inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
     if mask_path is not None:
         inputs.append({"role": "mask", "path": str(Path(mask_path).resolve()), "sha256": sha256_file(mask_path)})
+    inputs += model_records(model)
     skipped = [r for r in records if r.status == "skipped"]
     report = {
         "type": "FeatureCollection",
@@ -410,6 +416,8 @@ def series_report(
         "images": [r.to_dict() for r in records],
         "pairs": pairs,
         "parameters": config.to_dict(),
+        "model": ({"used": True} | model) if model else {
+            "used": False, "note": "no change model was given: the classical stages only"},
         "summary": {
             "images": len(records),
             "compared": sum(r.status == "compared" for r in records),

@@ -96,6 +96,10 @@ def verify_report(report_path: str | Path) -> Verification:
     if not present:
         result.notes.append("an input is missing: the analysis was not run again")
         return result
+    if any(status != "same" for label, status, _ in result.items if label.startswith("input model")):
+        result.notes.append("the change model (or its card) is not the one the report names: the analysis was not "
+                            "run again; put the recorded model back to verify")
+        return result
     with tempfile.TemporaryDirectory(prefix="campwatch-verify-") as tmp:
         out = Path(tmp) / "out"
         try:

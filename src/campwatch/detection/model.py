@@ -1,0 +1,533 @@
+"""A learned change stage: a bitemporal change model the user brings, exported to ONNX and
+described by a card, run through onnxruntime on overlapping tiles with blended seams.
+
+campwatch ships no weights. A model is an ``.onnx`` file and its card, a small TOML or JSON
+file beside it (``<name>.toml`` or ``<name>.json``) or a JSON string in the ONNX metadata
+under ``campwatch_card``. The card says what the model is (name, licence, source), what it
+takes (the input bands in order, their scaling and normalisation, the tile multiple, the
+pixel sizes it was trained for) and what it gives (a change probability, of buildings or of
+all change, and the threshold it was trained for). :func:`load_model` checks the card
+against the ONNX graph; :meth:`ChangeModel.probability` runs it on a co-registered,
+radiometrically matched pair.
+
+Notes
+-----
+Memory: the two scenes in the model's bands (float32), one tile pair at a time through the
+model, and two float32 accumulators of the scene's size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from campwatch.errors import InputError
+from campwatch.io.scene import Scene
+
+__all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "find_card", "read_card",
+           "models_folder", "resolve_model", "list_models", "MODEL_OUTPUTS"]
+
+#: What a model's probability covers.
+MODEL_OUTPUTS = ("buildings", "all")
+
+#: The largest tile a card may ask for, and the largest model file read, so that a hostile
+#: card or file cannot make campwatch spend memory it does not have.
+MAX_TILE_PX = 4096
+MAX_MODEL_BYTES = 2 * 1024**3
+
+
+class ModelError(InputError):
+    """A model file or its card that campwatch cannot use (exit 2)."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a change model is, what it takes and what it gives.
+
+    Attributes
+    ----------
+    name, licence, source : str
+        What the model is, the terms it may be used under, where it comes from.
+    bands : tuple of str
+        The bands of each date's input, in order (``("red", "green", "blue")``).
+    inputs : pair of str
+        The names of the earlier and later date's inputs in the ONNX graph.
+    output : str
+        The name of the output in the ONNX graph: a (1, 1, H, W) probability of change.
+    covers : {"buildings", "all"}
+        What change the probability is of.
+    scale : str
+        How a date is brought to the range 0..1 the model was trained on: ``"stretch"``
+        (8-bit images divided by 255; others by a percentile stretch shared by both dates).
+    mean, std : tuple of float
+        Per-band normalisation after scaling: ``(x - mean) / std``.
+    tile_multiple : int
+        The model's height and width must be multiples of this.
+    threshold : float
+        The probability above which a pixel is change, as trained.
+    pixel_size_m : pair of float
+        The range of pixel sizes (metres) of the imagery it was trained on.
+    tile_px, overlap_px : int
+        Inference tiles and their overlap, in pixels (seams are blended over the overlap).
+    """
+
+    name: str
+    licence: str
+    source: str
+    bands: tuple[str, ...]
+    inputs: tuple[str, str]
+    output: str
+    covers: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    tile_multiple: int = 16
+    threshold: float = 0.5
+    pixel_size_m: tuple[float, float] = (0.3, 1.0)
+    scale: str = "stretch"
+    stretch_percentiles: tuple[float, float] = (2.0, 98.0)
+    tile_px: int = 512
+    overlap_px: int = 64
+    notes: str = ""
+
+    @classmethod
+    def from_dict(cls, values: Any, *, source: str) -> ModelCard:
+        """A card from its table, every name and value checked.
+
+        Raises
+        ------
+        ModelError
+            Naming the card, the key, the value and what was expected.
+        """
+        if not isinstance(values, dict):
+            raise ModelError(f"model card {source}: expected a table of keys, got {type(values).__name__}")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ModelError(f"model card {source}: unknown key(s) {', '.join(unknown)}; "
+                             f"valid ones are {', '.join(sorted(known))}")
+        missing = sorted(k for k in ("name", "licence", "source", "bands", "inputs", "output", "covers", "mean", "std")
+                         if k not in values)
+        if missing:
+            raise ModelError(f"model card {source}: missing key(s) {', '.join(missing)}")
+
+        def text(key: str) -> str:
+            v = values.get(key, cls.__dataclass_fields__[key].default)
+            if not isinstance(v, str) or (key != "notes" and not v.strip()):
+                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a non-empty string")
+            return v
+
+        def numbers(key: str, n: int | None = None) -> tuple[float, ...]:
+            v = values.get(key, cls.__dataclass_fields__[key].default)
+            if (not isinstance(v, (list, tuple)) or not v or (n is not None and len(v) != n)
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)):
+                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a list of "
+                                 f"{n or 'one or more'} numbers")
+            return tuple(float(x) for x in v)
+
+        def whole(key: str, low: int, high: int) -> int:
+            v = values.get(key, cls.__dataclass_fields__[key].default)
+            if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a whole number "
+                                 f"from {low} to {high}")
+            return v
+
+        bands = values["bands"]
+        if (not isinstance(bands, (list, tuple)) or not bands or not all(isinstance(b, str) and b for b in bands)
+                or len(set(bands)) != len(bands)):
+            raise ModelError(f"model card {source}: bands={bands!r} is not valid; expected a list of distinct band "
+                             "names such as [\"red\", \"green\", \"blue\"]")
+        inputs = values["inputs"]
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or not all(isinstance(i, str) for i in inputs):
+            raise ModelError(f"model card {source}: inputs={inputs!r} is not valid; expected the names of the "
+                             "earlier and the later date's inputs, [\"a\", \"b\"]")
+        covers = text("covers")
+        if covers not in MODEL_OUTPUTS:
+            raise ModelError(f"model card {source}: covers={covers!r} is not valid; expected one of "
+                             f"{', '.join(MODEL_OUTPUTS)}")
+        scale = text("scale")
+        if scale != "stretch":
+            raise ModelError(f"model card {source}: scale={scale!r} is not valid; expected \"stretch\"")
+        mean, std = numbers("mean", len(bands)), numbers("std", len(bands))
+        if min(std) <= 0:
+            raise ModelError(f"model card {source}: std={list(std)!r} is not valid; expected numbers > 0")
+        threshold = values.get("threshold", 0.5)
+        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold < 1:
+            raise ModelError(f"model card {source}: threshold={threshold!r} is not valid; expected 0 < threshold < 1")
+        sizes = numbers("pixel_size_m", 2)
+        if not 0 < sizes[0] <= sizes[1]:
+            raise ModelError(f"model card {source}: pixel_size_m={list(sizes)!r} is not valid; expected "
+                             "[smallest, largest] metres > 0")
+        low, high = numbers("stretch_percentiles", 2)
+        if not 0 <= low < high <= 100:
+            raise ModelError(f"model card {source}: stretch_percentiles={[low, high]!r} is not valid; expected "
+                             "0 <= low < high <= 100")
+        multiple = whole("tile_multiple", 1, 512)
+        tile = whole("tile_px", multiple, MAX_TILE_PX)
+        overlap = whole("overlap_px", 0, tile // 2)
+        if tile % multiple:
+            raise ModelError(f"model card {source}: tile_px={tile} is not a multiple of tile_multiple={multiple}")
+        return cls(name=text("name"), licence=text("licence"), source=text("source"), bands=tuple(bands),
+                   inputs=(inputs[0], inputs[1]), output=text("output"), covers=covers, mean=mean, std=std,
+                   tile_multiple=multiple, threshold=float(threshold), pixel_size_m=(sizes[0], sizes[1]),
+                   scale=scale, stretch_percentiles=(low, high), tile_px=tile, overlap_px=overlap,
+                   notes=text("notes"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as a table (for the report)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def find_card(model_path: Path) -> Path | None:
+    """The card file beside a model: ``<stem>.toml`` or ``<stem>.json``, if there is one."""
+    for suffix in (".toml", ".json"):
+        candidate = model_path.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """The table of a TOML or JSON card file.
+
+    Raises
+    ------
+    ModelError
+        If it cannot be read or parsed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"model card {path}: cannot be read ({exc})") from exc
+    try:
+        values = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelError(f"model card {path}: cannot be parsed ({exc})") from exc
+    if isinstance(values, dict) and isinstance(values.get("model"), dict):
+        values = values["model"]
+    return values  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class LearnedChange:
+    """What a change model says of a pair: where it sees change, and how sure it is.
+
+    ``mask`` (M, N) bool: probability above the threshold, on usable pixels; ``probability``
+    (M, N) float32 (NaN where not analysed); ``covers``: ``"buildings"`` or ``"all"``.
+    """
+
+    mask: np.ndarray
+    probability: np.ndarray
+    covers: str
+    name: str
+
+
+@dataclass
+class ChangeModel:
+    """A loaded change model: its card, file, SHA-256 and onnxruntime session."""
+
+    path: Path
+    card: ModelCard
+    sha256: str
+    card_path: Path | None
+    session: Any = field(repr=False, default=None)
+
+    def record(self, *, threshold: float | None = None) -> dict[str, Any]:
+        """What a report records of the model: name, licence, source, file, SHA-256, card, threshold."""
+        return {"name": self.card.name, "licence": self.card.licence, "source": self.card.source,
+                "file": self.path.name, "path": str(self.path.resolve()), "sha256": self.sha256,
+                "card": str(self.card_path.resolve()) if self.card_path else "ONNX metadata",
+                "card_sha256": hashlib.sha256(self.card_path.read_bytes()).hexdigest() if self.card_path else None,
+                "threshold": self.card.threshold if threshold is None else threshold, "covers": self.card.covers,
+                "card_values": self.card.to_dict()}
+
+    def notes_for(self, pixel_size: float) -> list[str]:
+        """Warnings for a scene of ``pixel_size`` metres outside the sizes the model was trained for."""
+        low, high = self.card.pixel_size_m
+        if low <= pixel_size <= high:
+            return []
+        return [f"model {self.card.name}: the images' pixels are {pixel_size:.2f} m, outside the {low:g} to "
+                f"{high:g} m it was trained for; what it finds may be off"]
+
+    def change(self, before: Scene, after: Scene, usable: np.ndarray, *, threshold: float | None = None
+               ) -> LearnedChange:
+        """Where the model sees change between two scenes on one grid (:meth:`probability` over a threshold)."""
+        prob = self.probability(before, after, usable)
+        limit = self.card.threshold if threshold is None else threshold
+        mask = np.zeros(usable.shape, dtype=bool)
+        np.greater(prob, limit, out=mask, where=usable)
+        return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name)
+
+    def prepare(self, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both dates in the model's bands and look: scaled to 0..1, then normalised.
+
+        8-bit images are divided by 255; others are stretched between the card's
+        percentiles of both dates' valid pixels together (one stretch for both, so that a
+        change of brightness stays a change). Invalid pixels hold 0 (the mean).
+
+        Raises
+        ------
+        ModelError
+            When a scene lacks a band the model takes.
+        """
+        card = self.card
+        missing = [b for b in card.bands if b not in before.band_names or b not in after.band_names]
+        if missing:
+            raise ModelError(f"model {self.card.name} ({self.path.name}) takes bands {', '.join(card.bands)}; "
+                             f"the images have {', '.join(n or '-' for n in before.band_names)}: "
+                             f"no {', '.join(missing)}")
+        stack = [np.stack([s.data[s.band_names.index(b)] for b in card.bands]) for s in (before, after)]
+        if before.dtype == "uint8" and after.dtype == "uint8":
+            low, high = np.zeros(len(card.bands), "float32"), np.full(len(card.bands), 255.0, "float32")
+        else:
+            both = np.concatenate([x[:, valid] for x in stack], axis=1)
+            if both.size == 0:
+                low, high = np.zeros(len(card.bands), "float32"), np.ones(len(card.bands), "float32")
+            else:
+                low, high = (np.percentile(both, card.stretch_percentiles, axis=1).astype("float32"))
+        span = np.maximum(high - low, 1e-6)
+        mean = np.asarray(card.mean, "float32")[:, None, None]
+        std = np.asarray(card.std, "float32")[:, None, None]
+        out = []
+        for x in stack:
+            unit = np.clip((x - low[:, None, None]) / span[:, None, None], 0.0, 1.0)
+            norm = ((unit - mean) / std).astype("float32")
+            norm[:, ~valid] = 0.0
+            out.append(norm)
+        return out[0], out[1]
+
+    def probability(self, before: Scene, after: Scene, valid: np.ndarray) -> np.ndarray:
+        """The model's change probability at every pixel of two scenes on one grid; NaN where not valid.
+
+        The scenes are cut into tiles of ``card.tile_px`` overlapping by ``card.overlap_px``,
+        each padded (by reflection) to the card's tile multiple; tiles are blended with
+        weights that fall towards their edges, so that the result does not show the seams.
+        """
+        a, b = self.prepare(before, after, valid)
+        prob = run_tiled(self._run, a, b, tile=self.card.tile_px, overlap=self.card.overlap_px,
+                         multiple=self.card.tile_multiple)
+        prob[~valid] = np.nan
+        return prob
+
+    def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        card = self.card
+        (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
+        return np.asarray(p, dtype="float32").reshape(a.shape[1:])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["session"] = None  # a worker process opens its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.session = _session(self.path)
+
+
+def _ramp(n: int, overlap: int, lead: bool, trail: bool) -> np.ndarray:
+    """Weights along one side of a tile: rising over the overlap where a neighbour shares it."""
+    w = np.ones(n, "float32")
+    if overlap > 0:
+        r = (np.arange(overlap, dtype="float32") + 0.5) / overlap
+        if lead:
+            w[:overlap] = np.minimum(w[:overlap], r)
+        if trail:
+            w[-overlap:] = np.minimum(w[-overlap:], r[::-1])
+    return w
+
+
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    starts = list(range(0, size - tile, step)) + [size - tile]
+    return sorted(set(starts))
+
+
+def run_tiled(run: Any, a: np.ndarray, b: np.ndarray, *, tile: int, overlap: int, multiple: int) -> np.ndarray:
+    """Apply ``run(a_tile, b_tile) -> (H, W)`` over two (C, M, N) arrays on overlapping tiles, blended.
+
+    Each tile is padded by reflection to a multiple of ``multiple`` (at least ``multiple``)
+    and the padding cut off again. A pixel's value is the weighted mean of the tiles that
+    hold it; weights fall linearly over the overlap towards a tile edge shared with another
+    tile, and stay 1 at the scene's own edges.
+    """
+    _, rows, cols = a.shape
+    acc = np.zeros((rows, cols), "float32")
+    weight = np.zeros((rows, cols), "float32")
+    step = max(1, tile - overlap)
+    r_starts, c_starts = _starts(rows, tile, step), _starts(cols, tile, step)
+    for r0 in r_starts:
+        for c0 in c_starts:
+            r1, c1 = min(rows, r0 + tile), min(cols, c0 + tile)
+            ta, tb = a[:, r0:r1, c0:c1], b[:, r0:r1, c0:c1]
+            h, w = r1 - r0, c1 - c0
+            ph, pw = (-h) % multiple, (-w) % multiple
+            if ph or pw:
+                pads = ((0, 0), (0, ph), (0, pw))
+                if min(h, w) > max(ph, pw):
+                    ta, tb = np.pad(ta, pads, mode="reflect"), np.pad(tb, pads, mode="reflect")
+                else:  # a sliver narrower than its padding cannot be reflected
+                    ta, tb = np.pad(ta, pads, mode="edge"), np.pad(tb, pads, mode="edge")
+            p = run(np.ascontiguousarray(ta), np.ascontiguousarray(tb))[:h, :w]
+            wr = _ramp(h, min(overlap, h // 2), r0 > 0, r1 < rows)
+            wc = _ramp(w, min(overlap, w // 2), c0 > 0, c1 < cols)
+            wt = wr[:, None] * wc[None, :]
+            acc[r0:r1, c0:c1] += p * wt
+            weight[r0:r1, c0:c1] += wt
+    return acc / np.maximum(weight, 1e-12)
+
+
+_SESSIONS: dict[str, Any] = {}
+
+
+def _session(path: Path) -> Any:
+    """An onnxruntime session for a model file, one per file and process (CPU, quiet)."""
+    key = str(path.resolve())
+    if key not in _SESSIONS:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            _SESSIONS[key] = ort.InferenceSession(str(path), sess_options=options,
+                                                  providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+            raise ModelError(f"model {path}: not a model onnxruntime can run ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:300]})") from exc
+    return _SESSIONS[key]
+
+
+def load_model(path: str | Path) -> ChangeModel:
+    """Open a model and its card, and check that they fit each other.
+
+    ``path`` is the ``.onnx`` file (its card beside it, ``<stem>.toml`` or ``<stem>.json``,
+    or in its metadata under ``campwatch_card``), or a card whose ``file`` names the ONNX
+    file (relative to the card's folder, or absolute).
+
+    Raises
+    ------
+    ModelError
+        If a file is missing, too large, not ONNX, has no card or a bad one, or if its
+        inputs and output are not what the card says (two (1, bands, H, W) float inputs,
+        one (1, 1, H, W) output).
+    """
+    path = Path(path)
+    card_path: Path | None
+    values: Any
+    if path.suffix.lower() in (".toml", ".json"):
+        card_path, values = path, read_card(path)
+        if not isinstance(values, dict) or not isinstance(values.get("file"), str) or not values["file"]:
+            raise ModelError(f"model card {path}: names no model file; add file = \"<name>.onnx\" (beside the "
+                             "card, or an absolute path)")
+        model_path = Path(values["file"])
+        path = model_path if model_path.is_absolute() else card_path.parent / model_path
+    else:
+        card_path = find_card(path)
+        values = read_card(card_path) if card_path is not None else None
+    if not path.is_file():
+        raise ModelError(f"model {path}: file not found")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"model {path}: {size:,} bytes, more than the {MAX_MODEL_BYTES:,} campwatch reads")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    session = _session(path)
+    if values is None:
+        meta = session.get_modelmeta().custom_metadata_map
+        if "campwatch_card" not in meta:
+            raise ModelError(f"model {path}: no card; put {path.with_suffix('.toml').name} beside it (name, licence, "
+                             "source, bands, inputs, output, covers, mean, std, ...: see docs/models.md)")
+        try:
+            values = json.loads(meta["campwatch_card"])
+        except (ValueError, RecursionError) as exc:
+            raise ModelError(f"model {path}: the card in its metadata is not JSON ({exc})") from exc
+        source = f"in {path.name}'s metadata"
+    else:
+        source = str(card_path)
+    if isinstance(values, dict):
+        values = {k: v for k, v in values.items() if k != "file"}
+    card = ModelCard.from_dict(values, source=source)
+    _check_graph(session, card, path)
+    return ChangeModel(path=path, card=card, sha256=digest, card_path=card_path, session=session)
+
+
+def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    for name in card.inputs:
+        if name not in inputs:
+            raise ModelError(f"model {path}: has no input {name!r} (its inputs: {', '.join(inputs)}); "
+                             "fix 'inputs' in its card")
+        shape = inputs[name].shape
+        if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != len(card.bands)):
+            raise ModelError(f"model {path}: input {name!r} has shape {shape}; the card's {len(card.bands)} bands "
+                             f"need (1, {len(card.bands)}, H, W)")
+        if inputs[name].type != "tensor(float)":
+            raise ModelError(f"model {path}: input {name!r} is {inputs[name].type}; campwatch gives float32")
+    if len(inputs) != 2:
+        raise ModelError(f"model {path}: has {len(inputs)} inputs; a bitemporal change model takes two")
+    if card.output not in outputs:
+        raise ModelError(f"model {path}: has no output {card.output!r} (its outputs: {', '.join(outputs)}); "
+                         "fix 'output' in its card")
+    shape = outputs[card.output].shape
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 1):
+        raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (1, 1, H, W), "
+                         "a probability of change")
+
+
+def models_folder() -> Path:
+    """The user's models folder: ``$CAMPWATCH_MODELS``, else the platform's data folder for
+    campwatch (``~/.local/share/campwatch/models`` on Linux) and ``models`` in it."""
+    import os
+
+    import platformdirs
+
+    given = os.environ.get("CAMPWATCH_MODELS")
+    return Path(given) if given else platformdirs.user_data_path("campwatch") / "models"
+
+
+def resolve_model(name: str | Path) -> Path:
+    """The file a ``--model`` value names: a path to an ONNX file or a card, or the name of a
+    model in :func:`models_folder` (``<name>.toml``, ``<name>.json`` or ``<name>.onnx`` there).
+
+    Raises
+    ------
+    ModelError
+        Naming the value, the folder and the models it holds.
+    """
+    path = Path(name)
+    if path.is_file():
+        return path
+    folder = models_folder()
+    if path.name == str(name) and folder.is_dir():
+        for suffix in (".toml", ".json", ".onnx"):
+            candidate = folder / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    known = sorted({p.stem for p in folder.glob("*") if p.suffix in (".onnx", ".toml", ".json")}) if folder.is_dir() else []
+    raise ModelError(f"--model {name}: no such file, and no model of that name in {folder} "
+                     f"({', '.join(known) if known else 'it holds none'})")
+
+
+def list_models(folder: Path | None = None) -> list[tuple[str, ChangeModel | None, str]]:
+    """Every model in the models folder, each loaded and checked: (name, model or None, what is wrong)."""
+    folder = folder or models_folder()
+    if not folder.is_dir():
+        return []
+    out: list[tuple[str, ChangeModel | None, str]] = []
+    stems = sorted({p.stem for p in folder.iterdir() if p.suffix in (".onnx", ".toml", ".json")})
+    for stem in stems:
+        onnx_file = folder / f"{stem}.onnx"
+        card = find_card(onnx_file)
+        # NAME.onnx with its card beside it; or a card alone that names its model file.
+        path = onnx_file if onnx_file.is_file() else (card if card is not None else onnx_file)
+        try:
+            out.append((stem, load_model(path), ""))
+        except ModelError as exc:
+            out.append((stem, None, str(exc)))
+    return out

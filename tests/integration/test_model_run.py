@@ -1,0 +1,105 @@
+"""A change model in the whole flow: detect whole and by blocks, the report's record, verify, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import BUILDINGS, NEW, write_model
+
+from campwatch import DetectConfig
+from campwatch.cli.main import cli
+from campwatch.monitor.verify import verify_report
+from campwatch.run import detect, run_detect
+
+DEMOLISHED = BUILDINGS[1]
+
+
+@pytest.fixture()
+def model(tmp_path):
+    return write_model(tmp_path / "difference.onnx")
+
+
+def _structures(result):
+    return sorted(r.change_class for r in result.regions if r.change_class.startswith("structure"))
+
+
+def test_the_models_building_changes_are_named_new_or_demolished_by_their_shadows(pair, model):
+    before, after = pair(BUILDINGS, [b for b in BUILDINGS if b != DEMOLISHED] + [NEW])
+    result = detect(before, after, config=DetectConfig(model=str(model)))
+    assert _structures(result) == ["structure_demolished", "structure_new"]
+    assert result.model["name"] == "test difference"
+    for r in result.regions:
+        if r.change_class.startswith("structure"):
+            assert r.evidence["model"]["name"] == "test difference" and r.evidence["model"]["probability"] > 0.5
+            assert 0.5 <= r.confidence <= 1.0
+    new = next(r for r in result.regions if r.change_class == "structure_new")
+    roof, shadow = NEW[2] * NEW[3] * 0.25, (6 * NEW[3] + 6 * NEW[2]) * 0.25  # a difference model sees both
+    assert new.area_m2 == pytest.approx(roof + shadow, rel=0.1)
+
+
+def test_blocks_find_what_the_whole_scene_finds(pair, model):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    whole = detect(before, after, config=DetectConfig(model=str(model)))
+    blocks = detect(before, after, config=DetectConfig(model=str(model), block_size_px=128, block_halo_m=20))
+    assert blocks.blocks is not None and blocks.blocks["count"] == 4
+    assert _structures(blocks) == _structures(whole) == ["structure_new"]
+    area = {name: sum(r.area_m2 for r in res.regions if r.change_class == "structure_new")
+            for name, res in (("whole", whole), ("blocks", blocks))}
+    assert area["blocks"] == pytest.approx(area["whole"], rel=0.05)
+    assert blocks.model == whole.model
+
+
+def test_the_report_names_the_model_and_verify_refuses_another(pair, model, tmp_path):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    _, paths = run_detect(before, after, tmp_path / "out", config=DetectConfig(model=str(model)))
+    report = json.loads(paths["report.geojson"].read_text())
+    record = report["model"]
+    assert record["used"] is True and record["name"] == "test difference"
+    assert record["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert record["licence"] == "CC0 (made by the tests)" and record["threshold"] == 0.5
+    roles = {i["role"]: i for i in report["inputs"]}
+    assert roles["model"]["path"] == str(model.resolve()) and "model card" in roles
+    assert report["parameters"]["model"] == str(model)
+    assert verify_report(paths["report.geojson"]).ok
+
+    write_model(model, gain=9.0)  # another model at the same path
+    check = verify_report(paths["report.geojson"])
+    assert not check.ok
+    assert ("input model " + str(model.resolve()), "changed") in [(w, s) for w, s, _ in check.items]
+    assert any("not run again" in n for n in check.notes)
+    assert not [w for w, _, _ in check.items if w.startswith("output") and "beside" not in w]  # nothing re-run
+
+
+def test_without_a_model_the_report_says_the_classical_stages_ran(pair, tmp_path):
+    before, after = pair()
+    _, paths = run_detect(before, after, tmp_path / "out")
+    report = json.loads(paths["report.geojson"].read_text())
+    assert report["model"] == {"used": False, "note": "no change model was given: the classical stages only"}
+    assert "model" not in {i["role"] for i in report["inputs"]}
+
+
+def test_a_bad_model_is_exit_2_and_writes_nothing(pair, tmp_path):
+    before, after = pair()
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not onnx")
+    out = tmp_path / "out"
+    for model, message in ((junk, "not a model onnxruntime can run"), (tmp_path / "missing.onnx", "no such file")):
+        res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
+        assert res.exit_code == 2, res.output
+        assert message in res.stderr
+        assert not out.exists()
+
+
+def test_models_lists_the_folder_and_says_what_is_wrong(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPWATCH_MODELS", str(tmp_path))
+    write_model(tmp_path / "difference.onnx")
+    res = CliRunner().invoke(cli, ["models"])
+    assert res.exit_code == 0, res.output
+    assert "difference: test difference; sees change of buildings; bands red, green, blue" in res.output
+    assert "sha256 " + hashlib.sha256((tmp_path / "difference.onnx").read_bytes()).hexdigest() in res.output
+    write_model(tmp_path / "odd.onnx", card=None)
+    res = CliRunner().invoke(cli, ["models"])
+    assert res.exit_code == 2 and "odd: NOT USABLE" in res.output and "no card" in res.output
