@@ -39,7 +39,7 @@ sample: $(BIN)/campwatch
 
 ## bench: accuracy against the targets (REALDATA=../shared/realdata adds real labelled pairs)
 bench: $(BIN)/campwatch
-	$(BIN)/python benchmarks/accuracy.py --sample data/sample $(if $(REALDATA),--realdata $(REALDATA))
+	$(BIN)/python benchmarks/accuracy.py --sample data/sample $(if $(REALDATA),--realdata $(REALDATA)) $(if $(MODEL),--model $(MODEL))
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
+from campwatch.detection.model import model_member
 from campwatch.io.jsonio import LazyList, clean
 from campwatch.results import PairResult
 
@@ -109,8 +110,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "width": int(grid.window.width), "height": int(grid.window.height)},
         },
         "parameters": result.config.to_dict(),
-        "model": ({"used": True} | result.model) if result.model else {
-            "used": False, "note": "no change model was given: the classical stages only"},
+        "model": model_member(result.model),
         "thresholds": result.thresholds.to_dict(),
         "coregistration": {
             "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],

@@ -32,7 +32,7 @@ from campwatch.errors import InputError
 from campwatch.io.scene import Scene
 
 __all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "find_card", "read_card",
-           "models_folder", "resolve_model", "list_models", "MODEL_OUTPUTS"]
+           "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS"]
 
 #: What a model's probability covers.
 MODEL_OUTPUTS = ("buildings", "all")
@@ -478,6 +478,13 @@ def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
     if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 1):
         raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (1, 1, H, W), "
                          "a probability of change")
+
+
+def model_member(record: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``model`` member of a report: the model's record (:meth:`ChangeModel.record`), or that there was none."""
+    if record:
+        return {"used": True} | record
+    return {"used": False, "note": "no change model was given: the classical stages only"}
 
 
 def models_folder() -> Path:

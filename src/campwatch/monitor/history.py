@@ -33,6 +33,7 @@ from filelock import FileLock
 from campwatch._version import __version__
 from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
+from campwatch.detection.model import model_member
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
@@ -47,7 +48,7 @@ from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import view_from_result
 from campwatch.report import software_versions
 from campwatch.results import PairResult
-from campwatch.run import analyse_pair
+from campwatch.run import analyse_pair, model_records
 
 __all__ = ["CheckResult", "run_check", "aoi_key", "describe_new"]
 
@@ -418,7 +419,9 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         "new": [c.feature(plan.crs) for c in found.new],
         "inputs": [{"role": "image", "date": i.date.isoformat(), "path": str(Path(i.path).resolve()),
                     "sha256": _scene_digest(i)} for i in plan.infos]
-        + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}],
+        + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}]
+        + model_records(stager.model),
+        "model": model_member(stager.model),
         "software": software_versions(),
     }
 

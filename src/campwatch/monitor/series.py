@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import CLASSES, summarize
 from campwatch.config import DetectConfig
+from campwatch.detection.model import model_member
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import clean, write_json
@@ -416,8 +417,7 @@ def series_report(
         "images": [r.to_dict() for r in records],
         "pairs": pairs,
         "parameters": config.to_dict(),
-        "model": ({"used": True} | model) if model else {
-            "used": False, "note": "no change model was given: the classical stages only"},
+        "model": model_member(model),
         "summary": {
             "images": len(records),
             "compared": sum(r.status == "compared" for r in records),
