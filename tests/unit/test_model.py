@@ -131,3 +131,16 @@ def test_a_model_is_found_by_name_in_the_models_folder(tmp_path, monkeypatch):
     assert resolve_model("difference") == tmp_path / "difference.json"
     with pytest.raises(ModelError, match=r"--model nothing: no such file, and no model of that name in .*\(difference\)"):
         resolve_model("nothing")
+
+
+def test_a_model_travels_to_a_worker_process_without_its_session(tmp_path):
+    """Blocks analysed in worker processes get the model by pickling; each opens its own session."""
+    import pickle
+
+    model = load_model(write_model(tmp_path / "m.onnx"))
+    state = model.__getstate__()
+    assert state["session"] is None
+    again = pickle.loads(pickle.dumps(model))
+    assert again.session is not None and again.sha256 == model.sha256 and again.card == model.card
+    a = np.zeros((3, 32, 32), "float32")
+    np.testing.assert_allclose(again._run(a, a + 0.5), model._run(a, a + 0.5))

@@ -193,7 +193,7 @@ def _learned(
     min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
     reach = max(1, int(round(config.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
     regions = label(learned.mask & usable, connectivity=2)
-    structures = [c for c in candidates if c.change_class.startswith("structure")]
+    structures = [c for c in candidates if CLASSES[c.change_class].kind == "structure"]
     owned = np.zeros(usable.shape, dtype="int32")  # which classical structure change holds each pixel
     for i, c in enumerate(structures, start=1):
         owned[c.box][c.mask] = i
@@ -241,7 +241,7 @@ def _learned(
         if i not in seen_by_model:
             out.append(dataclasses.replace(c, model={"name": learned.name, "classical": "not seen by the model",
                                                      "probability": None}))
-    return out + [c for c in candidates if not c.change_class.startswith("structure")]
+    return out + [c for c in candidates if CLASSES[c.change_class].kind != "structure"]
 
 
 def classify_changes(
