@@ -218,6 +218,8 @@ class DetectConfig:
     model: str | None = None
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_kind(f.name, str(f.type), getattr(self, f.name))
         if self.threshold_method not in THRESHOLD_METHODS:
             raise ConfigError(
                 f"threshold_method={self.threshold_method!r} is not valid; "
@@ -230,9 +232,8 @@ class DetectConfig:
             )
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or value is None or isinstance(value, str):
-                continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                    not math.isfinite(value) or value < 0):
                 raise ConfigError(
                     f"{f.name}={value!r} is not valid; expected a finite number >= 0"
                 )
@@ -284,6 +285,8 @@ class DetectConfig:
         _check_names(values, source=source)
         try:
             return cls(**values)
+        except ConfigError as exc:  # name where the value came from
+            raise ConfigError(f"{source}: {exc}") from None
         except TypeError as exc:  # pragma: no cover - guarded by _check_names
             raise ConfigError(f"{source}: {exc}") from exc
 
@@ -328,6 +331,36 @@ class DetectConfig:
         if "detect" in values and isinstance(values["detect"], dict):
             values = values["detect"]
         return cls.from_dict(values, source=f"config file {path}")
+
+
+#: What each annotation of :class:`DetectConfig` accepts, in words.
+_KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false", "str": "a string"}
+
+
+def _check_kind(name: str, annotation: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is of the kind ``annotation`` (``"float | None"``) says.
+
+    Strict: a string is not a boolean (``"false"`` is not false), a boolean is not a number,
+    and None is only allowed where the parameter may be unset.
+    """
+    kinds = [k.strip() for k in annotation.split("|")]
+    base = next(k for k in kinds if k != "None")
+    expected = _KIND_WORDS[base] + (" or null (unset)" if "None" in kinds else "")
+    if value is None:
+        if "None" in kinds:
+            return
+        ok = False
+    elif base == "bool":
+        ok = isinstance(value, bool)
+    elif base == "str":
+        ok = isinstance(value, str)
+    elif base == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise ConfigError(f"{name}={shown} is not valid; expected {expected}, got {type(value).__name__}")
 
 
 def _check_names(values: dict[str, Any], *, source: str) -> None:

@@ -266,3 +266,23 @@ def test_a_crowded_change_map_leaves_numbers_out_and_says_so(view, monkeypatch):
     ax = crowded.axes[0]
     assert not numbers & labels(crowded)
     assert "Too many changes to number at this scale: the report lists them." in ax.get_xlabel()
+
+
+@pytest.mark.parametrize("name", ["Camp $25$ (\\$\\foo{x}$)", "$\\frac{1}{0}$", "Camp 25 $$ credits"])
+def test_text_from_inputs_is_drawn_as_it_is_never_as_mathtext(view, name):
+    import dataclasses
+
+    from matplotlib.text import Text
+
+    from campwatch.publish.figures import before_after, location_figure, timeline
+
+    hostile = dataclasses.replace(view, name=name, credit=f"Imagery {name}")
+    for make in (change_map, before_after, location_figure, closeups):
+        fig = make(hostile)
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert any(name in t for t in texts), make.__name__
+        _pixels(fig)  # draws without a mathtext error
+    doc = {"aoi": {"name": name}, "images": [{"date": "2020-01-01", "status": "compared"},
+                                             {"date": "2020-06-01", "status": "compared"}],
+           "pairs": [], "features": []}
+    _pixels(timeline(doc, credit=name))

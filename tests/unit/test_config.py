@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campwatch.config import DetectConfig
 from campwatch.errors import ConfigError
@@ -49,3 +53,46 @@ def test_docs_config_md_is_the_reference_of_every_parameter():
     assert text == config_reference(), "docs/config.md is out of date: run `make docs`"
     for f in fields(DetectConfig):
         assert f"| `{f.name}` |" in text
+
+
+@pytest.mark.parametrize("text, message", [
+    ('coregister = "false"', "coregister='false' is not valid; expected true or false, got str"),
+    ("gain_threshold = true", "gain_threshold=True is not valid; expected a number or null (unset), got bool"),
+    ('min_area_m2 = "40"', "min_area_m2='40' is not valid; expected a number, got str"),
+    ("block_size_px = 2048.5", "block_size_px=2048.5 is not valid; expected a whole number, got float"),
+    ('normalize = ["invariant"]', "normalize=['invariant'] is not valid; expected a string, got list"),
+    ("model = 3", "model=3 is not valid; expected a string or null (unset), got int"),
+])
+def test_a_value_of_the_wrong_kind_is_refused_naming_the_file_key_value_and_kind(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        DetectConfig.from_file(path)
+    assert str(err.value) == f"config file {path}: {message}"
+
+
+def test_null_is_refused_where_a_parameter_cannot_be_unset(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"min_area_m2": null}')
+    with pytest.raises(ConfigError, match=r"min_area_m2=None is not valid; expected a number, got NoneType"):
+        DetectConfig.from_file(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from([f.name for f in fields(DetectConfig)]),
+       value=st.one_of(st.booleans(), st.text(max_size=5), st.integers(-5, 5000), st.floats(allow_nan=True),
+                       st.none(), st.lists(st.integers(), max_size=2)))
+def test_any_value_gives_a_config_or_a_config_error(name, value):
+    """Whatever a file holds, the result is a valid config or a ConfigError: never another exception."""
+    try:
+        config = DetectConfig.from_dict({name: value})
+    except ConfigError:
+        return
+    kept = getattr(config, name)
+    annotation = {f.name: str(f.type) for f in fields(DetectConfig)}[name]
+    if "bool" in annotation:
+        assert isinstance(kept, bool)
+    elif "float" in annotation or "int" in annotation:
+        assert kept is None or (not isinstance(kept, bool) and isinstance(kept, (int, float)))
+    else:
+        assert kept is None or isinstance(kept, str)

@@ -10,9 +10,12 @@ dates.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -28,6 +31,21 @@ from campwatch.publish.views import ChangeView, MappedChange
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+
+F = TypeVar("F", bound=Callable[..., Figure])
+
+
+def _plain_text(f: F) -> F:
+    """Draw every text of a figure as it is: names, credits and tags come from inputs and are
+    data, never mathtext (a ``$`` in an AOI name must not garble a title or stop a figure)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 __all__ = ["true_colour", "stretch_limits", "change_map", "before_after", "closeups", "location_figure", "timeline",
@@ -236,6 +254,7 @@ def _legend_handle(c: Any, label: str) -> Patch | Line2D:
     return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
 
 
+@_plain_text
 def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the annotated change map (the change overlay) of a run.
 
@@ -287,6 +306,7 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     return fig
 
 
+@_plain_text
 def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     """Return before and after panels of identical extent and scale, each dated.
 
@@ -322,6 +342,7 @@ def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     return fig
 
 
+@_plain_text
 def closeups(
     view: ChangeView, *, max_changes: int = 12, chip_m: float = 40.0
 ) -> Figure:
@@ -400,6 +421,7 @@ def _dms(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.4f}\u00b0 {pos if value >= 0 else neg}"
 
 
+@_plain_text
 def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the location figure: the AOI outline on the imagery with a latitude/longitude grid.
 
@@ -477,6 +499,7 @@ _TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modifie
                      "tower_removed", "fence_razed", "fence_built")
 
 
+@_plain_text
 def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | None = None) -> Figure:
     """Return the timeline of a series report (:func:`campwatch.monitor.series.run_series`).
 
