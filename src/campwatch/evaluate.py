@@ -34,7 +34,7 @@ from campwatch.detection.analysis import analyse_scenes
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.errors import InputError
 from campwatch.io.jsonio import load_report
-from campwatch.io.scene import Scene, band_names_of
+from campwatch.io.scene import Scene, band_names_of, check_local
 from campwatch.monitor.series import SERIES_SCHEMA
 from campwatch.report import REPORT_SCHEMA
 
@@ -348,6 +348,7 @@ def read_pair_scene(path: str | Path, *, pixel_size: float, date: dt.date) -> Sc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            check_local(path)
             with rasterio.open(path) as ds:
                 data = ds.read(out_dtype="float32")
                 mask = ds.read_masks()
@@ -449,6 +450,7 @@ def evaluate_dataset(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                check_local(lab)
                 with rasterio.open(lab) as ds:
                     truth = ds.read(1) > 127
         except RasterioIOError as exc:

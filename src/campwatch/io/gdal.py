@@ -13,7 +13,7 @@ from typing import Any
 import rasterio
 import rasterio.env
 
-__all__ = ["GDAL_CACHE_MB", "command_options", "current_options", "enter_options"]
+__all__ = ["GDAL_CACHE_MB", "NO_NETWORK", "command_options", "current_options", "enter_options"]
 
 #: GDAL's block cache for campwatch commands, in megabytes.
 GDAL_CACHE_MB = 256
@@ -22,13 +22,29 @@ GDAL_CACHE_MB = 256
 _WORKER_ENV: list[rasterio.Env] = []
 
 
+#: GDAL options that keep a run off the network whatever an input asks for (a second line of
+#: defence: :func:`campwatch.io.scene.check_local` refuses remote sources first). /vsicurl/
+#: and its kin open only files ending in an extension no file has; any HTTP request goes to a
+#: closed port on this machine, fails at once and is not tried again; VRT pixel functions in
+#: Python are off.
+NO_NETWORK = {
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".campwatch-no-network",
+    "GDAL_HTTP_PROXY": "127.0.0.1:9",
+    "GDAL_HTTPS_PROXY": "127.0.0.1:9",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_VRT_ENABLE_PYTHON": "NO",
+}
+
+
 def command_options() -> dict[str, Any]:
-    """The GDAL options a campwatch command runs with.
+    """The GDAL options a campwatch command runs with: :data:`NO_NETWORK`, and a small block cache.
 
     GDAL's block cache defaults to 5 % of RAM; blocks are read once each, so a small cache
     keeps memory bounded. A ``GDAL_CACHEMAX`` in the environment wins.
     """
-    return {} if "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": GDAL_CACHE_MB}
+    cache = {} if "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": GDAL_CACHE_MB}
+    return NO_NETWORK | cache
 
 
 def current_options() -> dict[str, Any]:

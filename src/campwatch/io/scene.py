@@ -30,7 +30,7 @@ from campwatch.errors import InputError, SceneError
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit"]
+           "imagery_credit", "check_local"]
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
 _COLOR_NAMES = {
@@ -246,7 +246,59 @@ def _credit(tags: dict[str, str]) -> str | None:
     return None
 
 
+#: How deep VRTs that name other VRTs are followed before campwatch gives up on a file.
+MAX_VRT_DEPTH = 8
+
+#: A path GDAL would take to a virtual file system or a URL: /vsicurl/..., http://..., s3://...
+_REMOTE = re.compile(r"^(/vsi|[A-Za-z][A-Za-z0-9+.-]+:/)")
+
+
+def check_local(path: str | Path, *, _depth: int = 0) -> None:
+    """Refuse a raster that would make GDAL reach the network or run code.
+
+    A path in a virtual file system (``/vsicurl/``, ``/vsis3/``, ... ) or with a URL scheme is
+    refused; so is a VRT (XML) that names such a source, or a source that does (nested VRTs
+    followed up to :data:`MAX_VRT_DEPTH`), or that holds a Python pixel function.
+
+    Raises
+    ------
+    SceneError
+        Naming the file and the source it refers to.
+    """
+    text = str(path)
+    if _REMOTE.match(text):
+        raise SceneError(f"{text}: a remote or virtual source; campwatch reads local files only")
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip()
+    if not head.startswith(b"<VRTDataset"):
+        return
+    if _depth >= MAX_VRT_DEPTH:
+        raise SceneError(f"{path}: VRTs nested more than {MAX_VRT_DEPTH} deep; campwatch stops there")
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise SceneError(f"{path}: not a readable VRT ({exc})") from exc
+    for node in root.iter():
+        if node.tag == "PixelFunctionLanguage" and (node.text or "").strip().lower() == "python":
+            raise SceneError(f"{path}: holds a Python pixel function; campwatch runs no code from its inputs")
+        if node.tag != "SourceFilename":
+            continue
+        source = (node.text or "").strip()
+        if _REMOTE.match(source):
+            raise SceneError(f"{path}: refers to the remote or virtual source {source[:200]!r}; campwatch reads "
+                             "local files only")
+        if node.get("relativeToVRT") == "1":
+            source = str(path.parent / source)
+        check_local(source, _depth=_depth + 1)
+
+
 def _open(path: Path) -> Any:
+    check_local(path)
     if not path.exists():
         raise SceneError(f"{path}: file not found")
     if path.is_dir():
@@ -269,8 +321,9 @@ def scene_files(path: str | Path) -> list[Path]:
     Raises
     ------
     SceneError
-        If the path does not exist, or a folder holds no raster tiles.
+        If the path does not exist or is remote, or a folder holds no raster tiles.
     """
+    check_local(path)
     path = Path(path)
     if not path.exists():
         raise SceneError(f"{path}: file not found")
