@@ -19,6 +19,7 @@ from rasterio.features import geometry_mask
 
 from campwatch.config import DetectConfig
 from campwatch.detection.align import apply_shift, measure_shift, residual_shifts
+from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.change import ChangeMeasures, change_measures
 from campwatch.detection.classify import class_mask, classify_changes
 from campwatch.detection.model import ChangeModel
@@ -190,6 +191,7 @@ def prepare_pair(
             f"the scenes differ in shape ({before.data.shape} vs {after.data.shape}); they must share one grid"
         )
     before, after, masked = _mask_user_areas(before, after, mask, core=core, messages=messages)
+    before, after = _mask_blank_areas(before, after, core=core, messages=messages)
     inside = _inside_aoi(before, after, aoi)
     after, shift, measured, residual = _coregister(before, after, config, shift=shift,
                                                    measure_residual=measure_residual, messages=messages)
@@ -229,6 +231,34 @@ def _mask_user_areas(
                                 f"{Path(mask.path).name if mask.path else 'the user'} (not analysed)")
         scenes.append(scene)
     return scenes[0], scenes[1], masked
+
+
+def _mask_blank_areas(
+    before: Scene, after: Scene, *, core: tuple[slice, slice] | None, messages: list[str]
+) -> tuple[Scene, Scene]:
+    """Both scenes with what carries no information on a date (:func:`blank_pixels`) made nodata there.
+
+    A blank date (a constant fill, a failed download, saturation) would otherwise look as if
+    every structure on the other date had gone: what it hides is not analysed, and counts
+    as hidden on that date.
+    """
+    out = []
+    for key, scene in (("before", before), ("after", after)):
+        blank = blank_pixels(scene)
+        if blank.any():
+            area = float((blank[core] if core is not None else blank).sum()) * scene.pixel_area
+            name = scene.path.name if scene.path else key
+            if area > 0:
+                _warn(messages, f"{name}: {area:.0f} m2 carry no information (constant or saturated in every "
+                                f"band over {BLANK_WINDOW_M:g} m or more): not analysed")
+            data = scene.data.copy()
+            data[:, blank] = 0  # invalid pixels hold 0
+            scene = dataclasses.replace(scene, data=data, valid=scene.valid & ~blank)
+            if not scene.valid.any():
+                raise InputError(f"{scene.path or key}: carries no information (constant or saturated in every "
+                                 "band); nothing can be compared with it")
+        out.append(scene)
+    return out[0], out[1]
 
 
 def _inside_aoi(before: Scene, after: Scene, aoi: AOI | None) -> np.ndarray:
