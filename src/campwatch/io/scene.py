@@ -30,9 +30,14 @@ from campwatch.errors import InputError, SceneError
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit", "check_local"]
+           "imagery_credit", "check_local", "check_inside"]
 
-_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
+#: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
+_ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
+#: A looser date (``20160514``, ``2016_05_14``), taken only when the name holds no ISO date.
+_LOOSE_DATE = re.compile(r"(?=(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d))")
+#: The years an image may be from: the first reconnaissance satellites, to next year.
+FIRST_YEAR = 1960
 _COLOR_NAMES = {
     ColorInterp.blue: "blue",
     ColorInterp.green: "green",
@@ -155,33 +160,51 @@ def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _plausible(year: int, month: int, day: int) -> dt.date | None:
+    if not FIRST_YEAR <= year <= dt.date.today().year + 1:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _dates_in(name: str, pattern: re.Pattern[str]) -> list[dt.date]:
+    found = (_plausible(int(m[1]), int(m[2]), int(m[3])) for m in pattern.finditer(name))
+    return sorted({d for d in found if d is not None})
+
+
 def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
     """Return the acquisition date from a file name (``YYYY-MM-DD``) or its TIFF date tag.
 
-    The file name wins: it is what analysts see and sort by.
+    The file name wins: it is what analysts see and sort by. In a name, a full ISO date
+    (``2016-05-14``) wins over looser forms (``20160514``); a date must be a real day of a
+    year from :data:`FIRST_YEAR` to next year (``camp_0256_0512_2012-01-01`` is of 2012, not
+    of the year 256).
 
     Raises
     ------
     SceneError
-        If neither the name nor the tags give a valid date.
+        If neither the name nor the tags give a valid date, or the name gives two
+        different dates (naming both).
     """
     name = Path(path).name
-    for m in _DATE_IN_NAME.finditer(name):
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            continue
+    for pattern in (_ISO_DATE, _LOOSE_DATE):
+        dates = _dates_in(name, pattern)
+        if len(dates) > 1:
+            raise SceneError(f"{path}: the name holds {len(dates)} dates ({', '.join(d.isoformat() for d in dates)}); "
+                             "keep only the acquisition date in it, as YYYY-MM-DD")
+        if dates:
+            return dates[0]
     for key in ("TIFFTAG_DATETIME", "ACQUISITION_DATE", "DATE_ACQUIRED"):
         value = (tags or {}).get(key)
         if value:
             tag_match = re.match(r"\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})", value)
-            if tag_match:
-                try:
-                    return dt.date(int(tag_match[1]), int(tag_match[2]), int(tag_match[3]))
-                except ValueError:
-                    pass
+            date = _plausible(int(tag_match[1]), int(tag_match[2]), int(tag_match[3])) if tag_match else None
+            if date is not None:
+                return date
             raise SceneError(
-                f"{path}: the date tag {key}={value!r} is not a valid date; "
+                f"{path}: the date tag {key}={value[:40]!r} is not a valid date from {FIRST_YEAR} on; "
                 "expected 'YYYY:MM:DD HH:MM:SS' or a file name with YYYY-MM-DD"
             )
     raise SceneError(
@@ -297,6 +320,36 @@ def check_local(path: str | Path, *, _depth: int = 0) -> None:
         check_local(source, _depth=_depth + 1)
 
 
+def check_inside(path: Path, folder: Path) -> None:
+    """Refuse a symbolic link that loops, or that leads out of ``folder`` or to ``folder`` itself.
+
+    An image or a tile of an images folder is a file of that folder: a link named like a
+    date that points elsewhere (``2016-01-01 -> .``, ``-> /data/other``) would make a
+    phantom image, a date with no imagery of its own.
+
+    Raises
+    ------
+    SceneError
+        Naming the link and where it leads.
+    """
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
+        raise SceneError(f"{path}: a symbolic link that loops or leads nowhere ({exc})") from None
+    home = folder.resolve()
+    if target == home or target in home.parents:
+        raise SceneError(f"{path}: a symbolic link to its own folder (or one above it); an image must be a file "
+                         "or a folder of tiles")
+    if target.parent == home:
+        raise SceneError(f"{path}: a symbolic link to {target.name}, another image of the folder: one image "
+                         "would count under two dates")
+    if home not in target.parents:
+        raise SceneError(f"{path}: a symbolic link that leads out of {folder} (to {target}); put the image itself "
+                         "in the folder")
+
+
 def _open(path: Path) -> Any:
     check_local(path)
     if not path.exists():
@@ -330,6 +383,8 @@ def scene_files(path: str | Path) -> list[Path]:
     if not path.is_dir():
         return [path]
     tiles = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    for tile in tiles:
+        check_inside(tile, path)
     if not tiles:
         raise SceneError(f"{path}: the folder holds no GeoTIFF tiles ({', '.join(IMAGE_SUFFIXES)})")
     return tiles

@@ -34,7 +34,7 @@ from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window
-from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, scene_files, scene_info, sha256_file
+from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import series_view
@@ -80,7 +80,10 @@ def series_scenes(folder: str | Path, *, aoi: AOI | None = None) -> list[SceneIn
         raise InputError(f"{folder}: folder not found; give the folder that holds the AOI's dated images")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; give the folder that holds the AOI's dated images")
-    paths = [p for p in sorted(folder.iterdir()) if _is_image(p)]
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    for path in entries:
+        check_inside(path, folder)  # a link that loops or leads elsewhere makes no image: refused
+    paths = [p for p in entries if _is_image(p)]
     if not paths:
         raise InputError(f"{folder}: no images found ({', '.join(IMAGE_SUFFIXES)} files or folders of tiles)")
     infos = [scene_info(p) for p in paths]
