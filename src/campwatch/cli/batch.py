@@ -10,9 +10,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, config_option, model_option, verbosity
 from campwatch.config import DetectConfig
+from campwatch.io.text import printable
 from campwatch.monitor.batch import find_jobs, run_batch
 
 
@@ -48,15 +50,16 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
 
         def advance(record: dict[str, Any]) -> None:
             bar.advance(task)
-            bar.console.print(f"{record['aoi']}: {record['status']}")
+            bar.console.print(Text(f"{printable(record['aoi'])}: {record['status']}"))  # data, never markup
 
         records = run_batch(root, out=out_dir, workers=workers, scheduler=scheduler, config=config,
                             figures=not no_figures, progress=advance)
-    table = Table(title=f"campwatch batch: {root}")
+    table = Table(title=Text(f"campwatch batch: {printable(root)}"))
     for col in ("AOI", "status", "new", "what", "seconds"):
         table.add_column(col, overflow="fold")
     for r in records:
-        table.add_row(r["aoi"], r["status"], str(r.get("new", 0)), r["summary"], str(r.get("seconds") or ""))
+        table.add_row(*(Text(printable(v)) for v in (r["aoi"], r["status"], r.get("new", 0), r["summary"],
+                                                     r.get("seconds") or "")))
     Console(width=max(100, Console().width)).print(table)
     statuses = {r["status"] for r in records}
     if "bad input" in statuses:

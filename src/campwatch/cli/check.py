@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, figure_options, mask_option, model_option, verbosity
+from campwatch.cli.options import config_option, echo, figure_options, mask_option, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.history import run_check
 
@@ -45,10 +45,10 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     result = run_check(aoi, images_dir, out_dir, history_path=history_path, baseline=baseline,
                        config=config.replace(model=model),
                        figures=not no_figures, dpi=dpi, mask_path=mask_path)
-    click.echo(f"{result.aoi}: {result.summary}")
+    echo(f"{result.aoi}: {result.summary}")
     if result.folder is not None:
-        click.echo(f"  outputs in {result.folder}")
+        echo(f"  outputs in {result.folder}")
     if result.history is not None:
-        click.echo(f"  history {result.history}")
+        echo(f"  history {result.history}")
     if exit_code and result.found_new:
         sys.exit(EXIT_NEW)

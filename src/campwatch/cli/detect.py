@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.classes import CLASSES
-from campwatch.cli.options import config_option, mask_option, model_option, verbosity
+from campwatch.cli.options import config_option, echo, mask_option, model_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.io.scene import parse_band_names
 from campwatch.run import run_detect
@@ -73,18 +73,18 @@ def detect_command(
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
     result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
                                mask_path=mask_path, bands=bands, workers=workers)
-    click.echo(f"{result.aoi.name if result.aoi else before.name}: {result.before.date} -> {result.after.date}")
+    echo(f"{result.aoi.name if result.aoi else before.name}: {result.before.date} -> {result.after.date}")
     if result.blocks is not None:
-        click.echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "
+        echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "
                    f"{result.blocks['size_px']} px (halo {result.blocks['halo_px']} px)")
     summary = result.summary()
     for name in sorted(summary.found):
-        click.echo(f"  {name:<22}{summary.counts[name]:>5}  {summary.size(name):>12,.0f} {CLASSES[name].unit}")
+        echo(f"  {name:<22}{summary.counts[name]:>5}  {summary.size(name):>12,.0f} {CLASSES[name].unit}")
     if not summary.found:
-        click.echo("  no change found")
+        echo("  no change found")
     if result.model:
-        click.echo(f"  model: {result.model['name']} ({result.model['file']}, threshold {result.model['threshold']})")
+        echo(f"  model: {result.model['name']} ({result.model['file']}, threshold {result.model['threshold']})")
     for w in result.warnings:
-        click.echo(f"  warning: {w}")
+        echo(f"  warning: {w}")
     for path in paths.values():
-        click.echo(f"  wrote {path}")
+        echo(f"  wrote {path}")

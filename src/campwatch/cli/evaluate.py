@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, model_option, verbosity
+from campwatch.cli.options import config_option, echo, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.evaluate import evaluate_dataset, parse_classes, score_report
 from campwatch.io.jsonio import write_json_atomic
@@ -41,19 +41,19 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
     classes = parse_classes(class_set)
     if truth is not None:
         scores = score_report(target, truth, classes)
-        click.echo(f"{'class':<24}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+        echo(f"{'class':<24}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
         for s in scores.values():
-            click.echo(f"{s.change_class:<24}{s.true_positives:>5}{s.false_positives:>5}{s.false_negatives:>5}"
+            echo(f"{s.change_class:<24}{s.true_positives:>5}{s.false_positives:>5}{s.false_negatives:>5}"
                        f"{_fmt(s.precision):>11}{_fmt(s.recall):>8}{_fmt(s.f1):>7}")
         data = {"report": str(target), "truth": str(truth), "classes": [s.to_dict() for s in scores.values()]}
     else:
         result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=config.replace(model=model))
-        click.echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
+        echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
         for name, ps in result.pairs.items():
-            click.echo(f"{name:<28}{_fmt(ps.precision):>10}{_fmt(ps.recall):>8}{_fmt(ps.f1):>7}{_fmt(ps.iou):>7}")
+            echo(f"{name:<28}{_fmt(ps.precision):>10}{_fmt(ps.recall):>8}{_fmt(ps.f1):>7}{_fmt(ps.iou):>7}")
         p = result.pooled
-        click.echo(f"{'pooled':<28}{_fmt(p.precision):>10}{_fmt(p.recall):>8}{_fmt(p.f1):>7}{_fmt(p.iou):>7}")
-        click.echo(f"object recall: {result.objects_found}/{result.objects_total} = {_fmt(result.object_recall)}")
+        echo(f"{'pooled':<28}{_fmt(p.precision):>10}{_fmt(p.recall):>8}{_fmt(p.f1):>7}{_fmt(p.iou):>7}")
+        echo(f"object recall: {result.objects_found}/{result.objects_total} = {_fmt(result.object_recall)}")
         data = result.to_dict() | {"pixel_size": pixel_size}
     if out_path is not None:
         write_json_atomic(data, out_path)

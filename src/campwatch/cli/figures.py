@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import verbosity
+from campwatch.cli.options import echo, verbosity
 from campwatch.publish.html import write_figures
 
 
@@ -26,4 +26,4 @@ def figures_command(report: Path, out_dir: Path, dpi: int) -> None:
     """
     paths = write_figures(report, out_dir, dpi=dpi)
     for path in paths.values():
-        click.echo(f"wrote {path}")
+        echo(f"wrote {path}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, verbosity
+from campwatch.cli.options import config_option, echo, verbosity
 from campwatch.config import DetectConfig
 from campwatch.inventory import run_inventory
 
@@ -27,5 +27,5 @@ def inventory_command(image: Path, aoi_path: Path, out_path: Path, config: Detec
     """
     doc = run_inventory(image, aoi_path, out_path, config=config)
     c = doc["campwatch_inventory"]["counts"]
-    click.echo(f"{image.name}: {c['structures']} structures, {c['towers']} towers, {c['fences']} fence lines "
+    echo(f"{image.name}: {c['structures']} structures, {c['towers']} towers, {c['fences']} fence lines "
                f"proposed in {out_path}")

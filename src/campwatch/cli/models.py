@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import EXIT_BAD_INPUT, verbosity
+from campwatch.cli.options import EXIT_BAD_INPUT, echo, verbosity
 from campwatch.detection.model import list_models, models_folder
 
 
@@ -24,18 +24,18 @@ def models_command(folder: Path | None) -> None:
     """
     where = folder or models_folder()
     found = list_models(where)
-    click.echo(f"models folder: {where}" + ("" if where.is_dir() else " (not there yet)"))
+    echo(f"models folder: {where}" + ("" if where.is_dir() else " (not there yet)"))
     if not found:
-        click.echo("  no models: put NAME.onnx and its card NAME.toml there (docs/models.md)")
+        echo("  no models: put NAME.onnx and its card NAME.toml there (docs/models.md)")
     for name, model, problem in found:
         if model is None:
-            click.echo(f"  {name}: NOT USABLE: {problem}")
+            echo(f"  {name}: NOT USABLE: {problem}")
             continue
         card = model.card
-        click.echo(f"  {name}: {card.name}; sees change of {card.covers}; bands {', '.join(card.bands)}; "
+        echo(f"  {name}: {card.name}; sees change of {card.covers}; bands {', '.join(card.bands)}; "
                    f"{card.pixel_size_m[0]:g}-{card.pixel_size_m[1]:g} m pixels; threshold {card.threshold:g}")
-        click.echo(f"    licence: {card.licence}")
-        click.echo(f"    source: {card.source}")
-        click.echo(f"    file {model.path.name}, sha256 {model.sha256}")
+        echo(f"    licence: {card.licence}")
+        echo(f"    source: {card.source}")
+        echo(f"    file {model.path.name}, sha256 {model.sha256}")
     if any(model is None for _, model, _ in found):
         sys.exit(EXIT_BAD_INPUT)

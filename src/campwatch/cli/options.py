@@ -13,10 +13,23 @@ import click
 
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
+from campwatch.io.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def echo(message: object = "", *, err: bool = False) -> None:
+    """Print one line: text from inputs in it shows as what it is (:func:`campwatch.io.text.printable`)."""
+    click.echo(printable(message), err=err)
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines whose text from inputs cannot forge another line or move the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def configure_logging(verbose: int, quiet: int) -> None:
@@ -28,7 +41,7 @@ def configure_logging(verbose: int, quiet: int) -> None:
         if getattr(h, "_campwatch_cli", False):
             logger.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("campwatch: %(levelname)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("campwatch: %(levelname)s: %(message)s"))
     handler._campwatch_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
 
@@ -65,21 +78,21 @@ class CampwatchGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except (InputError, OutputError) as exc:
-            click.echo(f"campwatch: error: {exc}", err=True)
+            echo(f"campwatch: error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except CampwatchError as exc:
-            click.echo(f"campwatch: error: {exc}", err=True)
+            echo(f"campwatch: error: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
         except BrokenPipeError:
             # The reader of our output went away (``campwatch ... | head``): not an error of ours.
             sys.stderr.close()
             sys.exit(EXIT_OK)
         except KeyboardInterrupt:
-            click.echo("campwatch: interrupted; no partial output was kept", err=True)
+            echo("campwatch: interrupted; no partial output was kept", err=True)
             sys.exit(130)
         except Exception as exc:
             logging.getLogger("campwatch").debug("unexpected error", exc_info=True)
-            click.echo(f"campwatch: unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+            echo(f"campwatch: unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
             sys.exit(EXIT_FAILURE)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import verbosity
+from campwatch.cli.options import echo, verbosity
 from campwatch.data.sample import SAMPLE_CAMPS, write_sample
 
 
@@ -23,4 +23,4 @@ def sample_command(out: Path, camps: tuple[str, ...]) -> None:
     """
     written = write_sample(out, camps=camps or None)
     for camp, paths in written.items():
-        click.echo(f"{camp}: {len(paths)} images in {paths[0].parent}")
+        echo(f"{camp}: {len(paths)} images in {paths[0].parent}")

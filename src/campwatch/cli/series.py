@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import config_option, figure_options, mask_option, model_option, verbosity
+from campwatch.cli.options import config_option, echo, figure_options, mask_option, model_option, verbosity
 from campwatch.config import DetectConfig
 from campwatch.monitor.series import run_series
 
@@ -33,4 +33,4 @@ def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectCon
     result = run_series(aoi, images_dir, out_dir, config=config.replace(model=model), figures=not no_figures, dpi=dpi,
                         mask_path=mask_path)
     for line in result.lines():
-        click.echo(line)
+        echo(line)

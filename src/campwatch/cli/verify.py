@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campwatch.cli.options import EXIT_FAILURE, verbosity
+from campwatch.cli.options import EXIT_FAILURE, echo, verbosity
 from campwatch.monitor.verify import verify_report
 
 
@@ -24,11 +24,11 @@ def verify_command(report: Path) -> None:
     """
     result = verify_report(report)
     for what, status, detail in result.items:
-        click.echo(f"  {status:9s} {what}: {detail}")
+        echo(f"  {status:9s} {what}: {detail}")
     for note in result.notes:
-        click.echo(f"  note: {note}")
+        echo(f"  note: {note}")
     if result.ok:
-        click.echo(f"verified: {report} is reproduced byte for byte from its inputs")
+        echo(f"verified: {report} is reproduced byte for byte from its inputs")
         return
-    click.echo(f"NOT verified: {report}: " + "; ".join(f"{w} {s}" for w, s, _ in result.problems()))
+    echo(f"NOT verified: {report}: " + "; ".join(f"{w} {s}" for w, s, _ in result.problems()))
     sys.exit(EXIT_FAILURE)

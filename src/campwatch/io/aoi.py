@@ -25,6 +25,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.errors import AOIError
+from campwatch.io.text import is_safe_name, printable
 
 __all__ = ["AOI", "read_aoi", "parse_aoi", "ROLES"]
 
@@ -222,3 +223,22 @@ def _check_lonlat(geom: BaseGeometry, label: str) -> None:
             f"{label}: coordinates {geom.bounds} are not longitude/latitude in degrees; "
             "AOI files must be in WGS84 (RFC 7946)"
         )
+
+
+def aoi_key(aoi_path: str | Path) -> str:
+    """The AOI's key: its file name without the extension, checked to be a safe name.
+
+    The key names the AOI in a history, its results folder and its check ids, so it must
+    not be able to lead out of a folder.
+
+    Raises
+    ------
+    AOIError
+        If the name is not letters, digits, ``.``, ``_`` and ``-`` (at most 100, not
+        starting with a dot).
+    """
+    stem = Path(aoi_path).stem
+    if not is_safe_name(stem):
+        raise AOIError(f"AOI file {printable(aoi_path)}: its name {printable(stem)!r} cannot name an AOI; use letters, "
+                       "digits, '.', '_' and '-' (at most 100, not starting with '.')")
+    return stem

@@ -34,8 +34,10 @@ from typing import Any
 
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
+from campwatch.io.aoi import aoi_key
 from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.output import check_writable
+from campwatch.io.text import printable
 from campwatch.monitor.history import run_check
 
 __all__ = ["BatchJob", "find_jobs", "check_job", "run_batch", "JOB_STATUSES"]
@@ -58,6 +60,8 @@ class BatchJob:
     config: dict[str, Any]
     figures: bool = True
     mask: str | None = None
+    #: Why the job cannot run (an AOI file whose name is not a safe name), or None.
+    problem: str | None = None
 
 
 def find_jobs(
@@ -80,9 +84,19 @@ def find_jobs(
     results = Path(out) if out is not None else root / "results"
     cfg = (config or DetectConfig()).to_dict()
     masks = root / "masks"
-    return [BatchJob(f.stem, str(f), str(root / "images" / f.stem), str(results / f.stem), cfg, figures,
-                     str(masks / f"{f.stem}.geojson") if (masks / f"{f.stem}.geojson").is_file() else None)
-            for f in files]
+    jobs = []
+    for f in files:
+        try:
+            name = aoi_key(f)
+        except InputError as exc:  # that AOI only: the others run
+            jobs.append(BatchJob(printable(f.stem), str(f), "", "", cfg, figures, problem=str(exc)))
+            continue
+        out_dir = results / name
+        if not out_dir.resolve().is_relative_to(results.resolve()):  # pragma: no cover - a safe name stays in
+            raise InputError(f"{f}: its results would leave {results}")
+        jobs.append(BatchJob(name, str(f), str(root / "images" / name), str(out_dir), cfg, figures,
+                             str(masks / f"{name}.geojson") if (masks / f"{name}.geojson").is_file() else None))
+    return jobs
 
 
 def check_job(job: BatchJob) -> dict[str, Any]:
@@ -90,6 +104,8 @@ def check_job(job: BatchJob) -> dict[str, Any]:
     start = time.perf_counter()
     record: dict[str, Any] = {"aoi": job.name}
     try:
+        if job.problem is not None:
+            raise InputError(job.problem)
         if not Path(job.images).is_dir():
             raise InputError(f"{job.images}: no images folder for AOI '{job.name}' (expected images/{job.name}/)")
         result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_dict(job.config),
@@ -188,7 +204,7 @@ def run_batch(
         log.flush()
         for record in stream:
             records[record["aoi"]] = record
-            log.write(f"{_now()} {record['aoi']}: {record['status']}: {record['summary']}\n")
+            log.write(f"{_now()} {printable(record['aoi'])}: {record['status']}: {printable(record['summary'])}\n")
             log.flush()
             if progress is not None:
                 progress(record)

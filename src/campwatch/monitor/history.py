@@ -35,7 +35,7 @@ from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.model import model_member
 from campwatch.errors import InputError, OutputError
-from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.aoi import AOI, aoi_key, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
@@ -53,11 +53,6 @@ from campwatch.run import analyse_pair, model_records
 __all__ = ["CheckResult", "run_check", "aoi_key", "describe_new"]
 
 logger = logging.getLogger(__name__)
-
-
-def aoi_key(aoi_path: str | Path) -> str:
-    """The AOI's key in a history: its file name without the extension."""
-    return Path(aoi_path).stem
 
 
 @dataclass
