@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,45 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
         raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
     if not isinstance(doc, dict) or doc.get("schema") not in schemas:
         raise InputError(f"{path}: not a campwatch report (no schema {' or '.join(map(repr, schemas))})")
+    problem = _provenance_problem(doc)
+    if problem:
+        raise InputError(f"{path}: not a campwatch report ({problem})")
     return doc
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _provenance_problem(doc: dict[str, Any]) -> str | None:
+    """What is wrong with a report's ``inputs`` and ``outputs`` records, if anything.
+
+    Every input is a table with a string ``role``, ``path`` and a SHA-256; every output
+    name is a path inside the report's folder (relative, no ``..``) with a SHA-256.
+    """
+    for key in ("software", "parameters", "summary", "aoi"):
+        if key in doc and doc[key] is not None and not isinstance(doc[key], dict):
+            return f"{key!r} is not a table"
+    inputs = doc.get("inputs", [])
+    if not isinstance(inputs, list):
+        return "'inputs' is not a list"
+    for i, rec in enumerate(inputs):
+        if not isinstance(rec, dict):
+            return f"inputs[{i}] is not a table"
+        for key in ("role", "path", "sha256"):
+            if not isinstance(rec.get(key), str):
+                return f"inputs[{i}] has no {key!r} string"
+        if not _SHA256.fullmatch(rec["sha256"]):
+            return f"inputs[{i}].sha256 is not a SHA-256"
+    outputs = doc.get("outputs", {})
+    if not isinstance(outputs, dict):
+        return "'outputs' is not a table"
+    for name, digest in outputs.items():
+        parts = Path(name).parts
+        if not name or Path(name).is_absolute() or ".." in parts or "\\" in name or "\x00" in name:
+            return f"the output name {name[:80]!r} leads out of the report's folder"
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            return f"the output {name[:80]!r} has no SHA-256"
+    return None
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:

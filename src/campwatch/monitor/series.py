@@ -376,7 +376,7 @@ def run_series(
         pngs: dict[str, bytes] = {}
         view = None
         if figures:
-            view = series_view(report, source=str(images_dir))
+            view = series_view(report, source=str(images_dir), trusted=True)
             fig_hashes, pngs = stage_figure_set(figure_set(view, series=report), outs, dpi=dpi)
             report["outputs"] = fig_hashes | report["outputs"]
         write_json(report, outs.path("series.geojson"))

@@ -65,6 +65,15 @@ def verify_report(report_path: str | Path) -> Verification:
     """
     report_path = Path(report_path)
     doc = _load(report_path)
+    try:
+        return _verify(report_path, doc)
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{report_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
+
+
+def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
     kind = "series" if doc["schema"] == "campwatch-series/1" else "detect"
     result = Verification(report_path, kind)
     recorded = doc["software"].get("campwatch")

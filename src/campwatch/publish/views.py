@@ -31,7 +31,7 @@ from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import load_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
-from campwatch.io.scene import Scene, imagery_credit
+from campwatch.io.scene import Scene, imagery_credit, sha256_file
 from campwatch.results import PairResult
 
 __all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series",
@@ -137,6 +137,25 @@ def _figure_pair(request: PairRequest, shift: tuple[float, float] = (0.0, 0.0)) 
     return shift_pair(read_reduced_pair(request), shift)
 
 
+def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...]) -> None:
+    """Refuse to draw a report over files that are not the ones it was made from (re-hashed).
+
+    Raises
+    ------
+    InputError
+        Naming the file, its SHA-256 and the one the report records.
+    """
+    for rec in doc["inputs"]:
+        path = Path(rec["path"])
+        if rec["role"] not in roles or not path.is_file():
+            continue
+        got = sha256_file(path)
+        if got != rec["sha256"]:
+            raise InputError(f"{path}: not the file the report was made from (sha256 {got[:16]}..., recorded "
+                             f"{rec['sha256'][:16]}...); figures would show other imagery than was analysed: put "
+                             "the original back, or analyse again")
+
+
 def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
     recs = [i for i in doc["inputs"] if i["role"] == role]
     if not recs:
@@ -161,6 +180,16 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     """
     report_path = Path(report_path)
     doc = load_report(report_path, ("campwatch-report/1",))
+    try:
+        return _report_view(report_path, doc)
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{report_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
+
+
+def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
+    _check_inputs(doc, ("before", "after", "aoi"))
     (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
     aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
     aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
@@ -192,12 +221,24 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     first; nothing is analysed again.
     """
     series_path = Path(series_path)
-    return series_view(load_report(series_path, ("campwatch-series/1",)), source=str(series_path))
+    doc = load_report(series_path, ("campwatch-series/1",))
+    try:
+        return series_view(doc, source=str(series_path))
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{series_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
-def series_view(doc: dict[str, Any], *, source: str = "the series") -> ChangeView:
-    """The view of a series report already in memory (see :func:`view_from_series`)."""
+def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False) -> ChangeView:
+    """The view of a series report already in memory (see :func:`view_from_series`).
+
+    ``trusted``: the report was made in this run, from files hashed moments ago: they are
+    not hashed again.
+    """
     series_path = source
+    if not trusted:
+        _check_inputs(doc, ("image", "aoi"))
     compared = [i for i in doc["images"] if i["status"] == "compared"]
     if len(compared) < 2:
         raise InputError(f"{series_path}: the series compared fewer than two images")
