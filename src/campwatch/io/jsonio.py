@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from campwatch.errors import InputError
 
-__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report"]
+__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report", "reading_report"]
 
 
 class LazyList(list):  # type: ignore[type-arg]
@@ -79,6 +81,18 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
     if problem:
         raise InputError(f"{path}: not a campwatch report ({problem})")
     return doc
+
+
+@contextlib.contextmanager
+def reading_report(path: str | Path) -> Iterator[None]:
+    """Inside this, a report that lacks a member or holds one of the wrong type is 'not a campwatch
+    report' (an :class:`InputError`, exit 2), not a crash."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InputError(f"{path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -19,7 +19,7 @@ from typing import Any
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
-from campwatch.io.jsonio import load_report
+from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.scene import parse_band_names, sha256_file
 from campwatch.monitor.series import run_series
 from campwatch.report import REPORT_SCHEMA
@@ -65,12 +65,8 @@ def verify_report(report_path: str | Path) -> Verification:
     """
     report_path = Path(report_path)
     doc = _load(report_path)
-    try:
+    with reading_report(report_path):
         return _verify(report_path, doc)
-    except InputError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{report_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
 def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:

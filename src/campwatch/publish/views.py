@@ -29,7 +29,7 @@ from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
-from campwatch.io.jsonio import load_report
+from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
 from campwatch.results import PairResult
@@ -180,12 +180,8 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     """
     report_path = Path(report_path)
     doc = load_report(report_path, ("campwatch-report/1",))
-    try:
+    with reading_report(report_path):
         return _report_view(report_path, doc)
-    except InputError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{report_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
 def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
@@ -222,12 +218,8 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     """
     series_path = Path(series_path)
     doc = load_report(series_path, ("campwatch-series/1",))
-    try:
+    with reading_report(series_path):
         return series_view(doc, source=str(series_path))
-    except InputError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{series_path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
 def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False) -> ChangeView:
