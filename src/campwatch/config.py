@@ -324,8 +324,9 @@ class DetectConfig:
                 values = json.loads(text)
             else:
                 values = tomllib.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path}: cannot be parsed ({exc})") from exc
+        except (ValueError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise ConfigError(f"config file {path}: cannot be parsed ({type(exc).__name__}: "
+                              f"{str(exc)[:200] or 'nested too deep'})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"config file {path}: expected a table of parameters")
         if "detect" in values and isinstance(values["detect"], dict):

@@ -117,6 +117,8 @@ def read_aoi(path: str | Path) -> AOI:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AOIError(f"AOI file {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError:
+        raise AOIError(f"AOI file {path}: JSON nested too deep to be an AOI file") from None
     # The report records where the AOI came from, wherever the run was started.
     return dataclasses.replace(parse_aoi(data, source=str(path)), path=str(path.resolve()))
 

@@ -75,6 +75,8 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
+    except RecursionError:
+        raise InputError(f"{path}: not a campwatch report (JSON nested too deep)") from None
     if not isinstance(doc, dict) or doc.get("schema") not in schemas:
         raise InputError(f"{path}: not a campwatch report (no schema {' or '.join(map(repr, schemas))})")
     problem = _provenance_problem(doc)

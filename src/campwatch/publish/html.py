@@ -251,7 +251,7 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
     report_path = Path(report_path)
     try:
         schema = json.loads(report_path.read_text(encoding="utf-8")).get("schema")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, RecursionError):
         schema = None
     if schema == "campwatch-series/1":
         view = view_from_series(report_path)
