@@ -286,7 +286,11 @@ class ChangeModel:
         if before.dtype == "uint8" and after.dtype == "uint8":
             low, high = np.zeros(len(card.bands), "float32"), np.full(len(card.bands), 255.0, "float32")
         else:
-            both = np.concatenate([x[:, valid] for x in stack], axis=1)
+            # The stretch from an even sample of at most a million pixels a date: enough for
+            # two percentiles, and memory that does not grow with the scene.
+            where = np.flatnonzero(valid)
+            where = where[:: max(1, where.size // 1_000_000)]
+            both = np.concatenate([x.reshape(x.shape[0], -1)[:, where] for x in stack], axis=1)
             if both.size == 0:
                 low, high = np.zeros(len(card.bands), "float32"), np.ones(len(card.bands), "float32")
             else:
