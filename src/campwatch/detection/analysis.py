@@ -125,7 +125,7 @@ def analyse_scenes(
         # The model takes the pair co-registered, each date in its own radiometry: it learnt to
         # see through the differences of light between dates, and matching them hides change
         # from it (Joplin: 180 razed houses found after matching, 215 without).
-        learned = model.change(before, prep.after_aligned or after, prep.analysed & ~obscured.mask)
+        learned = model.change(before, prep.after_aligned if prep.after_aligned is not None else after, prep.analysed & ~obscured.mask)
         logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,
                     100.0 * learned.mask.mean())
     labels, regions, seen = classify_changes(

@@ -206,8 +206,9 @@ def _learned(
         m = regions[sl] == prop.label
         prob = learned.probability[sl][m]
         p = float(np.nanmean(prob)) if np.isfinite(prob).any() else 0.0
+        over = (p - learned.threshold) / (1.0 - learned.threshold)
         record: dict[str, Any] = {"name": learned.name, "probability": round(p, 3),
-                                  "strength": float(np.clip((p - 0.5) / 0.5, 0.0, 1.0))}
+                                  "strength": float(np.clip(over, 0.0, 1.0))}
         shared = np.bincount(owned[sl][m], minlength=len(structures) + 1)[1:]
         best = int(np.argmax(shared)) if shared.size and shared.max() > 0 else -1
         if best >= 0 and (shared[best] >= _SAME_CHANGE * m.sum()

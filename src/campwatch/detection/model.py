@@ -226,6 +226,8 @@ class LearnedChange:
     probability: np.ndarray
     covers: str
     name: str
+    #: The probability above which a pixel is change.
+    threshold: float = 0.5
 
 
 @dataclass
@@ -237,13 +239,15 @@ class ChangeModel:
     sha256: str
     card_path: Path | None
     session: Any = field(repr=False, default=None)
+    #: The SHA-256 of the card file (None: the card is in the ONNX metadata).
+    card_sha256: str | None = None
 
     def record(self, *, threshold: float | None = None) -> dict[str, Any]:
         """What a report records of the model: name, licence, source, file, SHA-256, card, threshold."""
         return {"name": self.card.name, "licence": self.card.licence, "source": self.card.source,
                 "file": self.path.name, "path": str(self.path.resolve()), "sha256": self.sha256,
                 "card": str(self.card_path.resolve()) if self.card_path else "ONNX metadata",
-                "card_sha256": hashlib.sha256(self.card_path.read_bytes()).hexdigest() if self.card_path else None,
+                "card_sha256": self.card_sha256,
                 "threshold": self.card.threshold if threshold is None else threshold, "covers": self.card.covers,
                 "card_values": self.card.to_dict()}
 
@@ -262,7 +266,8 @@ class ChangeModel:
         limit = self.card.threshold if threshold is None else threshold
         mask = np.zeros(usable.shape, dtype=bool)
         np.greater(prob, limit, out=mask, where=usable)
-        return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name)
+        return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name,
+                             threshold=limit)
 
     def prepare(self, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both dates in the model's bands and look: scaled to 0..1, then normalised.
@@ -457,7 +462,8 @@ def load_model(path: str | Path) -> ChangeModel:
         values = {k: v for k, v in values.items() if k != "file"}
     card = ModelCard.from_dict(values, source=source)
     _check_graph(session, card, path)
-    return ChangeModel(path=path, card=card, sha256=digest, card_path=card_path, session=session)
+    return ChangeModel(path=path, card=card, sha256=digest, card_path=card_path, session=session,
+                       card_sha256=hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path else None)
 
 
 def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
