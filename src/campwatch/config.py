@@ -14,8 +14,8 @@ from campwatch.errors import ConfigError
 
 __all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "config_reference"]
 
-THRESHOLD_METHODS = ("auto", "otsu", "noise")
-NORMALIZE_METHODS = ("invariant", "histogram", "none")
+THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
+NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,17 @@ class DetectConfig:
     min_roof_change : float
         A structure present on both dates is modified when its mean spectrum changed by
         more than this fraction (default 0.15): new roofing, not a calibration drift.
+    ignore_stable_vegetation : bool
+        Pixels that are vegetation on both dates (see ``vegetation_ndvi`` and
+        ``vegetation_exg``) are not change: what differs there is the season, growth or
+        mowing, not the land cover (default True). A field ploughed, a wood cleared or a
+        roof built on grass is vegetation on one date only and stays change.
+    vegetation_ndvi : float
+        A pixel is vegetation from this NDVI up, when the scene has red and near-infrared
+        bands (default 0.3).
+    vegetation_exg : float
+        Without a near-infrared band, a pixel is vegetation from this excess-green index
+        up (``2g - r - b`` of its chromatic coordinates; default 0.03).
     vegetation_ndvi_change : float
         A region that is not a structure change and whose mean NDVI changed by more than
         this is vegetation change (default 0.15). Needs a near-infrared band.
@@ -134,6 +145,10 @@ class DetectConfig:
         Under a cloud, pixels whose smooth veil of light exceeds this fraction of the
         scene's median brightness are obscured; under a cloud shadow, pixels darkened by
         more than this fraction. Thinner parts are corrected and analysed (default 0.5).
+    cloud_hysteresis_ratio : float
+        Clouds and their shadows fade out at their edges: the change regions searched
+        for them keep pixels above this fraction of the threshold that are connected to
+        one above it (default 0.5), whatever ``hysteresis_ratio`` the change mask takes.
     cloud_smooth_m : float
         Scale over which a cloud's veil is taken to be smooth, in metres (default 40).
     cloud_margin_m : float
@@ -145,11 +160,21 @@ class DetectConfig:
         Largest shift corrected, in pixels (default 5: two dates each misregistered by up
         to 2-2.5 px against the map). A larger measured shift is an
         error: the pair is not co-registered.
-    normalize : {"invariant", "histogram", "none"}
+    normalize : {"invariant", "offset", "histogram", "none"}
         Radiometric normalisation of the later scene to the earlier one. Default
         ``"invariant"``: a linear map per band fitted on the pixels that changed least
-        (robust to clouds and to large changes); ``"histogram"``: per-band histogram
-        matching over valid pixels (distorted by clouds).
+        (robust to clouds and to large changes), where the dates agree pixel for pixel
+        (see ``min_gain_correlation``), else its offset alone; ``"offset"``: only the median
+        difference of each band over those pixels (a haze or a sensor offset), no gain;
+        ``"histogram"``: per-band histogram matching over valid pixels (distorted by clouds).
+    min_gain_correlation : float
+        With ``normalize="invariant"``, a gain is fitted only when the dates correlate at
+        least this much, pixel for pixel, over the pixels that may serve for the fit
+        (Pearson's, averaged over bands; default 0.65). Another sensor gain or bit depth
+        keeps them high (0.69 with a third of the scene changed, 0.9 to 0.99 without),
+        while years of building, other shadows or a mosaic's seams bring them low (LEVIR-CD
+        and DSIFN-CD pairs: -0.1 to 0.59), and a gain fitted from such scenes matches their
+        change away. Below it only the offset is matched.
     max_obscured_fraction : float
         In a series or a check, a date whose AOI is hidden (nodata, thick cloud or cloud
         shadow) over more than this share is kept in the record but not compared; a check
@@ -168,11 +193,11 @@ class DetectConfig:
         None (default): the classical stages only. See docs/models.md.
     """
 
-    threshold_method: str = "noise"
+    threshold_method: str = "either"
     gain_threshold: float | None = None
     loss_threshold: float | None = None
     noise_k: float = 4.0
-    hysteresis_ratio: float = 0.5
+    hysteresis_ratio: float = 0.7
     opening_radius_m: float = 1.0
     min_area_m2: float = 25.0
     min_structure_area_m2: float = 40.0
@@ -197,6 +222,9 @@ class DetectConfig:
     max_absent_anomaly: float = 1.5
     veiled_absent_factor: float = 0.6
     min_roof_change: float = 0.15
+    ignore_stable_vegetation: bool = True
+    vegetation_ndvi: float = 0.3
+    vegetation_exg: float = 0.03
     vegetation_ndvi_change: float = 0.15
     max_structure_ndvi: float = 0.3
     min_shadow_px: float = 0.5
@@ -207,11 +235,13 @@ class DetectConfig:
     cloud_max_sharpness: float = 0.12
     cloud_brightness: float = 1.3
     cloud_max_veil: float = 0.5
+    cloud_hysteresis_ratio: float = 0.5
     cloud_smooth_m: float = 40.0
     cloud_margin_m: float = 5.0
     coregister: bool = True
     max_shift_px: float = 5.0
     normalize: str = "invariant"
+    min_gain_correlation: float = 0.65
     max_obscured_fraction: float = 0.5
     block_size_px: int = 2048
     block_halo_m: float = 100.0
@@ -241,9 +271,12 @@ class DetectConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name}={value!r} is not valid; expected a number > 0")
-        if not 0 < self.hysteresis_ratio <= 1:
+        for name in ("hysteresis_ratio", "cloud_hysteresis_ratio"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r} is not valid; expected 0 < ratio <= 1")
+        if not 0 <= self.min_gain_correlation <= 1:
             raise ConfigError(
-                f"hysteresis_ratio={self.hysteresis_ratio!r} is not valid; expected 0 < ratio <= 1"
+                f"min_gain_correlation={self.min_gain_correlation!r} is not valid; expected 0 <= correlation <= 1"
             )
         if not 0 < self.max_obscured_fraction <= 1:
             raise ConfigError(

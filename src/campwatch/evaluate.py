@@ -357,9 +357,10 @@ def read_pair_scene(path: str | Path, *, pixel_size: float, date: dt.date) -> Sc
                 transform = ds.transform if georef else Affine(pixel_size, 0, 0, 0, -pixel_size, 0)
                 crs = ds.crs if georef else _LOCAL_CRS
                 dtype = ds.dtypes[0]
+                alpha = data.shape[0] == 4 and ds.colorinterp[3].name == "alpha"
     except RasterioIOError as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
-    if data.shape[0] == 4 and ds.colorinterp[3].name == "alpha":
+    if alpha:
         data = data[:3]
         names = names[:3]
     valid = np.all(mask > 0, axis=0)

@@ -107,3 +107,30 @@ def test_class_mask_codes_change_cloud_and_what_was_not_analysed():
     assert codes[1, 1] == CLASSES["tower_added"].code and codes[5, 5] == CLASSES["other_change"].code
     assert codes[0, 0] == NO_CHANGE
     assert (codes[7, :9] == OBSCURED).all() and (codes[:, 9] == NOT_ANALYSED).all()
+
+
+@pytest.mark.parametrize("veiled_date", [None, 0, 1], ids=["clear", "veiled-before", "veiled-after"])
+def test_a_models_building_change_under_a_thin_veil_is_not_claimed_alone(veiled_date):
+    from conftest import BUILDINGS, NEW, array_scene, camp_scene
+
+    from campwatch.config import DetectConfig
+    from campwatch.detection.change import change_measures
+    from campwatch.detection.classify import classify_changes
+    from campwatch.detection.model import LearnedChange
+
+    before = array_scene(camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    after = array_scene(camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2))
+    measures = change_measures(before, after)
+    r0, c0, h, w = NEW
+    seen = np.zeros(before.shape, bool)
+    seen[r0:r0 + h, c0:c0 + w] = True  # where the model sees a building change
+    veil = np.zeros(before.shape, bool)
+    veil[r0 - 10:r0 + h + 10, c0 - 10:c0 + w + 10] = True  # a thin cloud over it on one date
+    veiled = tuple(veil if d == veiled_date else np.zeros_like(veil) for d in (0, 1))
+    learned = LearnedChange(mask=seen, probability=np.where(seen, 0.9, 0.1).astype("float32"), covers="buildings",
+                            name="test")
+    # The classical stages see no change at all here: the model stands alone.
+    _, regions, _ = classify_changes(np.zeros(before.shape, "int32"), before, after, measures, DetectConfig(),
+                                     threshold=3.0, learned=learned, veiled=veiled)
+    claimed = [r.change_class for r in regions if r.change_class.startswith("structure")]
+    assert claimed == ([] if veiled_date is not None else ["structure_new"])

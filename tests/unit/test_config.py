@@ -13,7 +13,8 @@ from campwatch.errors import ConfigError
 
 
 @pytest.mark.parametrize("values, message", [
-    (dict(threshold_method="magic"), "threshold_method='magic' is not valid; expected one of auto, otsu, noise"),
+    (dict(threshold_method="magic"), "threshold_method='magic' is not valid; expected one of either, auto, otsu, noise"),
+        (dict(normalize="gain"), "normalize='gain' is not valid; expected one of invariant, offset, histogram, none"),
     (dict(min_area_m2=-1), "min_area_m2=-1 is not valid"),
     (dict(gain_threshold=0), "gain_threshold=0 is not valid"),
     (dict(hysteresis_ratio=1.5), "hysteresis_ratio=1.5"),

@@ -111,3 +111,20 @@ def test_cli_bad_options(dataset, args, message):
 def test_cli_not_a_dataset(tmp_path):
     res = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "nothing")])
     assert res.exit_code == 2 and "not a dataset folder" in res.stderr
+
+
+def test_dataset_images_of_four_bands_keep_them_and_rgba_drops_alpha(tmp_path):
+    import datetime as dt
+
+    from conftest import write_tif
+
+    from campwatch.evaluate import read_pair_scene
+
+    four = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    scene = read_pair_scene(write_tif(tmp_path / "four.tif", four), pixel_size=0.5, date=dt.date(2020, 1, 1))
+    assert scene.data.shape == four.shape and scene.band_names == ("blue", "green", "red", "nir")
+    rgba = np.concatenate([np.clip(four[:3] // 3, 0, 255), np.full((1,) + four.shape[1:], 255)]).astype("uint8")
+    _png(tmp_path / "rgba.png", rgba)
+    scene = read_pair_scene(tmp_path / "rgba.png", pixel_size=2.0, date=dt.date(2020, 1, 1))
+    assert scene.data.shape == (3,) + four.shape[1:] and scene.band_names == ("red", "green", "blue")
+    assert scene.transform.a == 2.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -27,7 +28,9 @@ def _smooth_blob(shape: tuple[int, int], centre: tuple[int, int], radius: float)
 def _obscured(before_img: np.ndarray, after_img: np.ndarray):
     before, after = array_scene(before_img), array_scene(after_img, date=dt.date(2020, 6, 1))
     measures = change_measures(before, after)
-    labels = label_regions(change_mask(measures, choose_thresholds(measures, CONFIG)))
+    # Clouds are searched above the noise threshold, with a hysteresis of their own (they fade out).
+    noise = choose_thresholds(measures, dataclasses.replace(CONFIG, threshold_method="noise"))
+    labels = label_regions(change_mask(measures, noise, hysteresis_ratio=CONFIG.cloud_hysteresis_ratio))
     return find_obscured(labels, before, after, measures, CONFIG)
 
 

@@ -11,8 +11,10 @@ from campwatch.detection.radiometry import (
     fit_departure,
     fit_invariant,
     invariant_candidates,
+    invariant_fit,
     match_histograms,
     normalize,
+    offset_fit,
 )
 
 
@@ -62,3 +64,47 @@ def test_match_histograms_matches_quantiles():
     img = ref * 2 + 40
     out = match_histograms(img, ref, np.ones((50, 50), bool))
     assert np.quantile(out, [0.1, 0.5, 0.9]) == pytest.approx(np.quantile(ref, [0.1, 0.5, 0.9]), abs=0.5)
+
+
+def test_offset_fit_takes_out_a_haze_and_no_gain():
+    rng = np.random.default_rng(4)
+    ref = rng.uniform(200, 700, (4, 80, 80)).astype("float32")
+    hazy = ref + np.array([60, 40, 20, 5], "float32")[:, None, None]  # haze adds most to blue
+    fit = offset_fit(array_scene(ref), array_scene(hazy))
+    assert fit.gain == (1.0,) * 4
+    assert fit.offset == pytest.approx((-60, -40, -20, -5), abs=1e-3)
+    out = normalize(array_scene(ref), array_scene(hazy), method="offset")
+    assert np.allclose(out.data, ref, atol=1e-3)
+
+
+def test_offset_fit_is_not_moved_by_new_bright_roofs():
+    # Years of building raise a scene's contrast: a third of the later scene is now bright
+    # roof. A fit of the spread takes that for a gain; the offset fit does not.
+    rng = np.random.default_rng(5)
+    ref = rng.uniform(200, 400, (4, 90, 90)).astype("float32")
+    later = ref + rng.normal(0, 3, ref.shape).astype("float32")
+    later[:, :30] = 1500
+    offset = offset_fit(array_scene(ref), array_scene(later))
+    # The median over the lit pixels leans a little towards the roofs: less than one noise sigma (4.2).
+    assert offset.offset == pytest.approx((0,) * 4, abs=3.0)
+    spread = fit_invariant(later, ref, np.ones((90, 90), bool), iterations=0)
+    assert min(spread.gain) < 0.5  # what matching the spread would have done to the roofs
+    out = normalize(array_scene(ref), array_scene(later), method="offset")
+    assert out.data[:, :30].min() > 1490  # the roofs keep their brightness
+
+
+def test_a_gain_is_fitted_only_where_the_dates_agree_pixel_for_pixel():
+    rng = np.random.default_rng(6)
+    ref = rng.uniform(200, 700, (4, 80, 80)).astype("float32")
+    # The same ground through another sensor gain and bit depth: the gain is fitted.
+    other_sensor = ref / 3 + rng.normal(0, 1, ref.shape).astype("float32")
+    fit = invariant_fit(array_scene(ref), array_scene(other_sensor))
+    assert fit.gain == pytest.approx((3.0,) * 4, rel=0.02)
+    # Scenes that share no detail (another decade, another mosaic) and differ in contrast:
+    # no gain, only the offset (about the difference of their levels, 450 - 200).
+    unrelated = rng.uniform(100, 300, ref.shape).astype("float32")
+    fit = invariant_fit(array_scene(ref), array_scene(unrelated))
+    assert fit.gain == (1.0,) * 4
+    assert fit.offset == pytest.approx((250.0,) * 4, abs=40)  # medians over the lit pixels of both
+    # The threshold is the caller's: -1 fits a gain whatever the agreement.
+    assert invariant_fit(array_scene(ref), array_scene(unrelated), min_correlation=-1.0).gain != (1.0,) * 4

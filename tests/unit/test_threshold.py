@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import BUILDINGS, array_scene, camp_scene
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,3 +39,17 @@ def test_thresholds_find_the_change_and_not_the_noise():
     assert mask[102:128, 102:138].all()
     assert mask.sum() < 30 * 40 * 1.2
     assert noise_threshold(np.array([])) == float("inf")
+
+
+@settings(max_examples=20, deadline=None)
+@given(noise=st.floats(2.0, 30.0))
+def test_either_threshold_is_the_lower_of_otsu_and_noise(noise):
+    m = _pair_measures(noise)
+    got = {method: choose_thresholds(m, DetectConfig(threshold_method=method))
+           for method in ("either", "otsu", "noise", "auto")}
+    for side in ("gain", "loss"):
+        lower = min(getattr(got["otsu"], side), getattr(got["noise"], side))
+        upper = max(getattr(got["otsu"], side), getattr(got["noise"], side))
+        assert getattr(got["either"], side) == pytest.approx(lower)
+        assert getattr(got["auto"], side) == pytest.approx(upper)
+    assert got["either"].method == "either"

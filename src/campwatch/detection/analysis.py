@@ -24,10 +24,18 @@ from campwatch.detection.change import ChangeMeasures, change_measures
 from campwatch.detection.classify import class_mask, classify_changes
 from campwatch.detection.model import ChangeModel
 from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
-from campwatch.detection.radiometry import LinearFit, fit_departure, invariant_candidates, invariant_fit, normalize
+from campwatch.detection.radiometry import (
+    LinearFit,
+    fit_departure,
+    invariant_candidates,
+    invariant_fit,
+    normalize,
+    offset_fit,
+)
 from campwatch.detection.segment import change_mask, clean_mask, label_regions
 from campwatch.detection.structures import find_structures
 from campwatch.detection.threshold import Thresholds, choose_thresholds
+from campwatch.detection.vegetation import stable_vegetation
 from campwatch.errors import GridMismatchError, InputError
 from campwatch.io.aoi import AOI, to_crs
 from campwatch.io.masks import UserMask
@@ -76,6 +84,7 @@ def analyse_scenes(
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     radiometry: LinearFit | None = None,
     noise_sigma: tuple[float, ...] | None = None,
+    cloud_thresholds: Thresholds | None = None,
     model: ChangeModel | None = None,
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
@@ -100,6 +109,9 @@ def analyse_scenes(
         sigmas (needs ``noise_sigma``).
     noise_sigma : tuple of float, optional
         The noise sigma of each band's difference, when measured beforehand.
+    cloud_thresholds : Thresholds, optional
+        The thresholds to search clouds with, when chosen beforehand (by default the noise
+        thresholds of the pair itself).
     model : ChangeModel, optional
         A learned change model (:mod:`campwatch.detection.model`), run on the co-registered,
         radiometrically matched pair where it is usable (not obscured); what it sees is
@@ -116,7 +128,8 @@ def analyse_scenes(
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
                     fit=radiometry, sigma=noise_sigma)
     before, after, messages = prep.before, prep.after, prep.messages
-    measures, thresholds, change_labels, raw, obscured = _thresholded(prep, config, sigma=noise_sigma)
+    measures, thresholds, change_labels, raw, obscured, _ = _thresholded(prep, config, sigma=noise_sigma,
+                                                                         cloud_thresholds=cloud_thresholds)
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
@@ -347,8 +360,9 @@ def _match_radiometry(
     block and its own fit would match that change away, so the scene's is used.
     """
     fit = None
-    if config.normalize == "invariant":
-        fit = invariant_fit(before, after)
+    if config.normalize in ("invariant", "offset"):
+        fit = (invariant_fit(before, after, min_correlation=config.min_gain_correlation)
+               if config.normalize == "invariant" else offset_fit(before, after))
         if scene_fit is not None and sigma is not None:
             departure = fit_departure(fit, scene_fit, after.data, analysed, sigma)
             logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
@@ -360,21 +374,53 @@ def _match_radiometry(
 
 
 def _thresholded(
-    prep: PreparedPair, config: DetectConfig, *, sigma: tuple[float, ...] | None = None
-) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray, Obscured]:
-    """Change measures, thresholds, change regions and clouds of a prepared pair (``sigma``: the bands' noise, if known)."""
+    prep: PreparedPair, config: DetectConfig, *, sigma: tuple[float, ...] | None = None,
+    cloud_thresholds: Thresholds | None = None,
+) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray, Obscured, Thresholds]:
+    """Change measures, thresholds, change regions and clouds of a prepared pair, and the thresholds clouds
+    were searched with (``sigma``, ``cloud_thresholds``: the bands' noise and those thresholds, if known)."""
     before, after, analysed = prep.before, prep.after, prep.analysed
-    measures, thresholds, change_labels, raw = change_regions(before, after, analysed, config, sigma=sigma)
-    obscured = find_obscured(change_labels, before, after, measures, config)
+    # Each date's vegetation in its own radiometry: matching the later one's shifts its colours.
+    stable = stable_vegetation(before, prep.after_aligned if prep.after_aligned is not None else after, config=config)
+    measures, thresholds, change_labels, raw = change_regions(before, after, analysed, config, sigma=sigma,
+                                                              stable=stable)
+    cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, thresholds=cloud_thresholds)
+    obscured = find_obscured(cloud_labels, before, after, measures, config)
     if obscured.found:
         # A cloud's change set the thresholds: choose them again without it. Lower
         # thresholds reach further into the cloud's fringe: take that in too.
         clouds = obscured.mask | obscured.seen_through
         measures, thresholds, change_labels, raw = change_regions(
-            before, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma
+            before, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma, stable=stable
         )
-        obscured = extend_fringe(obscured, change_labels, measures)
-    return measures, thresholds, change_labels, raw, obscured
+        cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, exclude=clouds,
+                                                        thresholds=cloud_thresholds)
+        obscured = extend_fringe(obscured, cloud_labels, measures)
+    return measures, thresholds, change_labels, raw, obscured, cloud_thr
+
+
+def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: DetectConfig, *,
+                          exclude: np.ndarray | None = None,
+                          thresholds: Thresholds | None = None) -> tuple[np.ndarray, Thresholds]:
+    """Labelled change regions to search for clouds and their fringes, and the thresholds that made them.
+
+    A cloud or its shadow is a strong change that fades out over tens of metres: it is
+    searched among the pixels above the noise threshold (``threshold_method="noise"``,
+    whatever the change mask takes: a threshold that splits the noise of a side with no
+    change would fray a cloud's outline with specks), down to ``config.cloud_hysteresis_ratio``
+    of it; and a shadow over a field keeps the field (vegetation on both dates is not
+    change, but it is shaded). Pixels in ``exclude`` do not count towards the threshold;
+    ``thresholds``, when given (a block takes its scene's), are used instead.
+    """
+    if thresholds is None:
+        stats = measures
+        if exclude is not None:
+            stats = dataclasses.replace(measures, valid=measures.valid & ~exclude,
+                                        noise_reference=measures.noise_reference & ~exclude)
+        thresholds = choose_thresholds(stats if stats.valid.any() else measures,
+                                       dataclasses.replace(config, threshold_method="noise"))
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.cloud_hysteresis_ratio)
+    return label_regions(clean_mask(raw, pixel_size=float(np.sqrt(scene.pixel_area)), config=config)), thresholds
 
 
 @dataclass(frozen=True)
@@ -392,6 +438,8 @@ class PairParameters:
     fit: LinearFit | None = None
     #: The noise sigma of each band's difference.
     sigma: tuple[float, ...] = ()
+    #: The thresholds clouds were searched with.
+    cloud_thresholds: Thresholds | None = None
 
 
 def pair_parameters(
@@ -409,12 +457,12 @@ def pair_parameters(
     """
     config = config or DetectConfig()
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
-    measures, thresholds, _, _, obscured = _thresholded(prep, config)
+    measures, thresholds, _, _, obscured, cloud_thresholds = _thresholded(prep, config)
     usable = prep.analysed & ~obscured.mask
     directions = tuple(find_structures(scene, config=config, valid=usable).direction for scene in (before, prep.after))
     return PairParameters(thresholds=thresholds, shift=prep.shift if prep.shift_measured else None,
                           shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()),
-                          fit=prep.fit, sigma=measures.sigma)
+                          fit=prep.fit, sigma=measures.sigma, cloud_thresholds=cloud_thresholds)
 
 
 def _known_features(aoi: AOI | None, scene: Scene) -> np.ndarray | None:
@@ -434,12 +482,14 @@ def change_regions(
     *,
     exclude: np.ndarray | None = None,
     sigma: tuple[float, ...] | None = None,
+    stable: np.ndarray | None = None,
 ) -> tuple[ChangeMeasures, Thresholds, np.ndarray, np.ndarray]:
     """Change measures, thresholds, labelled cleaned change regions, and the raw change mask of a pair.
 
     Pixels in ``exclude`` are analysed but do not count towards the thresholds. ``sigma``:
     the noise sigma of each band, when measured beforehand (else measured here over
-    pseudo-invariant pixels).
+    pseudo-invariant pixels). Pixels in ``stable`` (vegetation on both dates,
+    :func:`~campwatch.detection.vegetation.stable_vegetation`) are analysed but never change.
     """
     invariant = None if sigma is not None else invariant_candidates(after.data, before.data, analysed,
                                                                     after.band_names)
@@ -454,6 +504,8 @@ def change_regions(
     logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
     pixel = float(np.sqrt(before.pixel_area))
     raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
+    if stable is not None:
+        raw &= ~stable
     cleaned = clean_mask(raw, pixel_size=pixel, config=config)
     return measures, thresholds, label_regions(cleaned), raw
 

@@ -204,7 +204,8 @@ def analyse_blockwise(
     residuals: list[dict[str, float]] = []
     per_block: list[dict[str, Any]] = []
     job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
-                              fit=scene_params.fit, sigma=scene_params.sigma)
+                              fit=scene_params.fit, sigma=scene_params.sigma,
+                              cloud_thresholds=scene_params.cloud_thresholds)
     with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
             _block_runner(workers) as run:
         for blk, out in zip(blocks, run(job, blocks), strict=True):
@@ -293,10 +294,13 @@ class _SceneParameters:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     sampled: list[tuple[int, int]]
     notes: list[str]
-    #: The radiometric fit (median gain and offset of each band), None unless ``normalize="invariant"``.
+    #: The radiometric fit (median gain and offset of each band), None unless ``normalize`` is
+    #: ``"invariant"`` or ``"offset"``.
     fit: LinearFit | None = None
     #: The noise sigma of each band's difference (medians).
     sigma: tuple[float, ...] | None = None
+    #: The thresholds clouds are searched with (medians).
+    cloud_thresholds: Thresholds | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +317,7 @@ class _BlockJob:
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
     fit: LinearFit | None = None
     sigma: tuple[float, ...] | None = None
+    cloud_thresholds: Thresholds | None = None
     model: ChangeModel | None = None
 
 
@@ -367,7 +372,8 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
         try:
             res = analyse_scenes(before, after, aoi=job.request.aoi, config=job.config, mask=job.request.mask,
                                  shift=job.shift, core=core_sl, shadow_directions=job.shadow_directions,
-                                 radiometry=job.fit, noise_sigma=job.sigma, model=job.model)
+                                 radiometry=job.fit, noise_sigma=job.sigma, cloud_thresholds=job.cloud_thresholds,
+                                 model=job.model)
         except InputError as exc:
             # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
             record["status"] = f"not analysed: {exc}"
@@ -444,6 +450,7 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     """
     gains: list[float] = []
     losses: list[float] = []
+    clouds: list[tuple[float, float]] = []
     fits: list[LinearFit] = []
     sigmas: list[tuple[float, ...]] = []
     shifts: list[tuple[float, float]] = []
@@ -468,6 +475,8 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
             continue  # no data in this block
         gains.append(found.thresholds.gain)
         losses.append(found.thresholds.loss)
+        if found.cloud_thresholds is not None:
+            clouds.append((found.cloud_thresholds.gain, found.cloud_thresholds.loss))
         sigmas.append(found.sigma)
         if found.fit is not None:
             fits.append(found.fit)
@@ -492,7 +501,9 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     return _SceneParameters(
         thresholds=Thresholds(float(np.median(gains)), float(np.median(losses)), method), shift=shift,
         shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])), sampled=used, notes=notes,
-        fit=fit, sigma=tuple(float(v) for v in np.median(sigmas, axis=0)))
+        fit=fit, sigma=tuple(float(v) for v in np.median(sigmas, axis=0)),
+        cloud_thresholds=Thresholds(float(np.median([c[0] for c in clouds])), float(np.median([c[1] for c in clouds])),
+                                    "noise") if clouds else None)
 
 
 def _px_bounds(geom: BaseGeometry, transform: Affine) -> tuple[float, float, float, float]:

@@ -178,6 +178,8 @@ def _learned(
     usable: np.ndarray,
     before: Scene,
     config: DetectConfig,
+    *,
+    veiled: tuple[np.ndarray, np.ndarray],
 ) -> list[_Candidate]:
     """Structure changes from a buildings model's regions, in the analyst's terms.
 
@@ -189,6 +191,10 @@ def _learned(
     structure-like objects cover on each date. Leaning to the later date by more than :data:`_DIRECTION_MARGIN`: new;
     to the earlier: demolished; neither: modified. Classical structure changes the model
     sees nothing of are kept, marked "not seen by the model". Towers pass through.
+
+    A region the classical stages do not back, under a thin cloud or cloud shadow on either
+    date over ``max_overlap_absent`` of it, is not claimed: the veil alone makes a roof look
+    new or gone to a model that never saw clouds.
     """
     min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
     reach = max(1, int(round(config.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
@@ -218,6 +224,8 @@ def _learned(
             record["classical"] = "agrees"
             out.append(_Candidate(match.change_class, sl, m, f"{match.cause}; the change model agrees", match.score,
                                   model=record))
+            continue
+        if max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) >= config.max_overlap_absent:
             continue
         cover_b = float((smap_b.labels[sl] > 0)[m].mean())
         cover_a = float((smap_a.labels[sl] > 0)[m].mean())
@@ -336,7 +344,7 @@ def classify_changes(
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":
-        candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config)
+        candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled)
 
     px = float(np.sqrt(before.pixel_area))
     reach = max(1, int(round(config.shadow_reach_m / px)))

@@ -47,7 +47,9 @@ def _one(values: np.ndarray, noise_values: np.ndarray, config: DetectConfig) -> 
     otsu = _otsu(values)
     if config.threshold_method == "otsu":
         return otsu
-    return max(otsu, noise) if np.isfinite(otsu) else noise
+    if not np.isfinite(otsu):
+        return noise
+    return min(otsu, noise) if config.threshold_method == "either" else max(otsu, noise)
 
 
 def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresholds:

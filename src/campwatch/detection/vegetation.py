@@ -1,0 +1,73 @@
+"""Vegetation on each date, and the pixels that are vegetation on both (a season, not a change of land cover)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from campwatch.config import DetectConfig
+from campwatch.io.scene import Scene
+
+__all__ = ["greenness", "vegetation", "stable_vegetation"]
+
+
+def greenness(scene: Scene) -> tuple[np.ndarray, str] | None:
+    """A vegetation index of ``scene`` and its name, or None when its bands allow none.
+
+    NDVI, ``(nir - red) / (nir + red)``, when the scene has red and near-infrared bands;
+    otherwise the excess-green index of its chromatic coordinates, ``2g - r - b`` with
+    ``r = red / (red + green + blue)`` and so on (Woebbecke et al., 1995), when it has red,
+    green and blue bands.
+
+    Returns
+    -------
+    ((M, N) ndarray of float32, {"ndvi", "exg"}) or None
+        Invalid pixels and pixels with no light hold 0.
+    """
+    red, nir = scene.band("red"), scene.band("nir")
+    if red is not None and nir is not None:
+        total, index, name = nir + red, nir - red, "ndvi"
+    else:
+        green, blue = scene.band("green"), scene.band("blue")
+        if red is None or green is None or blue is None:
+            return None
+        total, index, name = red + green + blue, 2 * green - red - blue, "exg"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((total > 0) & scene.valid, index / total, 0.0)
+    return out.astype("float32"), name
+
+
+def vegetation(scene: Scene, *, config: DetectConfig) -> np.ndarray | None:
+    """Pixels of ``scene`` that are vegetation: NDVI of at least ``config.vegetation_ndvi``, or without a
+    near-infrared band an excess-green index of at least ``config.vegetation_exg``.
+
+    Returns
+    -------
+    (M, N) ndarray of bool, or None when the scene's bands give no vegetation index.
+    """
+    found = greenness(scene)
+    if found is None:
+        return None
+    index, name = found
+    return index >= (config.vegetation_ndvi if name == "ndvi" else config.vegetation_exg)
+
+
+def stable_vegetation(before: Scene, after: Scene, *, config: DetectConfig) -> np.ndarray | None:
+    """Pixels that are vegetation on both dates: what changed there is the season, growth or mowing,
+    not the land cover, and is not reported as change.
+
+    Each date is judged in its own radiometry (pass the later scene as co-registered, before
+    its radiometry is matched to the earlier one's). A field ploughed, a wood cleared or a
+    roof built on grass is vegetation on one date only, and stays change.
+
+    Returns
+    -------
+    (M, N) ndarray of bool, or None when ``config.ignore_stable_vegetation`` is off or the
+    scenes' bands give no vegetation index.
+    """
+    if not config.ignore_stable_vegetation:
+        return None
+    veg_before = vegetation(before, config=config)
+    veg_after = vegetation(after, config=config)
+    if veg_before is None or veg_after is None:
+        return None
+    return veg_before & veg_after
