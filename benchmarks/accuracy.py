@@ -1,7 +1,8 @@
 """Accuracy of campwatch against its targets: the synthetic sample, nuisance-only pairs, and real labelled pairs.
 
 Usage:
-    python benchmarks/accuracy.py [--sample data/sample] [--realdata ../shared/realdata] [--model CARD] [--out DIR]
+    python benchmarks/accuracy.py [--sample data/sample] [--realdata ../shared/realdata] [--model CARD]
+                                  [--config FILE] [--out DIR]
 
 1. Every consecutive pair of each sample series: the reported changes matched to the
    truth by overlap (fences by length within 2 m); truth events hidden by a thick cloud or
@@ -14,7 +15,9 @@ Usage:
 4. With --model (an ONNX change model or its card): every part again with the model.
 
 Prints a table per part and the targets with MET or NOT MET; writes accuracy.json.
-One set of defaults serves all parts: nothing here tunes anything.
+One set of defaults serves all parts: nothing here tunes anything. ``--config FILE`` (TOML
+or JSON, as ``campwatch detect --config``) measures other parameters, for example the
+default less one of its parts.
 """
 
 from __future__ import annotations
@@ -142,11 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=Path, default=ROOT / "data" / "sample")
     ap.add_argument("--realdata", type=Path, help="folder with levir/, dsifn/ and joplin/ (never copied into the repo)")
     ap.add_argument("--model", help="a change model (ONNX file or card): every part is run without it and with it")
+    ap.add_argument("--config", type=Path, help="detection parameters (TOML or JSON) instead of the defaults")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench-accuracy")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     report: dict[str, object] = {}
-    for config in [DetectConfig()] + ([DetectConfig(model=args.model)] if args.model else []):
+    base = DetectConfig.load(args.config)
+    for config in [base] + ([dataclasses.replace(base, model=args.model)] if args.model else []):
         name = "with model" if config.model else "classical"
         print(f"\n===== {name} =====\n")
         part: dict[str, object] = {"sample": sample_scores(args.sample, args.out / name.replace(" ", "_"), config)}
