@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+
 import pytest
+from filelock import FileLock
 
 from campwatch.errors import OutputError
-from campwatch.io.output import OutputSet, check_writable
+from campwatch.io.output import MANIFEST, OutputSet, check_writable, clear_dead_runs
 
 
 def test_outputs_appear_together_report_last(tmp_path):
@@ -36,7 +41,7 @@ def test_a_failed_run_keeps_an_earlier_runs_outputs(tmp_path):
         outs.path("report.geojson").write_text("new")
         raise RuntimeError("boom")
     assert (out / "report.geojson").read_text() == "old"
-    assert sorted(p.name for p in out.iterdir()) == ["report.geojson"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.geojson"]
 
 
 def test_an_output_asked_for_and_not_written_fails_the_commit(tmp_path):
@@ -52,3 +57,83 @@ def test_check_writable_names_the_problem(tmp_path):
         check_writable(blocker / "out")
     check_writable(tmp_path / "new" / "deeper")  # can be made: fine, and nothing is made
     assert not (tmp_path / "new").exists()
+
+
+def _set(out, files: dict[str, str]) -> None:
+    with OutputSet(out) as outs:
+        for name, text in files.items():
+            outs.path(name).write_text(text)
+
+
+def _tree(folder) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_run_over_an_earlier_one_replaces_its_whole_set(tmp_path):
+    out = tmp_path / "series"
+    _set(out, {"pairs/a_b/report.geojson": "ab", "pairs/b_c/report.geojson": "bc", "series.geojson": "old"})
+    _set(out, {"pairs/a_c/report.geojson": "ac", "series.geojson": "new"})
+    # Nothing of the earlier set is left beside the new one: no report names files it does not describe.
+    assert _tree(out) == {MANIFEST: json.dumps(["pairs", "series.geojson"]), "pairs/a_c/report.geojson": "ac",
+                          "series.geojson": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["series"]  # no staging or old set left beside it
+
+
+def test_a_folder_with_someone_elses_files_keeps_them(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the analyst's")
+    _set(out, {"report.geojson": "old", "change_map.png": "old map"})
+    _set(out, {"report.geojson": "new"})
+    assert _tree(out) == {"notes.txt": "the analyst's", "report.geojson": "new", "change_map.png": "old map"}
+
+
+def test_what_dead_runs_left_is_cleared_and_a_live_runs_staging_is_not(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = [out / ".campwatch-partial-dead1", tmp_path / ".out.campwatch-partial-dead2",
+            out / ".check-1.campwatch-partial-dead3"]
+    for d in dead:
+        d.mkdir()
+        (d / "report.geojson").write_text("half")
+        (d / ".campwatch-lock").write_text("")  # its process died: the lock is free
+    live = tmp_path / ".out.campwatch-partial-live"
+    live.mkdir()
+    other = tmp_path / ".someone-elses.campwatch-partial-x"  # made for another folder: not ours to judge
+    other.mkdir()
+    with FileLock(str(live / ".campwatch-lock")):  # a live run holds its lock
+        removed = clear_dead_runs(out)
+        assert sorted(removed) == sorted(dead)
+        assert live.exists() and other.exists()
+    assert not any(d.exists() for d in dead)
+
+
+def test_an_earlier_set_left_aside_by_a_run_that_died_is_put_back(tmp_path):
+    out = tmp_path / "out"
+    aside = tmp_path / ".out.campwatch-old-x" / "set"
+    aside.mkdir(parents=True)
+    (aside / "report.geojson").write_text("old")
+    clear_dead_runs(out)
+    assert _tree(out) == {"report.geojson": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("where", ["writing", "committing"])
+def test_a_full_disk_says_so_and_leaves_the_earlier_set(tmp_path, monkeypatch, where):
+    out = tmp_path / "out"
+    _set(out, {"report.geojson": "old"})
+    if where == "committing":
+        real = os.fsync
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError, match=r"output folder .*out: the disk is full"), OutputSet(out) as outs:
+        outs.path("report.geojson").write_text("new")
+        if where == "writing":
+            raise OSError(errno.ENOSPC, "No space left on device", str(outs.path("change_mask.tif")))
+    if where == "committing":
+        monkeypatch.setattr(os, "fsync", real)
+    assert _tree(out) == {MANIFEST: json.dumps(["report.geojson"]), "report.geojson": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -13,6 +13,7 @@ import click
 
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError, OutputError
+from campwatch.io.output import disk_full
 from campwatch.io.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,6 +92,11 @@ class CampwatchGroup(click.Group):
             echo("campwatch: interrupted; no partial output was kept", err=True)
             sys.exit(130)
         except Exception as exc:
+            if disk_full(exc):
+                where = getattr(exc, "filename", None)
+                echo(f"campwatch: error: the disk is full{f' ({where})' if where else ''}: {exc}; free some space "
+                     "and run again (no half-written output was kept)", err=True)
+                sys.exit(EXIT_BAD_INPUT)
             logging.getLogger("campwatch").debug("unexpected error", exc_info=True)
             echo(f"campwatch: unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
             sys.exit(EXIT_FAILURE)

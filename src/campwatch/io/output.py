@@ -1,7 +1,29 @@
-"""Write a run's output files atomically: all of them appear, or none does."""
+"""Write a run's output files atomically: the whole new set appears, or the old set stays.
+
+Every run stages its outputs in a hidden folder of its own (``.campwatch-partial-*``) and
+commits them together:
+
+- into a new folder, or over a folder that holds nothing but an earlier campwatch run's
+  outputs (named in its manifest, ``.campwatch-outputs``), the staged folder takes the
+  folder's place in one atomic exchange (``renameat2(RENAME_EXCHANGE)`` on Linux; two
+  renames elsewhere, between which the folder is briefly absent, never mixed);
+- into a folder that also holds files of someone else's (``figures --out`` into a series
+  folder, ``--out .``), file by file, the report last; the outputs this set replaces that
+  are reports of an earlier run go first, so that no report ever stands beside files it does
+  not describe.
+
+A staging folder is locked by the process that made it for as long as it lives; a later run
+removes the staging and swapped-out folders of dead runs (their lock is free), and never
+those of a live one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
 import logging
 import os
 import shutil
@@ -9,11 +31,21 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from filelock import FileLock, Timeout
+
 from campwatch.errors import OutputError
 
-__all__ = ["OutputSet", "check_writable"]
+__all__ = ["OutputSet", "check_writable", "clear_dead_runs", "disk_full", "STAGING_PREFIX", "MANIFEST"]
 
 logger = logging.getLogger(__name__)
+
+#: The names of a run's staging folders (inside or beside the output folder).
+STAGING_PREFIX = ".campwatch-partial-"
+#: The folder an exchange swapped out, until it is removed.
+_OLD_PREFIX = ".campwatch-old-"
+#: The file in each committed folder that lists what the run wrote there (top-level names).
+MANIFEST = ".campwatch-outputs"
+_LOCK = ".campwatch-lock"
 
 
 def check_writable(out_dir: str | Path) -> None:
@@ -33,31 +65,136 @@ def check_writable(out_dir: str | Path) -> None:
         raise OutputError(f"output folder {out}: {probe} is not writable; choose another --out")
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says that the disk or the user's quota is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc).lower()
+        if "no space left on device" in text or "disk quota exceeded" in text or "database or disk is full" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _alive(folder: Path) -> bool:
+    """Whether the run that made ``folder`` (a staging or swapped-out folder) still holds its lock."""
+    lock_path = folder / _LOCK
+    if not lock_path.exists():
+        return False
+    try:
+        with FileLock(str(lock_path), timeout=0):
+            return False
+    except Timeout:
+        return True
+    except OSError:
+        return True  # cannot tell: leave it
+
+
+def _leftover_target(entry: Path) -> Path | None:
+    """The output folder a staging or swapped-out folder ``entry`` was made for (None: not one)."""
+    name = entry.name
+    if name.startswith(STAGING_PREFIX) or name.startswith(_OLD_PREFIX):
+        return entry.parent  # staged inside the folder it was for
+    if name.startswith("."):
+        for prefix in (STAGING_PREFIX, _OLD_PREFIX):
+            at = name.find(prefix, 1)
+            if at > 1:
+                return entry.parent / name[1:at]
+    return None
+
+
+def clear_dead_runs(folder: Path) -> list[Path]:
+    """Remove what dead runs left in ``folder`` (staging and swapped-out folders, for it or for the
+    folders in it) and beside it for it; a live run's are left alone. An earlier set that a run
+    dying mid-commit left aside is put back first. Returns what was removed."""
+    folder = Path(folder)
+    removed: list[Path] = []
+    for place in (folder, folder.absolute().parent):
+        if not place.is_dir():
+            continue
+        for entry in sorted(place.iterdir()):
+            target = _leftover_target(entry)
+            if target is None or not entry.is_dir():
+                continue
+            if place != folder and target.name != folder.name:
+                continue  # beside the folder, only what was made for it
+            if _alive(entry):
+                continue
+            if _OLD_PREFIX in entry.name and (entry / "set").is_dir() and not target.exists():
+                # A run died between moving the old set aside and the new one in: put the old one back.
+                os.replace(entry / "set", target)
+                logger.warning("%s: put back the outputs of an earlier run (a later run died committing)", target)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if removed:
+        logger.info("removed what %d dead run(s) left: %s", len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
 class OutputSet:
-    """A set of output files written to a staging folder and moved into place together.
+    """A set of output files written to a staging folder and committed together.
 
     Use as a context manager; ask :meth:`path` for where to write each file. On a clean
-    exit the files are renamed into ``out_dir`` (same file system, so each rename is
-    atomic), in the order asked, so the last one (the report) appears only when all others
-    are in place. On an error the staging folder is removed, and ``out_dir`` too if this
+    exit the set is committed (see the module's notes): the old set or the new one is in
+    ``out_dir`` at every moment, and the report, asked for last, is never beside files of
+    another run. On an error the staging folder is removed, and ``out_dir`` too if this
     run created it and it is empty.
+
+    Raises
+    ------
+    OutputError
+        When the folder cannot be written, naming it; when the disk is full, saying so.
     """
 
     def __init__(self, out_dir: str | Path) -> None:
         self.out_dir = Path(out_dir)
         self._created = False
         self._staging: Path | None = None
+        self._lock: FileLock | None = None
+        self._beside = False
         self._names: list[str] = []
 
     def __enter__(self) -> OutputSet:
         check_writable(self.out_dir)
         try:
-            if not self.out_dir.exists():
-                self.out_dir.mkdir(parents=True)
-                self._created = True
-            self._staging = Path(tempfile.mkdtemp(prefix=".campwatch-partial-", dir=self.out_dir))
+            clear_dead_runs(self.out_dir)
+            parent = self.out_dir.absolute().parent
+            if self.out_dir.name and os.access(parent, os.W_OK | os.X_OK) and parent.is_dir():
+                # Beside the folder, on its file system: the staged folder can take its place.
+                self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}{STAGING_PREFIX}", dir=parent))
+                self._beside = True
+            else:
+                if not self.out_dir.exists():
+                    self.out_dir.mkdir(parents=True)
+                    self._created = True
+                self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out_dir))
+            self._lock = FileLock(str(self._staging / _LOCK))
+            self._lock.acquire()
         except OSError as exc:
-            raise OutputError(f"output folder {self.out_dir}: cannot be written ({exc.strerror})") from exc
+            raise self._error(exc) from exc
         return self
 
     def path(self, name: str) -> Path:
@@ -89,41 +226,106 @@ class OutputSet:
         tb: TracebackType | None,
     ) -> None:
         assert self._staging is not None
+        if exc_type is not None:
+            self._cleanup()
+            if exc is not None and not isinstance(exc, OutputError) and disk_full(exc):
+                raise self._error(exc) from exc
+            return
         try:
-            if exc_type is None:
-                for name in self._names:
-                    src = self._staging / name
-                    if not src.exists():
-                        raise OutputError(f"output {name} was not written")
-                    dest = self.out_dir / name
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(src, dest)
-        except BaseException:
-            self._cleanup(remove_outputs=True)
+            for name in self._names:
+                if not (self._staging / name).exists():
+                    raise OutputError(f"output {name} was not written")
+            self._commit()
+        except BaseException as failure:
+            self._cleanup()
+            if isinstance(failure, OSError) or disk_full(failure):
+                raise self._error(failure) from failure
             raise
-        else:
-            if exc_type is not None:
-                self._cleanup(remove_outputs=False)
-            else:
-                shutil.rmtree(self._staging, ignore_errors=True)
+        self._cleanup()
 
-    def _cleanup(self, *, remove_outputs: bool) -> None:
+    # -- commit --------------------------------------------------------------------------
+
+    def _top_names(self) -> list[str]:
+        return list(dict.fromkeys(Path(n).parts[0] for n in self._names))
+
+    def _owned(self) -> bool:
+        """Whether ``out_dir`` holds nothing but campwatch outputs this set may replace whole."""
+        if not self.out_dir.exists():
+            return True
+        if not self.out_dir.is_dir():
+            return False
+        allowed = set(self._top_names())
+        try:
+            allowed |= set(json.loads((self.out_dir / MANIFEST).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            pass
+        for entry in self.out_dir.iterdir():
+            if entry.name in (MANIFEST, _LOCK) or entry.name in allowed:
+                continue
+            return False  # someone else's file, or a live run's staging
+        return True
+
+    def _commit(self) -> None:
         assert self._staging is not None
-        shutil.rmtree(self._staging, ignore_errors=True)
-        if remove_outputs:
-            # A failed commit may have moved some files: take them back out, report first.
-            for name in reversed(self._names):
-                try:
+        if self._beside and self._owned():
+            (self._staging / MANIFEST).write_text(json.dumps(self._top_names()), encoding="utf-8")
+            self._fsync_all()
+            staging, self._staging = self._staging, None
+            if not self.out_dir.exists():
+                os.replace(staging, self.out_dir)  # the new folder appears whole
+            elif _exchange(staging, self.out_dir):
+                # One atomic step: the staged set is the output folder; the old set is where the staging was.
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                # Two steps: the folder is briefly absent, never mixed; a run that dies between them
+                # leaves the old set aside, and the next run puts it back (clear_dead_runs).
+                old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}{_OLD_PREFIX}", dir=self.out_dir.parent))
+                os.replace(self.out_dir, old / "set")
+                os.replace(staging, self.out_dir)
+                shutil.rmtree(old, ignore_errors=True)
+            return
+        self._commit_files()
+
+    def _commit_files(self) -> None:
+        """File by file into a folder shared with others' files: earlier reports out first, this report last."""
+        assert self._staging is not None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in self._names:
+            if Path(name).suffix in (".geojson", ".json", ".html"):
+                with contextlib.suppress(FileNotFoundError):
                     (self.out_dir / name).unlink()
-                except FileNotFoundError:
-                    pass
-                for parent in Path(name).parents[:-1]:  # sub-folders the commit made, if empty
-                    try:
-                        (self.out_dir / parent).rmdir()
-                    except OSError:
-                        break
+        self._fsync_all()
+        for name in self._names:
+            dest = self.out_dir / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._staging / name, dest)
+
+    def _fsync_all(self) -> None:
+        assert self._staging is not None
+        for name in self._names:
+            with open(self._staging / name, "rb") as fh:
+                os.fsync(fh.fileno())
+
+    # -- failure -------------------------------------------------------------------------
+
+    def _cleanup(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self._lock.release()
+            self._lock = None
+            # After a whole-folder commit the lock file came along with the set.
+            with contextlib.suppress(OSError):
+                (self.out_dir / _LOCK).unlink()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
         if self._created:
-            try:
+            with contextlib.suppress(OSError):
                 self.out_dir.rmdir()
-            except OSError:
-                pass
+
+    def _error(self, exc: BaseException) -> OutputError:
+        if disk_full(exc):
+            return OutputError(f"output folder {self.out_dir}: the disk is full (no space left to write the outputs); "
+                               "nothing was written: free some space and run again")
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return OutputError(f"output folder {self.out_dir}: cannot be written ({detail})")

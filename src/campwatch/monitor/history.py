@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, aoi_key, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
-from campwatch.io.output import OutputSet, check_writable
+from campwatch.io.output import OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest
 from campwatch.io.scene import SceneInfo, sha256_file
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
@@ -124,10 +123,9 @@ def _pick_baseline(infos: list[SceneInfo], baseline: str | None) -> SceneInfo:
 
 
 def _clear_leftovers(folder: Path, history: Path) -> None:
-    """Remove what a killed check left: staging folders and temporary history files."""
-    if folder.exists():
-        for stale in folder.rglob(".campwatch-partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+    """Remove what killed checks left: their staging folders (never a live check's, of another history
+    writing to the same folder) and, under the history's lock, temporary history files."""
+    clear_dead_runs(folder)
     if history.parent.exists():
         for stale in history.parent.glob(f".{history.name}.*.tmp.gpkg"):
             stale.unlink(missing_ok=True)
@@ -426,6 +424,11 @@ def _commit(plan: _Plan, found: _Found) -> None:
     assert plan.changes_df is not None and plan.checks_df is not None
     changes_df, checks_df = plan.changes_df, plan.checks_df
     mine = rows_from_tracked(plan.tracker.changes, plan.crs, plan.key_name)
+    # What an analyst added to this AOI's rows (columns of their own) stays with each change.
+    extra = [c for c in changes_df.columns if c not in mine.columns]
+    if extra and len(mine):
+        known = changes_df.loc[changes_df["aoi"] == plan.key_name, ["change_id"] + extra].drop_duplicates("change_id")
+        mine = gpd.GeoDataFrame(mine.merge(known, on="change_id", how="left"), geometry="geometry", crs="EPSG:4326")
     other_changes = changes_df[changes_df["aoi"] != plan.key_name]
     all_changes = pd.concat([other_changes, mine], ignore_index=True) if len(other_changes) else mine
     check_row = gpd.GeoDataFrame([found.record], geometry=[plan.aoi.geometry], crs="EPSG:4326")
@@ -433,5 +436,11 @@ def _commit(plan: _Plan, found: _Found) -> None:
     try:
         write_history(plan.history, gpd.GeoDataFrame(all_changes, crs="EPSG:4326"),
                       gpd.GeoDataFrame(all_checks, crs="EPSG:4326"))
-    except OSError as exc:
-        raise OutputError(f"history {plan.history}: cannot be written ({exc})") from exc
+    except Exception as exc:
+        if disk_full(exc):
+            raise OutputError(f"history {plan.history}: the disk is full; the history is as it was before this "
+                              f"check (its folder {plan.out_dir / plan.check_id} is written: the next check "
+                              "redoes it); free some space and run again") from exc
+        if isinstance(exc, OSError):
+            raise OutputError(f"history {plan.history}: cannot be written ({exc})") from exc
+        raise

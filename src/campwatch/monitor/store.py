@@ -11,7 +11,13 @@ geopandas and ogr2ogr open.
     key that makes a check idempotent, the software version, the AOI outline.
 
 The file is replaced in one rename (:func:`write_history`), so that a reader or a killed
-process never sees half a history.
+process never sees half a history. campwatch owns these two layers and their columns, and
+nothing else: a layer an analyst added (notes), a column added to ``changes`` or ``checks``,
+QGIS styles (``layer_styles``) and any other table survive every check as they were; only
+the rows of campwatch's two layers are written again (:func:`write_history`). A file whose
+``changes`` or ``checks`` layer lacks campwatch's columns, or holds rows campwatch cannot
+read (a date that is no date, a change without its id), is refused before anything is
+written, naming the layer, the row and the value (:func:`history_layers`).
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
+import sqlite3
 import tempfile
 import warnings
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +41,8 @@ from shapely.geometry import shape
 from campwatch.errors import InputError
 from campwatch.monitor.tracking import TrackedChange, reproject
 
-__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "history_layers", "write_history", "tracked_from_rows",
-           "rows_from_tracked"]
+__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
+           "write_history", "tracked_from_rows", "rows_from_tracked"]
 
 CHANGE_COLUMNS = (
     "change_id", "aoi", "class", "interval_from", "interval_to", "before_image", "first_image", "first_seen",
@@ -52,13 +61,24 @@ def _empty(columns: tuple[str, ...]) -> gpd.GeoDataFrame:
                             geometry=gpd.GeoSeries([], crs="EPSG:4326"))
 
 
+#: The columns without which a layer named ``changes`` or ``checks`` is not campwatch's.
+REQUIRED_CHANGE_COLUMNS = ("change_id", "aoi", "class", "interval_from", "interval_to", "first_image",
+                           "last_confirmed")
+REQUIRED_CHECK_COLUMNS = ("check_id", "aoi", "key", "newest_date", "compared_through")
+_DATE_COLUMNS = {"changes": ("interval_from", "interval_to", "last_confirmed"),
+                 "checks": ("newest_date", "compared_through")}
+
+
 def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Read a history's ``changes`` and ``checks`` layers (empty frames when it does not exist).
+    """Read a history's ``changes`` and ``checks`` layers, with every column (empty frames when it does
+    not exist). Columns an analyst added come along; campwatch's own come first.
 
     Raises
     ------
     InputError
-        If the file exists but is not a campwatch history.
+        If the file exists but is not a campwatch history: not a GeoPackage, without the
+        two layers, with layers of that name but another schema, or with a row campwatch
+        cannot read (the message names the layer, the row and the value).
     """
     path = Path(path)
     if not path.exists():
@@ -69,35 +89,111 @@ def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
         raise InputError(f"history {path}: not a GeoPackage ({exc}); give a new file name or a campwatch history") from exc
     if not {"changes", "checks"} <= layers:
         raise InputError(f"history {path}: has no 'changes' and 'checks' layers; it is not a campwatch history")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        changes = gpd.read_file(path, layer="changes")
-        checks = gpd.read_file(path, layer="checks")
-    for frame, columns in ((changes, CHANGE_COLUMNS), (checks, CHECK_COLUMNS)):
-        for c in columns:
-            if c not in frame:
-                frame[c] = pd.Series([None] * len(frame), dtype=object)
-    return changes, checks
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            changes = gpd.read_file(path, layer="changes")
+            checks = gpd.read_file(path, layer="checks")
+    except Exception as exc:
+        raise InputError(f"history {path}: its layers cannot be read ({exc}); it is not a campwatch history") from exc
+    for name, frame, required in (("changes", changes, REQUIRED_CHANGE_COLUMNS),
+                                  ("checks", checks, REQUIRED_CHECK_COLUMNS)):
+        missing = [c for c in required if c not in frame]
+        if missing:
+            raise InputError(
+                f"history {path}: its layer '{name}' is not campwatch's (no column {', '.join(missing)}); "
+                "campwatch leaves it as it is: give another --history"
+            )
+    for c in CHANGE_COLUMNS:
+        if c not in changes:
+            changes[c] = pd.Series([None] * len(changes), dtype=object)
+    for c in CHECK_COLUMNS:
+        if c not in checks:
+            checks[c] = pd.Series([None] * len(checks), dtype=object)
+    _check_rows(path, "changes", changes, "change_id")
+    _check_rows(path, "checks", checks, "check_id")
+    return _ordered(changes, CHANGE_COLUMNS), _ordered(checks, CHECK_COLUMNS)
 
+
+def _ordered(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """``frame`` with campwatch's ``columns`` first, then the others (an analyst's), geometry last."""
+    extra = [c for c in frame.columns if c not in columns and c != frame.geometry.name]
+    return frame[list(columns) + extra + [frame.geometry.name]]
+
+
+def _check_rows(path: Path, layer: str, frame: gpd.GeoDataFrame, id_column: str) -> None:
+    """Raise InputError naming the first row of ``layer`` whose id is missing or whose dates are not dates."""
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        values = row._asdict()
+        ident = values.get(id_column)
+        if not isinstance(ident, str) or not ident.strip():
+            raise InputError(f"history {path}: layer '{layer}', row {i}: {id_column} is {ident!r}, not an id; "
+                             "mend or remove that row")
+        for column in _DATE_COLUMNS[layer]:
+            value = values.get(column)
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                continue
+            try:
+                dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise InputError(f"history {path}: layer '{layer}', row {i} ({id_column} {ident!r}): {column} is "
+                                 f"{str(value)[:40]!r}, not a date (YYYY-MM-DD); mend or remove that row") from None
 
 
 def write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFrame) -> None:
-    """Write both layers to a temporary file beside ``path`` and rename it over ``path``."""
+    """Write both layers' rows to a copy of ``path`` (a new file when there is none) and rename it over ``path``.
+
+    In the copy only the rows of ``changes`` and ``checks`` are replaced: every other layer
+    and table, the layers' own definitions and the columns an analyst added to them stay
+    as they were. Columns of ``changes`` and ``checks`` that the file lacks are added to it.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.gpkg", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
     try:
-        changes = changes[list(CHANGE_COLUMNS) + ["geometry"]].reset_index(drop=True)
-        checks = checks[list(CHECK_COLUMNS) + ["geometry"]].reset_index(drop=True)
-        changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")
-        checks.to_file(tmp, layer="checks", driver="GPKG", geometry_type="Unknown")
+        changes = changes.reset_index(drop=True)
+        checks = checks.reset_index(drop=True)
+        if path.exists():
+            shutil.copyfile(path, tmp)
+            _replace_rows(tmp, {"changes": changes, "checks": checks})
+        else:
+            changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")
+            checks.to_file(tmp, layer="checks", driver="GPKG", geometry_type="Unknown")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _replace_rows(gpkg: Path, frames: dict[str, gpd.GeoDataFrame]) -> None:
+    """Delete every row of each named layer of ``gpkg`` and append ``frames``' rows, adding missing columns."""
+    with closing(sqlite3.connect(gpkg)) as db, db:
+        for layer, frame in frames.items():
+            have = {row[1] for row in db.execute(f'PRAGMA table_info("{layer}")')}
+            for column in frame.columns:
+                if column != frame.geometry.name and column not in have:
+                    db.execute(f'ALTER TABLE "{layer}" ADD COLUMN "{_sql_name(column)}" {_sql_type(frame[column])}')
+            db.execute(f'DELETE FROM "{layer}"')
+    for layer, frame in frames.items():
+        if len(frame):
+            pyogrio.write_dataframe(frame, gpkg, layer=layer, append=True)
+
+
+def _sql_name(column: str) -> str:
+    if '"' in column:
+        raise ValueError(f"column name {column!r} has a double quote")
+    return column
+
+
+def _sql_type(series: pd.Series) -> str:
+    if pd.api.types.is_integer_dtype(series):
+        return "INTEGER"
+    if pd.api.types.is_float_dtype(series):
+        return "REAL"
+    return "TEXT"
 
 
 def tracked_from_rows(rows: gpd.GeoDataFrame, crs: Any) -> list[TrackedChange]:
