@@ -12,10 +12,25 @@ from typing import Any
 
 from campwatch.errors import ConfigError
 
-__all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "config_reference"]
+__all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
+           "MIN_PIXEL_SIZE_M", "config_reference"]
 
 THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
+
+
+#: Parameters in metres that set the size of a filter, a search or a margin, and the most pixels
+#: each may span at an image's pixel size: the work and memory they cost grow with its square.
+#: The defaults fit at the finest pixels campwatch takes (:data:`MIN_PIXEL_SIZE_M`).
+SCALE_LIMITS_PX = {
+    "opening_radius_m": 64, "shadow_reach_m": 256, "tower_shadow_reach_m": 512, "cloud_margin_m": 256,
+    "fence_side_m": 64, "fence_smooth_m": 256, "fence_bridge_m": 512, "cloud_smooth_m": 2048,
+    "block_halo_m": 4096,
+}
+#: The largest block: peak memory grows with its square (about 1.5 GB at 2,048, 6 GB at 4,096).
+MAX_BLOCK_SIZE_PX = 4096
+#: The finest pixel size campwatch takes, in metres.
+MIN_PIXEL_SIZE_M = 0.05
 
 
 @dataclass(frozen=True)
@@ -282,13 +297,31 @@ class DetectConfig:
             raise ConfigError(
                 f"max_obscured_fraction={self.max_obscured_fraction!r} is not valid; expected 0 < fraction <= 1"
             )
-        if not isinstance(self.block_size_px, int) or self.block_size_px < 64:
-            raise ConfigError(f"block_size_px={self.block_size_px!r} is not valid; expected a whole number >= 64")
+        if not isinstance(self.block_size_px, int) or not 64 <= self.block_size_px <= MAX_BLOCK_SIZE_PX:
+            raise ConfigError(f"block_size_px={self.block_size_px!r} is not valid; expected a whole number from 64 to "
+                              f"{MAX_BLOCK_SIZE_PX} (peak memory grows with its square)")
         if self.min_structure_area_m2 > self.max_structure_area_m2:
             raise ConfigError(
                 "min_structure_area_m2 is larger than max_structure_area_m2 "
                 f"({self.min_structure_area_m2} > {self.max_structure_area_m2})"
             )
+
+    def check_scale(self, pixel_size_m: float, *, source: str = "the images") -> None:
+        """Raise ConfigError when a parameter in metres spans more pixels of ``source`` than
+        :data:`SCALE_LIMITS_PX` allows, or when its pixels are finer than :data:`MIN_PIXEL_SIZE_M`;
+        the message names the parameter, its value in metres and in pixels, and the limit.
+        """
+        if not math.isfinite(pixel_size_m) or pixel_size_m < MIN_PIXEL_SIZE_M:
+            raise ConfigError(f"{source}: pixels of {pixel_size_m:g} m; campwatch takes pixels of "
+                              f"{MIN_PIXEL_SIZE_M:g} m or more")
+        for name, limit in SCALE_LIMITS_PX.items():
+            value = float(getattr(self, name))
+            span = value / pixel_size_m
+            if span > limit:
+                raise ConfigError(
+                    f"{name}={value:g} is {span:,.0f} pixels of {source} ({pixel_size_m:g} m); at most {limit} "
+                    f"pixels ({limit * pixel_size_m:g} m) are allowed: lower it"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as a plain dict (for the report)."""

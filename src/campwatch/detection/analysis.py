@@ -64,6 +64,15 @@ MAX_FIT_DEPARTURE = 1.0
 
 
 
+def _pixel_size_m(scene: Scene) -> float:
+    """The side of a pixel of ``scene`` in metres (for a geographic grid, at its centre's latitude)."""
+    side = float(np.sqrt(scene.pixel_area))
+    if scene.crs is not None and scene.crs.is_geographic:
+        lat = scene.transform.f + scene.transform.e * scene.shape[0] / 2
+        side *= 111_320.0 * math.sqrt(max(math.cos(math.radians(lat)), 1e-6))
+    return side
+
+
 def _warn(messages: list[str], text: str) -> None:
     messages.append(text)
     logger.warning(text)
@@ -125,6 +134,7 @@ def analyse_scenes(
         valid pixel in common inside the AOI, or lack a band the model takes.
     """
     config = config or DetectConfig()
+    config.check_scale(_pixel_size_m(before), source=str(before.path or "the images"))
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
                     fit=radiometry, sigma=noise_sigma)
     before, after, messages = prep.before, prep.after, prep.messages

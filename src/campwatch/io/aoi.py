@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.errors import AOIError
 from campwatch.io.text import is_safe_name, printable
 
-__all__ = ["AOI", "read_aoi", "parse_aoi", "ROLES"]
+__all__ = ["AOI", "read_aoi", "parse_aoi", "ROLES", "MAX_AOI_BYTES", "MAX_AOI_FEATURES", "MAX_AOI_VERTICES"]
 
 ROLES = {
     "aoi": ("Polygon", "MultiPolygon"),
@@ -88,6 +88,13 @@ def _stack(xy: tuple[Any, Any]) -> Any:
     return np.column_stack(xy)
 
 
+#: The largest AOI file, its most features and vertices (all features together): an AOI is an
+#: outline and a few known fences, towers and structures, not a cadastre.
+MAX_AOI_BYTES = 20_000_000
+MAX_AOI_FEATURES = 10_000
+MAX_AOI_VERTICES = 50_000
+
+
 def read_aoi(path: str | Path) -> AOI:
     """Read and validate an AOI file.
 
@@ -107,6 +114,15 @@ def read_aoi(path: str | Path) -> AOI:
         file and the feature at fault.
     """
     path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise AOIError(f"AOI file {path}: not found") from exc
+    except OSError as exc:
+        raise AOIError(f"AOI file {path}: cannot be read ({exc})") from exc
+    if size > MAX_AOI_BYTES:
+        raise AOIError(f"AOI file {path}: {size:,} bytes; an AOI file may hold at most {MAX_AOI_BYTES:,} "
+                       "(simplify its outlines, for example with QGIS 'Simplify')")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -138,8 +154,12 @@ def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
             "longitude/latitude (RFC 7946)"
         )
 
+    if len(features) > MAX_AOI_FEATURES:
+        raise AOIError(f"{where}: {len(features):,} features; an AOI file may hold at most {MAX_AOI_FEATURES:,} "
+                       "(the extent, and the fences, towers and structures known in it)")
     extents = []
     tracked: dict[str, list[BaseGeometry]] = {"fence": [], "tower": [], "structure": []}
+    vertices = 0
     for i, feature in enumerate(features):
         label = f"{where}: feature {i}"
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -153,6 +173,10 @@ def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
                 f"{label}: role {role!r} is not valid; expected one of {', '.join(ROLES)}"
             )
         geom = _geometry(feature.get("geometry"), label)
+        vertices += int(shapely.get_num_coordinates(geom))
+        if vertices > MAX_AOI_VERTICES:
+            raise AOIError(f"{label}: the AOI file holds more than {MAX_AOI_VERTICES:,} vertices up to here; it may "
+                           "hold at most that many (simplify its outlines, for example with QGIS 'Simplify')")
         if geom.geom_type not in ROLES[role]:
             raise AOIError(
                 f"{label}: a {role} must be a {' or '.join(ROLES[role])}, got {geom.geom_type}"

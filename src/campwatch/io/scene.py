@@ -30,7 +30,7 @@ from campwatch.errors import InputError, SceneError
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit", "check_local", "check_inside"]
+           "imagery_credit", "check_local", "check_inside", "check_size", "MAX_BANDS", "MAX_SIDE_PX"]
 
 #: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
 _ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
@@ -213,14 +213,39 @@ def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
     )
 
 
+#: The most bands an image may have: campwatch compares colour and near-infrared bands.
+MAX_BANDS = 64
+#: The most pixels an image may have on a side (a header can claim anything).
+MAX_SIDE_PX = 200_000
+
+
+def check_size(path: Any, count: int, width: int, height: int) -> None:
+    """Raise SceneError when an image's header claims more bands or pixels than campwatch takes."""
+    if count > MAX_BANDS:
+        raise SceneError(f"{path}: has {count} bands; campwatch takes at most {MAX_BANDS} (colour and near-infrared "
+                         "bands): keep those, for example with gdal_translate -b 1 -b 2 -b 3")
+    if max(width, height) > MAX_SIDE_PX:
+        raise SceneError(f"{path}: claims {width} x {height} pixels; campwatch takes at most {MAX_SIDE_PX:,} on a "
+                         "side: cut the AOI's window out of it first (gdal_translate -projwin)")
+
+
 def band_names_of(ds: Any) -> tuple[str | None, ...]:
-    """The colour name of each band of an open dataset (from descriptions or colour interpretation), or None."""
+    """The colour name of each band of an open dataset (from descriptions or colour interpretation), or None.
+
+    Raises
+    ------
+    SceneError
+        When the dataset has more than :data:`MAX_BANDS` bands (read before any band is).
+    """
+    check_size(ds.name, ds.count, ds.width, ds.height)
     names: list[str | None] = []
+    # Each access of these builds the whole tuple: once, not once a band.
+    descriptions, interps = ds.descriptions, ds.colorinterp
     for i in range(ds.count):
-        desc = (ds.descriptions[i] or "").strip().lower()
+        desc = (descriptions[i] or "").strip().lower()
         name = _BAND_ALIASES.get(desc)
         if name is None:
-            name = _COLOR_NAMES.get(ds.colorinterp[i])
+            name = _COLOR_NAMES.get(interps[i])
             if name == "pan" and ds.count > 1:
                 name = None  # GDAL calls the first band of any plain multi-band file gray
         names.append(name)
@@ -448,6 +473,7 @@ def scene_info_undated(path: str | Path) -> SceneInfo:
 
 def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True) -> SceneInfo:
     with _open(path) as ds:
+        check_size(path, ds.count, ds.width, ds.height)
         if ds.crs is None:
             raise SceneError(
                 f"{path}: has no coordinate reference system; campwatch needs georeferenced "
