@@ -245,7 +245,10 @@ def test_detect_cli_by_blocks_writes_a_full_size_mask_and_verifies(tmp_path):
     assert verify_report(out / "report.geojson").ok
     res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(tmp_path / "bad"),
                                    "--block-size", "10"])
-    assert res.exit_code == 2 and "10 is not in the range x>=64" in res.output
+    assert res.exit_code == 2 and "10 is not in the range 64<=x<=4096" in res.output
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(tmp_path / "bad"),
+                                   "--block-size", "100000"])
+    assert res.exit_code == 2 and "100000 is not in the range 64<=x<=4096" in res.output
     assert not (tmp_path / "bad").exists()
 
 

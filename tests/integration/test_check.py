@@ -159,6 +159,23 @@ def test_concurrent_checks_on_one_history(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_concurrent_checks_with_their_own_histories_share_one_folder(tmp_path: Path):
+    # Each keeps its history; neither removes the other's staging (issue 17, class 6).
+    images = _folder(tmp_path, 3)
+    out = tmp_path / "out"
+    jobs = [(str(AOIS / "camp22.geojson"), str(images), str(out), str(tmp_path / f"{name}.gpkg"))
+            for name in ("analyst-a", "analyst-b")]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        statuses = pool.map(_check_in_process, jobs)
+    assert statuses == ["ok", "ok"]
+    for name in ("analyst-a", "analyst-b"):
+        _, checks = history_layers(tmp_path / f"{name}.gpkg")
+        assert len(checks) == 1 and (Path(checks["report_folder"].iloc[0]) / "check.json").exists()
+    assert not [p for p in out.iterdir() if "campwatch-partial" in p.name]
+
+
+@pytest.mark.slow
 def test_mostly_hidden_newest_image_is_said_and_skipped_next_time(tmp_path: Path):
     import rasterio
 
