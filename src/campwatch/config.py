@@ -27,7 +27,8 @@ SCALE_LIMITS_PX = {
     "fence_side_m": 64, "fence_smooth_m": 256, "fence_bridge_m": 512, "cloud_smooth_m": 2048,
     "block_halo_m": 4096,
 }
-#: The largest block: peak memory grows with its square (about 1.5 GB at 2,048, 6 GB at 4,096).
+#: The largest window analysed at once (a block, or a whole window no larger than the block size),
+#: in pixels a side: peak memory grows with its square (about 1.5 GB at 2,048, 6 GB at 4,096).
 MAX_BLOCK_SIZE_PX = 4096
 #: The finest pixel size campwatch takes, in metres.
 MIN_PIXEL_SIZE_M = 0.05
@@ -297,9 +298,8 @@ class DetectConfig:
             raise ConfigError(
                 f"max_obscured_fraction={self.max_obscured_fraction!r} is not valid; expected 0 < fraction <= 1"
             )
-        if not isinstance(self.block_size_px, int) or not 64 <= self.block_size_px <= MAX_BLOCK_SIZE_PX:
-            raise ConfigError(f"block_size_px={self.block_size_px!r} is not valid; expected a whole number from 64 to "
-                              f"{MAX_BLOCK_SIZE_PX} (peak memory grows with its square)")
+        if not isinstance(self.block_size_px, int) or self.block_size_px < 64:
+            raise ConfigError(f"block_size_px={self.block_size_px!r} is not valid; expected a whole number >= 64")
         if self.min_structure_area_m2 > self.max_structure_area_m2:
             raise ConfigError(
                 "min_structure_area_m2 is larger than max_structure_area_m2 "
@@ -322,6 +322,18 @@ class DetectConfig:
                     f"{name}={value:g} is {span:,.0f} pixels of {source} ({pixel_size_m:g} m); at most {limit} "
                     f"pixels ({limit * pixel_size_m:g} m) are allowed: lower it"
                 )
+
+    def check_window(self, height: int, width: int, *, source: str = "the AOI's window") -> None:
+        """Raise ConfigError when ``block_size_px`` would have a window of ``height`` x ``width`` pixels
+        analysed in pieces larger than :data:`MAX_BLOCK_SIZE_PX` a side (a whole window no larger
+        than the block size is one piece)."""
+        side = min(self.block_size_px, max(height, width))
+        if side > MAX_BLOCK_SIZE_PX:
+            raise ConfigError(
+                f"block_size_px={self.block_size_px} would analyse {source} ({width:,} x {height:,} px) in pieces of "
+                f"{side:,} px a side, about {1.5 * (side / 2048) ** 2:,.0f} GB each; at most {MAX_BLOCK_SIZE_PX:,} "
+                "are allowed: lower it"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as a plain dict (for the report)."""

@@ -9,11 +9,11 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
-from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.detection.model import model_member
+from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
 from campwatch.results import PairResult
 
@@ -43,14 +43,6 @@ def software_versions() -> dict[str, str]:
         "geopandas": geopandas.__version__,
         "matplotlib": matplotlib.__version__,
     }
-
-
-def _to_wgs84(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
-    def fn(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.round(np.column_stack([x, y]), _DECIMALS)
-
-    return shapely.transform(geom, fn)
 
 
 def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
@@ -85,7 +77,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
             }
         )
         # Coordinates are finite Python floats already: only the properties need cleaning.
-        return {"type": "Feature", "id": r.id, "geometry": mapping(_to_wgs84(r.geometry, transformer)),
+        return {"type": "Feature", "id": r.id, "geometry": mapping(to_wgs84(r.geometry, crs, transformer=transformer)),
                 "properties": clean(props)}
 
     features = LazyList(lambda: (feature(r) for r in result.regions), len(result.regions))
@@ -100,7 +92,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
             "after": _image(result.after, inputs, "after"),
         },
         "interval": interval,
-        "crs": crs.to_string(),
+        "analysis_crs": crs.to_string(),
         "grid": {
             "transform": [round(v, 6) for v in tuple(grid.transform)[:6]],
             "width": grid.shape[1],

@@ -68,6 +68,7 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     if model is not None:
         info = dataclasses.replace(info, notes=info.notes + tuple(model.notes_for(info.before.pixel_size)))
     window = aoi_window(info.before, request.aoi)
+    config.check_window(int(window.height), int(window.width))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # numpy on empty or all-nodata parts
         if not needs_blocks((int(window.height), int(window.width)), config, info.before.pixel_size):

@@ -96,10 +96,14 @@ def test_the_scale_check_passes_exactly_what_fits(pixel, factor):
         config.check_scale(pixel)
 
 
-def test_the_block_size_has_a_ceiling():
-    with pytest.raises(ConfigError, match=f"block_size_px=100000 is not valid; expected a whole number from 64 to "
-                                          f"{MAX_BLOCK_SIZE_PX}"):
-        DetectConfig(block_size_px=100_000)
+def test_no_piece_analysed_at_once_is_larger_than_the_ceiling():
+    big = DetectConfig(block_size_px=100_000)
+    big.check_window(3000, 3000)  # a window under the ceiling is one piece whatever the block size
+    with pytest.raises(ConfigError, match=r"block_size_px=100000 would analyse the AOI's window \(6,000 x 5,000 px\) "
+                                          f"in pieces of 6,000 px a side, about 13 GB each; at most "
+                                          f"{MAX_BLOCK_SIZE_PX:,} are allowed"):
+        big.check_window(5000, 6000)
+    DetectConfig().check_window(50_000, 50_000)  # the default block size: pieces of 2,048
 
 
 def _aoi_with(tmp_path: Path, features: list[dict]) -> Path:

@@ -9,7 +9,7 @@ import click
 
 from campwatch.classes import CLASSES
 from campwatch.cli.options import config_option, echo, mask_option, model_option, verbosity
-from campwatch.config import MAX_BLOCK_SIZE_PX, THRESHOLD_METHODS, DetectConfig
+from campwatch.config import THRESHOLD_METHODS, DetectConfig
 from campwatch.io.scene import parse_band_names
 from campwatch.run import run_detect
 
@@ -26,7 +26,7 @@ from campwatch.run import run_detect
 @click.option("--loss-threshold", type=float, help="Fixed threshold for darker change (noise sigmas).")
 @click.option("--min-area", "min_area_m2", type=float, help="Smallest change region kept, in m2.")
 @click.option("--no-coregister", is_flag=True, help="Do not measure and correct a small shift.")
-@click.option("--block-size", "block_size_px", type=click.IntRange(min=64, max=MAX_BLOCK_SIZE_PX),
+@click.option("--block-size", "block_size_px", type=click.IntRange(min=64),
               help="Analyse AOI windows larger than this many pixels a side block by block (default 2048).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Blocks analysed at once, one process each (memory: about one block each).")

@@ -416,7 +416,7 @@ def series_report(
         "schema": SERIES_SCHEMA,
         "pair_schema": REPORT_SCHEMA,
         "aoi": aoi.summary(),
-        "crs": tracker.crs.to_string(),
+        "analysis_crs": tracker.crs.to_string(),
         "images": [r.to_dict() for r in records],
         "pairs": pairs,
         "parameters": config.to_dict(),

@@ -19,6 +19,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.io.aoi import AOI
+from campwatch.io.geometry import to_wgs84
 from campwatch.results import PairResult
 
 __all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "REVERSAL", "MIN_SEEN_FRACTION"]
@@ -94,8 +95,7 @@ class TrackedChange:
 
     def feature(self, crs: Any) -> dict[str, Any]:
         """This change as a GeoJSON feature in WGS84."""
-        geom = reproject(self.geometry, crs, "EPSG:4326")
-        geom = shapely.set_precision(geom, 1e-7)
+        geom = to_wgs84(self.geometry, crs)
         c = reproject(self.geometry.centroid, crs, "EPSG:4326")
         props = {
             "id": self.id,
