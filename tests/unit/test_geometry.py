@@ -34,6 +34,7 @@ def test_any_mask_becomes_valid_wound_wgs84_polygons_of_its_area(mask, grid, smo
     if smooth:
         mask = ndimage.binary_opening(mask)
     labels = ndimage.label(mask, structure=np.ones((3, 3)))[0].astype("int32")
+    back = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     for poly in region_polygons(labels, transform).values():
         out = to_wgs84(poly, crs)
         assert out.is_valid, shapely.is_valid_reason(out)
@@ -42,8 +43,7 @@ def test_any_mask_becomes_valid_wound_wgs84_polygons_of_its_area(mask, grid, smo
         coords = shapely.get_coordinates(out)
         assert np.allclose(coords / WGS84_GRID, np.round(coords / WGS84_GRID), atol=1e-6)
         # Back in metres, the area is the pixels' to within the 1 cm grid along the outline.
-        back = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        metres = shapely.transform(out, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
+        metres = shapely.transform(out, lambda xy, tf=back: np.column_stack(tf.transform(xy[:, 0], xy[:, 1])))
         assert metres.area == pytest.approx(poly.area, abs=0.02 * poly.length + 1e-6)
         assert to_wgs84(out, "EPSG:4326").equals(out)
 
