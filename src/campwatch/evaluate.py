@@ -36,6 +36,7 @@ from campwatch.errors import InputError
 from campwatch.io.jsonio import load_report
 from campwatch.io.scene import Scene, band_names_of, check_local
 from campwatch.monitor.series import SERIES_SCHEMA
+from campwatch.progress import start
 from campwatch.report import REPORT_SCHEMA
 
 __all__ = [
@@ -445,7 +446,9 @@ def evaluate_dataset(
     pairs: dict[str, PixelScore] = {}
     notes: dict[str, list[str]] = {}
     found = total = 0
-    for name, a, b, lab in dataset_pairs(folder):
+    pairs_found = dataset_pairs(folder)
+    task = start("dataset pair", len(pairs_found), f"scoring {Path(folder).name}")
+    for name, a, b, lab in task.each(pairs_found, lambda item: f"scored {item[0]}"):
         before = read_pair_scene(a, pixel_size=pixel_size, date=dt.date(2000, 1, 1))
         after = read_pair_scene(b, pixel_size=pixel_size, date=dt.date(2000, 1, 2))
         try:

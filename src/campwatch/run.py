@@ -30,6 +30,7 @@ from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
 from campwatch.io.scene import scene_files, sha256_file
+from campwatch.progress import start
 from campwatch.publish.figures import change_map
 from campwatch.publish.views import view_from_result
 from campwatch.report import build_report
@@ -72,9 +73,13 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # numpy on empty or all-nodata parts
         if not needs_blocks((int(window.height), int(window.width)), config, info.before.pixel_size):
+            task = start("step", 2, f"reading {int(window.width)} x {int(window.height)} px of both dates")
             before, after, notes = read_pair(request, info)
-            return analyse_scenes(before, after, aoi=request.aoi, config=config, notes=list(info.notes) + notes,
-                                  mask=request.mask, model=model)
+            task.advance("analysing the pair")
+            whole = analyse_scenes(before, after, aoi=request.aoi, config=config, notes=list(info.notes) + notes,
+                                   mask=request.mask, model=model)
+            task.advance(f"{len(whole.regions)} changes found")
+            return whole
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
         try:
             result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info,

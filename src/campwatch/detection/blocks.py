@@ -61,6 +61,7 @@ from campwatch.io.pair import (
     read_reduced_pair,
 )
 from campwatch.io.scene import Scene, pixel_area
+from campwatch.progress import start
 from campwatch.results import BlockwiseResult, Grid, PixelTotals
 
 __all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
@@ -206,9 +207,11 @@ def analyse_blockwise(
     job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
                               fit=scene_params.fit, sigma=scene_params.sigma,
                               cloud_thresholds=scene_params.cloud_thresholds)
+    task = start("block", len(blocks), "analysing blocks")
     with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
             _block_runner(workers) as run:
         for blk, out in zip(blocks, run(job, blocks), strict=True):
+            task.advance(f"block {blk.index[0]},{blk.index[1]}: {out.record['status']}")
             per_block.append(out.record)
             totals = totals + out.totals
             dst.write(out.codes, 1, window=blk.core)
@@ -461,7 +464,8 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     method = config.threshold_method
     chosen = _sample(blocks, SAMPLE_BLOCKS)
     rest = [b for b in blocks if b not in chosen]
-    for blk in chosen + rest:
+    task = start("sample block", len(chosen), "choosing the scene's shift, thresholds and radiometry")
+    for blk in task.each(chosen + rest, lambda b: f"sample block {b.index[0]},{b.index[1]}"):
         if used and blk not in chosen:
             break
         blk = _centre(blk, SAMPLE_PX)

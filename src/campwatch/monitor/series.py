@@ -36,6 +36,7 @@ from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window
 from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
+from campwatch.progress import start
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import series_view
 from campwatch.report import REPORT_SCHEMA, software_versions
@@ -179,7 +180,9 @@ def compare_series(
     limit = config.max_obscured_fraction
     prev: ImageRecord | None = None
     earlier: ImageRecord | None = None  # the usable image before ``prev``
-    for info, rec in zip(infos, records, strict=True):
+    task = start("image", len(infos), "comparing the images in date order")
+    for info, rec in task.each(zip(infos, records, strict=True), lambda item: f"image of {item[0].date.isoformat()}: "
+                               f"{'the first of a pair' if item[1].status == 'pending' else item[1].status}"):
         nodata = hidden_fraction(info, aoi)
         rec.hidden_fraction = nodata
         if nodata > limit:
