@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-__all__ = ["ChangeClass", "CLASSES", "ANALYST_CLASSES", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "ClassSummary",
+__all__ = ["ChangeClass", "CLASSES", "ANALYST_CLASSES", "MAX_PIXEL_M", "possible_classes", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "ClassSummary",
            "class_code", "get_class", "summarize", "describe"]
 
 #: Change-mask codes that are not change classes.
@@ -22,6 +22,7 @@ class ChangeClass:
     ``kind`` is what changed (``"structure"``, ``"tower"``, ``"fence"`` or ``"other"``);
     a fence change is a line measured in metres (``unit == "m"``), every other an area in
     square metres. ``singular`` and ``plural`` name a count of it in a sentence.
+    ``max_pixel_m``: in coarser imagery the class is not looked for, and not reported.
     """
 
     name: str
@@ -32,6 +33,8 @@ class ChangeClass:
     kind: str
     singular: str
     plural: str
+    #: The coarsest pixel, in metres, at which a change of this class can be seen (None: any).
+    max_pixel_m: float | None = None
 
     @property
     def unit(self) -> str:
@@ -79,6 +82,33 @@ CLASSES: dict[str, ChangeClass] = {
                     "other", "other change", "other changes"),
     )
 }
+
+#: The coarsest pixel (m) at which each kind of change can be seen: a guard tower is 3 to 4 m
+#: across and a fence a line of posts, both gone into their pixels at 2 m (DSIFN-CD) and more;
+#: a barrack of 10 m x 30 m is still a few pixels at 10 m (Sentinel-2).
+MAX_PIXEL_M = {"structure": 10.0, "tower": 1.0, "fence": 1.0, "other": None}
+CLASSES = {name: replace(c, max_pixel_m=MAX_PIXEL_M[c.kind]) for name, c in CLASSES.items()}
+
+
+def possible_classes(pixel_m: float) -> tuple[list[str], dict[str, str]]:
+    """The classes that can be seen at pixels of ``pixel_m`` metres, and why each other one cannot.
+
+    Examples
+    --------
+    >>> possible, why = possible_classes(8.0)
+    >>> possible
+    ['structure_new', 'structure_demolished', 'structure_modified', 'other_change']
+    >>> why["fence_razed"]
+    'needs pixels of 1 m or finer; these are 8 m'
+    """
+    possible, why = [], {}
+    for name, c in CLASSES.items():
+        if c.max_pixel_m is None or pixel_m <= c.max_pixel_m:
+            possible.append(name)
+        else:
+            why[name] = f"needs pixels of {c.max_pixel_m:g} m or finer; these are {pixel_m:.3g} m"
+    return possible, why
+
 
 #: The classes an analyst reports by name (``other_change`` is mapped but not numbered), in report order.
 ANALYST_CLASSES = tuple(name for name, c in CLASSES.items() if c.analyst)

@@ -11,13 +11,13 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 
 from campwatch._version import __version__
-from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
 from campwatch.detection.model import model_member
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
 from campwatch.results import PairResult
 
-__all__ = ["build_report", "software_versions", "REPORT_SCHEMA"]
+__all__ = ["build_report", "classes_member", "software_versions", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "campwatch-report/1"
 _DECIMALS = 7  # about 1 cm in longitude/latitude
@@ -43,6 +43,12 @@ def software_versions() -> dict[str, str]:
         "geopandas": geopandas.__version__,
         "matplotlib": matplotlib.__version__,
     }
+
+
+def classes_member(pixel_m: float) -> dict[str, Any]:
+    """What a report says of the classes its imagery can show: those looked for, and why not the others."""
+    possible, why = possible_classes(pixel_m)
+    return {"pixel_size_m": round(pixel_m, 3), "possible": possible, "not_possible": why}
 
 
 def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         },
         "class_codes": {c.name: c.code for c in CLASSES.values()}
         | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},
+        "classes": classes_member(float(np.sqrt(area_px))),
         "warnings": list(result.warnings),
         "software": software_versions(),
         "inputs": inputs,

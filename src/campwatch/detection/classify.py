@@ -18,7 +18,7 @@ from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 from skimage.measure import label, regionprops
 
-from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.fences import FenceChange, fence_changes
@@ -347,6 +347,10 @@ def classify_changes(
         candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled)
 
     px = float(np.sqrt(before.pixel_area))
+    # A class the pixels are too coarse to show is not looked for: what such a change would be
+    # is other change (a fence or a tower at 8 m is a line or a speck of noise).
+    possible, _ = possible_classes(px)
+    candidates = [c for c in candidates if c.change_class in possible]
     reach = max(1, int(round(config.shadow_reach_m / px)))
     labels = np.zeros(valid.shape, dtype="int32")
     structure_px = np.zeros(valid.shape, dtype=bool)
@@ -388,7 +392,9 @@ def classify_changes(
     walls = (smap_b.labels > 0) | (smap_a.labels > 0)
     walls = ndimage.binary_dilation(walls, iterations=max(1, int(round(2.0 / px)))) if walls.any() else walls
     fence_shapes = []
-    for fc in fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls):
+    found_fences = (fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls)
+                    if {"fence_razed", "fence_built"} <= set(possible) else [])
+    for fc in found_fences:
         regions.append(_fence_region(next_id, fc, config))
         fence_shapes.append((fc.geometry.buffer(px * 0.75), next_id))
         next_id += 1

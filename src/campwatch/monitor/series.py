@@ -39,7 +39,7 @@ from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, re
 from campwatch.progress import start
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import series_view
-from campwatch.report import REPORT_SCHEMA, software_versions
+from campwatch.report import REPORT_SCHEMA, classes_member, software_versions
 from campwatch.results import PairResult
 from campwatch.run import analyse_pair, input_records, model_records, stage_outputs
 
@@ -373,6 +373,8 @@ def run_series(
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path,
                                model=stager.model)
+        if infos[0].crs.is_projected:
+            report["classes"] = classes_member(infos[0].pixel_size)
         report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
         report["bridges"] = bridges
         report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs + bridges for name, h in p["outputs"].items()}
