@@ -32,6 +32,7 @@ from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_in
 from campwatch.io.scene import scene_files, sha256_file
 from campwatch.progress import start
 from campwatch.publish.figures import change_map
+from campwatch.publish.stac import run_item
 from campwatch.publish.views import view_from_result
 from campwatch.report import build_report
 from campwatch.results import PairResult
@@ -42,7 +43,7 @@ __all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outpu
 logger = logging.getLogger(__name__)
 
 #: The files a detect run writes, in the order they are committed (report last).
-OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson")
+OUTPUT_NAMES = ("change_mask.tif", "change_map.png", "report.geojson", "item.json")
 
 
 def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1) -> PairResult:
@@ -187,7 +188,15 @@ def stage_outputs(
     report = build_report(result, inputs=inputs, outputs=hashes)
     report_path = outs.path(prefix + "report.geojson")
     write_json(report, report_path)
-    return hashes | {"report.geojson": sha256_file(report_path)}
+    report_sha = sha256_file(report_path)
+    write_stac_item(run_item(report, report_name="report.geojson", report_sha256=report_sha, outputs=hashes),
+                    outs.path(prefix + "item.json"))
+    return hashes | {"report.geojson": report_sha, "item.json": sha256_file(outs.path(prefix + "item.json"))}
+
+
+def write_stac_item(item: Any, path: Path) -> None:
+    """Write a STAC Item as deterministic JSON (no self link: the folder may move)."""
+    write_json(item.to_dict(include_self_link=False, transform_hrefs=False), path)
 
 
 def input_records(

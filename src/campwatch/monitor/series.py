@@ -38,10 +38,11 @@ from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_fi
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.progress import start
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
+from campwatch.publish.stac import run_item
 from campwatch.publish.views import series_view
 from campwatch.report import REPORT_SCHEMA, classes_member, software_versions
 from campwatch.results import PairResult
-from campwatch.run import analyse_pair, input_records, model_records, stage_outputs
+from campwatch.run import analyse_pair, input_records, model_records, stage_outputs, write_stac_item
 
 __all__ = ["SERIES_SCHEMA", "ImageRecord", "PairStager", "SeriesResult", "series_scenes", "hidden_fraction",
            "compare_series", "pair_name", "pair_summary", "run_series", "series_report"]
@@ -387,6 +388,9 @@ def run_series(
         write_json(report, outs.path("series.geojson"))
         if view is not None:
             outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report), encoding="utf-8")
+        write_stac_item(run_item(report, report_name="series.geojson",
+                                 report_sha256=sha256_file(outs.path("series.geojson")), outputs=report["outputs"]),
+                        outs.path("item.json"))
         paths: dict[str, Path] = {
             name: outs.final_path(name) for name in ("series.geojson", "report.html") if name in outs.names}
     return SeriesResult(report=report, changes=tracker.changes, paths=paths)

@@ -1,0 +1,119 @@
+"""A STAC Item for each run: its outputs as assets, its inputs as links with their hashes, so that a
+catalogue of checks can be browsed by STAC tools."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import numpy as np
+import pystac
+from pyproj import Transformer
+from shapely.geometry import Polygon, mapping
+
+from campwatch._version import __version__
+
+__all__ = ["run_item", "FILE_EXTENSION", "MEDIA_TYPES"]
+
+#: The STAC file extension: ``file:checksum`` of every asset and input (a SHA-256 multihash).
+FILE_EXTENSION = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+
+#: Media type and roles of each kind of output.
+MEDIA_TYPES: dict[str, tuple[str, list[str]]] = {
+    ".tif": ("image/tiff; application=geotiff; profile=cloud-optimized", ["data"]),
+    ".png": ("image/png", ["overview", "visual"]),
+    ".pdf": ("application/pdf", ["overview"]),
+    ".geojson": ("application/geo+json", ["metadata"]),
+    ".html": ("text/html", ["overview"]),
+    ".json": ("application/json", ["metadata"]),
+}
+
+
+def _multihash(sha256_hex: str) -> str:
+    """A SHA-256 digest as the multihash the file extension takes (``1220`` + the digest)."""
+    return "1220" + sha256_hex
+
+
+def _footprint(grid: dict[str, Any], crs: str) -> Polygon:
+    """The analysed grid's outline in WGS84 (its edges sampled, so that a reprojection bends them as it should)."""
+    a, b, c, d, e, f = grid["transform"][:6]
+    w, h = grid["width"], grid["height"]
+    t = np.linspace(0.0, 1.0, 9)
+    cols = np.concatenate([t * w, np.full(9, w), (1 - t) * w, np.zeros(9)])
+    rows = np.concatenate([np.zeros(9), t * h, np.full(9, h), (1 - t) * h])
+    x, y = a * cols + b * rows + c, d * cols + e * rows + f
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return Polygon(np.column_stack([np.round(lon, 7), np.round(lat, 7)])).buffer(0)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "aoi"
+
+
+def run_item(
+    report: dict[str, Any], *, report_name: str, report_sha256: str, outputs: dict[str, str],
+    geometry: Polygon | None = None,
+) -> pystac.Item:
+    """The STAC Item of a run (a pair's report or a series) from its report.
+
+    Parameters
+    ----------
+    report : dict
+        The run's report as written (``campwatch-report/1`` or ``campwatch-series/1``).
+    report_name, report_sha256 : str
+        The report's name in the output folder and its SHA-256.
+    outputs : dict
+        Every other output's name in the folder to its SHA-256 (the item's assets).
+    geometry : Polygon, optional
+        The footprint in WGS84; default the report's analysed grid (pair) or AOI bounds.
+
+    Notes
+    -----
+    Assets and links hold relative names and the inputs' paths as the report records them;
+    every one carries its SHA-256 (``file:checksum``), so the item traces the run as the
+    report does. The item's time is the interval the changes happened in
+    (``start_datetime``, ``end_datetime``).
+    """
+    if geometry is None:
+        if "grid" in report and report.get("analysis_crs"):
+            geometry = _footprint(report["grid"], report["analysis_crs"])
+        else:
+            w, s, e, n = report["aoi"]["bounds"]
+            geometry = Polygon([(w, s), (e, s), (e, n), (w, n), (w, s)])
+    if "interval" in report:
+        start, end = report["interval"]["from"], report["interval"]["to"]
+    else:
+        dates = sorted(i["date"] for i in report["images"])
+        start, end = dates[0], dates[-1]
+    aoi_name = (report.get("aoi") or {}).get("name") or "pair"
+    kind = "series" if str(report.get("schema", "")).startswith("campwatch-series") else "pair"
+    model = report.get("model") or {}
+    counts = report.get("summary", {}).get("counts") if isinstance(report.get("summary"), dict) else None
+    item = pystac.Item(
+        id=f"campwatch-{_slug(aoi_name)}-{kind}-{start}-{end}-{report_sha256[:12]}",
+        geometry=mapping(geometry),
+        bbox=[round(v, 7) for v in geometry.bounds],
+        datetime=None,
+        start_datetime=dt.datetime.fromisoformat(start).replace(tzinfo=dt.timezone.utc),
+        end_datetime=dt.datetime.fromisoformat(end).replace(tzinfo=dt.timezone.utc),
+        properties={
+            "title": f"{aoi_name}: change between {start} and {end}",
+            "campwatch:kind": kind,
+            "campwatch:schema": report.get("schema"),
+            "campwatch:version": __version__,
+            "campwatch:model": model.get("name") if model.get("used") else None,
+            "campwatch:counts": counts,
+            "campwatch:classes": report.get("classes"),
+        },
+        stac_extensions=[FILE_EXTENSION],
+    )
+    for name, digest in [(report_name, report_sha256)] + sorted(outputs.items()):
+        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+        media, roles = MEDIA_TYPES.get(suffix, ("application/octet-stream", ["data"]))
+        item.add_asset(name, pystac.Asset(href=name, media_type=media, roles=list(roles),
+                                          extra_fields={"file:checksum": _multihash(digest)}))
+    for rec in report.get("inputs", []):
+        item.add_link(pystac.Link(rel="derived_from", target=str(rec["path"]), title=str(rec.get("role", "input")),
+                                  extra_fields={"file:checksum": _multihash(str(rec["sha256"]))}))
+    return item
