@@ -134,6 +134,17 @@ def grid_aoi_coords() -> list[list[float]]:
     return [list(t.transform(x, y)) for x, y in ring]
 
 
+def sample_images(folder: Path, camp: str = "camp22", n: int = 3) -> Path:
+    """``folder`` (made if need be) holding copies of the first ``n`` images of a sample camp's series."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in sorted((SAMPLE / camp).glob(f"{camp}_*.tif"))[:n]:
+        if not (folder / f.name).exists():
+            shutil.copy(f, folder / f.name)
+    return folder
+
+
 def dates_of(paths: list[Path]) -> list[dt.date]:
     return [dt.date.fromisoformat(p.stem[-10:]) for p in paths]
 

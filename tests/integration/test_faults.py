@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, sample_images
 
 from campwatch.monitor.store import history_layers
 
@@ -58,10 +58,13 @@ def _state(out: Path, report: str) -> float | None:
     for name, digest in outputs.items():
         assert _sha(out / name) == digest, f"{name} is not the file {report} describes"
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-    stray = files - set(outputs) - {report, ".campwatch-outputs", "report.html"}
+    stray = files - set(outputs) - {report, ".campwatch-outputs", "report.html", "item.json"}
     assert not stray, f"files beside {report} that it does not describe: {sorted(stray)[:5]}"
     assert not [p for p in out.parent.iterdir() if "campwatch-partial" in p.name and p.name.startswith(f".{out.name}")
                 and not p.is_dir()]
+    # The STAC Item beside the report describes that report, not another run's.
+    item = json.loads((out / "item.json").read_text())
+    assert item["assets"][report]["file:checksum"] == "1220" + _sha(out / report)
     return float(doc["parameters"]["min_area_m2"])
 
 
@@ -75,10 +78,7 @@ def _configs(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.mark.parametrize("command", ["detect", "series"])
 def test_a_killed_run_leaves_the_old_set_or_the_new_one(tmp_path: Path, command: str):
     rng = random.Random(f"faults-{command}")
-    images = tmp_path / "img"
-    images.mkdir()
-    for f in CAMP22[:3]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "img", "camp22", 3)
     out = tmp_path / "out"
     if command == "detect":
         base = ["detect", str(images / CAMP22[0].name), str(images / CAMP22[1].name), "--aoi",
@@ -111,10 +111,7 @@ def test_a_killed_run_leaves_the_old_set_or_the_new_one(tmp_path: Path, command:
 
 def test_a_killed_check_leaves_the_history_as_it_was_or_with_the_check(tmp_path: Path):
     rng = random.Random("faults-check")
-    images = tmp_path / "img"
-    images.mkdir()
-    for f in CAMP22[:2]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "img", "camp22", 2)
     out = tmp_path / "checks"
     args = ["check", str(AOIS / "camp22.geojson"), str(images), "--out", str(out), "--no-figures"]
     _campwatch(args)

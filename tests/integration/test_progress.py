@@ -4,12 +4,11 @@ no bar where stderr is not a terminal, and the library's steps to any reporter."
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, sample_images
 
 from campwatch.cli.main import cli
 from campwatch.progress import Step, reporting, start
@@ -53,10 +52,7 @@ def test_a_blockwise_detect_reports_its_sample_blocks_then_every_block(tmp_path:
 
 @pytest.mark.slow
 def test_a_series_reports_every_image_in_date_order(tmp_path: Path):
-    images = tmp_path / "img"
-    images.mkdir()
-    for f in CAMP22[:3]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "img", "camp22", 3)
     res = CliRunner().invoke(cli, ["--progress", "json", "series", str(AOIS / "camp22.geojson"), str(images),
                                    "--out", str(tmp_path / "out"), "--no-figures"])
     assert res.exit_code == 0, res.output

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pystac
 import pytest
 import shapely
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, sample_images
 from shapely.geometry import shape
 
 from campwatch.monitor.series import run_series
@@ -62,10 +61,7 @@ def test_a_pair_writes_its_item(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_series_writes_its_item_and_one_per_pair(tmp_path: Path):
-    images = tmp_path / "img"
-    images.mkdir()
-    for f in CAMP22[:3]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "img", "camp22", 3)
     run_series(AOIS / "camp22.geojson", images, tmp_path / "series", figures=False)
     item = _check_item(tmp_path / "series", "series.geojson")
     assert item.properties["campwatch:kind"] == "series"

@@ -4,13 +4,12 @@ whole and by blocks, series and the history."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, sample_images
 from shapely.geometry import shape
 from shapely.geometry.polygon import orient
 
@@ -43,10 +42,7 @@ def test_pair_reports_hold_valid_geometry(tmp_path: Path, block_size: int):
 
 @pytest.mark.slow
 def test_series_and_history_hold_valid_geometry(tmp_path: Path):
-    images = tmp_path / "img"
-    images.mkdir()
-    for f in CAMP22[:3]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "img", "camp22", 3)
     run_series(AOIS / "camp22.geojson", images, tmp_path / "series", figures=False)
     doc = json.loads((tmp_path / "series" / "series.geojson").read_text())
     assert "analysis_crs" in doc and "crs" not in doc

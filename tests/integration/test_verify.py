@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, sample_images
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
@@ -81,16 +81,14 @@ def test_verify_a_missing_input_is_named_and_not_rerun(detect_run):
 
 @pytest.mark.slow
 def test_verify_a_series_report(tmp_path: Path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for f in CAMP22[:3]:
-        shutil.copy(f, images / f.name)
+    images = sample_images(tmp_path / "images", "camp22", 3)
     run_series(AOIS / "camp22.geojson", images, tmp_path / "series", dpi=60)
     result = verify_report(tmp_path / "series" / "series.geojson")
     assert result.ok, result.problems()
     assert result.kind == "series"
     assert ("report series.geojson", "same", "byte for byte") in result.items
-    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 6
+    # Per pair: the mask, the map, the report and the STAC Item, each re-made byte for byte.
+    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 8
     assert ("output figures/timeline.pdf", "same") in [(w, st) for w, st, _ in result.items]
 
 
