@@ -409,6 +409,16 @@ def _thresholded(
     return measures, thresholds, change_labels, raw, obscured, cloud_thr
 
 
+def _choose_without(measures: ChangeMeasures, exclude: np.ndarray | None, config: DetectConfig) -> Thresholds:
+    """The thresholds ``config`` chooses for ``measures``, the pixels in ``exclude`` left out of the choice
+    (all of them used when that would leave none)."""
+    if exclude is None:
+        return choose_thresholds(measures, config)
+    stats = dataclasses.replace(measures, valid=measures.valid & ~exclude,
+                                noise_reference=measures.noise_reference & ~exclude)
+    return choose_thresholds(stats if stats.valid.any() else measures, config)
+
+
 def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: DetectConfig, *,
                           exclude: np.ndarray | None = None,
                           thresholds: Thresholds | None = None) -> tuple[np.ndarray, Thresholds]:
@@ -423,12 +433,7 @@ def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: Detect
     ``thresholds``, when given (a block takes its scene's), are used instead.
     """
     if thresholds is None:
-        stats = measures
-        if exclude is not None:
-            stats = dataclasses.replace(measures, valid=measures.valid & ~exclude,
-                                        noise_reference=measures.noise_reference & ~exclude)
-        thresholds = choose_thresholds(stats if stats.valid.any() else measures,
-                                       dataclasses.replace(config, threshold_method="noise"))
+        thresholds = _choose_without(measures, exclude, dataclasses.replace(config, threshold_method="noise"))
     raw = change_mask(measures, thresholds, hysteresis_ratio=config.cloud_hysteresis_ratio)
     return label_regions(clean_mask(raw, pixel_size=float(np.sqrt(scene.pixel_area)), config=config)), thresholds
 
@@ -504,13 +509,7 @@ def change_regions(
     invariant = None if sigma is not None else invariant_candidates(after.data, before.data, analysed,
                                                                     after.band_names)
     measures = change_measures(before, after, valid=analysed, noise_mask=invariant, sigma=sigma)
-    if exclude is not None:
-        stats = dataclasses.replace(
-            measures, valid=measures.valid & ~exclude, noise_reference=measures.noise_reference & ~exclude
-        )
-        thresholds = choose_thresholds(stats if stats.valid.any() else measures, config)
-    else:
-        thresholds = choose_thresholds(measures, config)
+    thresholds = _choose_without(measures, exclude, config)
     logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
     pixel = float(np.sqrt(before.pixel_area))
     raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
