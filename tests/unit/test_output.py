@@ -137,3 +137,17 @@ def test_a_full_disk_says_so_and_leaves_the_earlier_set(tmp_path, monkeypatch, w
         monkeypatch.setattr(os, "fsync", real)
     assert _tree(out) == {MANIFEST: json.dumps(["report.geojson"]), "report.geojson": "old"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_output_folder_reached_through_a_symbolic_link_keeps_the_link(tmp_path):
+    real = tmp_path / "disk" / "runs"
+    real.mkdir(parents=True)
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    _set(link, {"report.geojson": "old"})
+    _set(link, {"report.geojson": "new", "change_map.png": "map"})
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert _tree(real) == {MANIFEST: json.dumps(["report.geojson", "change_map.png"]), "report.geojson": "new",
+                           "change_map.png": "map"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "out"]
+    assert sorted(p.name for p in real.parent.iterdir()) == ["runs"]  # no staging left beside the real folder

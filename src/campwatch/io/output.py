@@ -171,6 +171,8 @@ class OutputSet:
 
     def __init__(self, out_dir: str | Path) -> None:
         self.out_dir = Path(out_dir)
+        #: Where the files go: the output folder, or the folder its symbolic link leads to (the link stays).
+        self._dir = self.out_dir
         self._created = False
         self._staging: Path | None = None
         self._lock: FileLock | None = None
@@ -179,18 +181,20 @@ class OutputSet:
 
     def __enter__(self) -> OutputSet:
         check_writable(self.out_dir)
+        if self.out_dir.is_symlink():
+            self._dir = Path(os.path.realpath(self.out_dir))
         try:
-            clear_dead_runs(self.out_dir)
-            parent = self.out_dir.absolute().parent
-            if self.out_dir.name and os.access(parent, os.W_OK | os.X_OK) and parent.is_dir():
+            clear_dead_runs(self._dir)
+            parent = self._dir.absolute().parent
+            if self._dir.name and os.access(parent, os.W_OK | os.X_OK) and parent.is_dir():
                 # Beside the folder, on its file system: the staged folder can take its place.
-                self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}{STAGING_PREFIX}", dir=parent))
+                self._staging = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}{STAGING_PREFIX}", dir=parent))
                 self._beside = True
             else:
-                if not self.out_dir.exists():
-                    self.out_dir.mkdir(parents=True)
+                if not self._dir.exists():
+                    self._dir.mkdir(parents=True)
                     self._created = True
-                self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out_dir))
+                self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self._dir))
             self._lock = FileLock(str(self._staging / _LOCK))
             self._lock.acquire()
         except OSError as exc:
@@ -250,16 +254,16 @@ class OutputSet:
 
     def _owned(self) -> bool:
         """Whether ``out_dir`` holds nothing but campwatch outputs this set may replace whole."""
-        if not self.out_dir.exists():
+        if not self._dir.exists():
             return True
-        if not self.out_dir.is_dir():
+        if not self._dir.is_dir():
             return False
         allowed = set(self._top_names())
         try:
-            allowed |= set(json.loads((self.out_dir / MANIFEST).read_text(encoding="utf-8")))
+            allowed |= set(json.loads((self._dir / MANIFEST).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             pass
-        for entry in self.out_dir.iterdir():
+        for entry in self._dir.iterdir():
             if entry.name in (MANIFEST, _LOCK) or entry.name in allowed:
                 continue
             return False  # someone else's file, or a live run's staging
@@ -271,17 +275,17 @@ class OutputSet:
             (self._staging / MANIFEST).write_text(json.dumps(self._top_names()), encoding="utf-8")
             self._fsync_all()
             staging, self._staging = self._staging, None
-            if not self.out_dir.exists():
-                os.replace(staging, self.out_dir)  # the new folder appears whole
-            elif _exchange(staging, self.out_dir):
+            if not self._dir.exists():
+                os.replace(staging, self._dir)  # the new folder appears whole
+            elif _exchange(staging, self._dir):
                 # One atomic step: the staged set is the output folder; the old set is where the staging was.
                 shutil.rmtree(staging, ignore_errors=True)
             else:
                 # Two steps: the folder is briefly absent, never mixed; a run that dies between them
                 # leaves the old set aside, and the next run puts it back (clear_dead_runs).
-                old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}{_OLD_PREFIX}", dir=self.out_dir.parent))
-                os.replace(self.out_dir, old / "set")
-                os.replace(staging, self.out_dir)
+                old = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}{_OLD_PREFIX}", dir=self._dir.parent))
+                os.replace(self._dir, old / "set")
+                os.replace(staging, self._dir)
                 shutil.rmtree(old, ignore_errors=True)
             return
         self._commit_files()
@@ -289,14 +293,14 @@ class OutputSet:
     def _commit_files(self) -> None:
         """File by file into a folder shared with others' files: earlier reports out first, this report last."""
         assert self._staging is not None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._dir.mkdir(parents=True, exist_ok=True)
         for name in self._names:
             if Path(name).suffix in (".geojson", ".json", ".html"):
                 with contextlib.suppress(FileNotFoundError):
-                    (self.out_dir / name).unlink()
+                    (self._dir / name).unlink()
         self._fsync_all()
         for name in self._names:
-            dest = self.out_dir / name
+            dest = self._dir / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._staging / name, dest)
 
@@ -315,13 +319,13 @@ class OutputSet:
             self._lock = None
             # After a whole-folder commit the lock file came along with the set.
             with contextlib.suppress(OSError):
-                (self.out_dir / _LOCK).unlink()
+                (self._dir / _LOCK).unlink()
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         if self._created:
             with contextlib.suppress(OSError):
-                self.out_dir.rmdir()
+                self._dir.rmdir()
 
     def _error(self, exc: BaseException) -> OutputError:
         if disk_full(exc):
