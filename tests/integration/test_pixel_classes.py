@@ -43,6 +43,7 @@ def test_possible_classes_follow_the_pixel_size():
     assert why["structure_new"] == "needs pixels of 10 m or finer; these are 12 m"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor", [1.0, 4.0], ids=["0.5 m", "2 m"])
 def test_fences_and_towers_are_not_reported_from_pixels_too_coarse_to_show_them(tmp_path: Path, factor: float):
     # 2015-09-26 -> 2016-05-14: a fence razed; 2016-10-02 -> 2017-06-11: towers removed.
