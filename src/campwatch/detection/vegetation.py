@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from campwatch.config import DetectConfig
+from campwatch.detection.change import ndvi
 from campwatch.io.scene import Scene
 
 __all__ = ["greenness", "vegetation", "stable_vegetation"]
@@ -23,17 +24,16 @@ def greenness(scene: Scene) -> tuple[np.ndarray, str] | None:
     ((M, N) ndarray of float32, {"ndvi", "exg"}) or None
         Invalid pixels and pixels with no light hold 0.
     """
-    red, nir = scene.band("red"), scene.band("nir")
-    if red is not None and nir is not None:
-        total, index, name = nir + red, nir - red, "ndvi"
-    else:
-        green, blue = scene.band("green"), scene.band("blue")
-        if red is None or green is None or blue is None:
-            return None
-        total, index, name = red + green + blue, 2 * green - red - blue, "exg"
+    found = ndvi(scene)
+    if found is not None:
+        return np.where(scene.valid, found, 0.0).astype("float32"), "ndvi"
+    red, green, blue = scene.band("red"), scene.band("green"), scene.band("blue")
+    if red is None or green is None or blue is None:
+        return None
+    total = red + green + blue
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((total > 0) & scene.valid, index / total, 0.0)
-    return out.astype("float32"), name
+        out = np.where((total > 0) & scene.valid, (2 * green - red - blue) / total, 0.0)
+    return out.astype("float32"), "exg"
 
 
 def vegetation(scene: Scene, *, config: DetectConfig) -> np.ndarray | None:

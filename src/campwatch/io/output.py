@@ -242,7 +242,7 @@ class OutputSet:
             self._commit()
         except BaseException as failure:
             self._cleanup()
-            if isinstance(failure, OSError) or disk_full(failure):
+            if not isinstance(failure, OutputError) and (isinstance(failure, OSError) or disk_full(failure)):
                 raise self._error(failure) from failure
             raise
         self._cleanup()
