@@ -222,7 +222,7 @@ def input_records(
                 rec["date_given"] = given.isoformat()
             if names is not None:
                 rec["bands_given"] = ",".join(n or "-" for n in names)
-            if Path(path).is_dir():
+            if f != Path(path):
                 rec["scene"] = str(Path(path).resolve())
             records.append(rec)
     for role, extra in (("aoi", aoi_path), ("mask", mask_path)):

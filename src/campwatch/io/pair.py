@@ -95,6 +95,7 @@ def pair_info(request: PairRequest) -> PairInfo:
     info_b = _dated_info(request.before, dates[0], bands[0])
     info_a = _dated_info(request.after, dates[1], bands[1])
     idx_b, idx_a, notes = band_order(info_b, info_a)
+    notes += [*info_b.notes, *info_a.notes]
     for names, info in zip(bands, (info_b, info_a), strict=True):
         if names is not None:
             notes.append(f"{info.path.name}: bands named by the user: {', '.join(n or '-' for n in names)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import math
 import re
 import warnings
@@ -27,10 +28,14 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from campwatch.errors import InputError, SceneError
+from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, open_delivery
+from campwatch.io.sources import check_inside, check_local, open_raster
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit", "check_local", "check_inside", "check_size", "MAX_BANDS", "MAX_SIDE_PX"]
+           "imagery_credit", "check_local", "check_inside", "check_size", "open_raster", "MAX_BANDS", "MAX_SIDE_PX"]
 
 #: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
 _ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
@@ -68,6 +73,16 @@ class SceneInfo:
     nodata: float | None
     band_names: tuple[str | None, ...]
     credit: str | None = None
+    #: What the delivery's metadata says about the acquisition (time, sensor, sun), if anything.
+    acquisition: Acquisition | None = None
+    #: How the pixels are read (:attr:`campwatch.io.delivery.Delivery.layout`).
+    layout: str = "file"
+    #: The rasters read: the file itself, the tiles, or one per band.
+    rasters: tuple[Path, ...] = ()
+    #: The delivery's format (:attr:`campwatch.io.delivery.Delivery.kind`).
+    kind: str = "image"
+    #: What reading the metadata found worth telling (a date that disagrees with the name).
+    notes: tuple[str, ...] = ()
 
     @property
     def res(self) -> tuple[float, float]:
@@ -117,6 +132,7 @@ class Scene:
     dtype: str = "float32"
     credit: str | None = None
     notes: tuple[str, ...] = field(default=())
+    acquisition: Acquisition | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -294,128 +310,42 @@ def _credit(tags: dict[str, str]) -> str | None:
     return None
 
 
-#: How deep VRTs that name other VRTs are followed before campwatch gives up on a file.
-MAX_VRT_DEPTH = 8
-
-#: A path GDAL would take to a virtual file system or a URL: /vsicurl/..., http://..., s3://...
-_REMOTE = re.compile(r"^(/vsi|[A-Za-z][A-Za-z0-9+.-]+:/)")
-
-
-def check_local(path: str | Path, *, _depth: int = 0) -> None:
-    """Refuse a raster that would make GDAL reach the network or run code.
-
-    A path in a virtual file system (``/vsicurl/``, ``/vsis3/``, ... ) or with a URL scheme is
-    refused; so is a VRT (XML) that names such a source, or a source that does (nested VRTs
-    followed up to :data:`MAX_VRT_DEPTH`), or that holds a Python pixel function.
-
-    Raises
-    ------
-    SceneError
-        Naming the file and the source it refers to.
-    """
-    text = str(path)
-    if _REMOTE.match(text):
-        raise SceneError(f"{text}: a remote or virtual source; campwatch reads local files only")
-    path = Path(path)
-    if not path.is_file():
-        return
-    with open(path, "rb") as f:
-        head = f.read(512).lstrip()
-    if not head.startswith(b"<VRTDataset"):
-        return
-    if _depth >= MAX_VRT_DEPTH:
-        raise SceneError(f"{path}: VRTs nested more than {MAX_VRT_DEPTH} deep; campwatch stops there")
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise SceneError(f"{path}: not a readable VRT ({exc})") from exc
-    for node in root.iter():
-        if node.tag == "PixelFunctionLanguage" and (node.text or "").strip().lower() == "python":
-            raise SceneError(f"{path}: holds a Python pixel function; campwatch runs no code from its inputs")
-        if node.tag != "SourceFilename":
-            continue
-        source = (node.text or "").strip()
-        if _REMOTE.match(source):
-            raise SceneError(f"{path}: refers to the remote or virtual source {source[:200]!r}; campwatch reads "
-                             "local files only")
-        if node.get("relativeToVRT") == "1":
-            source = str(path.parent / source)
-        check_local(source, _depth=_depth + 1)
-
-
-def check_inside(path: Path, folder: Path) -> None:
-    """Refuse a symbolic link that loops, or that leads out of ``folder`` or to ``folder`` itself.
-
-    An image or a tile of an images folder is a file of that folder: a link named like a
-    date that points elsewhere (``2016-01-01 -> .``, ``-> /data/other``) would make a
-    phantom image, a date with no imagery of its own.
-
-    Raises
-    ------
-    SceneError
-        Naming the link and where it leads.
-    """
-    if not path.is_symlink():
-        return
-    try:
-        target = path.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
-        raise SceneError(f"{path}: a symbolic link that loops or leads nowhere ({exc})") from None
-    home = folder.resolve()
-    if target == home or target in home.parents:
-        raise SceneError(f"{path}: a symbolic link to its own folder (or one above it); an image must be a file "
-                         "or a folder of tiles")
-    if target.parent == home:
-        raise SceneError(f"{path}: a symbolic link to {target.name}, another image of the folder: one image "
-                         "would count under two dates")
-    if home not in target.parents:
-        raise SceneError(f"{path}: a symbolic link that leads out of {folder} (to {target}); put the image itself "
-                         "in the folder")
-
-
-def _open(path: Path) -> Any:
-    check_local(path)
-    if not path.exists():
-        raise SceneError(f"{path}: file not found")
-    if path.is_dir():
-        raise SceneError(f"{path}: is a folder, expected a GeoTIFF file or a folder of tiles")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
-    except RasterioIOError as exc:
-        raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
-
-
 #: The file endings campwatch reads as images (and as tiles of a folder image).
-IMAGE_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
+IMAGE_SUFFIXES = RASTER_SUFFIXES
 
 
 def scene_files(path: str | Path) -> list[Path]:
-    """The files a scene is made of: the file itself, or the tiles of a folder.
+    """The files a scene is made of: its rasters (the file, the tiles of a folder, the bands of a
+    Sentinel-2 scene or the assets of a STAC Item) and the metadata files that date it.
 
     Raises
     ------
     SceneError
-        If the path does not exist or is remote, or a folder holds no raster tiles.
+        If the path does not exist or is remote, or a folder holds no raster.
     """
-    check_local(path)
-    path = Path(path)
-    if not path.exists():
-        raise SceneError(f"{path}: file not found")
-    if not path.is_dir():
-        return [path]
-    tiles = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    for tile in tiles:
-        check_inside(tile, path)
-    if not tiles:
-        raise SceneError(f"{path}: the folder holds no GeoTIFF tiles ({', '.join(IMAGE_SUFFIXES)})")
-    return tiles
+    return open_delivery(path).files
 
 
-def _mosaic_info(path: Path, tiles: list[Path], *, dated: bool = True) -> SceneInfo:
+def _date_of(path: Path, delivery: Delivery, tags: dict[str, str] | None, *, dated: bool) -> tuple[dt.date, tuple[str, ...]]:
+    """A scene's date and notes: the delivery's metadata wins over the name; a disagreement is noted."""
+    if not dated:
+        return dt.date.min, ()
+    meta = delivery.acquisition.date if delivery.acquisition is not None else None
+    if meta is None or delivery.acquisition is None:
+        return parse_date(path, tags), ()
+    try:
+        named = parse_date(path)
+    except SceneError:
+        return meta, ()
+    if named == meta:
+        return meta, ()
+    note = (f"{path.name}: the name says {named.isoformat()} but the metadata ({delivery.acquisition.source}) says "
+            f"{meta.isoformat()}; the metadata's date is used")
+    logger.warning("%s", note)
+    return meta, (note,)
+
+
+def _mosaic_info(path: Path, tiles: Sequence[Path], *, dated: bool = True) -> SceneInfo:
     infos = [_file_info(t, date_from=path, dated=dated) for t in tiles]
     first = infos[0]
     for other in infos[1:]:
@@ -434,22 +364,51 @@ def _mosaic_info(path: Path, tiles: list[Path], *, dated: bool = True) -> SceneI
                                width=width, height=height)
 
 
-def scene_info(path: str | Path) -> SceneInfo:
-    """Read a scene's metadata (grid, bands, date) without its pixels.
+def _stack_info(delivery: Delivery) -> SceneInfo:
+    """A band stack's grid: the finest band's; every band must share its CRS and cover its extent."""
+    infos = [_file_info(r, dated=False) for r in delivery.rasters]
+    check_size(delivery.path, len(infos), infos[0].width, infos[0].height)
+    finest = min(infos, key=lambda i: i.pixel_size)
+    for other in infos:
+        if other.crs != finest.crs:
+            raise SceneError(f"{delivery.path}: bands {finest.path.name} and {other.path.name} differ in CRS "
+                             f"({finest.crs.to_string()} vs {other.crs.to_string()}); the bands must be of one scene")
+    assert delivery.band_names is not None
+    return dataclasses.replace(finest, path=delivery.path, count=len(infos), band_names=delivery.band_names,
+                               dtype=infos[0].dtype)
 
-    A scene is a raster file, or a folder of tiles of one image (one CRS, band count and
-    data type): their mosaic, dated by the folder's name or the first tile's tags.
+
+def scene_info(path: str | Path) -> SceneInfo:
+    """Read a scene's metadata (grid, bands, date, acquisition) without its pixels.
+
+    A scene is a raster file, a folder of tiles of one image (one CRS, band count and
+    data type: their mosaic), a Sentinel-2 scene (its bands on the finest band's grid) or a
+    STAC Item (:mod:`campwatch.io.delivery`). It is dated by its metadata (acquisition time),
+    else its name, else its first file's tags.
 
     Raises
     ------
     SceneError
         If the file is missing, not a raster, not georeferenced, or undated.
     """
-    path = Path(path)
-    tiles = scene_files(path)
-    if path.is_dir():
-        return _mosaic_info(path, tiles)
-    return _file_info(path)
+    return _info(Path(path), dated=True)
+
+
+def _info(path: Path, *, dated: bool) -> SceneInfo:
+    delivery = open_delivery(path)
+    if delivery.layout == "tiles":
+        info = _mosaic_info(path, delivery.rasters, dated=False)
+    elif delivery.layout == "bands":
+        info = _stack_info(delivery)
+    else:
+        info = _file_info(delivery.rasters[0], dated=False)
+        if delivery.band_names is not None and len(delivery.band_names) == info.count:
+            info = dataclasses.replace(info, band_names=delivery.band_names)
+    with open_raster(delivery.rasters[0]) as ds:
+        tags = ds.tags()
+    date, notes = _date_of(path, delivery, tags, dated=dated)
+    return dataclasses.replace(info, path=path, date=date, acquisition=delivery.acquisition, layout=delivery.layout,
+                               rasters=delivery.rasters, kind=delivery.kind, notes=notes)
 
 
 def _any_info(path: str | Path) -> SceneInfo:
@@ -464,15 +423,11 @@ def _any_info(path: str | Path) -> SceneInfo:
 
 def scene_info_undated(path: str | Path) -> SceneInfo:
     """Like :func:`scene_info` for a scene that carries no date: its date is left as 1 January 1."""
-    path = Path(path)
-    tiles = scene_files(path)
-    if path.is_dir():
-        return _mosaic_info(path, tiles, dated=False)
-    return _file_info(path, dated=False)
+    return _info(Path(path), dated=False)
 
 
 def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True) -> SceneInfo:
-    with _open(path) as ds:
+    with open_raster(path) as ds:
         check_size(path, ds.count, ds.width, ds.height)
         if ds.crs is None:
             raise SceneError(
@@ -496,6 +451,7 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
             nodata=ds.nodata,
             band_names=band_names_of(ds),
             credit=_credit(ds.tags()),
+            rasters=(path,),
         )
 
 
@@ -505,12 +461,12 @@ def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date 
     Parameters
     ----------
     path : str or Path
-        A GeoTIFF (or any raster GDAL reads) with a CRS and a date in its name or tags.
+        A scene (:func:`scene_info`) with a CRS and a date in its metadata, name or tags.
     window : Window, optional
-        Read only this part of the file.
+        Read only this part of the scene's grid.
     date : datetime.date, optional
-        The acquisition date, replacing what the name and tags say (needed when they say
-        nothing).
+        The acquisition date, replacing what the metadata, name and tags say (needed when
+        they say nothing).
 
     Returns
     -------
@@ -527,15 +483,19 @@ def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date 
     """
     info = scene_info(path) if date is None else dataclasses.replace(_any_info(path), date=date)
     path = Path(path)
-    if path.is_dir():
+    if info.layout != "file":
         if window is None:
             window = Window(0, 0, info.width, info.height)
         transform = rasterio.windows.transform(window, info.transform)
-        data, valid = _mosaic_onto(path, info, crs=info.crs, transform=transform,
-                                   shape=(int(window.height), int(window.width)))
+        shape = (int(window.height), int(window.width))
+        if info.layout == "tiles":
+            data, valid = _mosaic_onto(path, info, crs=info.crs, transform=transform, shape=shape)
+        else:
+            data, valid = _stack_onto(info, crs=info.crs, transform=transform, shape=shape)
         return Scene(data=data, valid=valid, transform=transform, crs=info.crs, date=info.date,
-                     band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit)
-    with _open(path) as ds:
+                     band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit,
+                     acquisition=info.acquisition)
+    with open_raster(info.rasters[0]) as ds:
         try:
             data = ds.read(window=window, out_dtype="float32")
             mask = ds.read_masks(window=window)
@@ -545,7 +505,8 @@ def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date 
     valid = np.all(mask > 0, axis=0) & np.all(np.isfinite(data), axis=0)
     data[:, ~valid] = 0
     return Scene(data=data, valid=valid, transform=transform, crs=info.crs, date=info.date,
-                 band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit)
+                 band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit,
+                 acquisition=info.acquisition)
 
 
 def read_scene_onto(
@@ -583,15 +544,33 @@ def read_scene_onto(
     info = scene_info(path) if date is None else dataclasses.replace(_any_info(path), date=date)
     path = Path(path)
     indexes = list(bands) if bands else list(range(1, info.count + 1))
-    if path.is_dir():
-        data, valid = _mosaic_onto(path, info, crs=crs, transform=transform, shape=shape, bands=indexes,
-                                   resampling=resampling)
-        return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date,
-                     band_names=tuple(info.band_names[i - 1] for i in indexes), path=path, window=None,
-                     dtype=info.dtype, credit=info.credit,
-                     notes=(f"tiles mosaicked and resampled from {info.crs.to_string()} at {info.res[0]:g} x "
-                            f"{info.res[1]:g} onto the reference grid (bilinear)",))
-    with _open(path) as ds:
+    names = tuple(info.band_names[i - 1] for i in indexes)
+    if info.layout != "file":
+        if info.layout == "tiles":
+            data, valid = _mosaic_onto(path, info, crs=crs, transform=transform, shape=shape, bands=indexes,
+                                       resampling=resampling)
+            what = "tiles mosaicked and resampled"
+        else:
+            data, valid = _stack_onto(info, crs=crs, transform=transform, shape=shape, bands=indexes,
+                                      resampling=resampling)
+            what = "bands resampled"
+        return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date, band_names=names,
+                     path=path, window=None, dtype=info.dtype, credit=info.credit, acquisition=info.acquisition,
+                     notes=(f"{what} from {info.crs.to_string()} at {info.res[0]:g} x {info.res[1]:g} onto the "
+                            f"reference grid ({resampling.name})",))
+    data, valid = _warped(info.rasters[0], crs=crs, transform=transform, shape=shape, indexes=indexes,
+                          resampling=resampling)
+    return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date, band_names=names,
+                 path=path, window=None, dtype=info.dtype, credit=info.credit, acquisition=info.acquisition,
+                 notes=(f"resampled from {info.crs.to_string()} at {info.res[0]:g} x {info.res[1]:g} onto the "
+                        f"reference grid ({resampling.name})",))
+
+
+def _warped(
+    raster: Path, *, crs: CRS, transform: Affine, shape: tuple[int, int], indexes: list[int], resampling: Resampling
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bands of one raster resampled onto a grid, and where they are valid."""
+    with open_raster(raster) as ds:
         # Where the image does not reach is marked by an alpha band: the file's own, or one added.
         own_alpha = [i + 1 for i, c in enumerate(ds.colorinterp) if c == ColorInterp.alpha]
         try:
@@ -601,14 +580,33 @@ def read_scene_onto(
                 alpha = vrt.read(own_alpha[0] if own_alpha else vrt.count)
                 masks = vrt.read_masks(indexes)
         except RasterioIOError as exc:
-            raise SceneError(f"{path}: pixels cannot be read, the file may be truncated ({exc})") from exc
+            raise SceneError(f"{raster}: pixels cannot be read, the file may be truncated ({exc})") from exc
     valid = (alpha > 0) & np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
     data[:, ~valid] = 0
-    names = tuple(info.band_names[i - 1] for i in indexes)
-    return Scene(data=data, valid=valid, transform=transform, crs=crs, date=info.date, band_names=names,
-                 path=path, window=None, dtype=info.dtype, credit=info.credit,
-                 notes=(f"resampled from {info.crs.to_string()} at {info.res[0]:g} x {info.res[1]:g} onto the "
-                        "reference grid (bilinear)",))
+    return data, valid
+
+
+def _stack_onto(
+    info: SceneInfo,
+    *,
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    bands: list[int] | None = None,
+    resampling: Resampling = Resampling.bilinear,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A band stack's bands (one raster each) resampled onto a grid; valid where every band is."""
+    indexes = bands or list(range(1, len(info.rasters) + 1))
+    data = np.zeros((len(indexes), shape[0], shape[1]), dtype="float32")
+    valid = np.ones(shape, dtype=bool)
+    for k, i in enumerate(indexes):
+        band, ok = _warped(info.rasters[i - 1], crs=crs, transform=transform, shape=shape, indexes=[1],
+                           resampling=resampling)
+        data[k] = band[0]
+        valid &= ok
+    data[:, ~valid] = 0
+    return data, valid
+
 
 
 def _mosaic_onto(
@@ -638,7 +636,7 @@ def _mosaic_onto(
         # A reduced view: mosaic at the target's coarser pixel size, not the tiles' own.
         rx, ry = abs(transform.a), abs(transform.e)
     bounds = (left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry)
-    tiles = scene_files(folder)
+    tiles = info.rasters
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)

@@ -39,7 +39,7 @@ from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest
-from campwatch.io.scene import SceneInfo, sha256_file
+from campwatch.io.scene import SceneInfo, scene_files, sha256_file
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
 from campwatch.monitor.store import history_layers, rows_from_tracked, tracked_from_rows, write_history
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject, same_place
@@ -100,14 +100,18 @@ def _check_key(
 
 
 def _scene_digest(info: SceneInfo) -> str:
+    """The SHA-256 of a scene's one file, or of its files' names and hashes (tiles, bands, metadata)."""
     path = Path(info.path)
-    if path.is_dir():
-        h = hashlib.sha256()
-        for f in sorted(path.iterdir()):
-            if f.is_file():
-                h.update(f.name.encode() + sha256_file(f).encode())
-        return h.hexdigest()
-    return sha256_file(path)
+    if path.is_dir() and info.layout == "tiles":
+        files = [f for f in path.iterdir() if f.is_file()]  # every file of a folder of tiles, as ever
+    else:
+        files = scene_files(path)
+        if files == [path]:
+            return sha256_file(path)
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.name.encode() + sha256_file(f).encode())
+    return h.hexdigest()
 
 
 def _pick_baseline(infos: list[SceneInfo], baseline: str | None) -> SceneInfo:

@@ -30,6 +30,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.model import model_member
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.delivery import is_scene
 from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
@@ -55,13 +56,7 @@ SERIES_SCHEMA = "campwatch-series/1"
 
 
 def _is_image(path: Path) -> bool:
-    if path.name.startswith("."):
-        return False
-    if path.is_file():
-        return path.suffix.lower() in IMAGE_SUFFIXES
-    if path.is_dir():
-        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir() if p.is_file())
-    return False
+    return not path.name.startswith(".") and is_scene(path)
 
 
 def series_scenes(folder: str | Path, *, aoi: AOI | None = None) -> list[SceneInfo]:
@@ -109,7 +104,7 @@ def hidden_fraction(info: SceneInfo, aoi: AOI, *, max_pixels: int = 1_000_000) -
     Reads the file's validity mask only, decimated to at most ``max_pixels``. A folder of
     tiles is not measured here (0 is returned); its nodata counts when it is compared.
     """
-    if Path(info.path).is_dir():
+    if info.layout != "file":
         return 0.0
     try:
         window = aoi_window(info, aoi)
@@ -117,7 +112,7 @@ def hidden_fraction(info: SceneInfo, aoi: AOI, *, max_pixels: int = 1_000_000) -
         return 1.0
     step = max(1, int(np.ceil(np.sqrt(window.width * window.height / max_pixels))))
     shape = (max(1, int(window.height) // step), max(1, int(window.width) // step))
-    with rasterio.open(info.path) as ds:
+    with rasterio.open(info.rasters[0] if info.rasters else info.path) as ds:
         valid = ds.dataset_mask(window=window, out_shape=shape) > 0
         tf = window_transform(window, ds.transform) * Affine.scale(window.width / shape[1], window.height / shape[0])
     inside = geometry_mask([aoi.geometry_in(info.crs)], out_shape=shape, transform=tf, invert=True)
@@ -412,7 +407,7 @@ def series_report(
     summary = summarize(changes)
     inputs = [
         {"role": "image", "date": r.date.isoformat(), "path": str(f.resolve()), "sha256": sha256_file(f)}
-        | ({"scene": str(Path(r.path).resolve())} if Path(r.path).is_dir() else {})
+        | ({"scene": str(Path(r.path).resolve())} if f != Path(r.path) else {})
         for r in records for f in scene_files(r.path)
     ]
     inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})

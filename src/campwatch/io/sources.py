@@ -1,0 +1,139 @@
+"""Which files campwatch may read: local files only, links that stay in their folder, rasters GDAL opens.
+
+A raster input may name other files (a VRT its sources, a ``.TIL`` its tiles); each is
+checked before GDAL is asked to open it, so that no input makes campwatch reach the
+network or run code.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+from campwatch.errors import SceneError
+
+__all__ = ["check_local", "check_inside", "open_raster", "MAX_VRT_DEPTH"]
+
+#: How deep VRTs that name other VRTs are followed before campwatch gives up on a file.
+MAX_VRT_DEPTH = 8
+
+#: A path GDAL would take to a virtual file system or a URL: /vsicurl/..., http://..., s3://...
+_REMOTE = re.compile(r"^(/vsi|[A-Za-z][A-Za-z0-9+.-]+:/)")
+
+
+def check_local(path: str | Path, *, _depth: int = 0) -> None:
+    """Refuse a raster that would make GDAL reach the network or run code.
+
+    A path in a virtual file system (``/vsicurl/``, ``/vsis3/``, ... ) or with a URL scheme is
+    refused; so is a VRT (XML) that names such a source, or a source that does (nested VRTs
+    followed up to :data:`MAX_VRT_DEPTH`), or that holds a Python pixel function.
+
+    Raises
+    ------
+    SceneError
+        Naming the file and the source it refers to.
+    """
+    text = str(path)
+    if _REMOTE.match(text):
+        raise SceneError(f"{text}: a remote or virtual source; campwatch reads local files only")
+    path = Path(path)
+    if not path.is_file():
+        return
+    if path.suffix.lower() == ".til":
+        _check_til(path)
+        return
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip()
+    if not head.startswith(b"<VRTDataset"):
+        return
+    if _depth >= MAX_VRT_DEPTH:
+        raise SceneError(f"{path}: VRTs nested more than {MAX_VRT_DEPTH} deep; campwatch stops there")
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise SceneError(f"{path}: not a readable VRT ({exc})") from exc
+    for node in root.iter():
+        if node.tag == "PixelFunctionLanguage" and (node.text or "").strip().lower() == "python":
+            raise SceneError(f"{path}: holds a Python pixel function; campwatch runs no code from its inputs")
+        if node.tag != "SourceFilename":
+            continue
+        source = (node.text or "").strip()
+        if _REMOTE.match(source):
+            raise SceneError(f"{path}: refers to the remote or virtual source {source[:200]!r}; campwatch reads "
+                             "local files only")
+        if node.get("relativeToVRT") == "1":
+            source = str(path.parent / source)
+        check_local(source, _depth=_depth + 1)
+
+
+def _check_til(path: Path) -> None:
+    """Refuse a Maxar ``.TIL`` whose tiles are remote or lie outside its folder."""
+    if path.stat().st_size > 5_000_000:
+        raise SceneError(f"{path}: a .TIL file of {path.stat().st_size:,} bytes; campwatch reads at most 5,000,000")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    folder = path.resolve().parent
+    for name in re.findall(r'filename\s*=\s*"?([^";\n]*)', text):
+        if _REMOTE.match(name.strip()) or Path(name.strip()).is_absolute():
+            raise SceneError(f"{path}: names the tile {name.strip()[:200]!r}; a .TIL's tiles must be files beside it")
+        tile = (folder / name.strip()).resolve()
+        if tile.parent != folder:
+            raise SceneError(f"{path}: names the tile {name.strip()[:200]!r}, outside its folder; a .TIL's tiles must "
+                             "be files beside it")
+
+
+def check_inside(path: Path, folder: Path) -> None:
+    """Refuse a symbolic link that loops, or that leads out of ``folder`` or to ``folder`` itself.
+
+    An image or a tile of an images folder is a file of that folder: a link named like a
+    date that points elsewhere (``2016-01-01 -> .``, ``-> /data/other``) would make a
+    phantom image, a date with no imagery of its own.
+
+    Raises
+    ------
+    SceneError
+        Naming the link and where it leads.
+    """
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
+        raise SceneError(f"{path}: a symbolic link that loops or leads nowhere ({exc})") from None
+    home = folder.resolve()
+    if target == home or target in home.parents:
+        raise SceneError(f"{path}: a symbolic link to its own folder (or one above it); an image must be a file "
+                         "or a folder of tiles")
+    if target.parent == home:
+        raise SceneError(f"{path}: a symbolic link to {target.name}, another image of the folder: one image "
+                         "would count under two dates")
+    if home not in target.parents:
+        raise SceneError(f"{path}: a symbolic link that leads out of {folder} (to {target}); put the image itself "
+                         "in the folder")
+
+
+def open_raster(path: Path) -> Any:
+    """Open a local raster file for reading (:func:`check_local` first).
+
+    Raises
+    ------
+    SceneError
+        If it is remote, missing, a folder or not a raster GDAL reads.
+    """
+    check_local(path)
+    if not path.exists():
+        raise SceneError(f"{path}: file not found")
+    if path.is_dir():
+        raise SceneError(f"{path}: is a folder, expected a GeoTIFF file or a folder of tiles")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except RasterioIOError as exc:
+        raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
