@@ -149,7 +149,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
 
 def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any]:
     hashes = [i["sha256"] for i in inputs if i["role"] == role]
-    return {
+    image = {
         "file": scene.path.name if scene.path else None,
         "date": scene.date.isoformat(),
         # A folder of tiles has one hash per tile, listed under "inputs".
@@ -158,5 +158,9 @@ def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any
         "bands": list(scene.band_names),
         "dtype": scene.dtype,
     }
+    if scene.acquisition is not None:
+        # What the delivery's metadata says: time, sensor, sun and view angles.
+        image["acquisition"] = scene.acquisition.record()
+    return image
 
 

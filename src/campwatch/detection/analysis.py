@@ -33,7 +33,7 @@ from campwatch.detection.radiometry import (
     offset_fit,
 )
 from campwatch.detection.segment import change_mask, clean_mask, label_regions
-from campwatch.detection.structures import find_structures
+from campwatch.detection.structures import find_structures, sun_shadow_direction
 from campwatch.detection.threshold import Thresholds, choose_thresholds
 from campwatch.detection.vegetation import stable_vegetation
 from campwatch.errors import GridMismatchError, InputError
@@ -135,6 +135,9 @@ def analyse_scenes(
     """
     config = config or DetectConfig()
     config.check_scale(_pixel_size_m(before), source=str(before.path or "the images"))
+    # Where the metadata gives the sun's azimuth, shadows fall away from it: no need to guess.
+    shadow_directions = (shadow_directions[0] or sun_shadow_direction(before),
+                         shadow_directions[1] or sun_shadow_direction(after))
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
                     fit=radiometry, sigma=noise_sigma)
     before, after, messages = prep.before, prep.after, prep.messages
@@ -474,7 +477,8 @@ def pair_parameters(
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
     measures, thresholds, _, _, obscured, cloud_thresholds = _thresholded(prep, config)
     usable = prep.analysed & ~obscured.mask
-    directions = tuple(find_structures(scene, config=config, valid=usable).direction for scene in (before, prep.after))
+    directions = tuple(sun_shadow_direction(scene) or find_structures(scene, config=config, valid=usable).direction
+                       for scene in (before, prep.after))
     return PairParameters(thresholds=thresholds, shift=prep.shift if prep.shift_measured else None,
                           shadow_directions=(directions[0], directions[1]), analysed_px=int(prep.analysed.sum()),
                           fit=prep.fit, sigma=measures.sigma, cloud_thresholds=cloud_thresholds)

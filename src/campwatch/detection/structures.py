@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,9 @@ from campwatch.config import DetectConfig
 from campwatch.detection.change import fill_invalid, ndvi, robust_sigma
 from campwatch.io.scene import Scene
 
-__all__ = ["StructureObject", "StructureMap", "find_structures", "ground_background", "median_background",
+logger = logging.getLogger(__name__)
+
+__all__ = ["StructureObject", "StructureMap", "find_structures", "sun_shadow_direction", "ground_background", "median_background",
            "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]
 
 
@@ -244,6 +248,31 @@ def cast_shadow(obj: np.ndarray, dark: np.ndarray, direction: tuple[float, float
     return float(np.percentile(length, 75))
 
 
+def _bearing(direction: tuple[float, float]) -> float:
+    """The compass bearing, degrees, of a (row, col) direction on a north-up grid."""
+    return math.degrees(math.atan2(direction[1], -direction[0])) % 360.0
+
+
+def sun_shadow_direction(scene: Scene) -> tuple[float, float] | None:
+    """The direction, (row, col) unit vector, of shadows on a scene whose metadata gives the sun's azimuth.
+
+    A shadow points away from the sun: toward the azimuth plus 180 degrees. The azimuth is
+    taken as the grid's (a projected grid's north departs from true north by its
+    convergence, a degree or two: well within what :func:`cast_shadow` tolerates). None when
+    the metadata gives no azimuth or the sun is below the horizon.
+    """
+    acquisition = scene.acquisition
+    if acquisition is None or acquisition.sun_azimuth is None:
+        return None
+    if acquisition.sun_elevation is not None and acquisition.sun_elevation <= 0:
+        return None
+    azimuth = math.radians(acquisition.sun_azimuth)
+    east, north = -math.sin(azimuth), -math.cos(azimuth)
+    col, row = east / scene.transform.a, north / scene.transform.e
+    length = math.hypot(row, col)
+    return (row / length, col / length)
+
+
 def shadow_direction(
     objects: list[tuple[np.ndarray, np.ndarray]], *, reach: int, min_objects: int = 3
 ) -> tuple[float, float] | None:
@@ -400,8 +429,16 @@ def find_structures(
         r0, c0, r1, c1 = prop.bbox
         r0, c0, r1, c1 = max(0, r0 - m), max(0, c0 - m), min(rows, r1 + m), min(cols, c1 + m)
         votes.append((labels[r0:r1, c0:c1] == prop.label, dark[r0:r1, c0:c1]))
+    seen = shadow_direction(votes, reach=reach)
     if direction is None:
-        direction = shadow_direction(votes, reach=reach)
+        direction = seen
+    elif seen is not None and direction[0] * seen[0] + direction[1] * seen[1] < 0:
+        # A direction given (the metadata's sun, or the whole image's) that the scene's own
+        # shadows contradict is not trusted: a wrong azimuth must not hide every structure.
+        logger.warning("%s: shadows fall toward %.0f degrees, not toward %.0f degrees as given (the metadata's sun "
+                       "azimuth or the whole image's shadows); the scene's own direction is used",
+                       scene.path.name if scene.path else "scene", _bearing(seen), _bearing(direction))
+        direction = seen
     for prop, (r0, c0, r1, c1), obj, width, rect, kind, far in shaped:
         under_veil = veiled is not None and float(veiled[r0:r1, c0:c1][obj].mean()) >= 0.5
         shade = (dimmed if under_veil else dark)[r0:r1, c0:c1]

@@ -33,7 +33,7 @@ from campwatch.errors import SceneError
 from campwatch.io.sources import check_inside, check_local, open_raster
 
 __all__ = ["Acquisition", "Delivery", "open_delivery", "is_scene", "gdal_acquisition", "RASTER_SUFFIXES",
-           "SENTINEL2_BANDS", "MAX_METADATA_BYTES"]
+           "SENTINEL2_BANDS", "MAX_METADATA_BYTES", "imd_band_names"]
 
 #: The file endings read as rasters (and as tiles of a folder image).
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".ntf", ".til")
@@ -185,6 +185,20 @@ def _find(root: ET.Element, *names: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- GDAL's metadata readers
+
+
+#: Maxar's band groups in an ``.IMD`` (``BAND_B``...), by colour.
+_IMD_BANDS = {"C": "coastal", "B": "blue", "G": "green", "Y": "yellow", "R": "red", "RE": "rededge", "N": "nir",
+              "N2": "nir2", "P": "pan"}
+
+
+def imd_band_names(ds: Any) -> tuple[str | None, ...] | None:
+    """The colour of each band of a Maxar image, from its ``.IMD``'s band groups (file order), or None."""
+    imd = ds.tags(ns="IMD") or {}
+    groups = list(dict.fromkeys(k.split(".", 1)[0][5:] for k in imd if k.startswith("BAND_") and "." in k))
+    if not groups or len(groups) != ds.count or any(g not in _IMD_BANDS for g in groups):
+        return None
+    return tuple(_IMD_BANDS[g] for g in groups)
 
 
 def gdal_acquisition(ds: Any) -> Acquisition | None:
@@ -418,7 +432,7 @@ def _is_stac(path: Path) -> bool:
         return False
     with open(path, "rb") as f:
         head = f.read(4096)
-    return b'"stac_version"' in head or b'"Feature"' in head
+    return b'"stac_version"' in head
 
 
 def is_scene(path: Path) -> bool:
@@ -452,6 +466,9 @@ def open_delivery(path: str | Path) -> Delivery:
         kind, acquisition, sidecars = _raster_acquisition(path)
         return Delivery(path=path, kind=kind, layout="file", rasters=(path,), metadata=sidecars,
                         acquisition=acquisition)
+    items = [p for p in sorted(path.glob("*.json")) if _is_stac(p)]
+    if len(items) == 1:  # a folder holding a STAC Item and its assets
+        return _stac_delivery(items[0])
     bands = _s2_band_files(path)
     if bands:
         for f in bands.values():

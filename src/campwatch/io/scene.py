@@ -28,7 +28,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from campwatch.errors import InputError, SceneError
-from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, open_delivery
+from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, imd_band_names, open_delivery
 from campwatch.io.sources import check_inside, check_local, open_raster
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ _BAND_ALIASES = {
     "r": "red", "red": "red",
     "nir": "nir", "near-infrared": "nir", "near infrared": "nir", "infrared": "nir", "n": "nir",
     "pan": "pan", "panchromatic": "pan", "gray": "pan", "grey": "pan",
+    # STAC's common names of the other bands (Sentinel-2, Maxar's 8-band sensors).
+    **{n: n for n in ("yellow", "rededge", "rededge071", "rededge075", "rededge078", "nir08", "nir09", "nir2",
+                      "swir16", "swir22")},
 }
 
 
@@ -267,6 +270,8 @@ def band_names_of(ds: Any) -> tuple[str | None, ...]:
         names.append(name)
     if len(set(n for n in names if n)) != len([n for n in names if n]):
         return tuple(None for _ in names)  # duplicated names: trust none
+    if not any(names):
+        return imd_band_names(ds) or tuple(names)  # a Maxar image names its bands in its .IMD
     return tuple(names)
 
 
@@ -332,6 +337,11 @@ def _date_of(path: Path, delivery: Delivery, tags: dict[str, str] | None, *, dat
         return dt.date.min, ()
     meta = delivery.acquisition.date if delivery.acquisition is not None else None
     if meta is None or delivery.acquisition is None:
+        if delivery.layout == "bands":
+            try:
+                return parse_date(path), ()
+            except SceneError:  # a folder of bands exported with the date in each band's name
+                return parse_date(delivery.rasters[0], tags), ()
         return parse_date(path, tags), ()
     try:
         named = parse_date(path)
