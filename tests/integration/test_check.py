@@ -62,7 +62,7 @@ def test_monthly_checks_build_a_history(tmp_path: Path):
 
     # QGIS-style readers see two layers.
     history = out / "history.gpkg"
-    assert sorted(name for name, _ in pyogrio.list_layers(history)) == ["changes", "checks"]
+    assert sorted(name for name, _ in pyogrio.list_layers(history)) == ["changes", "checks", "layer_styles"]
     changes = gpd.read_file(history, layer="changes")
     checks = gpd.read_file(history, layer="checks")
     assert list(checks["newest_date"]) == ["2012-10-07", "2013-06-02", "2014-04-22"]

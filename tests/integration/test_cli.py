@@ -31,7 +31,8 @@ def test_detect_writes_all_outputs(pair, tmp_path, aoi_file):
     res = run("detect", before, after, "--aoi", aoi, "--out", out)
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.tif",
-                                                    "item.json", "report.geojson"]
+                                                    "change_mask.tif.aux.xml", "item.json", "report.geojson",
+                                                    "report.qml"]
     assert "structure_new" in res.output and "Test AOI" in res.output
     report = json.loads((out / "report.geojson").read_text())
     assert [f["properties"]["class"] for f in report["features"]].count("structure_new") == 1

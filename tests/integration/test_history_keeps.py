@@ -49,9 +49,8 @@ def _analyst_edits(history: Path) -> None:
                              geometry=[Point(129.93, 42.54)], crs="EPSG:4326")
     pyogrio.write_dataframe(notes, history, layer="notes")
     with closing(sqlite3.connect(history)) as db, db:
-        db.execute("CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT, "
-                   "f_table_schema TEXT, f_table_name TEXT, f_geometry_column TEXT, styleName TEXT, styleQML TEXT, "
-                   "useAsDefault BOOLEAN, update_time DATETIME DEFAULT CURRENT_TIMESTAMP)")
+        # QGIS saves the analyst's style as the default: campwatch's stops being it.
+        db.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = 'changes'")
         db.execute("INSERT INTO layer_styles (f_table_name, f_geometry_column, styleName, styleQML, useAsDefault) "
                    "VALUES ('changes', 'geom', 'analyst style', ?, 1)", (STYLE,))
         db.execute("ALTER TABLE changes ADD COLUMN reviewed TEXT DEFAULT 'not yet'")
@@ -72,7 +71,8 @@ def test_an_analysts_layers_columns_and_styles_survive_checks(tmp_path: Path):
     history = out / "history.gpkg"
     _analyst_edits(history)
     before_ids = set(gpd.read_file(history, layer="changes")["change_id"])
-    styles, sources = _table(history, "SELECT * FROM layer_styles"), _table(history, "SELECT * FROM sources")
+    analysts = "SELECT * FROM layer_styles WHERE styleName != 'campwatch'"
+    styles, sources = _table(history, analysts), _table(history, "SELECT * FROM sources")
     notes = gpd.read_file(history, layer="notes")
 
     second = run_check(AOIS / "camp22.geojson", _images(tmp_path, 3), out, now=NOW, figures=False)
@@ -80,7 +80,10 @@ def test_an_analysts_layers_columns_and_styles_survive_checks(tmp_path: Path):
     assert sorted(name for name, _ in pyogrio.list_layers(history)) == [
         "changes", "checks", "layer_styles", "notes", "sources"]
     pd.testing.assert_frame_equal(gpd.read_file(history, layer="notes"), notes)
-    assert _table(history, "SELECT * FROM layer_styles") == styles
+    assert _table(history, analysts) == styles
+    # campwatch's style is there, written again, and not the default: the analyst's stays it.
+    assert _table(history, "SELECT f_table_name, useAsDefault FROM layer_styles WHERE styleName = 'campwatch'") == [
+        ("changes", 0)]
     assert _table(history, "SELECT * FROM sources") == sources
     changes = gpd.read_file(history, layer="changes")
     checks = gpd.read_file(history, layer="checks")

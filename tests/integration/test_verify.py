@@ -42,7 +42,7 @@ def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
     assert res.exit_code == 0, res.output
     assert f"verified: {out / 'report.geojson'} is reproduced byte for byte from its inputs" in res.output
     assert "same      report report.geojson: byte for byte" in res.output
-    assert res.output.count("same ") == 6  # 3 inputs, 2 outputs, the report
+    assert res.output.count("same ") == 8  # 3 inputs, 4 outputs (mask, its class names, map, style), the report
     assert _state(inputs) == before_inputs  # not one byte, not one timestamp
     assert _state(out) == before_out
 

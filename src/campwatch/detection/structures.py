@@ -429,12 +429,12 @@ def find_structures(
         r0, c0, r1, c1 = prop.bbox
         r0, c0, r1, c1 = max(0, r0 - m), max(0, c0 - m), min(rows, r1 + m), min(cols, c1 + m)
         votes.append((labels[r0:r1, c0:c1] == prop.label, dark[r0:r1, c0:c1]))
-    seen = shadow_direction(votes, reach=reach)
     if direction is None:
-        direction = seen
-    elif seen is not None and direction[0] * seen[0] + direction[1] * seen[1] < 0:
-        # A direction given (the metadata's sun, or the whole image's) that the scene's own
-        # shadows contradict is not trusted: a wrong azimuth must not hide every structure.
+        direction = shadow_direction(votes, reach=reach)
+    elif sun_shadow_direction(scene) is not None and (seen := shadow_direction(votes, reach=reach)) is not None \
+            and direction[0] * seen[0] + direction[1] * seen[1] < 0:
+        # A direction given where the metadata gives the sun's azimuth, that the scene's own
+        # shadows contradict, is not trusted: a wrong azimuth must not hide every structure.
         logger.warning("%s: shadows fall toward %.0f degrees, not toward %.0f degrees as given (the metadata's sun "
                        "azimuth or the whole image's shadows); the scene's own direction is used",
                        scene.path.name if scene.path else "scene", _bearing(seen), _bearing(direction))

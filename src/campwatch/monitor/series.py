@@ -39,6 +39,7 @@ from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_fi
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.progress import start
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
+from campwatch.publish.qgis import vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import series_view
 from campwatch.report import REPORT_SCHEMA, classes_member, software_versions
@@ -380,6 +381,8 @@ def run_series(
             view = series_view(report, source=str(images_dir), trusted=True)
             fig_hashes, pngs = stage_figure_set(figure_set(view, series=report), outs, dpi=dpi)
             report["outputs"] = fig_hashes | report["outputs"]
+        outs.path("series.qml").write_text(vector_qml(id_field="id"), encoding="utf-8")  # QGIS's default style
+        report["outputs"] = {"series.qml": sha256_file(outs.path("series.qml"))} | report["outputs"]
         write_json(report, outs.path("series.geojson"))
         if view is not None:
             outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report), encoding="utf-8")

@@ -40,6 +40,7 @@ from shapely.geometry import shape
 
 from campwatch.errors import InputError
 from campwatch.monitor.tracking import TrackedChange, reproject
+from campwatch.publish.qgis import vector_qml, write_layer_styles
 
 __all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
            "write_history", "tracked_from_rows", "rows_from_tracked"]
@@ -160,6 +161,7 @@ def write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFram
         else:
             changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")
             checks.to_file(tmp, layer="checks", driver="GPKG", geometry_type="Unknown")
+        write_layer_styles(tmp, {"changes": vector_qml(id_field="change_id")})
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
