@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from conftest import BUILDINGS, NEW, TRANSFORM, camp_scene, write_tif
 from deliveries import write_maxar, write_planet, write_s2_folder, write_safe, write_stac
 
@@ -280,3 +281,33 @@ def test_a_safe_with_two_granules_or_a_band_folder_without_red_is_refused(tmp_pa
     next(folder.glob("*_B04_*")).unlink()
     with pytest.raises(SceneError, match="without all of B02, B03 and B04"):
         scene_info(folder)
+
+
+def test_a_sentinel2_scene_in_degrees_is_analysed_in_metres_on_its_utm_zone(tmp_path):
+    # Sentinel-2 exports in EPSG:4326 (as in EO Browser): 10 m pixels in degrees at 41.8 N.
+    import deliveries
+    from affine import Affine
+
+    lon_px, lat_px = 10 / (111_320 * np.cos(np.radians(41.8))), 10 / 110_574
+    degrees = Affine(lon_px, 0, 129.8, 0, -lat_px, 41.85)
+    a, b = scene_data(), scene_data(BUILDINGS + [NEW], noise_seed=2)
+    folders = []
+    for name, data, when in (("before", a, WHEN), ("after", b, LATER)):
+        folder = tmp_path / name
+        folder.mkdir()
+        day = when.strftime("%Y-%m-%d")
+        for code, (i, _) in deliveries.S2_FROM_TEST.items():
+            with rasterio.open(folder / f"{day}_Sentinel-2_L2A_{code}_(Raw).tiff", "w", driver="GTiff",
+                               width=240, height=256, count=1, dtype="uint16", crs="EPSG:4326",
+                               transform=degrees) as dst:
+                dst.write(data[i], 1)
+        folders.append(folder)
+    result = detect(*folders)
+    assert result.before.crs.to_epsg() == 32652  # UTM 52N, where 129.8 E lies
+    assert float(np.sqrt(result.before.pixel_area)) == pytest.approx(10.0, rel=0.1)
+    assert any("in degrees (EPSG:4326); analysed in metres on EPSG:32652" in w for w in result.warnings)
+    # At 10 m the new building (24 x 40 px) is a 240 m x 400 m roof with its shadow (6 px): one change,
+    # measured in square metres: 96,000 m2 of roof, 138,000 m2 with the shadow.
+    big = max(result.regions, key=lambda r: r.area_m2)
+    assert 96_000 <= big.area_m2 <= 1.1 * 138_000
+    assert sorted(r.area_m2 for r in result.regions)[-2] < 0.01 * big.area_m2

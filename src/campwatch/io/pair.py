@@ -19,9 +19,12 @@ from typing import Any
 
 import rasterio.windows
 from affine import Affine
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
-from rasterio.warp import transform_bounds
+from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from campwatch.errors import AOIError, GridMismatchError, InputError, SceneError
@@ -75,6 +78,9 @@ class PairInfo:
     before_bands: tuple[int, ...]
     after_bands: tuple[int, ...]
     notes: tuple[str, ...] = ()
+    #: Whether ``before`` is not the file's own grid but a projected one it is resampled onto
+    #: (a file in degrees is analysed in metres, on its UTM zone's grid).
+    before_warped: bool = False
 
     @property
     def same_grid(self) -> bool:
@@ -96,6 +102,11 @@ def pair_info(request: PairRequest) -> PairInfo:
     info_a = _dated_info(request.after, dates[1], bands[1])
     idx_b, idx_a, notes = band_order(info_b, info_a)
     notes += [*info_b.notes, *info_a.notes]
+    warped = info_b.crs.is_geographic
+    if warped:
+        info_b = projected_grid(info_b)
+        notes.append(f"{info_b.path.name}: in degrees ({scene_info_crs(request.before)}); analysed in metres on "
+                     f"{info_b.crs.to_string()} at {info_b.res[0]:.2f} m (bilinear)")
     for names, info in zip(bands, (info_b, info_a), strict=True):
         if names is not None:
             notes.append(f"{info.path.name}: bands named by the user: {', '.join(n or '-' for n in names)}")
@@ -112,7 +123,7 @@ def pair_info(request: PairRequest) -> PairInfo:
             f"the before image {info_b.path} ({info_b.date}) is later than the after image "
             f"{info_a.path} ({info_a.date}); give the earlier image first"
         )
-    return PairInfo(info_b, info_a, idx_b, idx_a, tuple(notes))
+    return PairInfo(info_b, info_a, idx_b, idx_a, tuple(notes), before_warped=warped)
 
 
 def read_pair(
@@ -148,7 +159,15 @@ def read_pair(
     notes: list[str] = []
     window = window if window is not None else aoi_window(info_b, request.aoi)
     logger.info("reading %s and %s (window %s)", info_b.path.name, info_a.path.name, window)
-    before = _bands(read_scene(request.before, window=window, date=request.dates[0]), info.before_bands, info_b)
+    if info.before_warped:
+        transform = rasterio.windows.transform(window, info_b.transform)
+        before = read_scene_onto(request.before, crs=info_b.crs, transform=transform,
+                                 shape=(int(window.height), int(window.width)), bands=info.before_bands,
+                                 date=request.dates[0])
+        before = dataclasses.replace(before, band_names=tuple(info_b.band_names[i - 1] for i in info.before_bands),
+                                     window=window)
+    else:
+        before = _bands(read_scene(request.before, window=window, date=request.dates[0]), info.before_bands, info_b)
     if info.same_grid:
         after = _bands(read_scene(request.after, window=window, date=request.dates[1]), info.after_bands, info_a)
     else:
@@ -251,6 +270,27 @@ def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
             f"{tuple(round(v, 1) for v in info.bounds)} in {info.crs.to_string()}"
         )
     return Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
+
+
+def scene_info_crs(path: str | Path) -> str:
+    """A scene's CRS as text (for notes)."""
+    return scene_info_undated(path).crs.to_string()
+
+
+def projected_grid(info: SceneInfo) -> SceneInfo:
+    """``info`` with the grid of its UTM zone that covers it, with square pixels of about its own size.
+
+    campwatch measures in metres: a scene in degrees is resampled onto this grid.
+    """
+    west, south, east, north = transform_bounds(info.crs, "EPSG:4326", *info.bounds)
+    zones = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(west, south, east, north))
+    if not zones:
+        raise InputError(f"{info.path}: in degrees, and no UTM zone covers it; warp it to a projected CRS first")
+    utm = CRS.from_epsg(int(zones[0].code))
+    transform, width, height = calculate_default_transform(info.crs, utm, info.width, info.height, *info.bounds)
+    if width is None or height is None:
+        raise InputError(f"{info.path}: its grid cannot be put in {utm.to_string()}")
+    return dataclasses.replace(info, crs=utm, transform=transform, width=int(width), height=int(height))
 
 
 def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None, ...] | None = None) -> SceneInfo:
