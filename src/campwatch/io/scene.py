@@ -618,7 +618,6 @@ def _stack_onto(
     return data, valid
 
 
-
 def _mosaic_onto(
     folder: Path,
     info: SceneInfo,
