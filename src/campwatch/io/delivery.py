@@ -30,15 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from campwatch.errors import SceneError
-from campwatch.io.sources import check_inside, check_local, open_raster
+from campwatch.io.sources import MAX_METADATA_BYTES, check_inside, check_local, open_raster, read_metadata_text
 
 __all__ = ["Acquisition", "Delivery", "open_delivery", "is_scene", "gdal_acquisition", "RASTER_SUFFIXES",
            "SENTINEL2_BANDS", "MAX_METADATA_BYTES", "imd_band_names"]
 
 #: The file endings read as rasters (and as tiles of a folder image).
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".ntf", ".til")
-#: The largest metadata file campwatch reads (a delivery's are a few kilobytes).
-MAX_METADATA_BYTES = 5_000_000
 
 #: Sentinel-2 bands read into a scene, by band code: their colour (STAC ``eo`` common names).
 #: The 60 m atmospheric bands (B01 aerosols, B09 water vapour, B10 cirrus) see the air, not the ground.
@@ -160,17 +158,9 @@ def _text(value: Any, limit: int = 80) -> str | None:
     return text or None
 
 
-def _read_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_METADATA_BYTES:
-        raise SceneError(f"{path}: a metadata file of {size:,} bytes; campwatch reads at most "
-                         f"{MAX_METADATA_BYTES:,}")
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
 def _xml(path: Path) -> ET.Element:
     try:
-        return ET.fromstring(_read_text(path))
+        return ET.fromstring(read_metadata_text(path))
     except ET.ParseError as exc:
         raise SceneError(f"{path}: not readable XML metadata ({exc})") from None
 
@@ -253,7 +243,7 @@ def _planet_sidecar(raster: Path) -> Path | None:
 def _planet_acquisition(path: Path) -> Acquisition:
     if path.suffix == ".json":
         try:
-            doc = json.loads(_read_text(path))
+            doc = json.loads(read_metadata_text(path))
         except json.JSONDecodeError as exc:
             raise SceneError(f"{path}: not readable JSON metadata ({exc})") from None
         props = doc.get("properties") if isinstance(doc, dict) else None
@@ -367,7 +357,7 @@ def _stac_delivery(path: Path) -> Delivery:
     import pystac
 
     try:
-        doc = json.loads(_read_text(path))
+        doc = json.loads(read_metadata_text(path))
         item = pystac.Item.from_dict(doc, href=str(path.resolve()), migrate=False, preserve_dict=False)
     except (json.JSONDecodeError, pystac.STACError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SceneError(f"{path}: not a STAC Item ({type(exc).__name__}: {str(exc)[:200]})") from None
@@ -384,7 +374,8 @@ def _stac_delivery(path: Path) -> Delivery:
         if folder not in file.resolve().parents:
             raise SceneError(f"{path}: asset {key!r} ({href[:200]}) lies outside the item's folder; keep an item's "
                              "assets beside it")
-        check_inside(file, folder) if file.parent == folder else None
+        if file.parent == folder:
+            check_inside(file, folder)
         if not file.is_file():
             raise SceneError(f"{path}: asset {key!r}: {file} not found")
         return file
@@ -397,7 +388,8 @@ def _stac_delivery(path: Path) -> Delivery:
     rasters = {k: a for k, a in item.assets.items()
                if Path(str(a.href)).suffix.lower() in RASTER_SUFFIXES
                and (not a.roles or "data" in a.roles or "visual" in a.roles or "analytic" in a.roles)}
-    singles = {k: bands_of(a)[0] for k, a in rasters.items() if len(bands_of(a)) == 1 and bands_of(a)[0]}
+    named = {k: bands_of(a) for k, a in rasters.items()}
+    singles = {k: names[0] for k, names in named.items() if len(names) == 1 and names[0]}
     props = item.properties
     when = item.datetime or _datetime(props.get("start_datetime"))
     if when is not None and when.tzinfo is None:
@@ -419,7 +411,7 @@ def _stac_delivery(path: Path) -> Delivery:
     if len(data) != 1:
         raise SceneError(f"{path}: the STAC Item has {len(data)} raster data assets ({', '.join(data[:10])}) and "
                          "does not name them by band (eo:bands common_name); give one image asset, or one per band")
-    names = bands_of(rasters[data[0]])
+    names = named[data[0]]
     return Delivery(path=path, kind="stac", layout="file", rasters=(local(data[0], rasters[data[0]]),),
                     band_names=tuple(names) if names else None, metadata=(path,), acquisition=acquisition)
 

@@ -104,8 +104,9 @@ def pair_info(request: PairRequest) -> PairInfo:
     notes += [*info_b.notes, *info_a.notes]
     warped = info_b.crs.is_geographic
     if warped:
+        degrees = info_b.crs.to_string()
         info_b = projected_grid(info_b)
-        notes.append(f"{info_b.path.name}: in degrees ({scene_info_crs(request.before)}); analysed in metres on "
+        notes.append(f"{info_b.path.name}: in degrees ({degrees}); analysed in metres on "
                      f"{info_b.crs.to_string()} at {info_b.res[0]:.2f} m (bilinear)")
     for names, info in zip(bands, (info_b, info_a), strict=True):
         if names is not None:
@@ -270,11 +271,6 @@ def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
             f"{tuple(round(v, 1) for v in info.bounds)} in {info.crs.to_string()}"
         )
     return Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
-
-
-def scene_info_crs(path: str | Path) -> str:
-    """A scene's CRS as text (for notes)."""
-    return scene_info_undated(path).crs.to_string()
 
 
 def projected_grid(info: SceneInfo) -> SceneInfo:

@@ -193,6 +193,25 @@ def _dates_in(name: str, pattern: re.Pattern[str]) -> list[dt.date]:
     return sorted({d for d in found if d is not None})
 
 
+def _name_date(path: str | Path) -> dt.date | None:
+    """The date a file name holds (as :func:`parse_date` reads it), or None when it holds none.
+
+    Raises
+    ------
+    SceneError
+        If the name holds two different dates.
+    """
+    name = Path(path).name
+    for pattern in (_ISO_DATE, _LOOSE_DATE):
+        dates = _dates_in(name, pattern)
+        if len(dates) > 1:
+            raise SceneError(f"{path}: the name holds {len(dates)} dates ({', '.join(d.isoformat() for d in dates)}); "
+                             "keep only the acquisition date in it, as YYYY-MM-DD")
+        if dates:
+            return dates[0]
+    return None
+
+
 def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
     """Return the acquisition date from a file name (``YYYY-MM-DD``) or its TIFF date tag.
 
@@ -207,14 +226,9 @@ def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
         If neither the name nor the tags give a valid date, or the name gives two
         different dates (naming both).
     """
-    name = Path(path).name
-    for pattern in (_ISO_DATE, _LOOSE_DATE):
-        dates = _dates_in(name, pattern)
-        if len(dates) > 1:
-            raise SceneError(f"{path}: the name holds {len(dates)} dates ({', '.join(d.isoformat() for d in dates)}); "
-                             "keep only the acquisition date in it, as YYYY-MM-DD")
-        if dates:
-            return dates[0]
+    named = _name_date(path)
+    if named is not None:
+        return named
     for key in ("TIFFTAG_DATETIME", "ACQUISITION_DATE", "DATE_ACQUIRED"):
         value = (tags or {}).get(key)
         if value:
@@ -331,23 +345,27 @@ def scene_files(path: str | Path) -> list[Path]:
     return open_delivery(path).files
 
 
-def _date_of(path: Path, delivery: Delivery, tags: dict[str, str] | None, *, dated: bool) -> tuple[dt.date, tuple[str, ...]]:
-    """A scene's date and notes: the delivery's metadata wins over the name; a disagreement is noted."""
+def _date_of(path: Path, delivery: Delivery, *, dated: bool) -> tuple[dt.date, tuple[str, ...]]:
+    """A scene's date and notes: the delivery's metadata wins over the name; a disagreement is noted.
+
+    Without metadata: the name, else (a folder of bands exported with the date in each band's
+    name) the first band's name, else the first raster's date tag.
+    """
     if not dated:
         return dt.date.min, ()
     meta = delivery.acquisition.date if delivery.acquisition is not None else None
     if meta is None or delivery.acquisition is None:
-        if delivery.layout == "bands":
-            try:
-                return parse_date(path), ()
-            except SceneError:  # a folder of bands exported with the date in each band's name
-                return parse_date(delivery.rasters[0], tags), ()
-        return parse_date(path, tags), ()
+        for source in (path, delivery.rasters[0]) if delivery.layout == "bands" else (path,):
+            named = _name_date(source)
+            if named is not None:
+                return named, ()
+        with open_raster(delivery.rasters[0]) as ds:
+            return parse_date(path, ds.tags()), ()
     try:
-        named = parse_date(path)
-    except SceneError:
-        return meta, ()
-    if named == meta:
+        named = _name_date(path)
+    except SceneError:  # two dates in the name: the metadata says which
+        named = None
+    if named is None or named == meta:
         return meta, ()
     note = (f"{path.name}: the name says {named.isoformat()} but the metadata ({delivery.acquisition.source}) says "
             f"{meta.isoformat()}; the metadata's date is used")
@@ -414,9 +432,7 @@ def _info(path: Path, *, dated: bool) -> SceneInfo:
         info = _file_info(delivery.rasters[0], dated=False)
         if delivery.band_names is not None and len(delivery.band_names) == info.count:
             info = dataclasses.replace(info, band_names=delivery.band_names)
-    with open_raster(delivery.rasters[0]) as ds:
-        tags = ds.tags()
-    date, notes = _date_of(path, delivery, tags, dated=dated)
+    date, notes = _date_of(path, delivery, dated=dated)
     return dataclasses.replace(info, path=path, date=date, acquisition=delivery.acquisition, layout=delivery.layout,
                                rasters=delivery.rasters, kind=delivery.kind, notes=notes)
 

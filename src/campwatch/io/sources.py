@@ -17,7 +17,25 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from campwatch.errors import SceneError
 
-__all__ = ["check_local", "check_inside", "open_raster", "MAX_VRT_DEPTH"]
+__all__ = ["check_local", "check_inside", "open_raster", "read_metadata_text", "MAX_VRT_DEPTH", "MAX_METADATA_BYTES"]
+
+#: The largest metadata file campwatch reads (a delivery's are a few kilobytes).
+MAX_METADATA_BYTES = 5_000_000
+
+
+def read_metadata_text(path: Path) -> str:
+    """The text of a metadata file (``.TIL``, JSON, XML) no larger than :data:`MAX_METADATA_BYTES`.
+
+    Raises
+    ------
+    SceneError
+        Naming the file and its size when it is larger.
+    """
+    size = path.stat().st_size
+    if size > MAX_METADATA_BYTES:
+        raise SceneError(f"{path}: a metadata file of {size:,} bytes; campwatch reads at most "
+                         f"{MAX_METADATA_BYTES:,}")
+    return path.read_text(encoding="utf-8", errors="replace")
 
 #: How deep VRTs that name other VRTs are followed before campwatch gives up on a file.
 MAX_VRT_DEPTH = 8
@@ -75,9 +93,7 @@ def check_local(path: str | Path, *, _depth: int = 0) -> None:
 
 def _check_til(path: Path) -> None:
     """Refuse a Maxar ``.TIL`` whose tiles are remote or lie outside its folder."""
-    if path.stat().st_size > 5_000_000:
-        raise SceneError(f"{path}: a .TIL file of {path.stat().st_size:,} bytes; campwatch reads at most 5,000,000")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_metadata_text(path)
     folder = path.resolve().parent
     for name in re.findall(r'filename\s*=\s*"?([^";\n]*)', text):
         if _REMOTE.match(name.strip()) or Path(name.strip()).is_absolute():
