@@ -87,8 +87,10 @@ def test_verify_a_series_report(tmp_path: Path):
     assert result.ok, result.problems()
     assert result.kind == "series"
     assert ("report series.geojson", "same", "byte for byte") in result.items
-    # Per pair: the mask, the map, the report and the STAC Item, each re-made byte for byte.
-    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 8
+    # Per pair: the mask, its class names, the map, the report, its QGIS style and the STAC Item, each re-made
+    # byte for byte; and the series' own style.
+    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 12
+    assert [s for w, s, _ in result.items if w == "output series.qml"] == ["same"]
     assert ("output figures/timeline.pdf", "same") in [(w, st) for w, st, _ in result.items]
 
 

@@ -14,6 +14,7 @@ no text from an input goes into them but a field name campwatch chose.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import xml.etree.ElementTree as ET
 from contextlib import closing
@@ -120,7 +121,9 @@ def write_layer_styles(gpkg: str | Path, layers: dict[str, str]) -> None:
                    "f_geometry_column": geometry[0] if geometry else "", "styleName": STYLE_NAME, "styleQML": qml,
                    "styleSLD": "", "useAsDefault": 0 if others else 1,
                    "description": "campwatch: changes by class in the figures' colours, labelled with their ids",
-                   "owner": "campwatch"}
+                   "owner": "campwatch",
+                   # GeoPackage's own datetime form (SQLite's CURRENT_TIMESTAMP lacks the T and the Z)
+                   "update_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"}
             row = {k: v for k, v in row.items() if k in have}
             db.execute(f"INSERT INTO layer_styles ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                        tuple(row.values()))
