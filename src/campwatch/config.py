@@ -13,7 +13,7 @@ from typing import Any
 from campwatch.errors import ConfigError
 
 __all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
-           "MIN_PIXEL_SIZE_M", "config_reference"]
+           "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference"]
 
 THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
@@ -30,6 +30,8 @@ SCALE_LIMITS_PX = {
 #: The largest window analysed at once (a block, or a whole window no larger than the block size),
 #: in pixels a side: peak memory grows with its square (about 1.5 GB at 2,048, 6 GB at 4,096).
 MAX_BLOCK_SIZE_PX = 4096
+#: The fewest pixels a change region has (:meth:`DetectConfig.min_region_px`).
+MIN_REGION_PX = 4
 #: The finest pixel size campwatch takes, in metres.
 MIN_PIXEL_SIZE_M = 0.05
 
@@ -43,11 +45,15 @@ class DetectConfig:
 
     Attributes
     ----------
-    threshold_method : {"auto", "otsu", "noise"}
+    threshold_method : {"either", "auto", "otsu", "noise"}
         How gain and loss thresholds are chosen. ``"otsu"``: Otsu's threshold of the
-        standardised change magnitude; ``"noise"`` (default): ``noise_k`` times the
-        robust noise level above its median; ``"auto"``: the larger of the two, so that a
-        pair with little change does not have its noise thresholded as change.
+        standardised change magnitude; ``"noise"``: ``noise_k`` times the robust noise
+        level above its median; ``"auto"``: the larger of the two, so that a pair with
+        little change does not have its noise thresholded as change; ``"either"``
+        (default): the smaller of the two, so that widespread change does not hide
+        behind the noise it inflates. On a pair with no change and almost no noise (one
+        scene against itself re-toned) Otsu's threshold splits the noise: use ``"auto"``
+        or ``"noise"`` there.
     gain_threshold, loss_threshold : float or None
         Fixed thresholds on the standardised change magnitude (units of noise sigma) for
         pixels that got brighter (gain) or darker (loss). ``None`` (default): automatic.
@@ -60,7 +66,7 @@ class DetectConfig:
         Radius of the morphological opening that removes thin slivers (edge effects of
         residual misregistration), in metres (default 1.0).
     min_area_m2 : float
-        Smallest change region kept, in square metres (default 25).
+        Smallest change region kept, in square metres (default 25); never under 4 pixels.
     min_structure_area_m2, max_structure_area_m2 : float
         Area range of a region that may be called a structure change (default 40 to
         20,000 m2).
@@ -141,6 +147,12 @@ class DetectConfig:
         the date it stands (default 0.5; 0 disables the test).
     shadow_reach_m : float
         How far from an object its shadow is looked for, in metres (default 5).
+    shadowless_pixel_m : float
+        Pixels coarser than this, in metres, do not show a building's shadow (Sentinel-2's
+        10 m, for one; default 4). In such a scene a structure is found by its contrast
+        with the ground alone, a dark roof as well as a bright one, and needs no shadow;
+        it must be at least 2 pixels wide and 4 pixels in area, and the ground it stands
+        out from is measured over 50 pixels.
     shadow_brightness : float
         Pixels darker than this fraction of the brightness of the ground around them are
         taken for shadow on that date (default 0.7). Shadows move with the sun, so only pixels lit on
@@ -245,6 +257,7 @@ class DetectConfig:
     max_structure_ndvi: float = 0.3
     min_shadow_px: float = 0.5
     shadow_reach_m: float = 5.0
+    shadowless_pixel_m: float = 4.0
     shadow_brightness: float = 0.7
     min_lit_fraction: float = 0.25
     cloud_min_area_m2: float = 300.0
@@ -305,6 +318,14 @@ class DetectConfig:
                 "min_structure_area_m2 is larger than max_structure_area_m2 "
                 f"({self.min_structure_area_m2} > {self.max_structure_area_m2})"
             )
+
+    def min_region_px(self, pixel_area: float) -> int:
+        """The fewest pixels a change region has: ``min_area_m2``, and never under 4 pixels.
+
+        A change of one to three pixels is noise or a misregistered edge at any pixel size;
+        in coarse imagery (8-10 m) ``min_area_m2`` is less than a pixel.
+        """
+        return max(MIN_REGION_PX, int(round(self.min_area_m2 / pixel_area)))
 
     def check_scale(self, pixel_size_m: float, *, source: str = "the images") -> None:
         """Raise ConfigError when a parameter in metres spans more pixels of ``source`` than

@@ -41,3 +41,25 @@ def test_apply_shift_resamples_as_scipy_does(dr, dc):
     ref = np.stack([ndimage.shift(b, (dr, dc), order=1, mode="nearest", prefilter=False) for b in data])
     assert ours.dtype == np.float32 and ours.shape == data.shape
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-3)
+
+
+def test_match_shift_blur_blurs_the_unmoved_scene_as_the_resampling_blurs_the_moved_one():
+    from campwatch.detection.align import match_shift_blur
+
+    rng = np.random.default_rng(7)
+    tex = ndimage.gaussian_filter(rng.standard_normal((120, 120)), 1.0).astype("float32")
+    scene = array_scene(np.stack([100 + 20 * tex] * 3))
+    moved = array_scene(ndimage.shift(scene.data, (0, 1.4, -0.6), order=3, mode="nearest"))
+    back = apply_shift(moved, (-1.4, 0.6))
+    core = (slice(None), slice(10, -10), slice(10, -10))
+    sharp = np.std((back.data - scene.data)[core])
+    matched = np.std((back.data - match_shift_blur(scene, (-1.4, 0.6)).data)[core])
+    assert matched < 0.6 * sharp  # the edges no longer differ
+    # Per axis, [b, 1 - 2b, b] with b = f (1 - f) / 2: an impulse shows the kernel.
+    impulse = np.zeros((1, 9, 9), "float32")
+    impulse[0, 4, 4] = 1
+    out = match_shift_blur(array_scene(impulse), (0.5, 0.0)).data[0]
+    np.testing.assert_allclose(out[3:6, 4], [0.125, 0.75, 0.125], atol=1e-6)
+    assert out[4, 3] == 0 and out.sum() == pytest.approx(1.0)
+    # A whole-pixel shift resamples nothing, so blurs nothing.
+    assert match_shift_blur(scene, (2.0, -1.0)) is scene

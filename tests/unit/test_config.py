@@ -117,3 +117,12 @@ def test_deeply_nested_files_are_refused_not_crashed_on(tmp_path):
         path.write_text(deep)
         with pytest.raises(InputError, match=message):
             load(path)
+
+
+def test_a_change_region_is_never_under_four_pixels():
+    # 25 m2 is 100 px at 0.5 m, but less than one pixel at 8 m: there four pixels are the least.
+    c = DetectConfig()
+    assert c.min_region_px(0.25) == 100
+    assert c.min_region_px(4.0) == 6
+    assert c.min_region_px(64.0) == 4
+    assert DetectConfig(min_area_m2=0).min_region_px(0.25) == 4

@@ -18,7 +18,7 @@ import numpy as np
 from rasterio.features import geometry_mask
 
 from campwatch.config import DetectConfig
-from campwatch.detection.align import apply_shift, measure_shift, residual_shifts
+from campwatch.detection.align import apply_shift, match_shift_blur, measure_shift, residual_shifts
 from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.change import ChangeMeasures, change_measures
 from campwatch.detection.classify import class_mask, classify_changes
@@ -395,7 +395,10 @@ def _thresholded(
     before, after, analysed = prep.before, prep.after, prep.analysed
     # Each date's vegetation in its own radiometry: matching the later one's shifts its colours.
     stable = stable_vegetation(before, prep.after_aligned if prep.after_aligned is not None else after, config=config)
-    measures, thresholds, change_labels, raw = change_regions(before, after, analysed, config, sigma=sigma,
+    # The resampling blurred the after scene: its change is measured against the before scene
+    # blurred alike, or every edge is change (structures are found on the sharp one).
+    matched = match_shift_blur(before, prep.shift)
+    measures, thresholds, change_labels, raw = change_regions(matched, after, analysed, config, sigma=sigma,
                                                               stable=stable)
     cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, thresholds=cloud_thresholds)
     obscured = find_obscured(cloud_labels, before, after, measures, config)
@@ -404,7 +407,7 @@ def _thresholded(
         # thresholds reach further into the cloud's fringe: take that in too.
         clouds = obscured.mask | obscured.seen_through
         measures, thresholds, change_labels, raw = change_regions(
-            before, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma, stable=stable
+            matched, after, analysed & ~obscured.mask, config, exclude=clouds, sigma=sigma, stable=stable
         )
         cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, exclude=clouds,
                                                         thresholds=cloud_thresholds)

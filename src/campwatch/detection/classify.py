@@ -161,6 +161,10 @@ def _structure_changes(
     return out
 
 
+#: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``), a structure change's
+#: mean change is at least this many times the threshold.
+SHADOWLESS_MIN_CHANGE = 3.0
+
 #: A model's region takes the class of a classical structure change that covers this share of either.
 _SAME_CHANGE = 0.25
 
@@ -196,7 +200,7 @@ def _learned(
     date over ``max_overlap_absent`` of it, is not claimed: the veil alone makes a roof look
     new or gone to a model that never saw clouds.
     """
-    min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
+    min_px = config.min_region_px(before.pixel_area)
     reach = max(1, int(round(config.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
     regions = label(learned.mask & usable, connectivity=2)
     structures = [c for c in candidates if CLASSES[c.change_class].kind == "structure"]
@@ -351,6 +355,11 @@ def classify_changes(
     # is other change (a fence or a tower at 8 m is a line or a speck of noise).
     possible, _ = possible_classes(px)
     candidates = [c for c in candidates if c.change_class in possible]
+    if px > config.shadowless_pixel_m:
+        # No shadow backs a structure in coarse pixels: its change must be strong. A roof built
+        # or razed changes its pixels far more than snow, a season or a field does.
+        candidates = [c for c in candidates if c.model is not None
+                      or float(measures.magnitude[c.box][c.mask].mean()) >= SHADOWLESS_MIN_CHANGE * threshold]
     reach = max(1, int(round(config.shadow_reach_m / px)))
     labels = np.zeros(valid.shape, dtype="int32")
     structure_px = np.zeros(valid.shape, dtype=bool)
@@ -370,7 +379,7 @@ def classify_changes(
     if learned is not None and learned.covers == "buildings":
         explained |= learned.mask  # what the model calls a building change is not other change
     rest = changed & ~explained & ~veiled[0] & ~veiled[1]
-    min_px = max(1, int(round(config.min_area_m2 / before.pixel_area)))
+    min_px = config.min_region_px(before.pixel_area)
     rest_labels = label(rest, connectivity=2)
     for prop in regionprops(rest_labels):
         if prop.area < min_px:

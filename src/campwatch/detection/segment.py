@@ -43,7 +43,7 @@ def clean_mask(mask: np.ndarray, *, pixel_size: float, config: DetectConfig) -> 
     """
     radius = int(round(config.opening_radius_m / pixel_size))
     out = opening(mask, disk(radius)) if radius > 0 else mask.copy()
-    min_px = max(1, int(round(config.min_area_m2 / pixel_size**2)))
+    min_px = config.min_region_px(pixel_size**2)
     out = remove_small_objects(out, max_size=min_px - 1) if min_px > 1 else out
     out = remove_small_holes(out, max_size=min_px - 1) if min_px > 1 else out
     return out

@@ -328,6 +328,20 @@ def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, sh
     return bool((ndimage.binary_dilation(obj) & ~valid).any())
 
 
+#: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``): the ground is
+#: measured over this many pixels (a compound of buildings must not pull it), and a structure
+#: covers at least this many.
+_SHADOWLESS_GROUND_PX = 50
+_SHADOWLESS_MIN_PX = 6
+#: ... and at most this many (a compound's buildings merged), of this rectangularity (an H-shaped block).
+_SHADOWLESS_MAX_PX = 1000
+_SHADOWLESS_MIN_RECTANGULARITY = 0.4
+#: ... no longer than this many times its width (a barrack of 15 m x 100 m is 7)...
+_SHADOWLESS_MAX_ELONGATION = 8.0
+#: ... and its mean contrast is at least this many times ``structure_anomaly`` (no shadow backs it).
+_SHADOWLESS_CONTRAST = 1.25
+
+
 def find_structures(
     scene: Scene,
     *,
@@ -375,8 +389,13 @@ def find_structures(
     if valid is None:
         valid = scene.valid
     px = float(np.sqrt(scene.pixel_area))
+    # Pixels too coarse to show a building's shadow: a roof is found by its contrast alone.
+    shadowless = px > config.shadowless_pixel_m
     bright = brightness(scene)
-    background = ground_background(scene)
+    if shadowless:
+        background = ground_background(scene, scale_m=_SHADOWLESS_GROUND_PX * px, cell_m=2.0 * px)
+    else:
+        background = ground_background(scene)
     # Shadow is dark against the ground around it (under a thin veil too); shadows count
     # wherever the scene has data: an object at the edge of a masked area still casts one.
     ground_level = background.mean(axis=0)
@@ -385,7 +404,9 @@ def find_structures(
     dimmed = (bright < (1.0 + config.shadow_brightness) / 2.0 * ground_level) & scene.valid
     anomaly = _anomaly(scene.data - background, valid)
     green = ndvi(scene)
-    cand = (anomaly > config.structure_anomaly) & ~dark & valid
+    cand = (anomaly > config.structure_anomaly) & valid
+    if not shadowless:
+        cand &= ~dark  # a dark roof cannot be told from a shadow where shadows show
     if green is not None:
         cand &= green <= config.max_structure_ndvi
     radius = int(round(config.opening_radius_m / px))
@@ -399,9 +420,28 @@ def find_structures(
     keep = np.zeros(int(labels.max()) + 1, dtype=bool)
     shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, str, int]] = []
     tower_reach = max(reach, int(round(config.tower_shadow_reach_m / px)))
+    min_structure_m2, max_structure_m2 = config.min_structure_area_m2, config.max_structure_area_m2
+    min_rect = config.min_rectangularity
+    if shadowless:
+        # Coarse pixels merge a compound's buildings into one object, wings and all.
+        min_structure_m2 = max(min_structure_m2, _SHADOWLESS_MIN_PX * scene.pixel_area)
+        max_structure_m2 = max(max_structure_m2, _SHADOWLESS_MAX_PX * scene.pixel_area)
+        min_rect = min(min_rect, _SHADOWLESS_MIN_RECTANGULARITY)
     for prop in regionprops(labels, intensity_image=anomaly):
         area = prop.area * scene.pixel_area
-        if config.min_structure_area_m2 <= area <= config.max_structure_area_m2:
+        if shadowless:
+            # A roof is at least two pixels wide: a line of pixels is a road, a wall or an edge.
+            if not min_structure_m2 <= area <= max_structure_m2 or prop.axis_minor_length < 1.5:
+                continue
+            # Nor a streak: snow in a gully, a track, a stream bank.
+            if prop.axis_major_length > _SHADOWLESS_MAX_ELONGATION * prop.axis_minor_length:
+                continue
+            # With no shadow to show it stands, a roof must stand out clearly: a cluster of a
+            # few pixels just over the threshold is the noise of coarse pixels.
+            if prop.intensity_mean < _SHADOWLESS_CONTRAST * config.structure_anomaly:
+                continue
+            kind, far = "structure", reach
+        elif config.min_structure_area_m2 <= area <= config.max_structure_area_m2:
             kind, far = "structure", reach
         elif config.min_tower_area_m2 <= area < config.min_structure_area_m2:
             kind, far = "tower", tower_reach
@@ -417,7 +457,7 @@ def find_structures(
         if width < (config.min_structure_width_m if kind == "structure" else config.min_tower_width_m):
             continue
         rect = rectangularity(obj)
-        if rect < config.min_rectangularity:
+        if rect < min_rect:
             continue
         shaped.append((prop, (r0, c0, r1, c1), obj, width, rect, kind, far))
 
@@ -447,7 +487,7 @@ def find_structures(
         else:
             shadow = cast_shadow(obj, shade, direction, far)
         is_known = known is not None and float(known[r0:r1, c0:c1][obj].mean()) >= 0.5
-        if kind == "structure" and shadow < config.min_shadow_px and not is_known:
+        if kind == "structure" and shadow < config.min_shadow_px and not is_known and not shadowless:
             continue
         # A tower is tall for its size: its shadow is longer than it is wide.
         if kind == "tower" and not is_known and (
