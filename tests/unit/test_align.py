@@ -63,3 +63,15 @@ def test_match_shift_blur_blurs_the_unmoved_scene_as_the_resampling_blurs_the_mo
     assert out[4, 3] == 0 and out.sum() == pytest.approx(1.0)
     # A whole-pixel shift resamples nothing, so blurs nothing.
     assert match_shift_blur(scene, (2.0, -1.0)) is scene
+
+
+def test_match_shift_blur_does_not_mix_nodata_into_an_edge():
+    from campwatch.detection.align import match_shift_blur
+
+    data = np.full((2, 20, 20), 100.0, "float32")
+    valid = np.ones((20, 20), bool)
+    valid[:, 10:] = False
+    data[:, ~valid] = 0
+    out = match_shift_blur(array_scene(data, valid=valid), (0.5, 0.5)).data
+    np.testing.assert_allclose(out[:, valid], 100.0, rtol=1e-6)
+    assert (out[:, ~valid] == 0).all()

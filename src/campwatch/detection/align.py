@@ -193,16 +193,20 @@ def match_shift_blur(scene: Scene, shift: tuple[float, float]) -> Scene:
     against itself moved by 1.3 px: 2.1 % of its pixels over 4 noise sigmas; blurred to
     match, 0.7 %). The match, per axis, is the zero-phase filter ``[b, 1 - 2b, b]`` with
     ``b = f (1 - f) / 2``: the same response as the resampling's to first order, and no
-    move. A whole-pixel shift blurs nothing and leaves the scene as it is.
+    move. A whole-pixel shift blurs nothing and leaves the scene as it is. Only valid
+    pixels are mixed (the weights renormalised over them): nodata does not darken an edge.
     """
     weights = [(f * (1.0 - f)) / 2.0 for f in (abs(shift[0]) % 1.0, abs(shift[1]) % 1.0)]
     if max(weights) < 1e-3:
         return scene
-    data = scene.data.astype("float32", copy=True)
-    for axis, b in zip((1, 2), weights):
+    valid = scene.valid.astype("float32")
+    data = scene.data.astype("float32") * valid
+    for axis, b in zip((0, 1), weights):
         if b >= 1e-3:
-            data = ndimage.convolve1d(data, np.array([b, 1.0 - 2.0 * b, b], dtype="float32"), axis=axis,
-                                      mode="nearest")
+            kernel = np.array([b, 1.0 - 2.0 * b, b], dtype="float32")
+            data = ndimage.convolve1d(data, kernel, axis=axis + 1, mode="nearest")
+            valid = ndimage.convolve1d(valid, kernel, axis=axis, mode="nearest")
+    data /= np.maximum(valid, 1e-6)
     data[:, ~scene.valid] = 0
     return dataclasses.replace(scene, data=data)
 
