@@ -151,8 +151,8 @@ class DetectConfig:
         Pixels coarser than this, in metres, do not show a building's shadow (Sentinel-2's
         10 m, for one; default 4). In such a scene a structure is found by its contrast
         with the ground alone, a dark roof as well as a bright one, and needs no shadow;
-        it must be at least 2 pixels wide and 4 pixels in area, and the ground it stands
-        out from is measured over 50 pixels.
+        it must be at least 2 pixels wide and 6 pixels in area and change strongly, and the
+        ground it stands out from is measured over 50 pixels (see the README).
     shadow_brightness : float
         Pixels darker than this fraction of the brightness of the ground around them are
         taken for shadow on that date (default 0.7). Shadows move with the sun, so only pixels lit on

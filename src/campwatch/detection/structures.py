@@ -420,18 +420,17 @@ def find_structures(
     keep = np.zeros(int(labels.max()) + 1, dtype=bool)
     shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, str, int]] = []
     tower_reach = max(reach, int(round(config.tower_shadow_reach_m / px)))
-    min_structure_m2, max_structure_m2 = config.min_structure_area_m2, config.max_structure_area_m2
     min_rect = config.min_rectangularity
     if shadowless:
         # Coarse pixels merge a compound's buildings into one object, wings and all.
-        min_structure_m2 = max(min_structure_m2, _SHADOWLESS_MIN_PX * scene.pixel_area)
-        max_structure_m2 = max(max_structure_m2, _SHADOWLESS_MAX_PX * scene.pixel_area)
+        coarse_area = (max(config.min_structure_area_m2, _SHADOWLESS_MIN_PX * scene.pixel_area),
+                       max(config.max_structure_area_m2, _SHADOWLESS_MAX_PX * scene.pixel_area))
         min_rect = min(min_rect, _SHADOWLESS_MIN_RECTANGULARITY)
     for prop in regionprops(labels, intensity_image=anomaly):
         area = prop.area * scene.pixel_area
         if shadowless:
             # A roof is at least two pixels wide: a line of pixels is a road, a wall or an edge.
-            if not min_structure_m2 <= area <= max_structure_m2 or prop.axis_minor_length < 1.5:
+            if not coarse_area[0] <= area <= coarse_area[1] or prop.axis_minor_length < 1.5:
                 continue
             # Nor a streak: snow in a gully, a track, a stream bank.
             if prop.axis_major_length > _SHADOWLESS_MAX_ELONGATION * prop.axis_minor_length:
