@@ -127,6 +127,14 @@ def test_timeline_panels(tmp_path: Path):
     assert list(fence) == [0.0, 0.0, 120.0]
     assert [t.get_text() for t in fig.axes[0].texts] == ["skipped"]
     assert len(timeline(doc | {"pairs": []}).axes) == 2
+    # At 8 m fences and towers cannot be seen: no fence panel, no tower line, no legend entry for them.
+    coarse = timeline(doc | {"classes": {"possible": ["structure_new", "structure_demolished", "structure_modified",
+                                                       "other_change"]}})
+    assert len(coarse.axes) == 2
+    assert [t.get_text() for t in coarse.axes[1].get_legend().get_texts()] == ["structures seen"]
+    legend = [t.get_text() for t in coarse.axes[0].get_legend().get_texts()]
+    assert legend == ["New structure", "Demolished structure", "Modified structure"]
+    assert len(timeline(doc | {"pairs": [], "classes": {"possible": ["other_change"]}}).axes) == 1
 
 
 @pytest.fixture(scope="module")

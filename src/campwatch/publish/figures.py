@@ -506,7 +506,8 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     Three panels sharing a date axis: the changes of each class in each interval (bars
     spanning the interval, stacked; other change noted above them), the fence length
     razed so far, and the structures and towers seen on each compared date. Dates that
-    were skipped (mostly hidden) are marked.
+    were skipped (mostly hidden) are marked. Classes the pixels cannot show (the report's
+    ``classes.possible``) are left out: no fence panel, tower line or legend entry at 8 m.
     """
     import datetime as dt
 
@@ -516,11 +517,14 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
         return dt.date.fromisoformat(s)
 
     pairs = series.get("pairs", [])
+    possible = set(series.get("classes", {}).get("possible", CLASSES))
+    shown = [name for name in _TIMELINE_CLASSES if name in possible]
     with_counts = any(p.get("structures_seen") for p in pairs)
-    fig = Figure(figsize=(width_in, width_in * (0.8 if with_counts else 0.62)), layout="constrained")
-    axes: list[Any] = list(fig.subplots(3 if with_counts else 2, 1, sharex=True,
-                                         height_ratios=[2.2, 1, 1] if with_counts else [2.2, 1]))
-    ax_bar, ax_fence, ax_count = axes[0], axes[1], axes[-1]
+    with_fences = "fence_razed" in possible
+    ratios = [2.2] + [1] * with_fences + [1] * with_counts
+    fig = Figure(figsize=(width_in, width_in * (0.44 + 0.18 * (len(ratios) - 1))), layout="constrained")
+    axes: list[Any] = list(np.atleast_1d(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)))
+    ax_bar, ax_count = axes[0], axes[-1]
     bottom_ax = axes[-1]
     features = series.get("features", [])
     image_dates = sorted({day(i["date"]) for i in series.get("images", [])})
@@ -536,7 +540,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
         bottom = 0
         in_interval = [f["properties"] for f in features
                        if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"]) == (start, end)]
-        for name in _TIMELINE_CLASSES:
+        for name in shown:
             n = sum(1 for p in in_interval if p["class"] == name)
             if n:
                 ax_bar.bar(x0 + (x1 - x0) * 0.05, n, width=width, bottom=bottom, align="edge",
@@ -548,19 +552,20 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
                             textcoords="offset points", ha="center", fontsize=7, color="#555555")
     ax_bar.set_ylabel("changes per interval")
     ax_bar.yaxis.get_major_locator().set_params(integer=True)
-    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, label=CLASSES[n].label) for n in _TIMELINE_CLASSES],
+    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, label=CLASSES[n].label) for n in shown],
                   loc="upper left", fontsize=7, ncols=4, framealpha=0.9)
     ax_bar.margins(y=0.35)
 
     images = series.get("images", [])
     dates = [day(i["date"]) for i in images]
-    razed = []
-    for d in dates:
-        razed.append(sum(f["properties"].get("length_m") or 0.0 for f in features
-                         if f["properties"]["class"] == "fence_razed" and day(f["properties"]["interval"]["to"]) <= d))
-    ax_fence.step(dates, razed, where="post", color=CLASSES["fence_razed"].colour, lw=2)
-    ax_fence.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)
-    ax_fence.set_ylabel("fence razed\nso far (m)")
+    if with_fences:
+        ax_fence = axes[1]
+        razed = [sum(f["properties"].get("length_m") or 0.0 for f in features
+                     if f["properties"]["class"] == "fence_razed" and day(f["properties"]["interval"]["to"]) <= d)
+                 for d in dates]
+        ax_fence.step(dates, razed, where="post", color=CLASSES["fence_razed"].colour, lw=2)
+        ax_fence.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)
+        ax_fence.set_ylabel("fence razed\nso far (m)")
 
     if spans:
         n_span = sum(1 for f in features if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
@@ -578,6 +583,8 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     if with_counts:
         for kind, style in (("structure", {"color": "#333333", "marker": "s"}),
                             ("tower", {"color": "#777777", "marker": "^"})):
+            if not any(c.kind == kind and name in possible for name, c in CLASSES.items()):
+                continue
             ax_count.plot([day(d) for d in when], [seen[d].get(kind, 0) for d in when], lw=1.5, ms=5,
                           label=f"{kind}s seen", **style)
         ax_count.set_ylabel("seen in image")
