@@ -32,7 +32,7 @@ from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_in
 from campwatch.io.scene import scene_files, sha256_file
 from campwatch.progress import start
 from campwatch.publish.figures import change_map
-from campwatch.publish.qgis import mask_categories_xml, vector_qml
+from campwatch.publish.qgis import mask_categories_xml, mask_qml, vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import view_from_result
 from campwatch.report import build_report
@@ -44,8 +44,8 @@ __all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outpu
 logger = logging.getLogger(__name__)
 
 #: The files a detect run writes, in the order they are committed (report last).
-OUTPUT_NAMES = ("change_mask.tif", "change_mask.tif.aux.xml", "change_map.png", "report.geojson", "report.qml",
-                "item.json")
+OUTPUT_NAMES = ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png", "report.geojson",
+                "report.qml", "item.json")
 
 
 def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1) -> PairResult:
@@ -184,13 +184,15 @@ def stage_outputs(
     result.write_change_mask(outs.path(prefix + "change_mask.tif"), tags=tags)
     # QGIS reads the class names beside the mask's colour table, and the report's style beside it.
     outs.path(prefix + "change_mask.tif.aux.xml").write_text(mask_categories_xml(), encoding="utf-8")
+    outs.path(prefix + "change_mask.qml").write_text(mask_qml(), encoding="utf-8")
     outs.path(prefix + "report.qml").write_text(vector_qml(id_field="id"), encoding="utf-8")
     map_path = outs.path(prefix + "change_map.png")
     fig = change_map(view_from_result(result, credit=credit))
     FigureCanvasAgg(fig)
     fig.savefig(map_path, dpi=150, metadata={"Software": None})
     hashes = {name: sha256_file(outs.path(prefix + name))
-              for name in ("change_mask.tif", "change_mask.tif.aux.xml", "change_map.png", "report.qml")}
+              for name in ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png",
+                           "report.qml")}
     report = build_report(result, inputs=inputs, outputs=hashes)
     report_path = outs.path(prefix + "report.geojson")
     write_json(report, report_path)

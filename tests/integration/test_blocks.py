@@ -233,8 +233,8 @@ def test_detect_cli_by_blocks_writes_a_full_size_mask_and_verifies(tmp_path):
                                    "--config", str(params)])
     assert res.exit_code == 0, res.output
     assert "analysed in 4 of 4 blocks of 320 px (halo 60 px)" in res.output
-    assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.tif",
-                                                    "change_mask.tif.aux.xml", "item.json", "report.geojson",
+    assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.qml",
+                                                    "change_mask.tif", "change_mask.tif.aux.xml", "item.json", "report.geojson",
                                                     "report.qml"]
     with rasterio.open(out / "change_mask.tif") as src:
         assert (src.width, src.height) == (SIZE, SIZE)

@@ -30,8 +30,8 @@ def test_detect_writes_all_outputs(pair, tmp_path, aoi_file):
     out = tmp_path / "out"
     res = run("detect", before, after, "--aoi", aoi, "--out", out)
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.tif",
-                                                    "change_mask.tif.aux.xml", "item.json", "report.geojson",
+    assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.qml",
+                                                    "change_mask.tif", "change_mask.tif.aux.xml", "item.json", "report.geojson",
                                                     "report.qml"]
     assert "structure_new" in res.output and "Test AOI" in res.output
     report = json.loads((out / "report.geojson").read_text())

@@ -85,6 +85,19 @@ def test_the_change_mask_carries_its_colour_table_and_class_names(detected):
     assert band["colorTable"]["entries"][2][:3] == [0xD5, 0x5E, 0x00]
 
 
+def test_the_change_mask_has_a_qgis_style_with_no_change_transparent(detected):
+    # A GeoTIFF's colour table keeps no alpha: without the style QGIS draws "no change" black.
+    qml = detected / "change_mask.qml"
+    entries = {int(e.get("value")): e for e in ET.parse(qml).getroot().iter("paletteEntry")}
+    assert ET.parse(qml).getroot().find("pipe/rasterrenderer").get("type") == "paletted"
+    assert (entries[0].get("label"), entries[0].get("alpha")) == ("No change", "0")
+    assert (entries[2].get("label"), entries[2].get("color"), entries[2].get("alpha")) == ("New structure", "#d55e00",
+                                                                                          "255")
+    assert entries[NOT_ANALYSED].get("label") == "Not analysed" and len(entries) == len(CLASSES) + 3
+    report = json.loads((detected / "report.geojson").read_text())
+    assert report["outputs"]["change_mask.qml"] == _sha(qml)
+
+
 def test_write_layer_styles_makes_campwatchs_the_default_only_where_the_analyst_has_none(tmp_path):
     import geopandas as gpd
     from shapely.geometry import Point
@@ -145,6 +158,8 @@ for kind in ("Polygon", "LineString"):
                  [c.label() for c in layer.renderer().categories()]]
 mask = QgsRasterLayer(f"{folder}/change_mask.tif", "mask")
 out["mask"] = [mask.renderer().type(), {int(c.value): c.label for c in mask.renderer().classes()}]
+mask.loadDefaultStyle()  # change_mask.qml, as QGIS loads it when the analyst opens the mask
+out["mask_styled"] = {int(c.value): [c.label, c.color.alpha()] for c in mask.renderer().classes()}
 history = QgsVectorLayer(f"{folder}/history.gpkg|layername=changes", "changes", "ogr")
 history.loadDefaultStyle()
 out["history"] = [history.renderer().type(), history.labelsEnabled()]
@@ -172,4 +187,6 @@ def test_qgis_opens_the_outputs_styled(detected, tmp_path):
         assert seen[kind] == [True, "categorizedSymbol", True, labels]
     renderer, classes = seen["mask"]
     assert renderer == "paletted" and classes["2"] == "New structure" and classes["5"] == "Fence razed"
+    styled = seen["mask_styled"]
+    assert styled["0"] == ["No change", 0] and styled["2"] == ["New structure", 255]  # the imagery shows through
     assert seen["history"] == ["categorizedSymbol", True]

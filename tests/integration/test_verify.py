@@ -42,7 +42,7 @@ def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
     assert res.exit_code == 0, res.output
     assert f"verified: {out / 'report.geojson'} is reproduced byte for byte from its inputs" in res.output
     assert "same      report report.geojson: byte for byte" in res.output
-    assert res.output.count("same ") == 8  # 3 inputs, 4 outputs (mask, its class names, map, style), the report
+    assert res.output.count("same ") == 9  # 3 inputs, 5 outputs (mask, its class names and style, map, style), the report
     assert _state(inputs) == before_inputs  # not one byte, not one timestamp
     assert _state(out) == before_out
 
@@ -87,9 +87,9 @@ def test_verify_a_series_report(tmp_path: Path):
     assert result.ok, result.problems()
     assert result.kind == "series"
     assert ("report series.geojson", "same", "byte for byte") in result.items
-    # Per pair: the mask, its class names, the map, the report, its QGIS style and the STAC Item, each re-made
-    # byte for byte; and the series' own style.
-    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 12
+    # Per pair: the mask, its class names and QGIS style, the map, the report, its QGIS style and the STAC Item,
+    # each re-made byte for byte; and the series' own style.
+    assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 14
     assert [s for w, s, _ in result.items if w == "output series.qml"] == ["same"]
     assert ("output figures/timeline.pdf", "same") in [(w, st) for w, st, _ in result.items]
 

@@ -40,7 +40,8 @@ def test_report_is_rfc7946_with_provenance(run):
     assert {i["role"]: i["sha256"] for i in report["inputs"]} == {"before": sha(before), "after": sha(after),
                                                                   "aoi": sha(aoi)}
     assert report["outputs"] == {name: sha(paths[name]) for name in ("change_mask.tif", "change_mask.tif.aux.xml",
-                                                                     "change_map.png", "report.qml")}
+                                                                     "change_mask.qml", "change_map.png",
+                                                                     "report.qml")}
     assert report["software"]["campwatch"] == campwatch.__version__
     assert report["parameters"] == result.config.to_dict()
     assert report["summary"]["counts"]["structure_new"] == 1

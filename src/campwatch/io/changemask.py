@@ -13,10 +13,14 @@ from rasterio.crs import CRS
 
 from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
 
-__all__ = ["write_change_mask", "open_change_mask", "finish_change_mask"]
+__all__ = ["write_change_mask", "open_change_mask", "finish_change_mask", "mask_colours"]
 
 
-def _colormap() -> dict[int, tuple[int, int, int, int]]:
+def mask_colours() -> dict[int, tuple[int, int, int, int]]:
+    """The change mask's colour (RGBA) of each value: the classes' colours, "no change" transparent.
+
+    A GeoTIFF's colour table keeps no alpha; the mask's QGIS style keeps it.
+    """
     cmap = {i: (0, 0, 0, 0) for i in range(256)}
     for c in CLASSES.values():
         h = c.colour.lstrip("#")
@@ -56,7 +60,7 @@ def _describe(dst: Any, tags: dict[str, str] | None) -> None:
     class_tags = {f"CLASS_{c.code}": c.name for c in CLASSES.values()}
     class_tags.update({"CLASS_0": "no_change", f"CLASS_{OBSCURED}": "obscured",
                        f"CLASS_{NOT_ANALYSED}": "not_analysed"})
-    dst.write_colormap(1, _colormap())
+    dst.write_colormap(1, mask_colours())
     dst.set_band_description(1, "campwatch change class")
     dst.update_tags(**class_tags, **(tags or {}))
 

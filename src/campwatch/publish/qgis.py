@@ -7,6 +7,9 @@
   (QGIS's ``layer_styles`` table), beside the analyst's own, which are kept.
 - :func:`mask_categories_xml`: the change mask's class names as GDAL's category names (in
   its ``.aux.xml``), which QGIS shows beside the colour table the mask carries.
+- :func:`mask_qml`: the change mask's QGIS style (``change_mask.qml``): the same colours and
+  names, with "no change" transparent (a GeoTIFF's colour table keeps no alpha, so without
+  it QGIS draws "no change" black over the imagery).
 
 The styles are written from campwatch's own class table (:data:`campwatch.classes.CLASSES`);
 no text from an input goes into them but a field name campwatch chose.
@@ -21,8 +24,10 @@ from contextlib import closing
 from pathlib import Path
 
 from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
+from campwatch.io.changemask import mask_colours
 
-__all__ = ["vector_qml", "write_layer_styles", "mask_categories_xml", "STYLE_NAME", "QGIS_VERSION"]
+__all__ = ["vector_qml", "write_layer_styles", "mask_categories_xml", "mask_qml", "STYLE_NAME",
+           "QGIS_VERSION"]
 
 #: The name of campwatch's style in a GeoPackage's ``layer_styles``.
 STYLE_NAME = "campwatch"
@@ -33,6 +38,12 @@ QGIS_VERSION = "3.22.16-Białowieża"
 def _rgba(hex_colour: str, alpha: int = 255) -> str:
     h = hex_colour.lstrip("#")
     return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha}"
+
+
+def _qml_text(root: ET.Element) -> str:
+    """A QGIS style document's text."""
+    ET.indent(root)
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _option(parent: ET.Element, name: str, value: str) -> None:
@@ -90,8 +101,7 @@ def vector_qml(*, id_field: str, class_field: str = "class") -> str:
                   centroidInside="1", centroidWhole="0", polygonPlacementFlags="2")
     ET.SubElement(settings, "rendering", scaleVisibility="1", scaleMin="0", scaleMax="25000", obstacle="1",
                   displayAll="0", upsidedownLabels="0", limitNumLabels="0")
-    ET.indent(root)
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode") + "\n"
+    return _qml_text(root)
 
 
 def write_layer_styles(gpkg: str | Path, layers: dict[str, str]) -> None:
@@ -129,6 +139,38 @@ def write_layer_styles(gpkg: str | Path, layers: dict[str, str]) -> None:
                        tuple(row.values()))
 
 
+def _mask_names() -> list[str]:
+    """The name of each of the mask's 256 values ("" for a value no class uses)."""
+    names = [""] * 256
+    names[0] = "No change"
+    for c in CLASSES.values():
+        names[c.code] = c.label
+    names[OBSCURED], names[NOT_ANALYSED] = "Obscured (cloud or shadow)", "Not analysed"
+    return names
+
+
+def mask_qml() -> str:
+    """A QGIS style for the change mask (``change_mask.qml``): paletted, each class in its colour and named.
+
+    QGIS loads it as the mask's default style. "No change" is transparent, so the imagery
+    shows through where nothing changed.
+    """
+    colours = mask_colours()
+    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories")
+    pipe = ET.SubElement(root, "pipe")
+    renderer = ET.SubElement(pipe, "rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1",
+                             nodataColor="")
+    ET.SubElement(renderer, "rasterTransparency")
+    palette = ET.SubElement(renderer, "colorPalette")
+    for value, name in enumerate(_mask_names()):
+        if name:
+            r, g, b, a = colours[value]
+            ET.SubElement(palette, "paletteEntry", value=str(value), color=f"#{r:02x}{g:02x}{b:02x}",
+                          alpha=str(a), label=name)
+    ET.SubElement(root, "blendMode").text = "0"
+    return _qml_text(root)
+
+
 def mask_categories_xml() -> str:
     """The change mask's class names as a GDAL PAM document (``change_mask.tif.aux.xml``).
 
@@ -137,11 +179,7 @@ def mask_categories_xml() -> str:
     left unnamed. (The mask's tags name each value by its report name, ``CLASS_2 =
     structure_new``.)
     """
-    names = [""] * 256
-    names[0] = "No change"
-    for c in CLASSES.values():
-        names[c.code] = c.label
-    names[OBSCURED], names[NOT_ANALYSED] = "Obscured (cloud or shadow)", "Not analysed"
+    names = _mask_names()
     root = ET.Element("PAMDataset")
     band = ET.SubElement(root, "PAMRasterBand", band="1")
     categories = ET.SubElement(band, "CategoryNames")
