@@ -317,3 +317,45 @@ def test_series_with_a_date_delivered_as_a_folder_of_tiles(tmp_path: Path):
     assert verify_report(tmp_path / "out" / "series.geojson").ok
     write_figures(tmp_path / "out" / "series.geojson", tmp_path / "figs", dpi=50)
     assert (tmp_path / "figs" / "report.html").is_file()
+
+
+def test_a_change_undone_by_the_next_image_is_one_transient_record():
+    # Snow in a gully on one image: "new" against the image before, "demolished" against the one after.
+    x0, y1 = TRANSFORM.c, TRANSFORM.f
+    snow, roof = box(x0 + 20, y1 - 40, x0 + 35, y1 - 30), box(x0 + 60, y1 - 40, x0 + 80, y1 - 30)
+    tracker = ChangeTracker("EPSG:32652")
+    tracker.add_pair(_fake_pair("2020-01-01", "2020-02-01", [_region("structure_new", snow),
+                                                             _region("structure_new", roof)]))
+    undone = tracker.add_pair(_fake_pair("2020-02-01", "2020-03-01", [_region("structure_demolished", snow)]))
+    assert undone == []  # the melt is the second half of the snow's record, not a change of its own
+    by_place = {round(c.geometry.centroid.x - x0): c for c in tracker.changes}
+    assert len(tracker.changes) == 2
+    assert by_place[28].transient and by_place[28].reverted == {"from": "2020-02-01", "to": "2020-03-01"}
+    assert not by_place[70].transient and by_place[70].reverted is None
+    assert by_place[28].feature("EPSG:32652")["properties"]["transient"] is True
+    # Undone two images later, a change was seen standing on two images: reverted, not transient.
+    tracker.add_pair(_fake_pair("2020-03-01", "2020-04-01", []))
+    gone = tracker.add_pair(_fake_pair("2020-04-01", "2020-05-01", [_region("structure_demolished", roof)]))
+    assert [c.change_class for c in gone] == ["structure_demolished"]
+    assert by_place[70].reverted == {"from": "2020-04-01", "to": "2020-05-01"} and not by_place[70].transient
+
+
+def test_transient_changes_are_in_the_geojson_but_not_in_counts_lines_or_timeline():
+    from campwatch.monitor.series import SeriesResult
+    from campwatch.publish.figures import timeline
+
+    def feature(cid, cls, transient):
+        return {"properties": {"id": cid, "class": cls, "transient": transient, "area_m2": 100.0, "length_m": None,
+                               "found_by": "pair", "interval": {"from": "2020-01-01", "to": "2020-02-01"}}}
+
+    report = {"aoi": {"name": "X"}, "summary": {"images": 2}, "images": [{"date": "2020-01-01", "status": "compared"},
+                                                                       {"date": "2020-02-01", "status": "compared"}],
+              "pairs": [{"from": "2020-01-01", "to": "2020-02-01"}],
+              "features": [feature("C1", "structure_new", False)] + [feature(f"S{i}", "structure_new", True)
+                                                                     for i in range(3)]}
+    assert SeriesResult(report=report, changes=[]).lines()[1] == (
+        "  2020-01-01 -> 2020-02-01: 1 new structure, 3 on this image only (transient, not counted)")
+    fig = timeline(report)
+    bars = [p.get_height() for p in fig.axes[0].patches if p.get_height() > 0]
+    assert bars == [1]
+    assert fig.axes[-1].get_xlabel().startswith("Not counted: 3 changes seen on one image only")

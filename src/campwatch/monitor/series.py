@@ -313,9 +313,12 @@ class SeriesResult:
         for pair in report["pairs"]:
             new = [f["properties"] for f in report["features"]
                    if f["properties"]["interval"] == {"from": pair["from"], "to": pair["to"]}]
-            summary = summarize(new)
+            summary = summarize(p for p in new if not p.get("transient"))
             parts = [(f"{CLASSES[name].label.lower()} {summary.length_m[name]:,.0f} m" if CLASSES[name].linear
                       else f"{summary.counts[name]} {CLASSES[name].label.lower()}") for name in summary.found]
+            transient = sum(1 for p in new if p.get("transient"))
+            if transient:
+                parts.append(f"{transient} on this image only (transient, not counted)")
             out.append(f"  {pair['from']} -> {pair['to']}: {', '.join(parts) if parts else 'no change'}")
         for bridge in report.get("bridges", []):
             found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
@@ -407,7 +410,7 @@ def series_report(
 ) -> dict[str, Any]:
     """The series report (GeoJSON FeatureCollection, WGS84) before its output hashes."""
     changes = sorted(tracker.changes, key=lambda c: (c.first[1], c.id))
-    summary = summarize(changes)
+    summary = summarize(c for c in changes if not c.transient)
     inputs = [
         {"role": "image", "date": r.date.isoformat(), "path": str(f.resolve()), "sha256": sha256_file(f)}
         | ({"scene": str(Path(r.path).resolve())} if f != Path(r.path) else {})
@@ -435,6 +438,8 @@ def series_report(
             "counts": summary.counts,
             "fence_razed_m": round(summary.length_m["fence_razed"], 1),
             "fence_built_m": round(summary.length_m["fence_built"], 1),
+            # Changes undone by the next image (snow, vehicles, material): in the features, not the counts.
+            "transient": {k: n for k, n in summarize(c for c in changes if c.transient).counts.items() if n},
         },
         "software": software_versions(),
         "inputs": inputs,

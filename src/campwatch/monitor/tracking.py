@@ -1,5 +1,6 @@
 """Follow changes through a series of pairs: one record per change, dated to the interval it
-happened in, confirmed by later pairs that see its place, marked reverted when undone.
+happened in, confirmed by later pairs that see its place, marked reverted when undone, and
+transient when undone by the very next image (present, or absent, on one image only).
 
 Shared by ``campwatch series`` (:mod:`campwatch.monitor.series`) and ``campwatch check``
 (:mod:`campwatch.monitor.history`).
@@ -89,6 +90,15 @@ class TrackedChange:
     properties: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def transient(self) -> bool:
+        """Whether the change was undone by the very next image: seen on one image only.
+
+        A structure on one image between two of bare ground is snow, a vehicle or a pile of
+        material far more often than a building put up and razed within weeks.
+        """
+        return self.reverted is not None and self.reverted["from"] == self.first[1].isoformat()
+
+    @property
     def interval(self) -> tuple[dt.date, dt.date]:
         """The two image dates the change happened between."""
         return self.before[1], self.first[1]
@@ -111,6 +121,7 @@ class TrackedChange:
             "pairs": list(self.pairs),
             "found_by": self.found_by,
             "reverted": self.reverted,
+            "transient": self.transient,
             "centroid_lonlat": [round(c.x, 7), round(c.y, 7)],
             "cause": self.properties.get("cause"),
             "evidence": self.properties.get("evidence", {}),
@@ -124,7 +135,9 @@ class ChangeTracker:
     A change found again in a later pair at the same place with the same class is the
     same change (its ``last`` image moves on); a change whose place a later pair saw
     without undoing it is confirmed up to that pair's later image; a change of the
-    opposite class at its place (a new structure demolished) marks it reverted.
+    opposite class at its place (a new structure demolished) marks it reverted. Undone by the
+    very next image, the change is transient (:attr:`TrackedChange.transient`), and the undoing
+    is part of its record, not a change of its own.
 
     Parameters
     ----------
@@ -177,14 +190,15 @@ class ChangeTracker:
         limit = before[1] if found_by == "pair" else after[1]
         earlier = [c for c in self.changes if c.first[1] <= limit and c.reverted is None]
         found_index = shapely.STRtree([g for _, g in found])
+        halves: set[int] = set()  # found regions that undo a change of the previous image: its second half
         for change in earlier if found_by == "pair" else ():
-            undone = any(
-                found[i][0].change_class == REVERSAL.get(change.change_class)
-                and same_place(change.geometry, found[i][1])
-                for i in found_index.query(change.geometry.buffer(2.0))
-            )
-            if undone:
+            undoing = [int(i) for i in found_index.query(change.geometry.buffer(2.0))
+                       if found[i][0].change_class == REVERSAL.get(change.change_class)
+                       and same_place(change.geometry, found[i][1])]
+            if undoing:
                 change.reverted = {"from": before[1].isoformat(), "to": after[1].isoformat()}
+                if change.transient:
+                    halves.update(undoing)
                 continue
             local = reproject(change.geometry, self.crs, pair_crs)
             if result.seen_fraction(local) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
@@ -192,7 +206,9 @@ class ChangeTracker:
 
         new: list[TrackedChange] = []
         index = shapely.STRtree([c.geometry for c in earlier])  # candidates by bounding box, not all pairs
-        for region, geom in found:
+        for k, (region, geom) in enumerate(found):
+            if k in halves:
+                continue
             nearby = sorted(int(i) for i in index.query(geom.buffer(2.0)))
             match = next(
                 (earlier[i] for i in nearby if earlier[i].reverted is None

@@ -526,7 +526,9 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     axes: list[Any] = list(np.atleast_1d(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)))
     ax_bar, ax_count = axes[0], axes[-1]
     bottom_ax = axes[-1]
-    features = series.get("features", [])
+    # Changes seen on one image only (snow, vehicles, material) are not counted: the caption says how many.
+    features = [f for f in series.get("features", []) if not f["properties"].get("transient")]
+    transient = len(series.get("features", [])) - len(features)
     image_dates = sorted({day(i["date"]) for i in series.get("images", [])})
     intervals = sorted({(f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
                         for f in features} | {(p["from"], p["to"]) for p in pairs})
@@ -612,6 +614,8 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     fig.suptitle(f"{aoi.get('name', 'AOI')}: changes from {dates[0].isoformat()} to {dates[-1].isoformat()}"
                  if dates else "Timeline", fontsize=12)
     footer = f"Each image date is a grey line; dotted: skipped (mostly hidden). Analysis: campwatch {__version__}"
+    if transient:
+        footer = f"Not counted: {transient} changes seen on one image only (transient). " + footer
     if credit:
         footer = f"{credit}. " + footer
     bottom_ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")

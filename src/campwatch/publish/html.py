@@ -226,6 +226,10 @@ def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
             out.append(f"{pair['from']} to {pair['to']}: hidden {hid.get('before', 0):.1%} / "
                        f"{hid.get('after', 0):.1%} of the AOI; misregistration corrected {shift[0]:+.2f}, "
                        f"{shift[1]:+.2f} px.")
+    transient = sum((summary.get("transient") or {}).values()) if kind != "pair" else 0
+    if transient:
+        out.append(f"{transient} changes were seen on one image only and gone on the next (snow, vehicles, "
+                   "material: marked transient in the GeoJSON); they are not counted or drawn.")
     for bridge in doc.get("bridges", []):
         out.append(f"A cloud hid part of the image between {bridge['from']} and {bridge['to']}: those two were "
                    "compared too, and the changes found where the cloud was are dated to that wider span.")

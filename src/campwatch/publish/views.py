@@ -108,7 +108,8 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
     to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     out = []
     # Numbers (when not the ids): the changes an analyst names first, in the report's order.
-    feats = doc.get("features", [])
+    # A change seen on one image only (a series' transient change) is kept in the report, not drawn.
+    feats = [f for f in doc.get("features", []) if not f["properties"].get("transient")]
     order = sorted(range(len(feats)), key=lambda i: (feats[i]["properties"]["class"] not in ANALYST_CLASSES, i))
     rank = {i: n for n, i in enumerate(order, start=1)}
     for i, f in enumerate(feats):
