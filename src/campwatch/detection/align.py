@@ -199,15 +199,18 @@ def match_shift_blur(scene: Scene, shift: tuple[float, float]) -> Scene:
     weights = [(f * (1.0 - f)) / 2.0 for f in (abs(shift[0]) % 1.0, abs(shift[1]) % 1.0)]
     if max(weights) < 1e-3:
         return scene
-    valid = scene.valid.astype("float32")
-    data = scene.data.astype("float32") * valid
+    whole = bool(scene.valid.all())  # nothing to renormalise: one pass less
+    valid = None if whole else scene.valid.astype("float32")
+    data = scene.data.astype("float32", copy=False) if whole else scene.data * valid
     for axis, b in zip((0, 1), weights):
         if b >= 1e-3:
             kernel = np.array([b, 1.0 - 2.0 * b, b], dtype="float32")
             data = ndimage.convolve1d(data, kernel, axis=axis + 1, mode="nearest")
-            valid = ndimage.convolve1d(valid, kernel, axis=axis, mode="nearest")
-    data /= np.maximum(valid, 1e-6)
-    data[:, ~scene.valid] = 0
+            if valid is not None:
+                valid = ndimage.convolve1d(valid, kernel, axis=axis, mode="nearest")
+    if valid is not None:
+        data /= np.maximum(valid, 1e-6)
+        data[:, ~scene.valid] = 0
     return dataclasses.replace(scene, data=data)
 
 
