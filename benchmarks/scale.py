@@ -1,24 +1,33 @@
-"""Speed and memory of ``campwatch detect`` against a floor, for growing scene sizes.
+"""Speed and memory of ``campwatch detect`` against the floor and the peer, per stage, for growing scenes.
 
 For each size N, makes a pair of N x N 4-band uint16 tiled GeoTIFFs (the Camp 25 sample's
-first and last dates, repeated to fill the size) and measures, each in a fresh process:
+first and last dates, repeated to fill the size) and measures, each in a fresh process, in
+one run:
 
 - the floor: read both images block by block, compute the change magnitude, write a
   mask; the least any change detector must do (best of three runs, files in the page
   cache, as they are for the runs after it);
+- the peer: Orfeo ToolBox's ``otbcli_MultivariateAlterationDetector`` on the same pair,
+  as a user runs it (its own threads, both cores), when it is installed (Debian
+  ``otb-bin``); else it says so and goes on;
 - campwatch's pixel stages, block by block as ``detect`` runs them: choose the shift, the
   radiometric fit, the noise level and the thresholds on a sample block; then read each
   block with its halo, correct the shift and measure what is left, match the radiometry,
   compute the change measures, threshold, clean and label the change, write the core's mask;
-- ``campwatch detect`` on the whole pair (no AOI: every pixel), all stages and outputs.
+- ``campwatch detect`` on the whole pair (no AOI: every pixel), all stages and outputs, one
+  worker, with the time of each stage (the functions that make the stages are timed in
+  that process; a stage's time excludes the stages it calls);
+- the same with ``--workers 2``, and with ``--model CARD`` when a model card is given.
 
-It prints, per size: wall time, megapixels per second, peak resident memory, and the
-ratio of each to the floor measured in the same run. Issue #5 asks for peak memory under
-2 GB at 20,000 px, the pixel stages within 1.5x of the floor and detect within 3x.
+It prints, per size, wall time, megapixels per second, peak resident memory and the ratio
+of each to the floor measured in the same run, then each stage's time and ratio. Issue #16's
+targets: pixel stages <= 3x the floor, detect <= 7x (faster than OTB MAD), with a model
+<= 9x, ``--workers 2`` >= 1.7x faster than one, peak memory < 2 GB at 20,000 and 30,000 px.
 
-    python benchmarks/scale.py --sizes 2048 8192 20000 [--work DIR] [--json FILE]
+    python benchmarks/scale.py --sizes 2048 8192 20000 30000 [--model CARD] [--work DIR] [--json FILE]
 
-A 20,000 px pair takes about 3 GB of disk per date in DIR.
+A 20,000 px pair takes about 2 GB of disk per date in DIR, a 30,000 px pair about 4 GB;
+OTB MAD's output (4 float bands) is removed after each run.
 """
 
 from __future__ import annotations
@@ -72,6 +81,52 @@ with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.c
         dst.write((labels[blk.core_in_padded] > 0).astype("uint8"), 1, window=blk.core)
 '''
 
+STAGED = r'''
+import json, sys, time, functools
+import campwatch.detection.analysis as analysis, campwatch.detection.blocks as blocks
+import campwatch.detection.classify as classify, campwatch.detection.model as model, campwatch.run as run
+from campwatch.cli.main import cli
+out_json, args = sys.argv[1], sys.argv[2:]
+# (module, attribute, stage). Within the sample blocks every stage counts as choosing the scene's parameters.
+STAGES = [(blocks, "_scene_parameters", "sample blocks: the scene's shift, fit, noise, thresholds"),
+          (blocks, "_read_block", "read blocks with halo"),
+          (analysis, "prepare_pair", "co-register, match radiometry"),
+          (analysis, "_thresholded", "measure, threshold, clouds, segment"),
+          (model.ChangeModel, "change", "learned model"),
+          (classify, "find_structures", "structures and towers (both dates)"),
+          (classify, "fence_changes", "fences (both dates)"),
+          (classify, "_describe", "describe each change"),
+          (analysis, "classify_changes", "classify: the rest"),
+          (blocks, "_analyse_block", "blocks: the rest (pieces, class codes)"),
+          (blocks, "_overview", "overview for figures"),
+          (run, "write_outputs", "outputs: mask, map, report")]
+times, stack = {}, []
+def timed(fn, name):
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        if stack and stack[-1][0] == STAGES[0][2]:
+            return fn(*a, **k)
+        stack.append([name, 0.0])
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            total = time.perf_counter() - t
+            _, inner = stack.pop()
+            times[name] = times.get(name, 0.0) + total - inner
+            if stack:
+                stack[-1][1] += total
+    return wrapper
+for owner, attr, name in STAGES:
+    setattr(owner, attr, timed(getattr(owner, attr), name))
+start = time.perf_counter()
+try:
+    cli.main(args, prog_name='campwatch', standalone_mode=False)
+finally:
+    times["total in process"] = time.perf_counter() - start
+    json.dump(times, open(out_json, "w"))
+'''
+
 FLOOR = r'''
 import sys, numpy as np, rasterio
 from rasterio.windows import Window
@@ -117,10 +172,11 @@ def make_pair(size: int, work: Path) -> tuple[Path, Path]:
     return out[0], out[1]
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (GB) and exit code of a command in a fresh process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=None if env is None else os.environ | env)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the largest of all
@@ -131,19 +187,51 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024 / 1024, code
 
 
+def detect_staged(a: Path, b: Path, out: Path, extra: list[str]) -> tuple[float, float, int, dict[str, float]]:
+    """``campwatch detect`` in a fresh process with its stages timed: wall, GB, exit code, stage times."""
+    if out.exists():
+        shutil.rmtree(out)
+    stages = out.with_suffix(".stages.json")
+    wall, gb, code = measure([sys.executable, "-c", STAGED, str(stages), "-q", "detect", str(a), str(b), "--out",
+                              str(out), *extra])
+    times = json.loads(stages.read_text()) if stages.exists() else {}
+    shutil.rmtree(out, ignore_errors=True)
+    return wall, gb, code, times
+
+
+def otb_mad(a: Path, b: Path, work: Path) -> tuple[float, float, int] | None:
+    """OTB's MultivariateAlterationDetector on the pair, as a user runs it; None when not installed."""
+    exe = shutil.which("otbcli_MultivariateAlterationDetector")
+    if exe is None:
+        return None
+    out = work / "otb_mad.tif"
+    try:
+        return measure([exe, "-in1", str(a), "-in2", str(b), "-out", str(out)])
+    finally:
+        out.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 8192, 20000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 8192, 20000, 30000])
     parser.add_argument("--work", type=Path, default=None, help="Folder for the generated pairs (default: temp).")
     parser.add_argument("--block", type=int, default=1024, help="Block size of the floor.")
+    parser.add_argument("--model", type=Path, default=None, help="A model card: also time detect with the model.")
+    parser.add_argument("--no-workers", action="store_true", help="Skip the --workers 2 run (it doubles the time).")
     parser.add_argument("--json", type=Path, default=None, help="Write the table as JSON.")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="campwatch-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     campwatch = str(Path(sys.executable).with_name("campwatch"))
+    if shutil.which("otbcli_MultivariateAlterationDetector") is None:
+        print("OTB MAD: otbcli_MultivariateAlterationDetector is not installed (Debian otb-bin); not compared.")
     rows = []
-    print(f"{'size':>6} {'Mpx':>6} | {'floor s':>8} {'Mpx/s':>6} {'GB':>5} | {'pixels s':>8} {'Mpx/s':>6} {'GB':>5} "
-          f"{'ratio':>6} | {'detect s':>8} {'Mpx/s':>6} {'GB':>5} {'ratio':>6}", flush=True)
+
+    def line(label: str, wall: float, gb: float | None, floor: float, mpx: float, extra: str = "") -> None:
+        mem = f"{gb:5.2f} GB" if gb is not None else " " * 8
+        print(f"  {label:<44} {wall:8.1f} s {mpx / wall:7.2f} Mpx/s {mem} {wall / floor:6.1f}x floor {extra}",
+              flush=True)
+
     for size in sorted(args.sizes):
         a, b = make_pair(size, work)
         mpx = size * size / 1e6
@@ -151,26 +239,51 @@ def main() -> None:
             with open(path, "rb") as f:
                 while f.read(1 << 24):
                     pass
+        print(f"\n{size:,} x {size:,} px ({mpx:.1f} Mpx, 4 bands uint16)", flush=True)
         # The floor is short and so the noisiest: the best of three runs.
         floors = [measure([sys.executable, "-c", FLOOR, str(a), str(b), str(work / f"floor{size}.tif"),
                            str(args.block)]) for _ in range(3)]
         f_wall, f_gb, _ = min(floors)
+        row: dict[str, object] = {"size": size, "mpx": mpx, "floor_s": f_wall, "floor_gb": f_gb}
+        line("floor (read both, one pass, write a mask)", f_wall, f_gb, f_wall, mpx)
+        peer = otb_mad(a, b, work)
+        if peer is not None:
+            row |= {"otb_mad_s": peer[0], "otb_mad_gb": peer[1], "otb_mad_exit": peer[2]}
+            line("OTB MultivariateAlterationDetector", peer[0], peer[1], f_wall, mpx)
         p_wall, p_gb, p_code = measure([sys.executable, "-c", PIXELS, str(a), str(b), str(work / f"pixels{size}.tif")])
-        out = work / f"detect{size}"
-        if out.exists():
-            shutil.rmtree(out)
-        d_wall, d_gb, d_code = measure([campwatch, "detect", str(a), str(b), "--out", str(out), "-q"])
-        row = {"size": size, "mpx": mpx, "floor_s": f_wall, "floor_gb": f_gb, "pixels_s": p_wall, "pixels_gb": p_gb,
-               "pixels_ratio": p_wall / f_wall, "detect_s": d_wall, "detect_gb": d_gb, "detect_ratio": d_wall / f_wall,
-               "exit": [p_code, d_code]}
+        row |= {"pixels_s": p_wall, "pixels_gb": p_gb, "pixels_exit": p_code}
+        line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, "(target <= 3x)")
+        d_wall, d_gb, d_code, stages = detect_staged(a, b, work / f"detect{size}", [])
+        row |= {"detect_s": d_wall, "detect_gb": d_gb, "detect_exit": d_code, "stages_s": stages}
+        vs = f"{d_wall / peer[0]:.1f}x OTB MAD" if peer else ""
+        line("campwatch detect, 1 worker", d_wall, d_gb, f_wall, mpx, f"(target <= 7x) {vs}")
+        if not args.no_workers:
+            w_wall, w_gb, w_code = measure([campwatch, "-q", "detect", str(a), str(b), "--out",
+                                            str(work / f"detect{size}-j2"), "--workers", "2"])
+            shutil.rmtree(work / f"detect{size}-j2", ignore_errors=True)
+            row |= {"workers2_s": w_wall, "workers2_gb": w_gb, "workers2_exit": w_code}
+            line("campwatch detect, --workers 2", w_wall, w_gb, f_wall, mpx,
+                 f"{d_wall / w_wall:.2f}x faster than 1 worker (target >= 1.7x)")
+        if args.model:
+            m_wall, m_gb, m_code, m_stages = detect_staged(a, b, work / f"detect{size}-model",
+                                                           ["--model", str(args.model)])
+            row |= {"model_s": m_wall, "model_gb": m_gb, "model_exit": m_code, "model_stages_s": m_stages}
+            line("campwatch detect --model, 1 worker", m_wall, m_gb, f_wall, mpx, "(target <= 9x)")
+        print(f"  stages of detect, 1 worker (the same process; ratios to the floor of {f_wall:.1f} s):")
+        staged = sum(v for k, v in stages.items() if k != "total in process")
+        for name, secs in sorted(stages.items(), key=lambda kv: -kv[1]):
+            if name != "total in process":
+                print(f"    {name:<56} {secs:8.1f} s {secs / f_wall:6.1f}x", flush=True)
+        if stages:
+            rest = d_wall - staged
+            print(f"    {'the rest: start-up, imports, joining changes':<56} {rest:8.1f} s {rest / f_wall:6.1f}x")
+        failed = {k: v for k, v in row.items() if k.endswith("_exit") and v}
+        if failed:
+            print(f"  FAILED: {failed}")
         rows.append(row)
-        print(f"{size:>6} {mpx:>6.1f} | {f_wall:>8.1f} {mpx / f_wall:>6.1f} {f_gb:>5.2f} | {p_wall:>8.1f} "
-              f"{mpx / p_wall:>6.2f} {p_gb:>5.2f} {p_wall / f_wall:>5.1f}x | {d_wall:>8.1f} {mpx / d_wall:>6.2f} "
-              f"{d_gb:>5.2f} {d_wall / f_wall:>5.1f}x" + ("" if p_code == d_code == 0 else f"  (exit {p_code}, {d_code})"),
-              flush=True)
-    print("\nGB: peak resident memory of each process. Ratios: wall time over the floor's.")
-    print("Targets (issue #5): peak memory under 2 GB at 20,000 px; pixel stages within 1.5x of the floor, "
-          "detect within 3x.")
+    print("\nGB: peak resident memory of each process. Ratios: wall time over the floor's, in the same run.")
+    print("Targets (issue #16): pixel stages <= 3x the floor; detect <= 7x (faster than OTB MAD); with a model "
+          "<= 9x; --workers 2 >= 1.7x faster; peak memory < 2 GB at 20,000 and 30,000 px.")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

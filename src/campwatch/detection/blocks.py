@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import rasterio
@@ -42,7 +42,13 @@ from shapely.ops import linemerge, unary_union
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED
 from campwatch.config import DetectConfig
 from campwatch.detection.align import shift_pair
-from campwatch.detection.analysis import LOW_VALID_FRACTION, LOW_VALID_TEXT, analyse_scenes, pair_parameters
+from campwatch.detection.analysis import (
+    LOW_VALID_FRACTION,
+    LOW_VALID_TEXT,
+    PairParameters,
+    analyse_scenes,
+    pair_parameters,
+)
 from campwatch.detection.classify import ChangeRegion
 from campwatch.detection.model import ChangeModel
 from campwatch.detection.radiometry import LinearFit, normalize
@@ -67,6 +73,8 @@ from campwatch.results import BlockwiseResult, Grid, PixelTotals
 __all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How many blocks, spread over the scene, choose the shift, the thresholds and the shadow directions.
 SAMPLE_BLOCKS = 9
@@ -189,46 +197,47 @@ def analyse_blockwise(
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
     if not info.same_grid:
         check_overlap(info, transform, shape, aoi)
-    scene_params = _scene_parameters(blocks, job)
-    fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
-    messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
-    block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
+    # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
+    with _block_runner(workers) as run:
+        scene_params = _scene_parameters(blocks, job, run)
+        fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
+        messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
+        block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
 
-    # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
-    scratch_path = Path(scratch) / "change_mask_blocks.tif"
-    totals = PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0)
-    seen = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
-    masked = {"before": 0.0, "after": 0.0}
-    pieces: list[_Piece] = []
-    obscured_regions: list[dict[str, object]] = []
-    hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
-    residuals: list[dict[str, float]] = []
-    per_block: list[dict[str, Any]] = []
-    job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
-                              fit=scene_params.fit, sigma=scene_params.sigma,
-                              cloud_thresholds=scene_params.cloud_thresholds)
-    task = start("block", len(blocks), "analysing blocks")
-    with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst, \
-            _block_runner(workers) as run:
-        for blk, out in zip(blocks, run(job, blocks), strict=True):
-            task.advance(f"block {blk.index[0]},{blk.index[1]}: {out.record['status']}")
-            per_block.append(out.record)
-            totals = totals + out.totals
-            dst.write(out.codes, 1, window=blk.core)
-            if out.record["status"] != "analysed":
-                continue
-            if out.residual is not None:
-                residuals.append(out.residual)
-            for d in seen:
-                for k in seen[d]:
-                    seen[d][k] += out.seen.get(d, {}).get(k, 0)
-            for k in masked:
-                masked[k] += out.masked.get(k, 0.0)
-            obscured_regions += out.obscured_regions
-            for d in hidden:
-                hidden[d] += out.hidden.get(d, [])
-            messages += out.warnings
-            pieces += out.pieces
+        # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
+        scratch_path = Path(scratch) / "change_mask_blocks.tif"
+        totals = PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0)
+        seen = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
+        masked = {"before": 0.0, "after": 0.0}
+        pieces: list[_Piece] = []
+        obscured_regions: list[dict[str, object]] = []
+        hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
+        residuals: list[dict[str, float]] = []
+        per_block: list[dict[str, Any]] = []
+        job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
+                                  fit=scene_params.fit, sigma=scene_params.sigma,
+                                  cloud_thresholds=scene_params.cloud_thresholds)
+        task = start("block", len(blocks), "analysing blocks")
+        with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
+            for blk, out in zip(blocks, run(_analyse_block, job, blocks), strict=True):
+                task.advance(f"block {blk.index[0]},{blk.index[1]}: {out.record['status']}")
+                per_block.append(out.record)
+                totals = totals + out.totals
+                dst.write(out.codes, 1, window=blk.core)
+                if out.record["status"] != "analysed":
+                    continue
+                if out.residual is not None:
+                    residuals.append(out.residual)
+                for d in seen:
+                    for k in seen[d]:
+                        seen[d][k] += out.seen.get(d, {}).get(k, 0)
+                for k in masked:
+                    masked[k] += out.masked.get(k, 0.0)
+                obscured_regions += out.obscured_regions
+                for d in hidden:
+                    hidden[d] += out.hidden.get(d, [])
+                messages += out.warnings
+                pieces += out.pieces
     analysed_blocks = sum(1 for r in per_block if r["status"] == "analysed")
     if analysed_blocks == 0 or totals.analysed_px == 0:
         raise InputError(f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates")
@@ -406,18 +415,25 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
         pieces=found)
 
 
+#: Runs a function of (job, block) on each block; results come in block order.
+_Runner = Callable[[Callable[[_BlockJob, Block], T], _BlockJob, list[Block]], Iterator[T]]
+
+
 @contextlib.contextmanager
-def _block_runner(workers: int) -> Iterator[Callable[[_BlockJob, list[Block]], Iterator[_BlockOutcome]]]:
-    """Run blocks one after another, or in ``workers`` processes; outcomes come in block order either way."""
+def _block_runner(workers: int) -> Iterator[_Runner]:
+    """Run blocks one after another, or in ``workers`` processes; results come in block order either way.
+
+    One pool serves the sample blocks and then the blocks: its processes start once.
+    """
     if workers <= 1:
-        yield lambda job, blocks: (_analyse_block(job, blk) for blk in blocks)
+        yield lambda fn, job, blocks: (fn(job, blk) for blk in blocks)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=enter_options, initargs=(current_options(),)) as pool:
-        yield lambda job, blocks: pool.map(_analyse_block, [job] * len(blocks), blocks)
+        yield lambda fn, job, blocks: pool.map(fn, [job] * len(blocks), blocks)
 
 
 def _centre(blk: Block, size: int) -> Block:
@@ -439,7 +455,22 @@ def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float
     return None if length < 0.5 else (round(float(mean[0] / length), 4), round(float(mean[1] / length), 4))
 
 
-def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
+def _sample_parameters(job: _BlockJob, blk: Block) -> tuple[PairParameters | None, list[str]]:
+    """What a sample block (the centre of ``blk``, :func:`_centre`) says of the scene, and the notes of reading it.
+
+    None when the block has no pixel inside the AOI valid on both dates.
+    """
+    blk = _centre(blk, SAMPLE_PX)
+    if not _inside(job, blk).any():
+        return None, []
+    before, after, read_notes = _read_block(job, blk)
+    try:
+        return pair_parameters(before, after, aoi=job.request.aoi, config=job.config, mask=job.request.mask), read_notes
+    except InputError:
+        return None, read_notes
+
+
+def _scene_parameters(blocks: list[Block], job: _BlockJob, run: _Runner) -> _SceneParameters:
     """Thresholds, radiometric fit and noise sigmas (medians), shift (median of those measured) and
     shadow directions of sample blocks with data.
 
@@ -465,17 +496,19 @@ def _scene_parameters(blocks: list[Block], job: _BlockJob) -> _SceneParameters:
     chosen = _sample(blocks, SAMPLE_BLOCKS)
     rest = [b for b in blocks if b not in chosen]
     task = start("sample block", len(chosen), "choosing the scene's shift, thresholds and radiometry")
-    for blk in task.each(chosen + rest, lambda b: f"sample block {b.index[0]},{b.index[1]}"):
-        if used and blk not in chosen:
-            break
-        blk = _centre(blk, SAMPLE_PX)
-        if not _inside(job, blk).any():
-            continue
-        before, after, read_notes = _read_block(job, blk)
+
+    def measured() -> Iterator[tuple[Block, PairParameters | None, list[str]]]:
+        # The spread-out blocks at once (in the workers); the others one at a time, until one has data.
+        yield from ((b, *out) for b, out in zip(chosen, run(_sample_parameters, job, chosen), strict=True))
+        for b in rest:
+            if used:
+                return
+            yield (b, *_sample_parameters(job, b))
+
+    for blk, found, read_notes in measured():
+        task.advance(f"sample block {blk.index[0]},{blk.index[1]}")
         notes += read_notes
-        try:
-            found = pair_parameters(before, after, aoi=job.request.aoi, config=config, mask=job.request.mask)
-        except InputError:
+        if found is None:
             continue  # no data in this block
         gains.append(found.thresholds.gain)
         losses.append(found.thresholds.loss)

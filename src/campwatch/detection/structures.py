@@ -402,7 +402,9 @@ def find_structures(
     dark = (bright < config.shadow_brightness * ground_level) & scene.valid
     # A veil of light fills shadows in: under one, a shadow is only somewhat darker.
     dimmed = (bright < (1.0 + config.shadow_brightness) / 2.0 * ground_level) & scene.valid
-    anomaly = _anomaly(scene.data - background, valid)
+    # The residual from the ground, in the background's own memory (not needed after this).
+    anomaly = _anomaly(np.subtract(scene.data, background, out=background), valid)
+    del background
     green = ndvi(scene)
     cand = (anomaly > config.structure_anomaly) & valid
     if not shadowless:
