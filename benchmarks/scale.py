@@ -24,7 +24,8 @@ of each to the floor measured in the same run, then each stage's time and ratio.
 targets: pixel stages <= 3x the floor, detect <= 7x (faster than OTB MAD), with a model
 <= 9x, ``--workers 2`` >= 1.7x faster than one, peak memory < 2 GB at 20,000 and 30,000 px.
 
-    python benchmarks/scale.py --sizes 2048 8192 20000 30000 [--model CARD] [--work DIR] [--json FILE]
+    python benchmarks/scale.py --sizes 2048 8192 20000 30000 [--model CARD] [--skip otb pixels workers]
+                               [--work DIR] [--json FILE]
 
 A 20,000 px pair takes about 2 GB of disk per date in DIR, a 30,000 px pair about 4 GB;
 OTB MAD's output (4 float bands) is removed after each run.
@@ -217,7 +218,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="Folder for the generated pairs (default: temp).")
     parser.add_argument("--block", type=int, default=1024, help="Block size of the floor.")
     parser.add_argument("--model", type=Path, default=None, help="A model card: also time detect with the model.")
-    parser.add_argument("--no-workers", action="store_true", help="Skip the --workers 2 run (it doubles the time).")
+    parser.add_argument("--skip", nargs="+", default=[], choices=["otb", "pixels", "workers"],
+                        help="Runs to leave out (at 30,000 px a detect takes the best part of an hour).")
     parser.add_argument("--json", type=Path, default=None, help="Write the table as JSON.")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="campwatch-scale-"))
@@ -246,18 +248,20 @@ def main() -> None:
         f_wall, f_gb, _ = min(floors)
         row: dict[str, object] = {"size": size, "mpx": mpx, "floor_s": f_wall, "floor_gb": f_gb}
         line("floor (read both, one pass, write a mask)", f_wall, f_gb, f_wall, mpx)
-        peer = otb_mad(a, b, work)
+        peer = otb_mad(a, b, work) if "otb" not in args.skip else None
         if peer is not None:
             row |= {"otb_mad_s": peer[0], "otb_mad_gb": peer[1], "otb_mad_exit": peer[2]}
             line("OTB MultivariateAlterationDetector", peer[0], peer[1], f_wall, mpx)
-        p_wall, p_gb, p_code = measure([sys.executable, "-c", PIXELS, str(a), str(b), str(work / f"pixels{size}.tif")])
-        row |= {"pixels_s": p_wall, "pixels_gb": p_gb, "pixels_exit": p_code}
-        line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, "(target <= 3x)")
+        if "pixels" not in args.skip:
+            p_wall, p_gb, p_code = measure([sys.executable, "-c", PIXELS, str(a), str(b),
+                                            str(work / f"pixels{size}.tif")])
+            row |= {"pixels_s": p_wall, "pixels_gb": p_gb, "pixels_exit": p_code}
+            line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, "(target <= 3x)")
         d_wall, d_gb, d_code, stages = detect_staged(a, b, work / f"detect{size}", [])
         row |= {"detect_s": d_wall, "detect_gb": d_gb, "detect_exit": d_code, "stages_s": stages}
         vs = f"{d_wall / peer[0]:.1f}x OTB MAD" if peer else ""
         line("campwatch detect, 1 worker", d_wall, d_gb, f_wall, mpx, f"(target <= 7x) {vs}")
-        if not args.no_workers:
+        if "workers" not in args.skip:
             w_wall, w_gb, w_code = measure([campwatch, "-q", "detect", str(a), str(b), "--out",
                                             str(work / f"detect{size}-j2"), "--workers", "2"])
             shutil.rmtree(work / f"detect{size}-j2", ignore_errors=True)
