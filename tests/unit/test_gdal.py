@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import rasterio
 from rasterio._env import get_gdal_config
 
@@ -19,3 +20,27 @@ def test_the_block_cache_is_megabytes_not_bytes(monkeypatch):
 def test_a_cache_size_in_the_environment_wins(monkeypatch):
     monkeypatch.setenv("GDAL_CACHEMAX", "512")
     assert "GDAL_CACHEMAX" not in command_options()
+
+
+def test_work_on_a_thread_of_its_own_runs_in_the_commands_gdal_options():
+    # The figures' reduced images are read on a thread while the blocks run: off the network there too,
+    # and the command's options still in force once it is done.
+    from campwatch.detection.blocks import _in_background
+
+    with rasterio.Env(**command_options()):
+        with _in_background(lambda _: get_gdal_config("GDAL_HTTP_PROXY"), None) as done:  # type: ignore[arg-type]
+            pass
+        assert get_gdal_config("GDAL_HTTP_PROXY") == "127.0.0.1:9"
+    assert done.result() == "127.0.0.1:9"
+
+
+def test_an_error_on_the_thread_comes_out_of_its_result():
+    from campwatch.detection.blocks import _in_background
+
+    def fail(_):
+        raise ValueError("unreadable")
+
+    with _in_background(fail, None) as done:  # type: ignore[arg-type]
+        pass
+    with pytest.raises(ValueError, match="unreadable"):
+        done.result()

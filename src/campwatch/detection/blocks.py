@@ -22,6 +22,7 @@ import logging
 import math
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -198,7 +199,9 @@ def analyse_blockwise(
     if not info.same_grid:
         check_overlap(info, transform, shape, aoi)
     # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
-    with _block_runner(workers) as run:
+    # The reduced images for the figures are read meanwhile, on a thread: GDAL reads and
+    # resamples with Python's lock let go, on the core the blocks leave.
+    with _block_runner(workers) as run, _in_background(read_reduced_pair, request) as reduced:
         scene_params = _scene_parameters(blocks, job, run)
         fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
         messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
@@ -254,8 +257,8 @@ def analyse_blockwise(
         # Other change first: where a named change overlaps it, the named one's class stands.
         _burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
 
-    overview, overview_obscured, overview_no_data = _overview(request, grid, shift, config, scratch_path,
-                                                              scene_params.fit)
+    overview, overview_obscured, overview_no_data = _overview(reduced.result(), request, grid, shift, config,
+                                                              scratch_path, scene_params.fit)
     residual = None
     if residuals:
         residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
@@ -723,7 +726,24 @@ def _burn(dst: Any, regions: list[ChangeRegion], px: float, *, code: int | None 
             dst.write(codes, 1, window=win)
 
 
+@contextlib.contextmanager
+def _in_background(fn: Callable[[PairRequest], T], request: PairRequest) -> Iterator[Future[T]]:
+    """``fn(request)`` on a thread of its own, in this thread's GDAL options (they do not pass to a new thread).
+
+    An error it raises comes out of ``result()``; leaving the block waits for it to end.
+    """
+    options = current_options()
+
+    def call() -> T:
+        with rasterio.Env(**options):
+            return fn(request)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campwatch-overview") as pool:
+        yield pool.submit(call)
+
+
 def _overview(
+    reduced: ReducedPair,
     request: PairRequest,
     grid: Grid,
     shift: tuple[float, float],
@@ -731,11 +751,12 @@ def _overview(
     mask_path: Path,
     fit: LinearFit | None,
 ) -> tuple[ReducedPair, np.ndarray, np.ndarray]:
-    """Reduced images of both dates (pixel averages), and what was obscured or had no data, for figures.
+    """Reduced images of both dates (pixel averages, ``reduced``), shifted and matched, and what was obscured or had
+    no data, for figures.
 
     ``fit``: the scene's radiometric fit (a linear map holds for pixel averages too).
     """
-    pair = shift_pair(read_reduced_pair(request), shift)
+    pair = shift_pair(reduced, shift)
     pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize, fit=fit))
     with rasterio.open(mask_path) as src:
         codes = src.read(1, out_shape=pair.shape, resampling=Resampling.mode)
