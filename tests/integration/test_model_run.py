@@ -93,6 +93,20 @@ def test_a_bad_model_is_exit_2_and_writes_nothing(pair, tmp_path):
         assert not out.exists()
 
 
+def test_a_model_without_its_bands_fails_before_any_block_and_writes_nothing(pair, model, tmp_path):
+    # Each block used to fail on its own, quietly, and the run ended "no pixel is valid on both dates".
+    before, after = pair(descriptions=None)
+    config = tmp_path / "blocks.toml"
+    config.write_text("block_size_px = 128\nblock_halo_m = 20\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model),
+                                   "--config", str(config)])
+    assert res.exit_code == 2, res.output
+    assert "takes bands red, green, blue; the images have -, -, -, -: no red, green, blue" in res.stderr
+    assert "valid on both dates" not in res.stderr
+    assert not out.exists()
+
+
 def test_models_lists_the_folder_and_says_what_is_wrong(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMPWATCH_MODELS", str(tmp_path))
     write_model(tmp_path / "difference.onnx")

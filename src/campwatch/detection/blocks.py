@@ -51,7 +51,7 @@ from campwatch.detection.analysis import (
     pair_parameters,
 )
 from campwatch.detection.classify import ChangeRegion
-from campwatch.detection.model import ChangeModel
+from campwatch.detection.model import ChangeModel, ModelError
 from campwatch.detection.radiometry import LinearFit, normalize
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
@@ -198,6 +198,9 @@ def analyse_blockwise(
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
     if not info.same_grid:
         check_overlap(info, transform, shape, aoi)
+    if model is not None:  # before any block is read: every block would fail alike
+        model.check_bands([info_b.band_names[i - 1] for i in info.before_bands],
+                          [info_a.band_names[i - 1] for i in info.after_bands])
     # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
     # The reduced images for the figures are read meanwhile, on a thread: GDAL reads and
     # resamples with Python's lock let go, on the core the blocks leave.
@@ -389,6 +392,8 @@ def _analyse_block(job: _BlockJob, blk: Block) -> _BlockOutcome:
                                  shift=job.shift, core=core_sl, shadow_directions=job.shadow_directions,
                                  radiometry=job.fit, noise_sigma=job.sigma, cloud_thresholds=job.cloud_thresholds,
                                  model=job.model)
+        except ModelError:
+            raise  # the model cannot run on these images: no block could
         except InputError as exc:
             # No pixel of this block is valid on both dates: not analysed, hidden on the date(s) without data.
             record["status"] = f"not analysed: {exc}"

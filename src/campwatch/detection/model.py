@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,6 +270,13 @@ class ChangeModel:
         return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name,
                              threshold=limit)
 
+    def check_bands(self, before: Sequence[str | None], after: Sequence[str | None]) -> None:
+        """Raise :class:`ModelError` unless both dates' bands (their names) hold every band the model takes."""
+        missing = [b for b in self.card.bands if b not in before or b not in after]
+        if missing:
+            raise ModelError(f"model {self.card.name} ({self.path.name}) takes bands {', '.join(self.card.bands)}; "
+                             f"the images have {', '.join(n or '-' for n in before)}: no {', '.join(missing)}")
+
     def prepare(self, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both dates in the model's bands and look: scaled to 0..1, then normalised.
 
@@ -282,11 +290,7 @@ class ChangeModel:
             When a scene lacks a band the model takes.
         """
         card = self.card
-        missing = [b for b in card.bands if b not in before.band_names or b not in after.band_names]
-        if missing:
-            raise ModelError(f"model {self.card.name} ({self.path.name}) takes bands {', '.join(card.bands)}; "
-                             f"the images have {', '.join(n or '-' for n in before.band_names)}: "
-                             f"no {', '.join(missing)}")
+        self.check_bands(before.band_names, after.band_names)
         stack = [np.stack([s.data[s.band_names.index(b)] for b in card.bands]) for s in (before, after)]
         if before.dtype == "uint8" and after.dtype == "uint8":
             low, high = np.zeros(len(card.bands), "float32"), np.full(len(card.bands), 255.0, "float32")
