@@ -160,9 +160,13 @@ def make_pair(size: int, work: Path) -> tuple[Path, Path]:
             profile = src.profile | {"width": size, "height": size, "tiled": True, "blockxsize": 256,
                                      "blockysize": 256, "compress": "zstd", "BIGTIFF": "IF_SAFER"}
             tags = src.tags()
+            names = src.descriptions
         _, th, tw = tile.shape
         with rasterio.open(path, "w", **profile) as dst:
             dst.update_tags(**tags)
+            for i, name in enumerate(names, start=1):  # red, green, blue, nir: what a model takes
+                if name:
+                    dst.set_band_description(i, name)
             step = 1024
             for r in range(0, size, step):
                 for c in range(0, size, step):
