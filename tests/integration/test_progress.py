@@ -62,6 +62,18 @@ def test_a_series_reports_every_image_in_date_order(tmp_path: Path):
                                                f"image of {dates[1]}: compared", f"image of {dates[2]}: compared"]
 
 
+def test_verify_reports_each_input_hashed_then_the_re_run(tmp_path: Path):
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["detect", str(CAMP22[0]), str(CAMP22[1]), "--out", str(out)]).exit_code == 0
+    res = CliRunner().invoke(cli, ["--progress", "json", "verify", str(out / "report.geojson")])
+    assert res.exit_code == 0, res.output
+    steps = _steps(res.stderr)
+    hashed = _in_order(steps, "input")
+    assert [s["stage"] for s in hashed[1:]] == [f"input {role} {p.name} hashed" for role, p in zip(("before", "after"), CAMP22[:2])]
+    kinds = [s["what"] for s in steps]
+    assert "step" in kinds and kinds.index("input") < kinds.index("step")  # the re-run comes after the hashing
+
+
 def test_no_bar_and_no_lines_when_stderr_is_not_a_terminal(tmp_path: Path):
     res = CliRunner().invoke(cli, ["detect", str(CAMP22[0]), str(CAMP22[1]), "--aoi", str(AOIS / "camp22.geojson"),
                                    "--out", str(tmp_path / "out")])

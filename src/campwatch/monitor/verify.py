@@ -22,6 +22,7 @@ from campwatch.errors import CampwatchError, InputError
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.scene import parse_band_names, sha256_file
 from campwatch.monitor.series import run_series
+from campwatch.progress import start
 from campwatch.report import REPORT_SCHEMA
 from campwatch.run import run_detect
 
@@ -78,7 +79,9 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
                             "outputs may differ for that reason alone")
 
     present = True
-    for rec in doc["inputs"]:
+    # Hashing a large image takes a while: one step per input, then the re-run reports its own.
+    task = start("input", len(doc["inputs"]), "hashing the inputs")
+    for rec in task.each(doc["inputs"], lambda r: f"input {r['role']} {Path(r['path']).name} hashed"):
         path = Path(rec["path"])
         label = f"input {rec['role']} {path}"
         if not path.is_file():
