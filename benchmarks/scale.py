@@ -83,7 +83,7 @@ with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.c
 '''
 
 STAGED = r'''
-import json, sys, time, functools
+import json, sys, time, functools, resource
 import campwatch.detection.analysis as analysis, campwatch.detection.blocks as blocks
 import campwatch.detection.classify as classify, campwatch.detection.model as model, campwatch.run as run
 from campwatch.cli.main import cli
@@ -101,7 +101,7 @@ STAGES = [(blocks, "_scene_parameters", "sample blocks: the scene's shift, fit, 
           (blocks, "_analyse_block", "blocks: the rest (pieces, class codes)"),
           (blocks, "_overview", "overview for figures"),
           (run, "write_outputs", "outputs: mask, map, report")]
-times, stack = {}, []
+times, stack, peaks = {}, [], {}
 def timed(fn, name):
     @functools.wraps(fn)
     def wrapper(*a, **k):
@@ -115,6 +115,9 @@ def timed(fn, name):
             total = time.perf_counter() - t
             _, inner = stack.pop()
             times[name] = times.get(name, 0.0) + total - inner
+            # Where the peak memory rose: the process's peak so far, at the end of each stage.
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+            peaks[name] = max(peaks.get(name, 0.0), peak)
             if stack:
                 stack[-1][1] += total
     return wrapper
@@ -125,7 +128,7 @@ try:
     cli.main(args, prog_name='campwatch', standalone_mode=False)
 finally:
     times["total in process"] = time.perf_counter() - start
-    json.dump(times, open(out_json, "w"))
+    json.dump({"seconds": times, "peak_gb_after": peaks}, open(out_json, "w"))
 '''
 
 FLOOR = r'''
@@ -199,9 +202,12 @@ def detect_staged(a: Path, b: Path, out: Path, extra: list[str]) -> tuple[float,
     stages = out.with_suffix(".stages.json")
     wall, gb, code = measure([sys.executable, "-c", STAGED, str(stages), "-q", "detect", str(a), str(b), "--out",
                               str(out), *extra])
-    times = json.loads(stages.read_text()) if stages.exists() else {}
+    found = json.loads(stages.read_text()) if stages.exists() else {}
+    report = out / "report.geojson"
+    if report.exists():  # how many changes the run kept in memory and wrote
+        found["changes"] = len(json.loads(report.read_text())["features"])
     shutil.rmtree(out, ignore_errors=True)
-    return wall, gb, code, times
+    return wall, gb, code, found
 
 
 def otb_mad(a: Path, b: Path, work: Path) -> tuple[float, float, int] | None:
@@ -261,10 +267,14 @@ def main() -> None:
                                             str(work / f"pixels{size}.tif")])
             row |= {"pixels_s": p_wall, "pixels_gb": p_gb, "pixels_exit": p_code}
             line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, "(target <= 3x)")
-        d_wall, d_gb, d_code, stages = detect_staged(a, b, work / f"detect{size}", [])
-        row |= {"detect_s": d_wall, "detect_gb": d_gb, "detect_exit": d_code, "stages_s": stages}
+        d_wall, d_gb, d_code, staged_run = detect_staged(a, b, work / f"detect{size}", [])
+        stages, peaks = staged_run.get("seconds", {}), staged_run.get("peak_gb_after", {})
+        row |= {"detect_s": d_wall, "detect_gb": d_gb, "detect_exit": d_code, "stages_s": stages,
+                "stages_peak_gb": peaks}
         vs = f"{d_wall / peer[0]:.1f}x OTB MAD" if peer else ""
-        line("campwatch detect, 1 worker", d_wall, d_gb, f_wall, mpx, f"(target <= 7x) {vs}")
+        line("campwatch detect, 1 worker", d_wall, d_gb, f_wall, mpx,
+             f"(target <= 7x) {vs} {staged_run.get('changes', '?')} changes")
+        row["changes"] = staged_run.get("changes")
         if "workers" not in args.skip:
             w_wall, w_gb, w_code = measure([campwatch, "-q", "detect", str(a), str(b), "--out",
                                             str(work / f"detect{size}-j2"), "--workers", "2"])
@@ -273,15 +283,17 @@ def main() -> None:
             line("campwatch detect, --workers 2", w_wall, w_gb, f_wall, mpx,
                  f"{d_wall / w_wall:.2f}x faster than 1 worker (target >= 1.7x)")
         if args.model:
-            m_wall, m_gb, m_code, m_stages = detect_staged(a, b, work / f"detect{size}-model",
-                                                           ["--model", str(args.model)])
-            row |= {"model_s": m_wall, "model_gb": m_gb, "model_exit": m_code, "model_stages_s": m_stages}
+            m_wall, m_gb, m_code, m_run = detect_staged(a, b, work / f"detect{size}-model", ["--model", str(args.model)])
+            row |= {"model_s": m_wall, "model_gb": m_gb, "model_exit": m_code,
+                    "model_stages_s": m_run.get("seconds", {})}
             line("campwatch detect --model, 1 worker", m_wall, m_gb, f_wall, mpx, "(target <= 9x)")
-        print(f"  stages of detect, 1 worker (the same process; ratios to the floor of {f_wall:.1f} s):")
+        print(f"  stages of detect, 1 worker (the same process; ratios to the floor of {f_wall:.1f} s; the process's "
+              "peak memory when the stage last ended):")
         staged = sum(v for k, v in stages.items() if k != "total in process")
         for name, secs in sorted(stages.items(), key=lambda kv: -kv[1]):
             if name != "total in process":
-                print(f"    {name:<56} {secs:8.1f} s {secs / f_wall:6.1f}x", flush=True)
+                print(f"    {name:<56} {secs:8.1f} s {secs / f_wall:6.1f}x {peaks.get(name, float('nan')):6.2f} GB",
+                      flush=True)
         if stages:
             rest = d_wall - staged
             print(f"    {'the rest: start-up, imports, joining changes':<56} {rest:8.1f} s {rest / f_wall:6.1f}x")
