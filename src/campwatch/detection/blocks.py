@@ -199,8 +199,7 @@ def analyse_blockwise(
     if not info.same_grid:
         check_overlap(info, transform, shape, aoi)
     if model is not None:  # before any block is read: every block would fail alike
-        model.check_bands([info_b.band_names[i - 1] for i in info.before_bands],
-                          [info_a.band_names[i - 1] for i in info.after_bands])
+        model.check_bands(*info.band_names)
     # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
     # The reduced images for the figures are read meanwhile, on a thread: GDAL reads and
     # resamples with Python's lock let go, on the core the blocks leave.

@@ -87,6 +87,12 @@ class PairInfo:
         """Whether both files share CRS, transform and size."""
         return same_grid(self.before, self.after)
 
+    @property
+    def band_names(self) -> tuple[tuple[str | None, ...], tuple[str | None, ...]]:
+        """The names of the bands compared, of the before and of the after file, in order."""
+        return (tuple(self.before.band_names[i - 1] for i in self.before_bands),
+                tuple(self.after.band_names[i - 1] for i in self.after_bands))
+
 
 def pair_info(request: PairRequest) -> PairInfo:
     """Read and check the metadata of a pair.
@@ -165,8 +171,7 @@ def read_pair(
         before = read_scene_onto(request.before, crs=info_b.crs, transform=transform,
                                  shape=(int(window.height), int(window.width)), bands=info.before_bands,
                                  date=request.dates[0])
-        before = dataclasses.replace(before, band_names=tuple(info_b.band_names[i - 1] for i in info.before_bands),
-                                     window=window)
+        before = dataclasses.replace(before, band_names=info.band_names[0], window=window)
     else:
         before = _bands(read_scene(request.before, window=window, date=request.dates[0]), info.before_bands, info_b)
     if info.same_grid:
@@ -177,7 +182,7 @@ def read_pair(
             check_overlap(info, before.transform, before.shape, request.aoi)
         after = read_scene_onto(request.after, crs=before.crs, transform=before.transform, shape=before.shape,
                                 bands=info.after_bands, date=request.dates[1])
-        after = dataclasses.replace(after, band_names=tuple(info_a.band_names[i - 1] for i in info.after_bands))
+        after = dataclasses.replace(after, band_names=info.band_names[1])
         notes += [f"{info_a.path.name}: {n}" for n in after.notes]
     return before, after, notes
 
@@ -362,12 +367,11 @@ def read_reduced_pair(request: PairRequest, *, max_px: int | None = None) -> Red
     shape_r = (-(-rows // factor), -(-cols // factor))
     transform = grid_t * Affine.scale(factor)
     scenes = []
-    for path, scene, idx, date in ((request.before, info.before, info.before_bands, request.dates[0]),
-                                   (request.after, info.after, info.after_bands, request.dates[1])):
+    for path, names, idx, date in ((request.before, info.band_names[0], info.before_bands, request.dates[0]),
+                                   (request.after, info.band_names[1], info.after_bands, request.dates[1])):
         sc = read_scene_onto(path, crs=info.before.crs, transform=transform, shape=shape_r, bands=idx, date=date,
                              resampling=Resampling.average)
-        scenes.append(dataclasses.replace(sc, band_names=tuple(scene.band_names[i - 1] for i in idx), notes=(),
-                                          window=window))
+        scenes.append(dataclasses.replace(sc, band_names=names, notes=(), window=window))
 
     def chips(bounds: tuple[float, float, float, float]) -> tuple[Scene, Scene]:
         left, bottom, right, top = bounds
