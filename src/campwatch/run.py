@@ -69,7 +69,9 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     config = config or DetectConfig()
     info = pair_info(request)
     model = load_model(resolve_model(config.model)) if config.model else None
-    if model is not None:
+    if model is not None:  # before any pixel is read
+        model.check_bands(*info.band_names)
+        model.check_pixel_size(info.before.pixel_size)
         info = dataclasses.replace(info, notes=info.notes + tuple(model.notes_for(info.before.pixel_size)))
     window = aoi_window(info.before, request.aoi)
     config.check_window(int(window.height), int(window.width))

@@ -23,7 +23,7 @@ from shapely.geometry import Point, box
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
 from campwatch.monitor.history import run_check
-from campwatch.monitor.store import CHANGE_COLUMNS, CHECK_COLUMNS, history_layers, write_history
+from campwatch.monitor.store import CHANGE_COLUMNS, CHECK_COLUMNS, REVIEW_COLUMNS, history_layers, write_history
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -97,7 +97,9 @@ def test_an_analysts_layers_columns_and_styles_survive_checks(tmp_path: Path):
     assert list(checks["check_id"]) == [first.check_id, second.check_id]
     # The history still reads as campwatch's, with the analyst's columns after campwatch's.
     changes, checks = history_layers(history)
-    assert list(changes.columns) == list(CHANGE_COLUMNS) + ["reviewed", "geometry"]
+    assert list(changes.columns) == list(CHANGE_COLUMNS) + list(REVIEW_COLUMNS) + ["reviewed", "geometry"]
+    # campwatch's review columns: the changes it adds are unreviewed.
+    assert set(changes["review"]) == {"unreviewed"}
     assert list(checks.columns) == list(CHECK_COLUMNS) + ["reviewer", "geometry"]
 
 

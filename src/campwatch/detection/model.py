@@ -29,10 +29,17 @@ from typing import Any
 
 import numpy as np
 
+from campwatch.detection.features import (
+    FEATURE_HALO_PX,
+    FEATURE_SETS,
+    feature_count,
+    pixel_features,
+    tile_windows,
+)
 from campwatch.errors import InputError
 from campwatch.io.scene import Scene
 
-__all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "find_card", "read_card",
+__all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "scaled_bands", "TAUGHT_PIXEL_FACTOR", "find_card", "read_card",
            "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS"]
 
 #: What a model's probability covers.
@@ -42,6 +49,10 @@ MODEL_OUTPUTS = ("buildings", "all")
 #: card or file cannot make campwatch spend memory it does not have.
 MAX_TILE_PX = 4096
 MAX_MODEL_BYTES = 2 * 1024**3
+#: A taught model refuses pixels more than this many times finer or coarser than it was taught on.
+TAUGHT_PIXEL_FACTOR = 2.0
+#: Feature rows a pixel classifier takes at once (about 50 MB of features).
+_ROWS_PER_RUN = 262_144
 
 
 class ModelError(InputError):
@@ -77,6 +88,14 @@ class ModelCard:
         The range of pixel sizes (metres) of the imagery it was trained on.
     tile_px, overlap_px : int
         Inference tiles and their overlap, in pixels (seams are blended over the overlap).
+    features : str
+        Empty for a model of images (two (1, bands, H, W) inputs). For a pixel classifier,
+        the versioned name of the feature set campwatch computes before the graph
+        (:data:`campwatch.detection.features.FEATURE_SETS`); the graph then takes one (N, F)
+        input, ``inputs[0]``, and gives (N, 2) class probabilities, change the second.
+    training : dict
+        What a taught model was taught from: the pairs with their SHA-256 and label counts,
+        the pixel sizes, the validation score (empty for a model the user brings).
     """
 
     name: str
@@ -96,6 +115,13 @@ class ModelCard:
     tile_px: int = 512
     overlap_px: int = 64
     notes: str = ""
+    features: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def taught(self) -> bool:
+        """Whether this is a pixel classifier campwatch feeds its own features (``campwatch teach``)."""
+        return bool(self.features)
 
     @classmethod
     def from_dict(cls, values: Any, *, source: str) -> ModelCard:
@@ -144,10 +170,23 @@ class ModelCard:
                 or len(set(bands)) != len(bands)):
             raise ModelError(f"model card {source}: bands={bands!r} is not valid; expected a list of distinct band "
                              "names such as [\"red\", \"green\", \"blue\"]")
+        features = values.get("features", "")
+        if not isinstance(features, str) or (features and features not in FEATURE_SETS):
+            raise ModelError(f"model card {source}: features={features!r} is not valid; expected one of "
+                             f"{', '.join(FEATURE_SETS)} (the feature sets this campwatch computes), or none for "
+                             "a model of images")
         inputs = values["inputs"]
-        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or not all(isinstance(i, str) for i in inputs):
+        if features:
+            if not isinstance(inputs, (list, tuple)) or len(inputs) != 1 or not isinstance(inputs[0], str):
+                raise ModelError(f"model card {source}: inputs={inputs!r} is not valid; a pixel classifier takes "
+                                 "one input, its features: [\"features\"]")
+            inputs = [inputs[0], ""]
+        elif not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or not all(isinstance(i, str) for i in inputs):
             raise ModelError(f"model card {source}: inputs={inputs!r} is not valid; expected the names of the "
                              "earlier and the later date's inputs, [\"a\", \"b\"]")
+        training = values.get("training", {})
+        if not isinstance(training, dict):
+            raise ModelError(f"model card {source}: training={training!r} is not valid; expected a table")
         covers = text("covers")
         if covers not in MODEL_OUTPUTS:
             raise ModelError(f"model card {source}: covers={covers!r} is not valid; expected one of "
@@ -178,11 +217,16 @@ class ModelCard:
                    inputs=(inputs[0], inputs[1]), output=text("output"), covers=covers, mean=mean, std=std,
                    tile_multiple=multiple, threshold=float(threshold), pixel_size_m=(sizes[0], sizes[1]),
                    scale=scale, stretch_percentiles=(low, high), tile_px=tile, overlap_px=overlap,
-                   notes=text("notes"))
+                   notes=text("notes"), features=features, training=training)
 
     def to_dict(self) -> dict[str, Any]:
-        """The card as a table (for the report)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The card as a table (for the report); a model of images' card as it always was."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if not self.taught:
+            del out["features"], out["training"]
+        else:
+            out["inputs"] = [self.inputs[0]]
+        return out
 
 
 def find_card(model_path: Path) -> Path | None:
@@ -263,12 +307,28 @@ class ChangeModel:
     def change(self, before: Scene, after: Scene, usable: np.ndarray, *, threshold: float | None = None
                ) -> LearnedChange:
         """Where the model sees change between two scenes on one grid (:meth:`probability` over a threshold)."""
+        self.check_pixel_size(float(np.sqrt(before.pixel_area)))
         prob = self.probability(before, after, usable)
         limit = self.card.threshold if threshold is None else threshold
         mask = np.zeros(usable.shape, dtype=bool)
         np.greater(prob, limit, out=mask, where=usable)
         return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name,
                              threshold=limit)
+
+    def check_pixel_size(self, pixel_size: float) -> None:
+        """Raise :class:`ModelError` when a taught model meets pixels far from those it was taught on.
+
+        A model the user brings only warns (:meth:`notes_for`); a taught model's features are
+        measured in pixels, so at more than :data:`TAUGHT_PIXEL_FACTOR` times finer or coarser
+        than it was taught on they describe other things than it learnt.
+        """
+        if not self.card.taught:
+            return
+        low, high = self.card.pixel_size_m
+        if pixel_size < low / TAUGHT_PIXEL_FACTOR or pixel_size > high * TAUGHT_PIXEL_FACTOR:
+            raise ModelError(f"model {self.card.name} ({self.path.name}) was taught on pixels of {low:g} to "
+                             f"{high:g} m; these images' are {pixel_size:.2f} m, more than {TAUGHT_PIXEL_FACTOR:g} "
+                             "times off: teach it on imagery of this pixel size")
 
     def check_bands(self, before: Sequence[str | None], after: Sequence[str | None]) -> None:
         """Raise :class:`ModelError` unless both dates' bands (their names) hold every band the model takes."""
@@ -278,42 +338,15 @@ class ChangeModel:
                              f"the images have {', '.join(n or '-' for n in before)}: no {', '.join(missing)}")
 
     def prepare(self, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Both dates in the model's bands and look: scaled to 0..1, then normalised.
-
-        8-bit images are divided by 255; others are stretched between the card's
-        percentiles of both dates' valid pixels together (one stretch for both, so that a
-        change of brightness stays a change). Invalid pixels hold 0 (the mean).
+        """Both dates in the model's bands and look (:func:`scaled_bands`).
 
         Raises
         ------
         ModelError
             When a scene lacks a band the model takes.
         """
-        card = self.card
         self.check_bands(before.band_names, after.band_names)
-        stack = [np.stack([s.data[s.band_names.index(b)] for b in card.bands]) for s in (before, after)]
-        if before.dtype == "uint8" and after.dtype == "uint8":
-            low, high = np.zeros(len(card.bands), "float32"), np.full(len(card.bands), 255.0, "float32")
-        else:
-            # The stretch from an even sample of at most a million pixels a date: enough for
-            # two percentiles, and memory that does not grow with the scene.
-            where = np.flatnonzero(valid)
-            where = where[:: max(1, where.size // 1_000_000)]
-            both = np.concatenate([x.reshape(x.shape[0], -1)[:, where] for x in stack], axis=1)
-            if both.size == 0:
-                low, high = np.zeros(len(card.bands), "float32"), np.ones(len(card.bands), "float32")
-            else:
-                low, high = (np.percentile(both, card.stretch_percentiles, axis=1).astype("float32"))
-        span = np.maximum(high - low, 1e-6)
-        mean = np.asarray(card.mean, "float32")[:, None, None]
-        std = np.asarray(card.std, "float32")[:, None, None]
-        out = []
-        for x in stack:
-            unit = np.clip((x - low[:, None, None]) / span[:, None, None], 0.0, 1.0)
-            norm = ((unit - mean) / std).astype("float32")
-            norm[:, ~valid] = 0.0
-            out.append(norm)
-        return out[0], out[1]
+        return scaled_bands(self.card, before, after, valid)
 
     def probability(self, before: Scene, after: Scene, valid: np.ndarray) -> np.ndarray:
         """The model's change probability at every pixel of two scenes on one grid; NaN where not valid.
@@ -323,10 +356,37 @@ class ChangeModel:
         weights that fall towards their edges, so that the result does not show the seams.
         """
         a, b = self.prepare(before, after, valid)
+        if self.card.taught:
+            return self._classify_pixels(a, b, valid)
         prob = run_tiled(self._run, a, b, tile=self.card.tile_px, overlap=self.card.overlap_px,
                          multiple=self.card.tile_multiple)
         prob[~valid] = np.nan
         return prob
+
+    def _classify_pixels(self, a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """A pixel classifier's probability of change: campwatch's features of each tile (with the halo
+        they reach, so that tiles join without seams), the valid pixels' rows through the graph."""
+        prob = np.full(valid.shape, np.nan, dtype="float32")
+        for window, inner in tile_windows(valid.shape, self.card.tile_px, FEATURE_HALO_PX):
+            keep = valid[window][inner]
+            if not keep.any():
+                continue
+            feats = pixel_features(a[(slice(None),) + window], b[(slice(None),) + window], self.card.features)
+            rows = np.ascontiguousarray(feats[(slice(None),) + inner][:, keep].T)
+            del feats
+            out = prob[window][inner]
+            out[keep] = self.classify_rows(rows)
+        return prob
+
+    def classify_rows(self, rows: np.ndarray) -> np.ndarray:
+        """A pixel classifier's probability of change for (N, F) float32 feature rows, in batches."""
+        card = self.card
+        out = np.empty(rows.shape[0], dtype="float32")
+        for start in range(0, rows.shape[0], _ROWS_PER_RUN):
+            chunk = rows[start:start + _ROWS_PER_RUN]
+            (p,) = self.session.run([card.output], {card.inputs[0]: chunk})
+            out[start:start + chunk.shape[0]] = np.asarray(p, dtype="float32")[:, 1]
+        return out
 
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         card = self.card
@@ -341,6 +401,39 @@ class ChangeModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.session = _session(self.path)
+
+
+def scaled_bands(card: ModelCard, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both dates in a card's bands and look: scaled to 0..1, then normalised.
+
+    8-bit images are divided by 255; others are stretched between the card's
+    percentiles of both dates' valid pixels together (one stretch for both, so that a
+    change of brightness stays a change). Invalid pixels hold 0 (the mean). Both scenes
+    must hold every band of the card (:meth:`ChangeModel.check_bands`).
+    """
+    stack = [np.stack([s.data[s.band_names.index(b)] for b in card.bands]) for s in (before, after)]
+    if before.dtype == "uint8" and after.dtype == "uint8":
+        low, high = np.zeros(len(card.bands), "float32"), np.full(len(card.bands), 255.0, "float32")
+    else:
+        # The stretch from an even sample of at most a million pixels a date: enough for
+        # two percentiles, and memory that does not grow with the scene.
+        where = np.flatnonzero(valid)
+        where = where[:: max(1, where.size // 1_000_000)]
+        both = np.concatenate([x.reshape(x.shape[0], -1)[:, where] for x in stack], axis=1)
+        if both.size == 0:
+            low, high = np.zeros(len(card.bands), "float32"), np.ones(len(card.bands), "float32")
+        else:
+            low, high = (np.percentile(both, card.stretch_percentiles, axis=1).astype("float32"))
+    span = np.maximum(high - low, 1e-6)
+    mean = np.asarray(card.mean, "float32")[:, None, None]
+    std = np.asarray(card.std, "float32")[:, None, None]
+    out = []
+    for x in stack:
+        unit = np.clip((x - low[:, None, None]) / span[:, None, None], 0.0, 1.0)
+        norm = ((unit - mean) / std).astype("float32")
+        norm[:, ~valid] = 0.0
+        out.append(norm)
+    return out[0], out[1]
 
 
 def _ramp(n: int, overlap: int, lead: bool, trail: bool) -> np.ndarray:
@@ -465,6 +558,10 @@ def load_model(path: str | Path) -> ChangeModel:
     if isinstance(values, dict):
         values = {k: v for k, v in values.items() if k != "file"}
     card = ModelCard.from_dict(values, source=source)
+    expected = card.training.get("model_sha256")
+    if expected is not None and expected != digest:
+        raise ModelError(f"model {path}: its card ({source}) was written for another file (SHA-256 {str(expected)[:16]}..., "
+                         f"this one's {digest[:16]}...); put the card taught with it beside it")
     _check_graph(session, card, path)
     return ChangeModel(path=path, card=card, sha256=digest, card_path=card_path, session=session,
                        card_sha256=hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path else None)
@@ -473,6 +570,9 @@ def load_model(path: str | Path) -> ChangeModel:
 def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name: o for o in session.get_outputs()}
+    if card.taught:
+        _check_pixel_graph(inputs, outputs, card, path)
+        return
     for name in card.inputs:
         if name not in inputs:
             raise ModelError(f"model {path}: has no input {name!r} (its inputs: {', '.join(inputs)}); "
@@ -492,6 +592,28 @@ def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
     if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 1):
         raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (1, 1, H, W), "
                          "a probability of change")
+
+
+def _check_pixel_graph(inputs: dict[str, Any], outputs: dict[str, Any], card: ModelCard, path: Path) -> None:
+    """A pixel classifier's graph: one (N, F) float input of the card's feature set, an (N, 2) output."""
+    n = feature_count(len(card.bands), card.features)
+    name = card.inputs[0]
+    if len(inputs) != 1 or name not in inputs:
+        raise ModelError(f"model {path}: a pixel classifier takes one input {name!r}; its inputs are "
+                         f"{', '.join(inputs)}; fix 'inputs' in its card")
+    shape = inputs[name].shape
+    if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != n):
+        raise ModelError(f"model {path}: input {name!r} has shape {shape}; the feature set {card.features} of "
+                         f"{len(card.bands)} bands has {n} features: (N, {n})")
+    if inputs[name].type != "tensor(float)":
+        raise ModelError(f"model {path}: input {name!r} is {inputs[name].type}; campwatch gives float32")
+    if card.output not in outputs:
+        raise ModelError(f"model {path}: has no output {card.output!r} (its outputs: {', '.join(outputs)}); "
+                         "fix 'output' in its card")
+    shape = outputs[card.output].shape
+    if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != 2):
+        raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (N, 2), the "
+                         "probabilities of no change and change")
 
 
 def model_member(record: dict[str, Any] | None) -> dict[str, Any]:

@@ -40,8 +40,15 @@ from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest
 from campwatch.io.scene import SceneInfo, scene_files, sha256_file
+from campwatch.monitor.review import apply_reviews
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
-from campwatch.monitor.store import history_layers, rows_from_tracked, tracked_from_rows, write_history
+from campwatch.monitor.store import (
+    REVIEW_COLUMNS,
+    history_layers,
+    rows_from_tracked,
+    tracked_from_rows,
+    write_history,
+)
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject, same_place
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import view_from_result
@@ -141,13 +148,20 @@ def _stage_check_figures(
 ) -> None:
     """The figures of a check's newest pair, the AOI's timeline so far, and report.html."""
     view = view_from_result(result, credit=result.credit)
-    # In a check's page, each change goes by its id in the history.
+    # In a check's page, each change goes by its id in the history, with the analyst's review; what
+    # the analyst rejected (a known false alarm, found again) is not shown as change.
     named = []
     for mc in view.changes:
         local = reproject(mc.geometry, result.before.crs, crs)
         match = next((t for t in tracker.changes if t.change_class == mc.change_class
                       and same_place(t.geometry, local)), None)
-        named.append(dataclasses.replace(mc, id=match.id) if match is not None else mc)
+        if match is None:
+            named.append(mc)
+            continue
+        review = match.properties.get("review", {}).get("review")
+        if review == "rejected":
+            continue
+        named.append(dataclasses.replace(mc, id=match.id, review=review))
     view = dataclasses.replace(view, changes=named)
     dates = sorted({c.before[1] for c in tracker.changes} | {c.first[1] for c in tracker.changes}
                    | {result.before.date, result.after.date})
@@ -164,7 +178,8 @@ def _stage_check_figures(
     if pair_doc is not None:
         doc["coregistration"] = {"shift_px": pair_doc["shift_px"]}
     also = [c.feature(crs)["properties"] for c in tracker.changes
-            if c.found_by == "baseline" and c.properties.get("check_id") == check_doc["check"]["check_id"]]
+            if c.found_by == "baseline" and c.properties.get("check_id") == check_doc["check"]["check_id"]
+            and "false_alarm_of" not in c.properties]
     outs.path("report.html").write_text(
         report_html(view, pngs, kind="check", doc=doc, headline=f"{key_name}: {headline}", also=also),
         encoding="utf-8")
@@ -331,7 +346,7 @@ def _already_done(plan: _Plan) -> CheckResult | None:
     mine_changes = changes_df[changes_df["aoi"] == plan.key_name]
     numbers = [int(m.group(1)) for m in (re.search(r"-(\d+)$", str(c)) for c in mine_changes["change_id"]) if m]
     plan.start, plan.crs, plan.changes_df, plan.checks_df = start, crs, changes_df, checks_df
-    plan.tracker = ChangeTracker(crs, tracked_from_rows(mine_changes, crs), id_prefix=f"{plan.key_name}-",
+    plan.tracker = ChangeTracker(crs, tracked_from_rows(mine_changes, crs, path=plan.history), id_prefix=f"{plan.key_name}-",
                                  next_number=max(numbers, default=0) + 1)
     plan.known_ids = {c.id for c in plan.tracker.changes}
     return None
@@ -360,6 +375,8 @@ class _Found:
     new: list[TrackedChange]
     confirmed: int
     record: dict[str, Any]
+    #: New changes that recur a change the analyst rejected: recorded, not reported.
+    false_alarms: list[TrackedChange] = field(default_factory=list)
 
 
 def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now: dt.datetime | None) -> _Found:
@@ -369,8 +386,8 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
     last_usable = usable[-1] if usable else None
     newest_ok = last_usable is not None and last_usable.date == newest.date
     prev_rec = usable[-2] if len(usable) >= 2 else None
-    new = [c for c in tracker.changes if c.id not in plan.known_ids]
-    for c in new:
+    new, alarms = apply_reviews(tracker, [c for c in tracker.changes if c.id not in plan.known_ids], plan.known_ids)
+    for c in new + alarms:
         c.properties["check_id"] = check_id
     confirmed = sum(1 for c in tracker.changes if c.id in plan.known_ids and c.last[1] == newest.date)
     since = infos[plan.start].date.isoformat()
@@ -379,6 +396,9 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
     against_base = [c for c in new if c.found_by == "baseline"]
     also = (f"; against the baseline {plan.base.date.isoformat()} also: {describe_new(against_base)}"
             if against_base else "")
+    if alarms:
+        also += (f"; {len(alarms)} known false alarm{'s' if len(alarms) != 1 else ''} not reported (recur "
+                 f"{', '.join(sorted({str(c.properties['false_alarm_of']) for c in alarms}))}, rejected before)")
     if newest_ok:
         status = "ok"
         text = f"since {since}: {describe_new(paired)}{also}"
@@ -401,7 +421,7 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
         "report_folder": str((plan.out_dir / check_id).resolve()), "key": plan.key,
         "campwatch_version": __version__,
     }
-    return _Found(status, text, newest_ok, new, confirmed, record)
+    return _Found(status, text, newest_ok, new, confirmed, record, alarms)
 
 
 def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: PairStager) -> dict[str, Any]:
@@ -414,6 +434,7 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         "pairs": [summary | {"kind": kind} for kind, summary in stager.staged],
         "parameters": plan.config.to_dict(),
         "new": [c.feature(plan.crs) for c in found.new],
+        "known_false_alarms": [c.feature(plan.crs) for c in found.false_alarms],
         "inputs": [{"role": "image", "date": i.date.isoformat(), "path": str(Path(i.path).resolve()),
                     "sha256": _scene_digest(i)} for i in plan.infos]
         + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}]
@@ -421,6 +442,28 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         "model": model_member(stager.model),
         "software": software_versions(),
     }
+
+
+def _with_reviews(rows: gpd.GeoDataFrame, changes: list[TrackedChange]) -> gpd.GeoDataFrame:
+    """``rows`` with the review columns: the analyst's where the history has them (merged in already),
+    else what campwatch says of a change it adds (``unreviewed``, or a known false alarm's rejection)."""
+    rows = rows.copy()
+    for column in REVIEW_COLUMNS:
+        if column not in rows:
+            rows[column] = pd.Series([None] * len(rows), dtype=object, index=rows.index)
+        else:
+            rows[column] = rows[column].astype(object)
+    said = {c.id: c.properties["review"] for c in changes if "review" in c.properties}
+    keys = {"review": "review", "review_class": "class", "review_note": "note", "reviewed_by": "by",
+            "reviewed_at": "at"}
+    for i, row in rows.iterrows():
+        state = row["review"]
+        if isinstance(state, str) and state.strip():
+            continue
+        review = said.get(str(row["change_id"]))
+        for column, key in keys.items():
+            rows.at[i, column] = (review or {}).get(key, "unreviewed" if column == "review" else None)
+    return rows
 
 
 def _commit(plan: _Plan, found: _Found) -> None:
@@ -433,6 +476,7 @@ def _commit(plan: _Plan, found: _Found) -> None:
     if extra and len(mine):
         known = changes_df.loc[changes_df["aoi"] == plan.key_name, ["change_id"] + extra].drop_duplicates("change_id")
         mine = gpd.GeoDataFrame(mine.merge(known, on="change_id", how="left"), geometry="geometry", crs="EPSG:4326")
+    mine = _with_reviews(mine, plan.tracker.changes)
     other_changes = changes_df[changes_df["aoi"] != plan.key_name]
     all_changes = pd.concat([other_changes, mine], ignore_index=True) if len(other_changes) else mine
     check_row = gpd.GeoDataFrame([found.record], geometry=[plan.aoi.geometry], crs="EPSG:4326")

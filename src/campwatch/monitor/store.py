@@ -38,11 +38,12 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import shape
 
+from campwatch.classes import CLASSES
 from campwatch.errors import InputError
 from campwatch.monitor.tracking import TrackedChange, reproject
 from campwatch.publish.qgis import vector_qml, write_layer_styles
 
-__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
+__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REVIEW_COLUMNS", "REVIEW_STATES", "review_of", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
            "write_history", "tracked_from_rows", "rows_from_tracked"]
 
 CHANGE_COLUMNS = (
@@ -55,6 +56,14 @@ CHECK_COLUMNS = (
     "baseline_image", "baseline_date", "compared_through", "new_changes", "confirmed_changes", "summary",
     "skipped", "report_folder", "key", "campwatch_version",
 )
+
+
+#: The analyst's review of each change, in ``changes``: campwatch adds these columns and fills them
+#: for the changes it adds (``unreviewed``, or ``rejected`` for a known false alarm that recurs);
+#: after that they are the analyst's, and a check never overwrites them.
+REVIEW_COLUMNS = ("review", "review_class", "review_note", "reviewed_by", "reviewed_at")
+#: What a review says of a change.
+REVIEW_STATES = ("unreviewed", "confirmed", "rejected", "corrected")
 
 
 def _empty(columns: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -113,7 +122,8 @@ def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
             checks[c] = pd.Series([None] * len(checks), dtype=object)
     _check_rows(path, "changes", changes, "change_id")
     _check_rows(path, "checks", checks, "check_id")
-    return _ordered(changes, CHANGE_COLUMNS), _ordered(checks, CHECK_COLUMNS)
+    reviews = tuple(c for c in REVIEW_COLUMNS if c in changes)
+    return _ordered(changes, CHANGE_COLUMNS + reviews), _ordered(checks, CHECK_COLUMNS)
 
 
 def _ordered(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -198,15 +208,62 @@ def _sql_type(series: pd.Series) -> str:
     return "TEXT"
 
 
-def tracked_from_rows(rows: gpd.GeoDataFrame, crs: Any) -> list[TrackedChange]:
+def _text(value: Any) -> str | None:
+    """A cell's text, or None when it is empty."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def review_of(row: Any, *, path: Any = None, number: int | None = None) -> dict[str, str] | None:
+    """A change row's review (state, class, note, by, at), or None when it is unreviewed.
+
+    Raises
+    ------
+    InputError
+        When the row's review is not one of :data:`REVIEW_STATES`, or a correction names no
+        class campwatch knows, naming the row.
+    """
+    state = _text(row.get("review")) or "unreviewed"
+    where = f"history {path}: layer 'changes', row {number} (change_id {row.get('change_id')!r})"
+    if state not in REVIEW_STATES:
+        raise InputError(f"{where}: review is {state[:40]!r}; expected one of {', '.join(REVIEW_STATES)}")
+    if state == "unreviewed":
+        return None
+    out = {"review": state}
+    for column, key in (("review_class", "class"), ("review_note", "note"), ("reviewed_by", "by"),
+                        ("reviewed_at", "at")):
+        value = _text(row.get(column))
+        if value is not None:
+            out[key] = value
+    if state == "corrected":
+        if out.get("class") not in CLASSES:
+            raise InputError(f"{where}: review is 'corrected' but review_class is {out.get('class')!r}; give the "
+                             f"right class, one of {', '.join(CLASSES)}")
+    return out
+
+
+def tracked_from_rows(rows: gpd.GeoDataFrame, crs: Any, *, path: Any = None) -> list[TrackedChange]:
+    """The tracked changes of a history's rows; a change the analyst corrected takes the class they gave
+    (the class campwatch found stays in ``properties['found_class']``)."""
     changes = []
-    for _, r in rows.iterrows():
+    for number, (_, r) in enumerate(rows.iterrows(), start=1):
         reverted = None
         if isinstance(r["reverted_from"], str) and r["reverted_from"]:
             reverted = {"from": r["reverted_from"], "to": r["reverted_to"]}
+        review = review_of(r, path=path, number=number) if "review" in r else None
+        properties: dict[str, Any] = {"cause": r["cause"], "check_id": r["check_id"]}
+        found_class = str(r["class"])
+        change_class = found_class
+        if review is not None:
+            properties["review"] = review
+            if review["review"] == "corrected":
+                change_class = review["class"]
+                properties["found_class"] = found_class
         changes.append(TrackedChange(
             id=str(r["change_id"]),
-            change_class=str(r["class"]),
+            change_class=change_class,
             geometry=reproject(r.geometry, "EPSG:4326", crs),
             before=(str(r["before_image"]), dt.date.fromisoformat(str(r["interval_from"]))),
             first=(str(r["first_image"]), dt.date.fromisoformat(str(r["interval_to"]))),
@@ -217,7 +274,7 @@ def tracked_from_rows(rows: gpd.GeoDataFrame, crs: Any) -> list[TrackedChange]:
             pairs=json.loads(r["pairs"]) if isinstance(r["pairs"], str) else [],
             found_by=str(r["found_by"]),
             reverted=reverted,
-            properties={"cause": r["cause"], "check_id": r["check_id"]},
+            properties=properties,
         ))
     return changes
 
@@ -229,7 +286,7 @@ def rows_from_tracked(changes: list[TrackedChange], crs: Any, aoi: str) -> gpd.G
         f = c.feature(crs)
         p = f["properties"]
         rows.append({
-            "change_id": c.id, "aoi": aoi, "class": c.change_class,
+            "change_id": c.id, "aoi": aoi, "class": c.properties.get("found_class", c.change_class),
             "interval_from": p["interval"]["from"], "interval_to": p["interval"]["to"],
             "before_image": c.before[0], "first_image": c.first[0], "first_seen": p["interval"]["to"],
             "last_image": c.last[0], "last_confirmed": p["last_confirmed"], "confidence": p["confidence"],

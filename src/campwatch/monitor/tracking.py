@@ -126,6 +126,8 @@ class TrackedChange:
             "cause": self.properties.get("cause"),
             "evidence": self.properties.get("evidence", {}),
         }
+        if "review" in self.properties:  # only a history's changes have one
+            props["review"] = dict(self.properties["review"])
         return {"type": "Feature", "id": self.id, "geometry": mapping(geom), "properties": props}
 
 

@@ -194,7 +194,8 @@ def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float 
         _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale)
     if label and c.change_class != "other_change":
         pt = c.geometry.representative_point()
-        ax.annotate(str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7 * scale,
+        # A change the analyst confirmed carries a tick by its number.
+        ax.annotate(f"{c.number} \u2713" if c.review in ("confirmed", "corrected") else str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7 * scale,
                     color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
 
 

@@ -172,7 +172,7 @@ def report_html(
         {"number": ch.number, "id": ch.id, "label": CLASSES[ch.change_class].label,
          "colour": CLASSES[ch.change_class].colour, "size": ch.size, "lat": f"{ch.lonlat[1]:.6f}",
          "lon": f"{ch.lonlat[0]:.6f}", "interval": f"{ch.interval[0]} to {ch.interval[1]}",
-         "confidence": f"{ch.confidence:.2f}", "found_by": ch.found_by}
+         "confidence": f"{ch.confidence:.2f}", "found_by": ch.found_by, "review": ch.review}
         for ch in sorted(view.changes, key=lambda ch: ch.number) if ch.change_class in ANALYST_CLASSES
     ]
     other = [ch for ch in view.changes if ch.change_class not in ANALYST_CLASSES]

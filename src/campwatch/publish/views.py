@@ -52,6 +52,8 @@ class MappedChange:
     interval: tuple[str, str]
     lonlat: tuple[float, float]
     found_by: str = "pair"
+    #: The analyst's review (``confirmed``, ``corrected``), for a change of a history; None: none.
+    review: str | None = None
 
     @property
     def size(self) -> str:
@@ -129,6 +131,7 @@ def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[Ma
             interval=(p["interval"]["from"], p["interval"]["to"]),
             lonlat=(float(lon), float(lat)) if lon is not None and lat is not None else _lonlat(geom, crs),
             found_by=p.get("found_by", "pair"),
+            review=(p.get("review") or {}).get("review") if isinstance(p.get("review"), dict) else None,
         ))
     return out
 
