@@ -26,16 +26,38 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
 
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.data.sample import SAMPLE_CAMPS, write_series
-from campwatch.evaluate import STRUCTURE_CLASSES, evaluate_dataset, score_report
+from campwatch.detection.analysis import analyse_scenes
+from campwatch.detection.model import ChangeModel, load_model
+from campwatch.evaluate import (
+    STRUCTURE_CLASSES,
+    PixelScore,
+    dataset_pairs,
+    evaluate_dataset,
+    pixel_score,
+    read_pair_scene,
+    score_report,
+)
+from campwatch.io.scene import Scene
+from campwatch.monitor.history import run_check
+from campwatch.monitor.review import review_from_truth
+from campwatch.monitor.store import history_layers
+from campwatch.monitor.tracking import REVERSAL, same_place
 from campwatch.run import detect, run_detect
+from campwatch.teach import TeachOptions, TeachPair, teach, teach_pair, write_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "tower_added", "tower_removed",
@@ -140,6 +162,147 @@ def real_scores(realdata: Path, config: DetectConfig) -> dict[str, object]:
     return out
 
 
+#: LEVIR-CD crops that are windows of a full tile here: they go with it, taught from or scored, never split.
+_WITHIN = {"test_102_": "test_102", "test_7_": "test_7"}
+
+
+def _group(name: str) -> str:
+    return next((tile for prefix, tile in _WITHIN.items() if name.startswith(prefix)), name)
+
+
+def _labelled_pairs(folder: Path, pixel: float) -> list[tuple[str, Scene, Scene, np.ndarray]]:
+    out = []
+    for name, a, b, lab in dataset_pairs(folder):
+        before = read_pair_scene(a, pixel_size=pixel, date=dt.date(2000, 1, 1))
+        after = read_pair_scene(b, pixel_size=pixel, date=dt.date(2000, 1, 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(lab) as ds:
+                truth = ds.read(1) > 127
+        out.append((name, before, after, truth))
+    return out
+
+
+def _scored(before: Scene, after: Scene, truth: np.ndarray, where: np.ndarray, config: DetectConfig,
+            model: ChangeModel | None, codes: np.ndarray) -> PixelScore:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = analyse_scenes(before, after, config=config, model=model)
+    predicted = np.isin(result.classes, codes)
+    return pixel_score(predicted, truth, result.analysed & ~result.obscured.mask & where)
+
+
+def _taught(pairs: list[TeachPair], work: Path, name: str, covers: str) -> ChangeModel:
+    taught = teach(pairs, options=TeachOptions(covers=covers), name=name)
+    path, _ = write_model(taught, work / f"{name}.onnx")
+    return load_model(path)
+
+
+def taught_scores(realdata: Path, config: DetectConfig, work: Path) -> dict[str, object]:
+    """An analyst simulated from the labels: each pair's left quarter teaches, the rest is scored (quarter);
+    the other pairs teach, the one left out is scored (across). Through campwatch's own class mask."""
+    out: dict[str, object] = {}
+    sets = (("levir", 0.5, "buildings", STRUCTURE_CLASSES, 0.70, 0.55),
+            ("dsifn", 2.0, "all", tuple(CLASSES), None, None))
+    for name, pixel, covers, classes, quarter_target, across_target in sets:
+        folder = realdata / name
+        if not folder.is_dir():
+            print(f"{name}: not found under {realdata}")
+            continue
+        codes = np.array([CLASSES[c].code for c in classes])
+        pairs = _labelled_pairs(folder, pixel)
+        t0 = time.perf_counter()
+        # quarter: each pair taught by its own left quarter's labels, scored on the other three quarters.
+        each, untaught, classical = PixelScore(0, 0, 0, 0), [], PixelScore(0, 0, 0, 0)
+        quarters = []
+        for pname, before, after, truth in pairs:
+            cols = truth.shape[1]
+            left = np.zeros(truth.shape, dtype=bool)
+            left[:, : cols // 4] = True
+            labels = np.where(left, truth.astype("int8"), -1).astype("int8")
+            quarters.append(teach_pair(before, after, labels, name=pname, config=config))
+            rest = ~left
+            classical = classical + _scored(before, after, truth, rest, config, None, codes)
+            if not (truth & left).any():
+                untaught.append(pname)
+                each = each + _scored(before, after, truth, rest, config, None, codes)
+                continue
+            model = _taught([quarters[-1]], work, f"{name}_quarter_{pname}", covers)
+            each = each + _scored(before, after, truth, rest, config, model, codes)
+        # every pair's left quarter teaching one model
+        pooled_model = _taught(quarters, work, f"{name}_quarters", covers)
+        pooled = PixelScore(0, 0, 0, 0)
+        for _, before, after, truth in pairs:
+            rest = np.ones(truth.shape, dtype=bool)
+            rest[:, : truth.shape[1] // 4] = False
+            pooled = pooled + _scored(before, after, truth, rest, config, pooled_model, codes)
+        t_quarter = time.perf_counter() - t0
+        # across: leave one out (a tile with the crops inside it)
+        t0 = time.perf_counter()
+        across = PixelScore(0, 0, 0, 0)
+        full = [teach_pair(b, a, truth.astype("int8"), name=n, config=config) for n, b, a, truth in pairs]
+        for group in sorted({_group(n) for n, *_ in pairs}):
+            scored = [i for i, (n, *_) in enumerate(pairs) if _group(n) == group]
+            held = [i for i in scored if pairs[i][0] == group] or scored[:1]
+            model = _taught([p for i, p in enumerate(full) if i not in scored], work, f"{name}_without_{group}",
+                            covers)
+            for i in held:
+                _, before, after, truth = pairs[i]
+                across = across + _scored(before, after, truth, np.ones(truth.shape, dtype=bool), config, model,
+                                          codes)
+        t_across = time.perf_counter() - t0
+        label = "structure" if covers == "buildings" else "all"
+        print(f"{name:<6} {label:<9} untaught 3/4, classical {classical.f1:.3f}; quarter, each pair taught by its "
+              f"left quarter: F1 {each.f1:.3f} (P {each.precision:.3f} R {each.recall:.3f}"
+              f"{f'; {len(untaught)} pairs with no change there run classical' if untaught else ''})"
+              + (f" target >= {quarter_target}: {'MET' if each.f1 >= quarter_target else 'NOT MET'}"
+                 if quarter_target else "")
+              + f"; all left quarters teaching one model: F1 {pooled.f1:.3f}  ({t_quarter:.0f} s)")
+        print(f"{name:<6} {label:<9} across, leave one out: F1 {across.f1:.3f} (P {across.precision:.3f} "
+              f"R {across.recall:.3f})" + (f" target >= {across_target}: "
+                                           f"{'MET' if across.f1 >= across_target else 'NOT MET'}"
+                                           if across_target else "") + f"  ({t_across:.0f} s)")
+        out[name] = {"classical_rest": classical.to_dict(), "quarter_each": each.to_dict(), "untaught": untaught,
+                     "quarter_pooled": pooled.to_dict(), "across": across.to_dict()}
+    return out
+
+
+def review_loop_scores(sample: Path, work: Path, config: DetectConfig) -> dict[str, object]:
+    """The review loop on each sample series: check image by image; after each check the analyst (the truth)
+    reviews every change; a false alarm that a later check reports again as new counts against the target 0."""
+    re_reported, rejected_total, alarms = 0, 0, 0
+    for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
+        images = sorted(camp_dir.glob("*.tif"))
+        aoi = ROOT / "aois" / f"{camp_dir.name}.geojson"
+        folder = work / f"review_{camp_dir.name}"
+        (folder / "img").mkdir(parents=True, exist_ok=True)
+        history = folder / "checks" / "history.gpkg"
+        rejected = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+        for k, image in enumerate(images):
+            shutil.copy(image, folder / "img" / image.name)
+            if k < 1:
+                continue
+            check = run_check(aoi, folder / "img", folder / "checks", config=config, figures=False)
+            changes, _ = history_layers(history)
+            utm = changes.estimate_utm_crs()
+            new = changes[changes["change_id"].isin({c["id"] for c in check.new})].to_crs(utm)
+            alarms += int((changes["reviewed_by"] == "campwatch").sum()) if k == len(images) - 1 else 0
+            if len(rejected):
+                old = rejected.to_crs(utm)
+                for _, row in new.iterrows():
+                    if any(row["class"] in (r["class"], REVERSAL.get(str(r["class"])))
+                           and same_place(row.geometry, r.geometry) for _, r in old.iterrows()):
+                        re_reported += 1
+            review_from_truth(history, camp_dir / "truth.geojson")
+            changes, _ = history_layers(history)
+            rejected = changes[(changes["review"] == "rejected") & (changes["reviewed_by"] != "campwatch")]
+        rejected_total += len(rejected)
+    print(f"review loop (sample series, every change reviewed by the truth after each check): {rejected_total} "
+          f"false alarms rejected, {alarms} found again and not reported; re-reported as new in a later check: "
+          f"{re_reported}  target 0: {'MET' if re_reported == 0 else 'NOT MET'}")
+    return {"rejected": rejected_total, "recurred_not_reported": alarms, "re_reported": re_reported}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=Path, default=ROOT / "data" / "sample")
@@ -147,11 +310,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="a change model (ONNX file or card): every part is run without it and with it")
     ap.add_argument("--config", type=Path, help="detection parameters (TOML or JSON) instead of the defaults")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench-accuracy")
+    ap.add_argument("--teach", action="store_true",
+                    help="also: models taught from the labels (quarter, across; with --realdata) and the review loop")
+    ap.add_argument("--only-teach", action="store_true", help="only the --teach parts")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     report: dict[str, object] = {}
     base = DetectConfig.load(args.config)
+    if args.teach or args.only_teach:
+        print("\n===== taught from the analyst's labels =====\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            part: dict[str, object] = {"review_loop": review_loop_scores(args.sample, Path(tmp), base)}
+            if args.realdata:
+                part["real"] = taught_scores(args.realdata, base, Path(tmp))
+        report["taught"] = part
     for config in [base] + ([dataclasses.replace(base, model=args.model)] if args.model else []):
+        if args.only_teach:
+            break
         name = "with model" if config.model else "classical"
         print(f"\n===== {name} =====\n")
         part: dict[str, object] = {"sample": sample_scores(args.sample, args.out / name.replace(" ", "_"), config)}

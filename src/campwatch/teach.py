@@ -48,10 +48,13 @@ from campwatch.io.labels import Labels, read_labels
 from campwatch.io.output import check_writable
 from campwatch.io.pair import PairRequest, pair_info, read_pair
 from campwatch.io.scene import Scene, sha256_file
+from campwatch.monitor.review import review_labels
+from campwatch.monitor.series import series_scenes
+from campwatch.monitor.store import history_layers
 from campwatch.progress import start
 
 __all__ = ["TeachOptions", "TeachPair", "TaughtModel", "teach", "teach_pair", "teach_pair_from_files",
-           "write_model", "TEACH_LICENCE", "TeachError"]
+           "write_model", "TEACH_LICENCE", "TeachError", "teach_pairs_from_history", "validation_text", "onnx_bytes"]
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +282,21 @@ def _rows(pair: TeachPair, card: ModelCard, idx: np.ndarray, options: TeachOptio
     return out
 
 
+def _held_out_blocks(blocks: np.ndarray, change: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Which rows fall in held-out blocks: ``share`` of the blocks that hold change and of those that do not,
+    drawn apart, so that a few changed blocks are held out too (one at least, of two or more)."""
+    unique, inverse = np.unique(blocks, return_inverse=True)
+    has_change = np.zeros(unique.size, dtype=bool)
+    has_change[inverse[change]] = True
+    held = np.zeros(unique.size, dtype=bool)
+    for group in (np.flatnonzero(has_change), np.flatnonzero(~has_change)):
+        if group.size < 2:
+            continue
+        n = min(group.size - 1, max(1, int(round(share * group.size))))
+        held[rng.choice(group, n, replace=False)] = True
+    return held[inverse]
+
+
 def _f1_at(p: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: float) -> tuple[float, float, float]:
     hit = p > threshold
     tp = float(w[hit & y].sum())
@@ -350,12 +368,11 @@ def teach(pairs: Sequence[TeachPair], *, options: TeachOptions | None = None, na
         y = pair.labels.ravel()[idx] == 1
         r, col = np.unravel_index(idx, pair.valid.shape)
         blocks = (r // options.block_px) * (pair.valid.shape[1] // options.block_px + 1) + col // options.block_px
-        unique, inverse = np.unique(blocks, return_inverse=True)
-        held = rng.random(unique.size) < options.holdout
+        held = _held_out_blocks(blocks, y, options.holdout, rng)
         xs.append(x)
         ys.append(y)
         ws.append(weights)
-        holds.append(held[inverse])
+        holds.append(held)
         records.append({"name": pair.name, "inputs": list(pair.inputs), "pixel_size_m": round(pair.pixel_size_m, 4),
                         "shape_px": list(pair.valid.shape), "labelled_px": c, "rows": int(idx.size),
                         "change_rows": int(y.sum())})
@@ -416,6 +433,7 @@ def onnx_bytes(taught: TaughtModel) -> bytes:
     entry = onx.metadata_props.add()
     entry.key, entry.value = "campwatch_card", json.dumps(taught.card, sort_keys=True)
     onx.producer_name, onx.producer_version = "campwatch teach", __version__
+    onx.graph.name = "campwatch_taught_pixel_classifier"  # skl2onnx names it by a random UUID: the same labels, the same bytes
     return bytes(onx.SerializeToString())
 
 
@@ -444,6 +462,7 @@ def write_model(taught: TaughtModel, path: str | Path) -> tuple[Path, Path]:
     try:
         for target, content in ((path, data), (card_path, (json.dumps(card, indent=1, sort_keys=True) + "\n").encode())):
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.chmod(tmp, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
                 fh.flush()
@@ -458,9 +477,43 @@ def write_model(taught: TaughtModel, path: str | Path) -> tuple[Path, Path]:
     return path, card_path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def validation_text(validation: dict[str, Any]) -> str:
     """The hold-out score in words."""
     if validation.get("f1") is None:
         return "not validated (too few labelled blocks to hold some out)"
     return (f"F1 {validation['f1']:.2f} (precision {validation['precision']:.2f}, recall {validation['recall']:.2f}) "
             f"on a spatial hold-out of {validation['rows']:,} labelled pixels, at threshold {validation['threshold']:g}")
+
+
+def teach_pairs_from_history(history: str | Path, images_dir: str | Path, *, aoi: str | None = None,
+                             config: DetectConfig | None = None, covers: str = "buildings") -> list[TeachPair]:
+    """The pairs a history's reviews teach (:func:`campwatch.monitor.review.review_labels`), read from the
+    AOI's images in ``images_dir`` over the AOI's outline that the history's checks recorded.
+
+    Raises
+    ------
+    InputError
+        When nothing in the history is reviewed, or an image a review refers to is not in
+        ``images_dir`` (naming it).
+    """
+    by_name = {info.path.name: info for info in series_scenes(images_dir)}
+    _, checks = history_layers(history)
+    outlines = {str(r["aoi"]): r.geometry for _, r in checks.iterrows() if r.geometry is not None}
+    pairs = []
+    for labels in review_labels(history, aoi=aoi):
+        missing = [n for n in (labels.before_image, labels.after_image) if n not in by_name]
+        if missing:
+            raise InputError(f"{images_dir}: has no image {', '.join(missing)}, which the reviewed changes of "
+                             f"{labels.aoi} ({labels.dates[0]} to {labels.dates[1]}) were found in; give the AOI's "
+                             "images folder")
+        outline = outlines.get(labels.aoi)
+        area = AOI(name=labels.aoi, geometry=outline) if outline is not None else None
+        pairs.append(teach_pair_from_files(by_name[labels.before_image].path, by_name[labels.after_image].path,
+                                           labels.labels, aoi=area, config=config, covers=covers))
+    return pairs

@@ -15,8 +15,10 @@ from campwatch.cli.inventory import inventory_command
 from campwatch.cli.models import models_command
 from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
 from campwatch.cli.progress import PROGRESS_MODES, progress_output
+from campwatch.cli.review import review_command
 from campwatch.cli.sample import sample_command
 from campwatch.cli.series import series_command
+from campwatch.cli.teach import teach_command
 from campwatch.cli.verify import verify_command
 from campwatch.io.gdal import command_options
 
@@ -41,7 +43,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int, progress: str) -> None:
 
 
 for command in (detect_command, sample_command, evaluate_command, inventory_command, series_command, check_command,
-                batch_command, verify_command, figures_command, models_command):
+                batch_command, verify_command, figures_command, models_command, review_command, teach_command):
     cli.add_command(command)
 
 

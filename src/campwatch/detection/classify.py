@@ -165,6 +165,12 @@ def _structure_changes(
 #: mean change is at least this many times the threshold.
 SHADOWLESS_MIN_CHANGE = 3.0
 
+#: A taught model's region is claimed only when at least this share of it changed measurably (the
+#: classical change mask before it is cleaned): taught from an analyst's few labels, a pixel classifier
+#: also fires where nothing changed (the edges of fields, seasons), and no change is reported that the
+#: pixels do not back.
+TAUGHT_BACKING = 0.25
+
 #: A model's region takes the class of a classical structure change that covers this share of either.
 _SAME_CHANGE = 0.25
 
@@ -184,6 +190,7 @@ def _learned(
     config: DetectConfig,
     *,
     veiled: tuple[np.ndarray, np.ndarray],
+    raw_changed: np.ndarray | None = None,
 ) -> list[_Candidate]:
     """Structure changes from a buildings model's regions, in the analyst's terms.
 
@@ -214,6 +221,8 @@ def _learned(
             continue
         sl = prop.slice
         m = regions[sl] == prop.label
+        if learned.backed and raw_changed is not None and float(raw_changed[sl][m].mean()) < TAUGHT_BACKING:
+            continue
         prob = learned.probability[sl][m]
         p = float(np.nanmean(prob)) if np.isfinite(prob).any() else 0.0
         over = (p - learned.threshold) / (1.0 - learned.threshold)
@@ -348,7 +357,8 @@ def classify_changes(
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":
-        candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled)
+        candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled,
+                              raw_changed=raw)
 
     px = float(np.sqrt(before.pixel_area))
     # A class the pixels are too coarse to show is not looked for: what such a change would be
@@ -376,7 +386,7 @@ def classify_changes(
     # The shadow a new or demolished structure casts is part of its change, not another.
     near = ndimage.binary_dilation(structure_px, iterations=reach) if structure_px.any() else structure_px
     explained = structure_px | (near & (smap_b.dark | smap_a.dark))
-    if learned is not None and learned.covers == "buildings":
+    if learned is not None and learned.covers == "buildings" and not learned.backed:
         explained |= learned.mask  # what the model calls a building change is not other change
     rest = changed & ~explained & ~veiled[0] & ~veiled[1]
     min_px = config.min_region_px(before.pixel_area)

@@ -273,6 +273,9 @@ class LearnedChange:
     name: str
     #: The probability above which a pixel is change.
     threshold: float = 0.5
+    #: Whether a region of it is claimed only where campwatch measures change too (a taught model:
+    #: taught from a few labels, it is not trusted alone; :data:`campwatch.detection.classify.TAUGHT_BACKING`).
+    backed: bool = False
 
 
 @dataclass
@@ -313,7 +316,7 @@ class ChangeModel:
         mask = np.zeros(usable.shape, dtype=bool)
         np.greater(prob, limit, out=mask, where=usable)
         return LearnedChange(mask=mask, probability=prob, covers=self.card.covers, name=self.card.name,
-                             threshold=limit)
+                             threshold=limit, backed=self.card.taught)
 
     def check_pixel_size(self, pixel_size: float) -> None:
         """Raise :class:`ModelError` when a taught model meets pixels far from those it was taught on.

@@ -171,7 +171,8 @@ def write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFram
         else:
             changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")
             checks.to_file(tmp, layer="checks", driver="GPKG", geometry_type="Unknown")
-        write_layer_styles(tmp, {"changes": vector_qml(id_field="change_id")})
+        write_layer_styles(tmp, {"changes": vector_qml(id_field="change_id", review_field="review",
+                                                        read_only=CHANGE_COLUMNS)})
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

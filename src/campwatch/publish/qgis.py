@@ -50,8 +50,27 @@ def _option(parent: ET.Element, name: str, value: str) -> None:
     ET.SubElement(parent, "Option", name=name, type="QString", value=value)
 
 
-def _fill_symbol(parent: ET.Element, name: str, colour: str, width_mm: float) -> None:
-    """An outline in ``colour`` over a faint fill of it."""
+#: A change the analyst rejected is drawn in this grey (its fill fainter still).
+REJECTED_GREY = "#a0a0a0"
+
+
+def _greyed_when_rejected(layer: ET.Element, properties: dict[str, str], review_field: str) -> None:
+    """Data-defined colours of a symbol layer: grey where ``review_field`` says rejected, else as drawn."""
+    dd = ET.SubElement(layer, "data_defined_properties")
+    collection = ET.SubElement(dd, "Option", type="Map")
+    _option(collection, "name", "")
+    props = ET.SubElement(collection, "Option", name="properties", type="Map")
+    for key, (normal, grey) in properties.items():
+        prop = ET.SubElement(props, "Option", name=key, type="Map")
+        ET.SubElement(prop, "Option", name="active", type="bool", value="true")
+        _option(prop, "expression", f"if(\"{review_field}\" = 'rejected', '{grey}', '{normal}')")
+        ET.SubElement(prop, "Option", name="type", type="int", value="3")
+    _option(collection, "type", "collection")
+
+
+def _fill_symbol(parent: ET.Element, name: str, colour: str, width_mm: float, *, review_field: str | None = None
+                 ) -> None:
+    """An outline in ``colour`` over a faint fill of it (grey where ``review_field`` says rejected)."""
     symbol = ET.SubElement(parent, "symbol", type="fill", name=name, alpha="1", clip_to_extent="1", force_rhr="0")
     layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", type="Map")
@@ -59,18 +78,57 @@ def _fill_symbol(parent: ET.Element, name: str, colour: str, width_mm: float) ->
                        ("outline_style", "solid"), ("outline_width", f"{width_mm:g}"), ("outline_width_unit", "MM"),
                        ("joinstyle", "round")):
         _option(options, key, value)
+    if review_field:
+        _greyed_when_rejected(layer, {"fillColor": (_rgba(colour, 40), _rgba(REJECTED_GREY, 20)),
+                                      "outlineColor": (_rgba(colour), _rgba(REJECTED_GREY))}, review_field)
 
 
-def _line_symbol(parent: ET.Element, name: str, colour: str, width_mm: float) -> None:
+def _line_symbol(parent: ET.Element, name: str, colour: str, width_mm: float, *, review_field: str | None = None
+                 ) -> None:
     symbol = ET.SubElement(parent, "symbol", type="line", name=name, alpha="1", clip_to_extent="1", force_rhr="0")
     layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleLine", "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", type="Map")
     for key, value in (("line_color", _rgba(colour)), ("line_width", f"{width_mm:g}"), ("line_width_unit", "MM"),
                        ("line_style", "solid"), ("capstyle", "round"), ("joinstyle", "round")):
         _option(options, key, value)
+    if review_field:
+        _greyed_when_rejected(layer, {"outlineColor": (_rgba(colour), _rgba(REJECTED_GREY))}, review_field)
 
 
-def vector_qml(*, id_field: str, class_field: str = "class") -> str:
+def _value_map(parent: ET.Element, field: str, entries: list[tuple[str, str]]) -> None:
+    """A drop-down list for ``field`` in QGIS's attribute form: (label, value) in order."""
+    f = ET.SubElement(parent, "field", name=field, configurationFlags="None")
+    widget = ET.SubElement(f, "editWidget", type="ValueMap")
+    config = ET.SubElement(widget, "config")
+    top = ET.SubElement(config, "Option", type="Map")
+    listing = ET.SubElement(top, "Option", name="map", type="List")
+    for label, value in entries:
+        item = ET.SubElement(listing, "Option", type="Map")
+        _option(item, label, value)
+
+
+def _review_form(root: ET.Element, *, review_field: str, fields: tuple[str, ...]) -> None:
+    """The form an analyst reviews a change in: drop-down lists for the review and the right class, the
+    note, who and when editable, and campwatch's own fields read-only."""
+    config = ET.SubElement(root, "fieldConfiguration")
+    _value_map(config, review_field, [("Unreviewed", "unreviewed"), ("Confirmed", "confirmed"),
+                                      ("Rejected (false alarm)", "rejected"),
+                                      ("Corrected (give the right class)", "corrected")])
+    _value_map(config, "review_class", [(c.label, c.name) for c in sorted(CLASSES.values(), key=lambda c: c.code)])
+    aliases = ET.SubElement(root, "aliases")
+    for index, (field, alias) in enumerate(((review_field, "Review"), ("review_class", "Right class (if corrected)"),
+                                            ("review_note", "Note"), ("reviewed_by", "Reviewed by"),
+                                            ("reviewed_at", "Reviewed on"))):
+        ET.SubElement(aliases, "alias", field=field, index=str(index), name=alias)
+    editable = ET.SubElement(root, "editable")
+    for field in fields:
+        ET.SubElement(editable, "field", name=field, editable="0")
+    for field in (review_field, "review_class", "review_note", "reviewed_by", "reviewed_at"):
+        ET.SubElement(editable, "field", name=field, editable="1")
+
+
+def vector_qml(*, id_field: str, class_field: str = "class", review_field: str | None = None,
+               read_only: tuple[str, ...] = ()) -> str:
     """A QGIS layer style for changes: categorized on ``class_field``, labelled with ``id_field``.
 
     Each class is drawn in its figure colour under its label in the legend (``"New
@@ -78,8 +136,13 @@ def vector_qml(*, id_field: str, class_field: str = "class") -> str:
     a fence as a 1 mm line. Labels (the change id, 7 pt with a white halo) show from
     1:25,000 in. QGIS opens a file of polygons and lines as a layer of each; the one style
     serves both, since each class's symbol is of its geometry's type.
+
+    With ``review_field`` (a history's changes): a change whose review is ``rejected`` is
+    drawn grey, and the attribute form has drop-down lists for the review and the right
+    class, with the fields ``read_only`` not editable.
     """
-    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology|Labeling", labelsEnabled="1")
+    categories_attr = "Symbology|Labeling" + ("|Fields|Forms" if review_field else "")
+    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories=categories_attr, labelsEnabled="1")
     renderer = ET.SubElement(root, "renderer-v2", type="categorizedSymbol", attr=class_field, symbollevels="0",
                              enableorderby="0", forceraster="0", referencescale="-1")
     categories = ET.SubElement(renderer, "categories")
@@ -88,9 +151,9 @@ def vector_qml(*, id_field: str, class_field: str = "class") -> str:
         ET.SubElement(categories, "category", render="true", symbol=str(i), value=c.name, label=c.label,
                       type="string")
         if c.linear:  # fences are lines
-            _line_symbol(symbols, str(i), c.colour, 1.0)
+            _line_symbol(symbols, str(i), c.colour, 1.0, review_field=review_field)
         else:
-            _fill_symbol(symbols, str(i), c.colour, 0.6 if c.analyst else 0.35)
+            _fill_symbol(symbols, str(i), c.colour, 0.6 if c.analyst else 0.35, review_field=review_field)
     labeling = ET.SubElement(root, "labeling", type="simple")
     settings = ET.SubElement(labeling, "settings", calloutType="simple")
     ET.SubElement(settings, "text-style", fieldName=id_field, isExpression="0", fontFamily="Sans Serif",
@@ -101,6 +164,8 @@ def vector_qml(*, id_field: str, class_field: str = "class") -> str:
                   centroidInside="1", centroidWhole="0", polygonPlacementFlags="2")
     ET.SubElement(settings, "rendering", scaleVisibility="1", scaleMin="0", scaleMax="25000", obstacle="1",
                   displayAll="0", upsidedownLabels="0", limitNumLabels="0")
+    if review_field:
+        _review_form(root, review_field=review_field, fields=read_only)
     return _qml_text(root)
 
 
