@@ -54,7 +54,7 @@ def _option(parent: ET.Element, name: str, value: str) -> None:
 REJECTED_GREY = "#a0a0a0"
 
 
-def _greyed_when_rejected(layer: ET.Element, properties: dict[str, str], review_field: str) -> None:
+def _greyed_when_rejected(layer: ET.Element, properties: dict[str, tuple[str, str]], review_field: str) -> None:
     """Data-defined colours of a symbol layer: grey where ``review_field`` says rejected, else as drawn."""
     dd = ET.SubElement(layer, "data_defined_properties")
     collection = ET.SubElement(dd, "Option", type="Map")
