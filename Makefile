@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test test-fast sample bench docs clean
+.PHONY: demo demo-loop test test-fast sample bench docs clean
 
 $(BIN)/campwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,19 @@ demo: $(BIN)/campwatch
 	rm -rf $(OUT)/camp25
 	$(BIN)/campwatch series aois/camp25.geojson data/sample/camp25 --out $(OUT)/camp25
 	@echo; echo "Open $(OUT)/camp25/report.html in a browser; pairs in $(OUT)/camp25/pairs/, figures in $(OUT)/camp25/figures/"
+
+## demo-loop: the review loop on the sample: check, review (from the sample's truth), teach, check again with the model
+LOOP := $(OUT)/loop
+demo-loop: $(BIN)/campwatch
+	rm -rf $(LOOP) && mkdir -p $(LOOP)/images
+	cp data/sample/camp25/camp25_2015-04-18.tif data/sample/camp25/camp25_2015-09-26.tif data/sample/camp25/camp25_2016-05-14.tif $(LOOP)/images/
+	$(BIN)/campwatch -q check aois/camp25.geojson $(LOOP)/images --out $(LOOP)/checks
+	$(BIN)/campwatch -q review $(LOOP)/checks/history.gpkg --from-truth data/sample/camp25/truth.geojson --out $(LOOP)/labels.geojson
+	$(BIN)/campwatch -q teach --history $(LOOP)/checks/history.gpkg --images $(LOOP)/images --out $(LOOP)/models/camp25.onnx
+	cp data/sample/camp25/camp25_2016-10-02.tif $(LOOP)/images/
+	$(BIN)/campwatch -q check aois/camp25.geojson $(LOOP)/images --out $(LOOP)/checks --model $(LOOP)/models/camp25.onnx
+	$(BIN)/campwatch -q review $(LOOP)/checks/history.gpkg
+	@echo; echo "Open $(LOOP)/checks/history.gpkg in QGIS to review; the model and its card are in $(LOOP)/models/"
 
 ## test: set up, then lint, type-check and run the whole test suite
 test: $(BIN)/campwatch
