@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from rasterio.features import geometry_mask
 
@@ -44,7 +45,7 @@ from campwatch.results import DetectResult
 
 __all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
            "LOW_VALID_FRACTION", "LOW_VALID_TEXT",
-           "MIN_SHIFT_STRENGTH", "MAX_FIT_DEPARTURE"]
+           "MIN_SHIFT_STRENGTH", "MAX_FIT_DEPARTURE", "TAUGHT_NEAR_M"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,19 @@ MIN_SHIFT_STRENGTH = 8.0
 MAX_FIT_DEPARTURE = 1.0
 
 
+
+
+#: A taught model classifies the pixels within this many metres of measured change (the change mask
+#: before it is cleaned): its regions are claimed only where change is measured, and a region further
+#: out could not be.
+TAUGHT_NEAR_M = 6.0
+
+
+def _near(changed: np.ndarray, scene: Scene, metres: float) -> np.ndarray:
+    """The pixels within ``metres`` of a pixel of ``changed`` (a square neighbourhood), by OpenCV's dilation."""
+    r = max(1, int(round(metres / _pixel_size_m(scene))))
+    kernel = np.ones((2 * r + 1, 2 * r + 1), dtype="uint8")
+    return cv2.dilate(changed.astype("uint8"), kernel) > 0
 
 
 def _pixel_size_m(scene: Scene) -> float:
@@ -151,7 +165,11 @@ def analyse_scenes(
         # The model takes the pair co-registered, each date in its own radiometry: it learnt to
         # see through the differences of light between dates, and matching them hides change
         # from it (Joplin: 180 razed houses found after matching, 215 without).
-        learned = model.change(before, prep.after_aligned if prep.after_aligned is not None else after, prep.analysed & ~obscured.mask)
+        # A taught model's region is claimed only where change is measured (classify.TAUGHT_BACKING):
+        # it classifies only the pixels near measured change, at a cost that grows with the change.
+        near = _near(raw, before, TAUGHT_NEAR_M) if model.card.taught else None
+        learned = model.change(before, prep.after_aligned if prep.after_aligned is not None else after,
+                               prep.analysed & ~obscured.mask, only=near)
         logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,
                     100.0 * learned.mask.mean())
     labels, regions, seen = classify_changes(

@@ -307,11 +307,11 @@ class ChangeModel:
         return [f"model {self.card.name}: the images' pixels are {pixel_size:.2f} m, outside the {low:g} to "
                 f"{high:g} m it was trained for; what it finds may be off"]
 
-    def change(self, before: Scene, after: Scene, usable: np.ndarray, *, threshold: float | None = None
-               ) -> LearnedChange:
+    def change(self, before: Scene, after: Scene, usable: np.ndarray, *, threshold: float | None = None,
+               only: np.ndarray | None = None) -> LearnedChange:
         """Where the model sees change between two scenes on one grid (:meth:`probability` over a threshold)."""
         self.check_pixel_size(float(np.sqrt(before.pixel_area)))
-        prob = self.probability(before, after, usable)
+        prob = self.probability(before, after, usable, only=only)
         limit = self.card.threshold if threshold is None else threshold
         mask = np.zeros(usable.shape, dtype=bool)
         np.greater(prob, limit, out=mask, where=usable)
@@ -351,16 +351,19 @@ class ChangeModel:
         self.check_bands(before.band_names, after.band_names)
         return scaled_bands(self.card, before, after, valid)
 
-    def probability(self, before: Scene, after: Scene, valid: np.ndarray) -> np.ndarray:
+    def probability(self, before: Scene, after: Scene, valid: np.ndarray, *, only: np.ndarray | None = None
+                    ) -> np.ndarray:
         """The model's change probability at every pixel of two scenes on one grid; NaN where not valid.
 
         The scenes are cut into tiles of ``card.tile_px`` overlapping by ``card.overlap_px``,
         each padded (by reflection) to the card's tile multiple; tiles are blended with
         weights that fall towards their edges, so that the result does not show the seams.
+        A pixel classifier (a taught model) classifies only the valid pixels in ``only`` when
+        it is given (NaN elsewhere); the scaling is that of every valid pixel either way.
         """
         a, b = self.prepare(before, after, valid)
         if self.card.taught:
-            return self._classify_pixels(a, b, valid)
+            return self._classify_pixels(a, b, valid if only is None else valid & only)
         prob = run_tiled(self._run, a, b, tile=self.card.tile_px, overlap=self.card.overlap_px,
                          multiple=self.card.tile_multiple)
         prob[~valid] = np.nan
