@@ -190,3 +190,40 @@ def test_qgis_opens_the_outputs_styled(detected, tmp_path):
     styled = seen["mask_styled"]
     assert styled["0"] == ["No change", 0] and styled["2"] == ["New structure", 255]  # the imagery shows through
     assert seen["history"] == ["categorizedSymbol", True]
+
+
+REVIEW_SCRIPT = r"""
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False); app.initQgis()
+layer = QgsVectorLayer(f"{sys.argv[1]}|layername=changes", "changes", "ogr")
+message, ok = layer.loadDefaultStyle()
+fields = layer.fields()
+def widget(name):
+    setup = layer.editorWidgetSetup(fields.indexOf(name))
+    values = [v for item in setup.config().get("map", []) for v in item.values()]
+    return [setup.type(), values]
+print(json.dumps({"ok": ok, "review": widget("review"), "review_class": widget("review_class"),
+                  "editable": {n: layer.editFormConfig().readOnly(fields.indexOf(n)) for n in ("class", "review")},
+                  "alias": layer.attributeAlias(fields.indexOf("review_class"))}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_qgis(), reason="QGIS's Python bindings (Debian python3-qgis) are not installed")
+def test_qgis_opens_the_historys_review_form(tmp_path):
+    from conftest import AOIS, sample_images
+
+    from campwatch.monitor.history import run_check
+
+    run_check(AOIS / "camp22.geojson", sample_images(tmp_path / "img", n=2), tmp_path / "checks", figures=False)
+    run = subprocess.run([SYSTEM_PYTHON, "-c", REVIEW_SCRIPT, str(tmp_path / "checks" / "history.gpkg")],
+                         capture_output=True, text=True, timeout=120,
+                         env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["ok"]
+    assert seen["review"] == ["ValueMap", ["unreviewed", "confirmed", "rejected", "corrected"]]
+    assert seen["review_class"][0] == "ValueMap" and "structure_new" in seen["review_class"][1]
+    assert seen["editable"] == {"class": True, "review": False}  # campwatch's fields read-only, the review not
+    assert seen["alias"] == "Right class (if corrected)"
