@@ -3,16 +3,18 @@
 The package, in the order data flows through it::
 
     errors, classes, config   the vocabulary: errors, change classes, parameters
-    io/           read scenes, AOI files, masks and pairs; write change masks, JSON, output sets
+    io/           read scenes, AOI files, masks, labels and pairs; write change masks, JSON, output sets
     detection/    the stages of the analysis of a pair: align, radiometry, change, threshold,
-                  segment, obscured, structures, fences, classify, vectorize; analysis runs
+                  segment, obscured, structures, fences, classify, vectorize; model (a change
+                  model run through onnxruntime) and features (a taught model's); analysis runs
                   them on a pair in memory, blocks on a pair larger than memory
     results       what the analysis of a pair returns
     publish/      views of a result, figures, the HTML report
     report        the GeoJSON report of a pair
     run           analyse a pair and write its outputs (``campwatch detect``)
-    monitor/      change tracking, series, monthly checks and their history, batch, verify
-    evaluate, inventory   scores against truth; features proposed from one image
+    monitor/      change tracking, series, monthly checks and their history, reviews, batch, verify
+    evaluate, inventory, teach   scores against truth; features proposed from one image; a model
+                  taught from the analyst's labels
     data/         the synthetic sample
     cli/          the ``campwatch`` command, one module per subcommand
 
