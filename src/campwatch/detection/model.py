@@ -587,17 +587,26 @@ def _check_graph(session: Any, card: ModelCard, path: Path) -> None:
         if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != len(card.bands)):
             raise ModelError(f"model {path}: input {name!r} has shape {shape}; the card's {len(card.bands)} bands "
                              f"need (1, {len(card.bands)}, H, W)")
-        if inputs[name].type != "tensor(float)":
-            raise ModelError(f"model {path}: input {name!r} is {inputs[name].type}; campwatch gives float32")
+        _check_float(inputs[name], path)
     if len(inputs) != 2:
         raise ModelError(f"model {path}: has {len(inputs)} inputs; a bitemporal change model takes two")
+    _check_output(outputs, card, path, rank=4, channels=1, expected="(1, 1, H, W), a probability of change")
+
+
+def _check_float(info: Any, path: Path) -> None:
+    if info.type != "tensor(float)":
+        raise ModelError(f"model {path}: input {info.name!r} is {info.type}; campwatch gives float32")
+
+
+def _check_output(outputs: dict[str, Any], card: ModelCard, path: Path, *, rank: int, channels: int,
+                  expected: str) -> None:
+    """The card's output is in the graph, of ``rank`` dimensions and ``channels`` in the second."""
     if card.output not in outputs:
         raise ModelError(f"model {path}: has no output {card.output!r} (its outputs: {', '.join(outputs)}); "
                          "fix 'output' in its card")
     shape = outputs[card.output].shape
-    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 1):
-        raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (1, 1, H, W), "
-                         "a probability of change")
+    if len(shape) != rank or (isinstance(shape[1], int) and shape[1] != channels):
+        raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected {expected}")
 
 
 def _check_pixel_graph(inputs: dict[str, Any], outputs: dict[str, Any], card: ModelCard, path: Path) -> None:
@@ -611,15 +620,9 @@ def _check_pixel_graph(inputs: dict[str, Any], outputs: dict[str, Any], card: Mo
     if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != n):
         raise ModelError(f"model {path}: input {name!r} has shape {shape}; the feature set {card.features} of "
                          f"{len(card.bands)} bands has {n} features: (N, {n})")
-    if inputs[name].type != "tensor(float)":
-        raise ModelError(f"model {path}: input {name!r} is {inputs[name].type}; campwatch gives float32")
-    if card.output not in outputs:
-        raise ModelError(f"model {path}: has no output {card.output!r} (its outputs: {', '.join(outputs)}); "
-                         "fix 'output' in its card")
-    shape = outputs[card.output].shape
-    if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != 2):
-        raise ModelError(f"model {path}: output {card.output!r} has shape {shape}; expected (N, 2), the "
-                         "probabilities of no change and change")
+    _check_float(inputs[name], path)
+    _check_output(outputs, card, path, rank=2, channels=2,
+                  expected="(N, 2), the probabilities of no change and change")
 
 
 def model_member(record: dict[str, Any] | None) -> dict[str, Any]:
