@@ -47,7 +47,8 @@ from campwatch.io.geometry import to_wgs84
 from campwatch.io.labels import Labels, read_labels
 from campwatch.io.output import check_writable
 from campwatch.io.pair import PairRequest, pair_info, read_pair
-from campwatch.io.scene import Scene, sha256_file
+from campwatch.io.scene import Scene
+from campwatch.monitor.history import scene_digest
 from campwatch.monitor.review import review_labels
 from campwatch.monitor.series import series_scenes
 from campwatch.monitor.store import history_layers
@@ -200,20 +201,11 @@ def teach_pair_from_files(before: str | Path, after: str | Path, labels: str | P
     mine = labs.for_pair((b.date, a.date))
     _check_inside(mine, b, f"{Path(before).name} > {Path(after).name}")
     raster = mine.raster(crs=b.crs, transform=b.transform, shape=b.shape, kinds=_KINDS[covers])
-    inputs = [{"role": "before", "path": str(Path(before).resolve()), "sha256": _digest(Path(before))},
-              {"role": "after", "path": str(Path(after).resolve()), "sha256": _digest(Path(after))},
+    inputs = [{"role": "before", "path": str(Path(before).resolve()), "sha256": scene_digest(info.before)},
+              {"role": "after", "path": str(Path(after).resolve()), "sha256": scene_digest(info.after)},
               {"role": "labels", "path": labs.path, "sha256": labs.sha256}]
     return teach_pair(b, a, raster, name=f"{b.date.isoformat()}_{a.date.isoformat()}", config=config,
                       inputs=inputs, aoi=aoi)
-
-
-def _digest(path: Path) -> str:
-    if path.is_file():
-        return sha256_file(path)
-    h = hashlib.sha256()  # a folder of tiles or bands: its files' names and hashes
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(str(f.relative_to(path)).encode() + sha256_file(f).encode())
-    return h.hexdigest()
 
 
 def _check_inside(labels: Labels, scene: Scene, pair: str) -> None:

@@ -44,6 +44,7 @@ from campwatch.monitor.review import apply_reviews
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
 from campwatch.monitor.store import (
     REVIEW_COLUMNS,
+    REVIEW_KEYS,
     history_layers,
     rows_from_tracked,
     tracked_from_rows,
@@ -56,7 +57,7 @@ from campwatch.report import software_versions
 from campwatch.results import PairResult
 from campwatch.run import analyse_pair, model_records
 
-__all__ = ["CheckResult", "run_check", "aoi_key", "describe_new"]
+__all__ = ["CheckResult", "run_check", "aoi_key", "describe_new", "scene_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _check_key(
     """What makes two checks the same check: inputs (by content), baseline, parameters, version."""
     doc = {
         "aoi": sha256_file(aoi_path),
-        "images": [[i.path.name, i.date.isoformat(), _scene_digest(i)] for i in infos],
+        "images": [[i.path.name, i.date.isoformat(), scene_digest(i)] for i in infos],
         "baseline": baseline.path.name,
         "parameters": config.to_dict(),
         "campwatch": __version__,
@@ -106,7 +107,7 @@ def _check_key(
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _scene_digest(info: SceneInfo) -> str:
+def scene_digest(info: SceneInfo) -> str:
     """The SHA-256 of a scene's one file, or of its files' names and hashes (tiles, bands, metadata)."""
     path = Path(info.path)
     if path.is_dir() and info.layout == "tiles":
@@ -436,7 +437,7 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         "new": [c.feature(plan.crs) for c in found.new],
         "known_false_alarms": [c.feature(plan.crs) for c in found.false_alarms],
         "inputs": [{"role": "image", "date": i.date.isoformat(), "path": str(Path(i.path).resolve()),
-                    "sha256": _scene_digest(i)} for i in plan.infos]
+                    "sha256": scene_digest(i)} for i in plan.infos]
         + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}]
         + model_records(stager.model),
         "model": model_member(stager.model),
@@ -454,14 +455,12 @@ def _with_reviews(rows: gpd.GeoDataFrame, changes: list[TrackedChange]) -> gpd.G
         else:
             rows[column] = rows[column].astype(object)
     said = {c.id: c.properties["review"] for c in changes if "review" in c.properties}
-    keys = {"review": "review", "review_class": "class", "review_note": "note", "reviewed_by": "by",
-            "reviewed_at": "at"}
     for i, row in rows.iterrows():
         state = row["review"]
         if isinstance(state, str) and state.strip():
             continue
         review = said.get(str(row["change_id"]))
-        for column, key in keys.items():
+        for column, key in REVIEW_KEYS.items():
             rows.at[i, column] = (review or {}).get(key, "unreviewed" if column == "review" else None)
     return rows
 

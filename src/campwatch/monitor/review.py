@@ -46,7 +46,7 @@ from campwatch.io.jsonio import write_json_atomic
 from campwatch.io.labels import TAUGHT_AREA, LabelArea, Labels, label_kind
 from campwatch.io.scene import sha256_file
 from campwatch.monitor.store import REVIEW_COLUMNS, history_layers, review_of, write_history
-from campwatch.monitor.tracking import REVERSAL, ChangeTracker, TrackedChange, reproject, same_place
+from campwatch.monitor.tracking import REVERSAL, ChangeTracker, TrackedChange, reproject, same_place, utm_of
 
 __all__ = ["apply_reviews", "review_table", "review_labels", "PairLabels", "write_review_file",
            "review_from_truth", "ReviewedBy", "false_alarm_text"]
@@ -128,9 +128,7 @@ def _as_area(geom: BaseGeometry) -> BaseGeometry:
     """A change's geometry (WGS84) as a polygon: lines and points widened by :data:`_LINE_LABEL_M`."""
     if geom.area > 0:
         return geom
-    c = geom.centroid
-    zone = int((c.x + 180) // 6) + 1
-    utm = f"EPSG:{(32600 if c.y >= 0 else 32700) + zone}"
+    utm = utm_of(geom)
     return reproject(reproject(geom, "EPSG:4326", utm).buffer(_LINE_LABEL_M), utm, "EPSG:4326")
 
 
@@ -176,12 +174,8 @@ def review_labels(history: str | Path, *, aoi: str | None = None) -> list[PairLa
         if whole and str(key) in outlines:
             areas.append(LabelArea(outlines[str(key)], TAUGHT_AREA, None, dates))
         out.append(PairLabels(str(key), str(before), str(first), dates,
-                              Labels(tuple(areas), str(path.resolve()), _history_digest(path)), whole))
+                              Labels(tuple(areas), str(path.resolve()), sha256_file(path)), whole))
     return out
-
-
-def _history_digest(path: Path) -> str:
-    return sha256_file(path)
 
 
 def _label_feature(area: LabelArea) -> dict[str, Any]:
@@ -254,8 +248,7 @@ def review_from_truth(history: str | Path, truth: str | Path, *, aoi: str | None
 
 def _truth_says(row: Any, events: gpd.GeoDataFrame) -> tuple[str, str | None]:
     geom = row.geometry
-    c = geom.centroid
-    utm = f"EPSG:{(32600 if c.y >= 0 else 32700) + int((c.x + 180) // 6) + 1}"
+    utm = utm_of(geom)
     local = reproject(geom, "EPSG:4326", utm)
     start, end = str(row["interval_from"]), str(row["interval_to"])
     best: str | None = None

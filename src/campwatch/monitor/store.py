@@ -43,7 +43,7 @@ from campwatch.errors import InputError
 from campwatch.monitor.tracking import TrackedChange, reproject
 from campwatch.publish.qgis import vector_qml, write_layer_styles
 
-__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REVIEW_COLUMNS", "REVIEW_STATES", "review_of", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
+__all__ = ["CHANGE_COLUMNS", "CHECK_COLUMNS", "REVIEW_COLUMNS", "REVIEW_KEYS", "REVIEW_STATES", "review_of", "REQUIRED_CHANGE_COLUMNS", "REQUIRED_CHECK_COLUMNS", "history_layers",
            "write_history", "tracked_from_rows", "rows_from_tracked"]
 
 CHANGE_COLUMNS = (
@@ -62,6 +62,8 @@ CHECK_COLUMNS = (
 #: for the changes it adds (``unreviewed``, or ``rejected`` for a known false alarm that recurs);
 #: after that they are the analyst's, and a check never overwrites them.
 REVIEW_COLUMNS = ("review", "review_class", "review_note", "reviewed_by", "reviewed_at")
+#: Each review column's key in a change's review (:func:`review_of`, ``properties['review']``).
+REVIEW_KEYS = dict(zip(REVIEW_COLUMNS, ("review", "class", "note", "by", "at"), strict=True))
 #: What a review says of a change.
 REVIEW_STATES = ("unreviewed", "confirmed", "rejected", "corrected")
 
@@ -233,8 +235,7 @@ def review_of(row: Any, *, path: Any = None, number: int | None = None) -> dict[
     if state == "unreviewed":
         return None
     out = {"review": state}
-    for column, key in (("review_class", "class"), ("review_note", "note"), ("reviewed_by", "by"),
-                        ("reviewed_at", "at")):
+    for column, key in list(REVIEW_KEYS.items())[1:]:
         value = _text(row.get(column))
         if value is not None:
             out[key] = value

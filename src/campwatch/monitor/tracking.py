@@ -23,7 +23,7 @@ from campwatch.io.aoi import AOI
 from campwatch.io.geometry import to_wgs84
 from campwatch.results import PairResult
 
-__all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "REVERSAL", "MIN_SEEN_FRACTION"]
+__all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "utm_of", "REVERSAL", "MIN_SEEN_FRACTION"]
 
 #: The class that undoes each class, at the same place.
 REVERSAL = {
@@ -242,8 +242,13 @@ def _mostly_within(geom: BaseGeometry, area: BaseGeometry, share: float = 0.5) -
     return area.contains(geom)
 
 
-def aoi_utm(aoi: AOI) -> CRS:
-    """The UTM zone CRS of the AOI's centre (WGS84 datum)."""
-    c = aoi.geometry.centroid
+def utm_of(geometry: BaseGeometry) -> CRS:
+    """The UTM zone CRS (WGS84 datum) of a geometry's centre, the geometry in WGS84 longitude/latitude."""
+    c = geometry.centroid
     zone = int((c.x + 180) // 6) + 1
     return CRS.from_epsg((32600 if c.y >= 0 else 32700) + zone)
+
+
+def aoi_utm(aoi: AOI) -> CRS:
+    """The UTM zone CRS of the AOI's centre (WGS84 datum)."""
+    return utm_of(aoi.geometry)
