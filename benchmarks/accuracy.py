@@ -41,7 +41,8 @@ from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.data.sample import SAMPLE_CAMPS, write_series
 from campwatch.detection.analysis import analyse_scenes
-from campwatch.detection.model import ChangeModel, load_model
+from campwatch.detection.model import ChangeModel, load_model, resolve_model
+from campwatch.detection.structures import move_pixels
 from campwatch.evaluate import (
     STRUCTURE_CLASSES,
     PixelScore,
@@ -51,6 +52,8 @@ from campwatch.evaluate import (
     read_pair_scene,
     score_report,
 )
+from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.pair import PairRequest, read_pair
 from campwatch.io.scene import Scene
 from campwatch.monitor.history import run_check
 from campwatch.monitor.review import review_from_truth
@@ -192,6 +195,82 @@ def _scored(before: Scene, after: Scene, truth: np.ndarray, where: np.ndarray, c
     return pixel_score(predicted, truth, result.analysed & ~result.obscured.mask & where)
 
 
+#: The swap test's target: the share of structure area reported the other way round when the dates swap.
+SWAP_TARGET = 0.95
+
+#: Each structure class and the class the same change is when the dates are swapped.
+SWAPPED = {"structure_new": "structure_demolished", "structure_demolished": "structure_new"}
+
+
+def swap_share(before: Scene, after: Scene, config: DetectConfig, model: ChangeModel | None,
+               aoi: AOI | None = None) -> tuple[int, int, int, dict[str, int]]:
+    """Analyse a pair both ways (A then B, B then A) on one grid.
+
+    Returns the pixels that both runs call a structure change, the swapped run as the swapped
+    class (new as demolished, demolished as new, any other structure class as itself); the
+    pixels either run calls a structure change; the pixels both do; and the forward run's
+    structure pixels per class.
+    """
+    codes = {c.code: c.name for c in CLASSES.values() if c.kind == "structure"}
+    swapped_code = np.zeros(256, dtype="uint8")
+    for code, name in codes.items():
+        swapped_code[code] = CLASSES[SWAPPED.get(name, name)].code
+    early, late = before.date, after.date
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = analyse_scenes(before, after, aoi=aoi, config=config, model=model)
+        back = analyse_scenes(dataclasses.replace(after, date=early), dataclasses.replace(before, date=late),
+                              aoi=aoi, config=config, model=model).classes
+    # Each run's grid is its earlier date's: the swapped run's classes are moved onto the first run's grid.
+    forward = run.classes
+    back = move_pixels(back, (int(round(run.shift[0])), int(round(run.shift[1]))), 0)
+    in_f, in_b = np.isin(forward, list(codes)), np.isin(back, list(codes))
+    either, both = in_f | in_b, in_f & in_b
+    agree = both & (swapped_code[forward] == back)
+    per_class = {name: int((forward == code).sum()) for code, name in codes.items()}
+    return int(agree.sum()), int(either.sum()), int(both.sum()), per_class
+
+
+def swap_scores(sample: Path, realdata: Path | None, config: DetectConfig) -> dict[str, object]:
+    """The swap test: a pair analysed B then A must report as demolished what A then B reported as new."""
+    model = load_model(resolve_model(config.model)) if config.model else None
+    sets: dict[str, list[tuple[str, Scene, Scene, AOI | None]]] = {"sample": []}
+    for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
+        images = sorted(camp_dir.glob("*.tif"))
+        aoi_path = ROOT / "aois" / f"{camp_dir.name}.geojson"
+        aoi = read_aoi(aoi_path) if aoi_path.exists() else None
+        for a, b in zip(images, images[1:]):
+            before, after, _ = read_pair(PairRequest(a, b, aoi=aoi))
+            sets["sample"].append((f"{a.stem} > {b.stem[-10:]}", before, after, aoi))
+    if realdata is not None and (realdata / "levir").is_dir():
+        sets["levir"] = [(n, b, a, None) for n, b, a, _ in _labelled_pairs(realdata / "levir", 0.5)]
+    if realdata is not None and (realdata / "joplin" / "pre").is_dir():
+        before, after, _ = read_pair(PairRequest(realdata / "joplin" / "pre", realdata / "joplin" / "post",
+                                                 dates=(dt.date(2011, 5, 20), dt.date(2011, 5, 24))))
+        sets["joplin"] = [("joplin", before, after, None)]
+    out: dict[str, object] = {}
+    print()
+    for name, pairs in sets.items():
+        t0 = time.perf_counter()
+        agree = either = both = 0
+        classes: dict[str, int] = {}
+        for pname, before, after, aoi in pairs:
+            a, e, b, per_class = swap_share(before, after, config, model, aoi)
+            agree, either, both = agree + a, either + e, both + b
+            classes = {k: classes.get(k, 0) + v for k, v in per_class.items()}
+            print(f"  {pname:<40} {a / max(e, 1):.3f} of {e:>7} px  (direction only {a / max(b, 1):.3f})")
+        share, direction = agree / max(either, 1), agree / max(both, 1)
+        area = max(sum(classes.values()), 1)
+        verdict = "MET" if share >= SWAP_TARGET else "NOT MET"
+        print(f"{name:<7} swap test: structure area reported the swapped way round {share:.3f} of what either run "
+              f"reports ({either} px), {direction:.3f} of what both report; forward: "
+              + ", ".join(f"{k.removeprefix('structure_')} {v / area:.2f}" for k, v in classes.items())
+              + f"  ({time.perf_counter() - t0:.0f} s)  target >= {SWAP_TARGET}: {verdict}")
+        out[name] = {"swapped": share, "direction_only": direction, "structure_px": either,
+                     "forward_px": classes}
+    return out
+
+
 def _taught(pairs: list[TeachPair], work: Path, name: str, covers: str) -> ChangeModel:
     taught = teach(pairs, options=TeachOptions(covers=covers), name=name)
     path, _ = write_model(taught, work / f"{name}.onnx")
@@ -313,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teach", action="store_true",
                     help="also: models taught from the labels (quarter, across; with --realdata) and the review loop")
     ap.add_argument("--only-teach", action="store_true", help="only the --teach parts")
+    ap.add_argument("--only-swap", action="store_true", help="only the swap test (every part runs it too)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     report: dict[str, object] = {}
@@ -327,6 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     for config in [base] + ([dataclasses.replace(base, model=args.model)] if args.model else []):
         if args.only_teach:
             break
+        if args.only_swap:
+            print(f"\n===== {'with model' if config.model else 'classical'} =====")
+            report[f"swap {'with model' if config.model else 'classical'}"] = swap_scores(args.sample, args.realdata,
+                                                                                          config)
+            continue
         name = "with model" if config.model else "classical"
         print(f"\n===== {name} =====\n")
         part: dict[str, object] = {"sample": sample_scores(args.sample, args.out / name.replace(" ", "_"), config)}
@@ -334,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             part["nuisance"] = nuisance_scores(Path(tmp), config)
         if args.realdata:
             part["real"] = real_scores(args.realdata, config)
+        part["swap"] = swap_scores(args.sample, args.realdata, config)
         report[name] = part
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)

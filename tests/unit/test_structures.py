@@ -66,3 +66,22 @@ def test_each_building_is_found_where_it_stands_with_its_roof_area():
         assert match[0].kind == "structure"
         assert match[0].area_m2 == pytest.approx(h * w * 0.25, rel=0.15)
         assert match[0].rectangularity > 0.85 and match[0].shadow_px > 0
+
+
+def test_a_moved_map_keeps_each_object_with_its_box_and_drops_what_moves_off_the_grid():
+    from campwatch.detection.structures import move_pixels, moved_map
+
+    found = find_structures(array_scene(camp_scene(3, buildings=BUILDINGS, noise_seed=1)), config=DetectConfig())
+    moved = moved_map(found, (2, -3))
+    assert moved.labels.shape == found.labels.shape
+    assert np.array_equal(moved.labels[2:, :-3], found.labels[:-2, 3:])
+    assert (moved.labels[:2] == 0).all() and (moved.labels[:, -3:] == 0).all()
+    for oid, obj in moved.objects.items():
+        r0, c0, r1, c1 = obj.bbox
+        rows, cols = np.nonzero(moved.labels == oid)
+        assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == (r0, c0, r1, c1)
+    assert set(moved.objects) == set(found.objects)
+    assert np.array_equal(moved.dark, move_pixels(found.dark, (2, -3), False))
+    assert moved_map(found, (0, 0)) is found
+    gone = moved_map(found, (0, found.labels.shape[1]))
+    assert gone.objects == {} and not gone.labels.any()

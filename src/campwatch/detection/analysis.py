@@ -178,6 +178,8 @@ def analyse_scenes(
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
         known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
+        after_own=(prep.after_own, (int(round(prep.shift[0])), int(round(prep.shift[1]))))
+        if prep.after_own is not None else None,
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
@@ -206,6 +208,8 @@ class PreparedPair:
     fit: LinearFit | None = None
     #: The after scene co-registered but in its own radiometry (what a change model takes).
     after_aligned: Scene | None = None
+    #: The after scene on its own pixels, before it was moved by ``shift`` (its objects are found there).
+    after_own: Scene | None = None
 
 
 def prepare_pair(
@@ -237,6 +241,7 @@ def prepare_pair(
     before, after, masked = _mask_user_areas(before, after, mask, core=core, messages=messages)
     before, after = _mask_blank_areas(before, after, core=core, messages=messages)
     inside = _inside_aoi(before, after, aoi)
+    own = after
     after, shift, measured, residual = _coregister(before, after, config, shift=shift,
                                                    measure_residual=measure_residual, messages=messages)
     analysed = before.valid & after.valid & inside
@@ -251,7 +256,7 @@ def prepare_pair(
     after, fit = _match_radiometry(before, after, analysed, config, scene_fit=fit, sigma=sigma, messages=messages)
     return PreparedPair(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
                         shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit,
-                        after_aligned=aligned)
+                        after_aligned=aligned, after_own=own)
 
 
 def _mask_user_areas(

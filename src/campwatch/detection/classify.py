@@ -26,6 +26,8 @@ from campwatch.detection.model import LearnedChange
 from campwatch.detection.structures import (
     StructureMap,
     find_structures,
+    move_pixels,
+    moved_map,
     rectangularity,
     shadow_depth,
 )
@@ -282,6 +284,7 @@ def classify_changes(
     count_within: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     learned: LearnedChange | None = None,
+    after_own: tuple[Scene, tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -322,6 +325,10 @@ def classify_changes(
         a structure change the classical stages find where the model sees none is kept,
         marked so and with a lower confidence. Towers, fences and other change stay with
         the classical stages.
+    after_own : (Scene, (int, int)), optional
+        The later scene on its own pixels, before co-registration moved it, and that move in
+        whole pixels: its objects are found there, as the earlier scene's are on its own,
+        so that a pair analysed the other way round finds the same objects.
 
     Returns
     -------
@@ -352,8 +359,19 @@ def classify_changes(
         changed = learned.mask & usable
     smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
                              direction=shadow_directions[0])
-    smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
-                             direction=shadow_directions[1])
+    if after_own is None:
+        smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
+                                 direction=shadow_directions[1])
+    else:
+        # The later date's objects are found on its own pixels, then moved onto the grid by the
+        # co-registration's shift in whole pixels: each date's objects are then the same whichever
+        # date is the earlier (a swapped pair reports the same changes the other way round).
+        own, offset = after_own
+        back = (-offset[0], -offset[1])
+        smap_a = moved_map(find_structures(
+            own, config=config, valid=own.valid & move_pixels(usable, back, False),
+            veiled=move_pixels(veiled[1], back, False), known=None if known is None else move_pixels(known, back, False),
+            direction=shadow_directions[1]), offset)
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":

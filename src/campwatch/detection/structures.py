@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from campwatch.io.scene import Scene
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StructureObject", "StructureMap", "find_structures", "sun_shadow_direction", "ground_background", "median_background",
+__all__ = ["StructureObject", "StructureMap", "find_structures", "move_pixels", "moved_map", "sun_shadow_direction", "ground_background", "median_background",
            "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]
 
 
@@ -61,6 +62,48 @@ class StructureMap:
     direction: tuple[float, float] | None
     dark: np.ndarray
     anomaly: np.ndarray
+
+
+def move_pixels(array: np.ndarray, offset: tuple[int, int], fill: Any = 0) -> np.ndarray:
+    """``array`` moved by whole pixels: ``out[r, c] = array[r - dr, c - dc]``, ``fill`` where nothing moves in.
+
+    Examples
+    --------
+    >>> move_pixels(np.arange(4).reshape(2, 2), (0, 1), fill=-1).tolist()
+    [[-1, 0], [-1, 2]]
+    """
+    dr, dc = offset
+    out = np.full_like(array, fill)
+    rows, cols = array.shape[-2:]
+    if abs(dr) >= rows or abs(dc) >= cols:
+        return out
+    src = (slice(max(0, -dr), rows - max(0, dr)), slice(max(0, -dc), cols - max(0, dc)))
+    dst = (slice(max(0, dr), rows - max(0, -dr)), slice(max(0, dc), cols - max(0, -dc)))
+    out[(...,) + dst] = array[(...,) + src]
+    return out
+
+
+def moved_map(smap: StructureMap, offset: tuple[int, int]) -> StructureMap:
+    """A structure map moved by whole pixels (as :func:`move_pixels`); objects moved off the grid are dropped.
+
+    The objects of a scene are found on its own pixels and then moved onto the other
+    date's grid, so that each date's objects are the same whichever date is the earlier
+    (resampling blurs roofs and shadows: found on a resampled image, they differ).
+    """
+    if offset == (0, 0):
+        return smap
+    dr, dc = offset
+    labels = move_pixels(smap.labels, offset)
+    rows, cols = labels.shape
+    present = set(np.unique(labels).tolist())
+    objects = {}
+    for oid, obj in smap.objects.items():
+        r0, c0, r1, c1 = obj.bbox
+        box = (max(0, r0 + dr), max(0, c0 + dc), min(rows, r1 + dr), min(cols, c1 + dc))
+        if oid in present and box[0] < box[2] and box[1] < box[3]:
+            objects[oid] = dataclasses.replace(obj, bbox=box)
+    return StructureMap(labels=labels, objects=objects, direction=smap.direction,
+                        dark=move_pixels(smap.dark, offset, False), anomaly=move_pixels(smap.anomaly, offset, 0.0))
 
 
 def brightness(scene: Scene) -> np.ndarray:
