@@ -50,6 +50,7 @@ from campwatch.evaluate import (
     evaluate_dataset,
     pixel_score,
     read_pair_scene,
+    read_truth,
     score_report,
 )
 from campwatch.io.aoi import AOI, read_aoi
@@ -271,6 +272,118 @@ def swap_scores(sample: Path, realdata: Path | None, config: DetectConfig) -> di
     return out
 
 
+#: Confidence bins of the reliability table, and the target: changes at 0.8 or more right at least 80 % of the time.
+BINS = (0.0, 0.6, 0.7, 0.8, 0.9, 1.0001)
+HIGH, HIGH_TARGET = 0.8, 0.80
+
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """One reported change and whether the labels say it is right."""
+
+    set: str
+    change_class: str
+    source: str
+    score: float
+    confidence: float
+    right: bool
+
+
+def _judge_by_pixels(name: str, result: object, truth: np.ndarray, kinds: tuple[str, ...]) -> list[Judged]:
+    """A change is right when at least half its pixels are labelled change (LEVIR-CD, DSIFN-CD)."""
+    out = []
+    labels = result.labels  # type: ignore[attr-defined]
+    ids = np.bincount(labels.ravel(), minlength=1)
+    hits = np.bincount(labels.ravel(), weights=truth.ravel().astype("float64"), minlength=ids.size)
+    for r in result.regions:  # type: ignore[attr-defined]
+        if CLASSES[r.change_class].kind not in kinds or r.length_m is not None or r.id >= ids.size or not ids[r.id]:
+            continue
+        out.append(Judged(name, r.change_class, r.source, r.score, r.confidence, hits[r.id] / ids[r.id] >= 0.5))
+    return out
+
+
+def _judge_by_truth(result: object, truth_path: Path, interval: tuple[str, str]) -> list[Judged]:
+    """A change is right when a true event of its class overlaps half of the smaller (fences: half its length
+    within 2 m); a change over an event the truth deems hidden is left out."""
+    regions = [r for r in result.regions if r.change_class != "other_change"]  # type: ignore[attr-defined]
+    if not regions:
+        return []
+    crs = result.before.crs  # type: ignore[attr-defined]
+    truth = read_truth(truth_path, interval=interval).to_crs(crs)
+    hidden = read_truth(truth_path, interval=interval, only_hidden=True).to_crs(crs)
+    out = []
+    for r in regions:
+        if any(r.geometry.intersects(h) for h in hidden.geometry):
+            continue
+        same = truth[truth["class"] == r.change_class].geometry
+        if CLASSES[r.change_class].linear:
+            near = same.buffer(2.0).union_all() if len(same) else None
+            right = near is not None and r.geometry.intersection(near).length >= 0.5 * r.geometry.length
+        else:
+            right = any(r.geometry.intersection(t).area >= 0.5 * min(r.geometry.area, t.area) for t in same)
+        out.append(Judged("sample", r.change_class, r.source, r.score, r.confidence, bool(right)))
+    return out
+
+
+def judged_changes(sample: Path, realdata: Path | None, config: DetectConfig) -> list[Judged]:
+    """Every change reported on the labelled sets, judged against the labels: the sample (every class),
+    levir (structures) and dsifn (every class, other change included)."""
+    model = load_model(resolve_model(config.model)) if config.model else None
+    out: list[Judged] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
+            images = sorted(camp_dir.glob("*.tif"))
+            aoi_path = ROOT / "aois" / f"{camp_dir.name}.geojson"
+            aoi = read_aoi(aoi_path) if aoi_path.exists() else None
+            for a, b in zip(images, images[1:]):
+                before, after, _ = read_pair(PairRequest(a, b, aoi=aoi))
+                result = analyse_scenes(before, after, aoi=aoi, config=config, model=model)
+                out += _judge_by_truth(result, camp_dir / "truth.geojson",
+                                       (before.date.isoformat(), after.date.isoformat()))
+        for name, pixel, kinds in (("levir", 0.5, ("structure",)), ("dsifn", 2.0, ("structure", "other"))):
+            if realdata is None or not (realdata / name).is_dir():
+                continue
+            for _, before, after, truth in _labelled_pairs(realdata / name, pixel):
+                out += _judge_by_pixels(name, analyse_scenes(before, after, config=config, model=model), truth, kinds)
+    return out
+
+
+def reliability(judged: list[Judged], *, calibrated: bool = True) -> dict[str, list[dict[str, object]]]:
+    """Per set, per confidence bin: how many changes, and the share right."""
+    table: dict[str, list[dict[str, object]]] = {}
+    for name in sorted({j.set for j in judged}):
+        rows = []
+        values = [(j.confidence if calibrated else j.score, j.right) for j in judged if j.set == name]
+        for lo, hi in zip(BINS, BINS[1:]):
+            inside = [right for v, right in values if lo <= v < hi]
+            rows.append({"from": lo, "to": min(hi, 1.0), "changes": len(inside),
+                         "right": round(sum(inside) / len(inside), 3) if inside else None})
+        high = [right for v, right in values if v >= HIGH]
+        rows.append({"from": HIGH, "to": 1.0, "changes": len(high),
+                     "right": round(sum(high) / len(high), 3) if high else None})
+        table[name] = rows
+    return table
+
+
+def print_reliability(judged: list[Judged], label: str) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for calibrated in (False, True):
+        table = reliability(judged, calibrated=calibrated)
+        what = "confidence (calibrated)" if calibrated else "evidence score (uncalibrated)"
+        print(f"\nreliability, {label}, by {what}: changes, share right")
+        print(f"{'set':<8}" + "".join(f"{r['from']:.1f}-{r['to']:.1f}".rjust(16) for r in next(iter(table.values()))[:-1])
+              + f"{'>= ' + str(HIGH):>16}  target >= {HIGH_TARGET} right")
+        for name, rows in table.items():
+            cells = [f"{r['changes']:>5} {r['right'] if r['right'] is not None else '-':>9}" for r in rows]
+            high = rows[-1]
+            verdict = "" if not calibrated else (
+                "MET" if high["right"] is None or high["right"] >= HIGH_TARGET else "NOT MET")
+            print(f"{name:<8}" + "".join(f"{c:>16}" for c in cells) + f"  {verdict}")
+        out["calibrated" if calibrated else "uncalibrated"] = table
+    return out
+
+
 def _taught(pairs: list[TeachPair], work: Path, name: str, covers: str) -> ChangeModel:
     taught = teach(pairs, options=TeachOptions(covers=covers), name=name)
     path, _ = write_model(taught, work / f"{name}.onnx")
@@ -393,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also: models taught from the labels (quarter, across; with --realdata) and the review loop")
     ap.add_argument("--only-teach", action="store_true", help="only the --teach parts")
     ap.add_argument("--only-swap", action="store_true", help="only the swap test (every part runs it too)")
+    ap.add_argument("--only-confidence", action="store_true",
+                    help="only the reliability table of confidence (every part runs it too)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     report: dict[str, object] = {}
@@ -407,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     for config in [base] + ([dataclasses.replace(base, model=args.model)] if args.model else []):
         if args.only_teach:
             break
+        if args.only_confidence:
+            name = "with model" if config.model else "classical"
+            print(f"\n===== {name} =====")
+            report[f"confidence {name}"] = print_reliability(judged_changes(args.sample, args.realdata, config), name)
+            continue
         if args.only_swap:
             print(f"\n===== {'with model' if config.model else 'classical'} =====")
             report[f"swap {'with model' if config.model else 'classical'}"] = swap_scores(args.sample, args.realdata,
@@ -420,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.realdata:
             part["real"] = real_scores(args.realdata, config)
         part["swap"] = swap_scores(args.sample, args.realdata, config)
+        part["confidence"] = print_reliability(judged_changes(args.sample, args.realdata, config), name)
         report[name] = part
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -52,26 +52,32 @@ class ChangeClass:
         return self.kind != "other"
 
 
-# Okabe-Ito colours: distinguishable for colour-blind readers.
+# Okabe-Ito colours, mostly: distinguishable for colour-blind readers. None is the blue of roofs and
+# tarps, nor the black of no change in the mask; white is a change whose direction is not known.
 CLASSES: dict[str, ChangeClass] = {
     c.name: c
     for c in (
         ChangeClass("structure_new", 2, "#D55E00", "New structure",
                     "A building-like object that stands out from the ground only in the later image.",
                     "structure", "new structure", "new structures"),
-        ChangeClass("structure_demolished", 3, "#0072B2", "Demolished structure",
+        ChangeClass("structure_demolished", 3, "#7F3C8D", "Demolished structure",
                     "A building-like object that stands out from the ground only in the earlier image.",
                     "structure", "structure demolished", "structures demolished"),
         ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
                     "A building present on both dates whose roof or shape changed.",
                     "structure", "structure modified", "structures modified"),
+        ChangeClass("structure_changed", 9, "#FFFFFF", "Structure changed, direction unknown",
+                    "A building change whose direction, built or razed, the pixels do not tell: its reason is "
+                    "in the change's cause.",
+                    "structure", "structure changed (built or razed: not known)",
+                    "structures changed (built or razed: not known)"),
         ChangeClass("fence_razed", 5, "#E69F00", "Fence razed",
                     "A stretch of fence line whose linear signature is gone (a line, with its length).",
                     "fence", "fence razed", "fence razed"),
         ChangeClass("fence_built", 6, "#009E73", "Fence built",
                     "A new stretch of fence line.",
                     "fence", "fence built", "fence built"),
-        ChangeClass("tower_added", 7, "#000000", "Tower added",
+        ChangeClass("tower_added", 7, "#E7298A", "Tower added",
                     "A small raised object (a few metres across, casting a long shadow) only in the later image.",
                     "tower", "guard tower added", "guard towers added"),
         ChangeClass("tower_removed", 8, "#56B4E9", "Tower removed",
@@ -97,7 +103,7 @@ def possible_classes(pixel_m: float) -> tuple[list[str], dict[str, str]]:
     --------
     >>> possible, why = possible_classes(8.0)
     >>> possible
-    ['structure_new', 'structure_demolished', 'structure_modified', 'other_change']
+    ['structure_new', 'structure_demolished', 'structure_modified', 'structure_changed', 'other_change']
     >>> why["fence_razed"]
     'needs pixels of 1 m or finer; these are 8 m'
     """

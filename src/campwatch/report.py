@@ -12,6 +12,7 @@ from shapely.geometry import mapping
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
+from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
@@ -109,6 +110,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         },
         "parameters": result.config.to_dict(),
         "model": model_member(result.model),
+        "confidence": calibration().record(),
         "thresholds": result.thresholds.to_dict(),
         "coregistration": {
             "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],

@@ -65,6 +65,8 @@ def _no_outputs(out: Path) -> bool:
         ("no_crs", "has no coordinate reference system"),
         ("no_date", "cannot tell the acquisition date"),
         ("aoi_outside", "lies outside"),
+        ("aoi_lat_lon", "read the other way round (latitude, longitude) they would be"),
+        ("screenshot", "campwatch frames FRAMES_DIR --bounds W S E N"),
         ("aoi_invalid_json", "not valid JSON"),
         ("aoi_self_intersecting", "not valid (Self-intersection"),
         ("aoi_missing", "AOI file"),
@@ -104,6 +106,20 @@ def test_bad_input_exit_2_message_and_nothing_written(case, expected, tmp_path, 
         after = write_tif(bad / "scene_after.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=2))
     elif case == "aoi_outside":
         aoi = aoi_file(aoi_doc([[10, 10], [10.1, 10], [10.1, 10.1], [10, 10.1], [10, 10]]))
+    elif case == "aoi_lat_lon":
+        import rasterio
+        from rasterio.warp import transform_bounds
+
+        with rasterio.open(before) as ds:
+            w, s_, e, n = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+        lat0, lon0 = s_ + 0.3 * (n - s_), w + 0.3 * (e - w)
+        lat1, lon1 = s_ + 0.6 * (n - s_), w + 0.6 * (e - w)
+        aoi = aoi_file(aoi_doc([[lat0, lon0], [lat0, lon1], [lat1, lon1], [lat1, lon0], [lat0, lon0]]))
+    elif case == "screenshot":
+        from affine import Affine
+
+        after = write_tif(bad / "s_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=2), crs=None,
+                          transform=Affine.identity())
     elif case == "aoi_invalid_json":
         aoi = aoi_file('{"type": "FeatureCollection", "features": [')
     elif case == "aoi_self_intersecting":

@@ -134,3 +134,29 @@ def test_a_models_building_change_under_a_thin_veil_is_not_claimed_alone(veiled_
                                      threshold=3.0, learned=learned, veiled=veiled)
     claimed = [r.change_class for r in regions if r.change_class.startswith("structure")]
     assert claimed == ([] if veiled_date is not None else ["structure_new"])
+
+
+@pytest.mark.parametrize(
+    "evidence, expected",
+    [
+        # (cover before, after, shadow before, after, vegetated before, after)
+        ((0.0, 0.6, 0.2, 2.5, 0.1, 0.0), "structure_new"),  # a house on bare ground
+        ((0.0, 0.0, 4.6, 1.9, 0.8, 0.0), "structure_new"),  # woodland, then a house: the trees' shadows do not count
+        ((0.7, 0.0, 2.5, 0.1, 0.0, 0.0), "structure_demolished"),  # a house razed to bare ground
+        ((0.0, 0.0, 1.6, 0.1, 0.6, 0.0), "structure_changed"),  # trees and what was under them stripped: not known
+        ((0.6, 0.6, 2.0, 2.1, 0.0, 0.0), "structure_modified"),  # a building on both dates
+        ((0.0, 0.0, 0.3, 0.35, None, None), "structure_changed"),  # nothing tells
+    ],
+)
+def test_a_model_regions_direction_is_what_the_pixels_back_and_flips_with_the_dates(evidence, expected):
+    from campwatch.detection.classify import _direction
+
+    cb, ca, sb, sa, gb, ga = evidence
+    cls, cause, lean = _direction(cb, ca, sb, sa, gb, ga, min_shadow_px=0.5)
+    assert cls == expected, cause
+    swapped_cls, _, swapped_lean = _direction(ca, cb, sa, sb, ga, gb, min_shadow_px=0.5)
+    assert swapped_lean == pytest.approx(-lean)
+    assert swapped_cls == {"structure_new": "structure_demolished", "structure_demolished": "structure_new"}.get(cls,
+                                                                                                                 cls)
+    if cls == "structure_changed":
+        assert cause.startswith("built or razed is not known")

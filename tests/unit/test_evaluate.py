@@ -74,7 +74,7 @@ def test_cli_dataset_form(dataset, tmp_path):
     assert "pooled" in res.output and "object recall: 1/1" in res.output
     data = json.loads(out.read_text())
     assert data["pairs"]["pair_new"]["f1"] > 0.8 and data["classes"] == ["structure_new", "structure_demolished",
-                                                                          "structure_modified"]
+                                                                          "structure_modified", "structure_changed"]
 
 
 def test_cli_report_form(pair, tmp_path):

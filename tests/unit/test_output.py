@@ -151,3 +151,58 @@ def test_an_output_folder_reached_through_a_symbolic_link_keeps_the_link(tmp_pat
                            "change_map.png": "map"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "out"]
     assert sorted(p.name for p in real.parent.iterdir()) == ["runs"]  # no staging left beside the real folder
+
+
+def test_a_lock_file_is_gone_once_released_and_two_processes_never_hold_it_at_once(tmp_path):
+    import multiprocessing
+
+    from campwatch.io.output import FileOnlyWhileLocked
+
+    lock_path = tmp_path / "history.gpkg.lock"
+    with FileOnlyWhileLocked(lock_path):
+        assert lock_path.exists()
+    assert not lock_path.exists()
+    log = tmp_path / "log"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_hold, args=(lock_path, log, i)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    lines = log.read_text().split()
+    # Each holder wrote "in" then "out" with nobody between them.
+    assert lines == ["in", "out"] * 8
+    assert not lock_path.exists()
+
+
+def _hold(lock_path, log, i):
+    import time
+
+    from campwatch.io.output import FileOnlyWhileLocked
+
+    for _ in range(2):
+        with FileOnlyWhileLocked(lock_path):
+            with open(log, "a") as fh:
+                fh.write("in\n")
+            time.sleep(0.02)
+            with open(log, "a") as fh:
+                fh.write("out\n")
+        time.sleep(0.001)
+
+
+def test_outputs_take_the_mode_of_the_umask_not_the_0700_of_a_staging_folder(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        with OutputSet(tmp_path / "out") as outs:
+            outs.path("report.json").write_text("{}")
+        old_set = tmp_path / "out"
+        with OutputSet(old_set) as outs:  # over an existing set (staged inside or beside, swapped in)
+            outs.path("report.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "out" / "report.json").stat().st_mode) == 0o644

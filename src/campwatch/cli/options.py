@@ -30,7 +30,13 @@ class _PrintableFormatter(logging.Formatter):
     """Log lines whose text from inputs cannot forge another line or move the terminal."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
+        record.message = printable(record.getMessage())
+        line = self.formatMessage(record)
+        if record.exc_info:
+            # A traceback (-vv) line by line, each marked so that no line of it passes for campwatch's own.
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n  | {printable(t)}" for t in trace.splitlines())
+        return line
 
 
 def configure_logging(verbose: int, quiet: int) -> None:

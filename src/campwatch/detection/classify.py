@@ -21,6 +21,7 @@ from skimage.measure import label, regionprops
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
+from campwatch.detection.confidence import calibrated
 from campwatch.detection.fences import FenceChange, fence_changes
 from campwatch.detection.model import LearnedChange
 from campwatch.detection.structures import (
@@ -32,6 +33,7 @@ from campwatch.detection.structures import (
     shadow_depth,
 )
 from campwatch.detection.vectorize import region_polygons
+from campwatch.detection.vegetation import vegetation
 from campwatch.io.scene import Scene
 
 __all__ = ["ChangeRegion", "classify_changes", "class_mask"]
@@ -60,6 +62,10 @@ class ChangeRegion:
     cause: str
     evidence: dict[str, Any] = field(default_factory=dict)
     length_m: float | None = None
+    #: The evidence score (0.5 to 1) that ``confidence`` calibrates, and how the change was found
+    #: (:data:`campwatch.detection.confidence.SOURCES`).
+    score: float = 0.0
+    source: str = ""
 
     def properties(self) -> dict[str, Any]:
         """The attributes written to the report."""
@@ -67,6 +73,8 @@ class ChangeRegion:
             "id": self.id,
             "class": self.change_class,
             "confidence": round(self.confidence, 3),
+            "score": round(self.score, 3),
+            "found_by": self.source,
             "cause": self.cause,
             "area_m2": round(self.area_m2, 1),
             "length_m": None if self.length_m is None else round(self.length_m, 1),
@@ -182,6 +190,53 @@ _SAME_CHANGE = 0.25
 _DIRECTION_MARGIN = 0.15
 
 
+#: A footprint at least this share vegetated on a date held no roof then: its shadows were the trees'.
+_GREEN_FOOTPRINT = 0.5
+#: A date shows a building on a footprint this share covered by structure-like objects (or with a shadow
+#: of twice ``min_shadow_px`` along its outline, not under trees).
+_SHOWS_COVER = 0.25
+
+
+def _direction(cover_b: float, cover_a: float, shadow_b: float, shadow_a: float, green_b: float | None,
+               green_a: float | None, *, min_shadow_px: float) -> tuple[str, str, float]:
+    """Which way a building change went, from what each date shows of its footprint: the class, why, and the lean.
+
+    A date stands for a building when structure-like objects cover the footprint (``cover``) and
+    a shadow runs along its outline (``shadow``, px); a footprint vegetated on a date (``green``,
+    the share of its pixels; None without a vegetation index) held no roof then, and the shadows
+    there are the trees': they do not count. The lean, later date over earlier, is the
+    difference of shadows (squashed) plus half the difference of cover plus the difference of
+    vegetation, each the other way round for the earlier date: swapping the dates swaps its sign.
+    Over :data:`_DIRECTION_MARGIN` either way the change is new or demolished. Otherwise it is
+    modified when both dates show a structure, and ``structure_changed`` (direction unknown)
+    when they do not: no claim the pixels cannot back.
+    """
+    veg_b, veg_a = green_b or 0.0, green_a or 0.0
+    trees_b, trees_a = veg_b >= _GREEN_FOOTPRINT, veg_a >= _GREEN_FOOTPRINT
+    stand_b = 0.0 if trees_b else shadow_b
+    stand_a = 0.0 if trees_a else shadow_a
+    # Vegetation gone says a building is new only where the later date shows one (trees cut for
+    # a house); where neither shows one, the ground was cleared, or the trees stripped with the
+    # house (a tornado): the vegetation tells nothing of the building's direction.
+    shows_b = cover_b >= _SHOWS_COVER or stand_b >= 2 * min_shadow_px
+    shows_a = cover_a >= _SHOWS_COVER or stand_a >= 2 * min_shadow_px
+    veg = veg_b - veg_a
+    veg_term = veg if (veg > 0 and shows_a) or (veg < 0 and shows_b) else 0.0
+    lean = float(np.tanh(stand_a - stand_b)) + 0.5 * (cover_a - cover_b) + veg_term
+    if lean > _DIRECTION_MARGIN:
+        why = "vegetation there earlier, a building later" if veg_term > 0.5 else "it stands out only later"
+        return "structure_new", why, lean
+    if lean < -_DIRECTION_MARGIN:
+        why = "a building there earlier, vegetation later" if veg_term < -0.5 else "it stood out only earlier"
+        return "structure_demolished", why, lean
+    if shows_b and shows_a:
+        return "structure_modified", "it stands out on both dates", lean
+    green = "" if green_b is None or green_a is None else f"; vegetation {veg_b:.0%} before, {veg_a:.0%} after"
+    return ("structure_changed", "built or razed is not known: neither date shows a standing building more "
+            f"than the other (shadow {shadow_b:.1f} px before, {shadow_a:.1f} px after; objects cover "
+            f"{cover_b:.0%} before, {cover_a:.0%} after{green})", lean)
+
+
 def _learned(
     learned: LearnedChange,
     candidates: list[_Candidate],
@@ -193,6 +248,7 @@ def _learned(
     *,
     veiled: tuple[np.ndarray, np.ndarray],
     raw_changed: np.ndarray | None = None,
+    greens: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> list[_Candidate]:
     """Structure changes from a buildings model's regions, in the analyst's terms.
 
@@ -201,8 +257,9 @@ def _learned(
     :data:`_SAME_CHANGE` of either (the two agree); otherwise the evidence of each date
     decides: the shadow cast along the region's outline on each date (a standing building
     casts one; bare ground and rubble do not) and the share of the region that
-    structure-like objects cover on each date. Leaning to the later date by more than :data:`_DIRECTION_MARGIN`: new;
-    to the earlier: demolished; neither: modified. Classical structure changes the model
+    structure-like objects cover on each date, and whether it was vegetated on each date
+    (``greens``: vegetation masks; :func:`_direction`): new, demolished, modified, or changed
+    with the direction unknown. Classical structure changes the model
     sees nothing of are kept, marked "not seen by the model". Towers pass through.
 
     A region the classical stages do not back, under a thin cloud or cloud shadow on either
@@ -251,16 +308,17 @@ def _learned(
                   sl[1].start - wide[1].start:sl[1].stop - wide[1].start] = m
         shadow_b = shadow_depth(footprint, smap_b.dark[wide], reach)
         shadow_a = shadow_depth(footprint, smap_a.dark[wide], reach)
-        lean = float(np.tanh(shadow_a - shadow_b)) + 0.5 * (cover_a - cover_b)
+        green_b = None if greens[0] is None else float(greens[0][sl][m].mean())
+        green_a = None if greens[1] is None else float(greens[1][sl][m].mean())
+        cls, cause, lean = _direction(cover_b, cover_a, shadow_b, shadow_a, green_b, green_a,
+                                      min_shadow_px=config.min_shadow_px)
         record.update(classical="sees no structure change here", lean=round(lean, 3),
-                      shadow_px={"before": round(shadow_b, 2), "after": round(shadow_a, 2)})
-        if lean > _DIRECTION_MARGIN:
-            cls, cause = "structure_new", "the change model sees a building change; it stands out only later"
-        elif lean < -_DIRECTION_MARGIN:
-            cls, cause = "structure_demolished", "the change model sees a building change; it stood out only earlier"
-        else:
-            cls, cause = "structure_modified", "the change model sees a building change; it stands out on both dates"
-        out.append(_Candidate(cls, sl, m, cause, float(np.clip(abs(lean), 0.0, 1.0)), model=record))
+                      shadow_px={"before": round(shadow_b, 2), "after": round(shadow_a, 2)},
+                      cover={"before": round(cover_b, 3), "after": round(cover_a, 3)})
+        if green_b is not None and green_a is not None:
+            record["vegetated"] = {"before": round(green_b, 3), "after": round(green_a, 3)}
+        out.append(_Candidate(cls, sl, m, f"the change model sees a building change; {cause}",
+                              float(np.clip(abs(lean), 0.0, 1.0)), model=record))
     for i, c in enumerate(structures, start=1):
         if i not in seen_by_model:
             out.append(dataclasses.replace(c, model={"name": learned.name, "classical": "not seen by the model",
@@ -375,8 +433,11 @@ def classify_changes(
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":
+        green_a = vegetation(after, config=config) if after_own is None else vegetation(after_own[0], config=config)
+        if after_own is not None and green_a is not None:
+            green_a = move_pixels(green_a, after_own[1], False)
         candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled,
-                              raw_changed=raw)
+                              raw_changed=raw, greens=(vegetation(before, config=config), green_a))
 
     px = float(np.sqrt(before.pixel_area))
     # A class the pixels are too coarse to show is not looked for: what such a change would be
@@ -465,7 +526,9 @@ def _fence_region(rid: int, fc: FenceChange, config: DetectConfig) -> ChangeRegi
         id=rid,
         geometry=fc.geometry,
         change_class=fc.change_class,
-        confidence=round(0.5 + 0.25 * strong + 0.25 * gone, 3),
+        confidence=calibrated("fence", 0.5 + 0.25 * strong + 0.25 * gone),
+        score=0.5 + 0.25 * strong + 0.25 * gone,
+        source="fence",
         area_m2=0.0,
         length_m=fc.length_m,
         mean_change=float("nan"),
@@ -545,16 +608,20 @@ def _describe(
             float(np.clip(kind.score, 0, 1)),
         ]
         confidence = 0.5 + 0.5 * float(np.mean(evidence_terms))
+        source = "tower" if CLASSES[change_class].kind == "tower" else "structure"
         if kind.model is not None:
             # Both say it: the mean of the model's and the classical confidence; the model
             # alone, or the classical stages alone, less.
             model_conf = 0.5 + 0.5 * float(kind.model.get("strength", 0.0))
             if kind.model["classical"] == "agrees":
                 confidence = 0.5 * (confidence + model_conf) + 0.1
+                source = f"{source}, model agrees"
             elif kind.model["classical"] == "not seen by the model":
                 confidence = 0.5 + 0.25 * (confidence - 0.5)
+                source = f"{source}, not seen by the model"
             else:
                 confidence = 0.5 * (model_conf + 0.5 + 0.5 * float(np.mean(evidence_terms[1:])))
+                source = f"{source}, model only"
             confidence = float(np.clip(confidence, 0.5, 1.0))
     else:
         change_class = "other_change"
@@ -568,6 +635,7 @@ def _describe(
         else:
             cause = "ground or surface"
         confidence = 0.5 + 0.5 * strength
+        source = "other"
 
     def r2(v: np.ndarray) -> list[float]:
         return [round(float(x), 2) for x in v]
@@ -587,7 +655,9 @@ def _describe(
         id=rid,
         geometry=geom,
         change_class=change_class,
-        confidence=round(confidence, 3),
+        confidence=calibrated(source, confidence),
+        score=confidence,
+        source=source,
         area_m2=area,
         mean_change=mean_change,
         changed_fraction=changed_fraction,

@@ -245,9 +245,12 @@ def _check_lonlat(geom: BaseGeometry, label: str) -> None:
         raise AOIError(f"{label}: coordinates must be finite numbers")
     lon, lat = coords[:, 0], coords[:, 1]
     if lon.min() < -180 or lon.max() > 180 or lat.min() < -90 or lat.max() > 90:
+        swapped = lat.min() >= -180 and lat.max() <= 180 and lon.min() >= -90 and lon.max() <= 90
         raise AOIError(
             f"{label}: coordinates {geom.bounds} are not longitude/latitude in degrees; "
             "AOI files must be in WGS84 (RFC 7946)"
+            + ("; read the other way round (latitude, longitude) they would be: GeoJSON puts longitude first"
+               if swapped else "")
         )
 
 

@@ -195,8 +195,20 @@ def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     try:
+        as_umask(tmp)
         write_json(data, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def as_umask(path: str | Path, *, directory: bool = False) -> None:
+    """Give a file or folder made by :mod:`tempfile` (mode 0600 or 0700) the mode any other new one gets.
+
+    A staged output renamed into place keeps its mode: without this, under a umask of 022 the
+    analyst's outputs would be readable by the analyst alone.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~mask)

@@ -34,8 +34,10 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from campwatch.errors import OutputError
+from campwatch.io.jsonio import as_umask
 
-__all__ = ["OutputSet", "check_writable", "clear_dead_runs", "disk_full", "STAGING_PREFIX", "MANIFEST"]
+__all__ = ["OutputSet", "FileOnlyWhileLocked", "check_writable", "clear_dead_runs", "disk_full", "STAGING_PREFIX",
+           "MANIFEST"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,64 @@ def disk_full(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return False
+
+
+class FileOnlyWhileLocked:
+    """An exclusive lock on a file beside the one it guards (``history.gpkg.lock``) that is gone once released.
+
+    The lock file is removed while the lock is still held; a process that waited on the
+    removed file finds, once it has it, that the path no longer names that file and takes the
+    lock again on a new one (so two processes never both hold it). Where the system has no
+    ``flock`` (Windows), a :class:`filelock.FileLock`, whose file stays.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._fallback: FileLock | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            self._fallback = FileLock(str(self.path))
+            self._fallback.acquire()
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                held = os.fstat(fd)
+                now = os.stat(self.path)
+            except FileNotFoundError:
+                os.close(fd)
+                continue
+            except BaseException:
+                os.close(fd)
+                raise
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                self._fd = fd
+                return
+            os.close(fd)  # the file was removed and made again while we waited: lock the new one
+
+    def release(self) -> None:
+        if self._fallback is not None:
+            self._fallback.release()
+            self._fallback = None
+            return
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self._fd)  # closing releases the flock
+        self._fd = None
+
+    def __enter__(self) -> FileOnlyWhileLocked:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def _alive(folder: Path) -> bool:
@@ -189,12 +249,14 @@ class OutputSet:
             if self._dir.name and os.access(parent, os.W_OK | os.X_OK) and parent.is_dir():
                 # Beside the folder, on its file system: the staged folder can take its place.
                 self._staging = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}{STAGING_PREFIX}", dir=parent))
+                as_umask(self._staging, directory=True)
                 self._beside = True
             else:
                 if not self._dir.exists():
                     self._dir.mkdir(parents=True)
                     self._created = True
                 self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self._dir))
+                as_umask(self._staging, directory=True)
             self._lock = FileLock(str(self._staging / _LOCK))
             self._lock.acquire()
         except OSError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import rasterio.windows
+import shapely
 from affine import Affine
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
@@ -32,7 +33,7 @@ from campwatch.io.aoi import AOI
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import Scene, SceneInfo, read_scene, read_scene_onto, scene_info, scene_info_undated
 
-__all__ = ["PairRequest", "PairInfo", "pair_info", "read_pair", "check_overlap", "aoi_window", "same_grid",
+__all__ = ["PairRequest", "pixel_size_m", "PairInfo", "pair_info", "read_pair", "check_overlap", "aoi_window", "same_grid",
            "band_order", "ReducedPair", "read_reduced_pair", "OVERVIEW_PX", "Dates", "BandNames"]
 
 logger = logging.getLogger(__name__)
@@ -273,9 +274,25 @@ def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
         raise AOIError(
             f"AOI '{aoi.name}' ({aoi.path}) lies outside {info.path}: the AOI spans "
             f"{tuple(round(v, 1) for v in geom.bounds)} and the image "
-            f"{tuple(round(v, 1) for v in info.bounds)} in {info.crs.to_string()}"
+            f"{tuple(round(v, 1) for v in info.bounds)} in {info.crs.to_string()}" + _swap_hint(aoi, info)
         )
     return Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
+
+
+def _swap_hint(aoi: AOI, info: SceneInfo) -> str:
+    """A hint when the AOI would lie on the image with its longitudes and latitudes swapped."""
+    swapped = shapely.transform(aoi.geometry, lambda xy: xy[:, ::-1])
+    lon, lat = swapped.centroid.x, swapped.centroid.y
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return ""
+    try:
+        west, south, east, north = transform_bounds(info.crs, "EPSG:4326", *info.bounds)
+    except Exception:  # noqa: BLE001 - a grid that cannot be put in degrees gives no hint
+        return ""
+    if shapely.box(west, south, east, north).intersects(swapped):
+        return ("; with its coordinates read the other way round (latitude, longitude) it would lie on the "
+                "image: GeoJSON puts longitude first")
+    return ""
 
 
 def projected_grid(info: SceneInfo) -> SceneInfo:
@@ -292,6 +309,11 @@ def projected_grid(info: SceneInfo) -> SceneInfo:
     if width is None or height is None:
         raise InputError(f"{info.path}: its grid cannot be put in {utm.to_string()}")
     return dataclasses.replace(info, crs=utm, transform=transform, width=int(width), height=int(height))
+
+
+def pixel_size_m(info: SceneInfo) -> float:
+    """The side of the pixels the scene is analysed with, in metres (a scene in degrees: on :func:`projected_grid`)."""
+    return float((info if info.crs.is_projected else projected_grid(info)).pixel_size)
 
 
 def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None, ...] | None = None) -> SceneInfo:

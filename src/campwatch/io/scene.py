@@ -455,13 +455,23 @@ def scene_info_undated(path: str | Path) -> SceneInfo:
 def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True) -> SceneInfo:
     with open_raster(path) as ds:
         check_size(path, ds.count, ds.width, ds.height)
+        if ds.crs is None and ds.transform.is_identity:
+            raise SceneError(
+                f"{path}: is not georeferenced (no coordinate reference system, no geotransform): a screenshot "
+                "or a photo? campwatch frames FRAMES_DIR --bounds W S E N --out DIR makes dated GeoTIFFs of "
+                "screenshots; or give it both with gdal_translate -a_srs EPSG:4326 -a_ullr WEST NORTH EAST SOUTH"
+            )
         if ds.crs is None:
             raise SceneError(
                 f"{path}: has no coordinate reference system; campwatch needs georeferenced "
                 "GeoTIFFs (assign one with gdal_edit.py -a_srs or rio edit-info --crs)"
             )
         if ds.transform.is_identity:
-            raise SceneError(f"{path}: has no geotransform; campwatch needs georeferenced GeoTIFFs")
+            raise SceneError(
+                f"{path}: has no geotransform (where its pixels lie); campwatch needs georeferenced GeoTIFFs: "
+                "give it one with gdal_translate -a_ullr WEST NORTH EAST SOUTH (or gdal_edit.py -a_ullr), "
+                "or make dated GeoTIFFs of screenshots with campwatch frames"
+            )
         if ds.transform.b != 0 or ds.transform.d != 0:
             raise SceneError(f"{path}: rotated grids are not supported; warp it north-up first")
         date = parse_date(date_from or path, ds.tags()) if dated else dt.date.min

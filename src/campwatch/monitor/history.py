@@ -27,18 +27,18 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from filelock import FileLock
 
 from campwatch._version import __version__
 from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
+from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, aoi_key, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
-from campwatch.io.output import OutputSet, check_writable, clear_dead_runs, disk_full
-from campwatch.io.pair import PairRequest
+from campwatch.io.output import FileOnlyWhileLocked, OutputSet, check_writable, clear_dead_runs, disk_full
+from campwatch.io.pair import PairRequest, pixel_size_m
 from campwatch.io.scene import SceneInfo, scene_files, sha256_file
 from campwatch.monitor.review import apply_reviews
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
@@ -53,7 +53,7 @@ from campwatch.monitor.store import (
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject, same_place
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import view_from_result
-from campwatch.report import software_versions
+from campwatch.report import classes_member, software_versions
 from campwatch.results import PairResult
 from campwatch.run import analyse_pair, model_records
 
@@ -271,7 +271,7 @@ class _Plan:
     images_dir: str | Path
     out_dir: Path
     history: Path
-    lock: FileLock
+    lock: FileOnlyWhileLocked
     aoi: AOI
     mask: UserMask | None
     mask_path: str | Path | None
@@ -310,7 +310,7 @@ def _plan(aoi_path: Path, images_dir: str | Path, out_dir: Path, *, history_path
     base = _pick_baseline(infos, baseline)
     history.parent.mkdir(parents=True, exist_ok=True)
     return _Plan(aoi_path=aoi_path, images_dir=images_dir, out_dir=out_dir, history=history,
-                 lock=FileLock(str(history) + ".lock"), aoi=aoi, mask=mask, mask_path=mask_path,
+                 lock=FileOnlyWhileLocked(str(history) + ".lock"), aoi=aoi, mask=mask, mask_path=mask_path,
                  key_name=aoi_key(aoi_path), config=config, infos=infos, base=base,
                  key=_check_key(aoi_path, infos, base, config, mask_path))
 
@@ -441,6 +441,8 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}]
         + model_records(stager.model),
         "model": model_member(stager.model),
+        "confidence": calibration().record(),
+        "classes": classes_member(pixel_size_m(plan.base)),
         "software": software_versions(),
     }
 

@@ -35,7 +35,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from filelock import FileLock
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -44,6 +43,7 @@ from campwatch.errors import InputError
 from campwatch.evaluate import read_truth
 from campwatch.io.jsonio import write_json_atomic
 from campwatch.io.labels import TAUGHT_AREA, LabelArea, Labels, label_kind
+from campwatch.io.output import FileOnlyWhileLocked
 from campwatch.io.scene import sha256_file
 from campwatch.monitor.store import REVIEW_COLUMNS, history_layers, review_of, write_history
 from campwatch.monitor.tracking import REVERSAL, ChangeTracker, TrackedChange, reproject, same_place, utm_of
@@ -227,7 +227,7 @@ def review_from_truth(history: str | Path, truth: str | Path, *, aoi: str | None
     by = by or f"truth file {Path(truth).name}"
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     counts = {"confirmed": 0, "rejected": 0, "corrected": 0}
-    with FileLock(str(path) + ".lock"):
+    with FileOnlyWhileLocked(str(path) + ".lock"):
         changes, checks = history_layers(path)
         for column in REVIEW_COLUMNS:
             if column not in changes:

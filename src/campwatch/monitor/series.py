@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import CLASSES, summarize
 from campwatch.config import DetectConfig
+from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
@@ -34,7 +35,7 @@ from campwatch.io.delivery import is_scene
 from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
-from campwatch.io.pair import PairRequest, aoi_window
+from campwatch.io.pair import PairRequest, aoi_window, pixel_size_m
 from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.progress import start
@@ -373,8 +374,8 @@ def run_series(
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path,
                                model=stager.model)
-        if infos[0].crs.is_projected:
-            report["classes"] = classes_member(infos[0].pixel_size)
+        # Which classes the pixels can show, for a series in degrees too: its pairs are analysed in metres.
+        report["classes"] = classes_member(pixel_size_m(infos[0]))
         report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
         report["bridges"] = bridges
         report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs + bridges for name, h in p["outputs"].items()}
@@ -431,6 +432,7 @@ def series_report(
         "pairs": pairs,
         "parameters": config.to_dict(),
         "model": model_member(model),
+        "confidence": calibration().record(),
         "summary": {
             "images": len(records),
             "compared": sum(r.status == "compared" for r in records),

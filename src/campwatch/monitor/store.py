@@ -169,6 +169,7 @@ def write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFram
         checks = checks.reset_index(drop=True)
         if path.exists():
             shutil.copyfile(path, tmp)
+            shutil.copymode(path, tmp)  # the analyst's file keeps its mode
             _replace_rows(tmp, {"changes": changes, "checks": checks})
         else:
             changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")

@@ -496,7 +496,7 @@ def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
 
 
 #: The classes a timeline counts as bars (other change is noted, not drawn).
-_TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "tower_added",
+_TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "structure_changed", "tower_added",
                      "tower_removed", "fence_razed", "fence_built")
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, summarize
+from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
 from campwatch.io.output import OutputSet
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
 from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
@@ -233,8 +234,19 @@ def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
     for bridge in doc.get("bridges", []):
         out.append(f"A cloud hid part of the image between {bridge['from']} and {bridge['to']}: those two were "
                    "compared too, and the changes found where the cloud was are dated to that wider span.")
-    out.append("Confidence (0 to 1) says how far a change's evidence passes the tests for its class; "
-               "below 0.5, check the close-up before citing it.")
+    classes = doc.get("classes") or {}
+    why = classes.get("not_possible") or {}
+    if why:
+        reasons: dict[str, list[str]] = {}
+        for name, reason in why.items():
+            reasons.setdefault(reason, []).append(CLASSES[name].label.lower() if name in CLASSES else name)
+        out.append("Not looked for at this pixel size, so not reported: " + "; ".join(
+            f"{', '.join(names)} ({reason})" for reason, names in reasons.items()) + ".")
+    fitted_on = ", ".join((doc.get("confidence") or calibration().record()).get("fitted_on") or []) or "none yet"
+    out.append(f"Confidence (0 to 1) is the share of changes found the same way, with evidence as strong, that "
+               f"were right on the labelled sets campwatch was calibrated on ({fitted_on}); on other "
+               f"imagery it sorts changes, it is not a rate. Below {LOW_CONFIDENCE:g} a change is doubtful "
+               "(drawn dashed on the maps): check the close-up before citing it.")
     if view.aoi is not None and view.aoi.approximate:
         out.append("The AOI outline is approximate (from a published description, not surveyed).")
     for w in doc.get("warnings", []):
