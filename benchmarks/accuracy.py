@@ -298,7 +298,8 @@ def _judge_by_pixels(name: str, result: object, truth: np.ndarray, kinds: tuple[
     for r in result.regions:  # type: ignore[attr-defined]
         if CLASSES[r.change_class].kind not in kinds or r.length_m is not None or r.id >= ids.size or not ids[r.id]:
             continue
-        out.append(Judged(name, r.change_class, r.source, r.score, r.confidence, hits[r.id] / ids[r.id] >= 0.5))
+        out.append(Judged(name, r.change_class, r.source, float(r.score), float(r.confidence),
+                          bool(hits[r.id] / ids[r.id] >= 0.5)))
     return out
 
 
@@ -321,7 +322,7 @@ def _judge_by_truth(result: object, truth_path: Path, interval: tuple[str, str])
             right = near is not None and r.geometry.intersection(near).length >= 0.5 * r.geometry.length
         else:
             right = any(r.geometry.intersection(t).area >= 0.5 * min(r.geometry.area, t.area) for t in same)
-        out.append(Judged("sample", r.change_class, r.source, r.score, r.confidence, bool(right)))
+        out.append(Judged("sample", r.change_class, r.source, float(r.score), float(r.confidence), bool(right)))
     return out
 
 

@@ -59,7 +59,7 @@ def test_fences_and_towers_are_not_reported_from_pixels_too_coarse_to_show_them(
             assert doc["classes"]["possible"] == list(CLASSES) and doc["classes"]["not_possible"] == {}
         else:
             assert doc["classes"]["possible"] == ["structure_new", "structure_demolished", "structure_modified",
-                                                  "other_change"]
+                                                  "structure_changed", "other_change"]
             assert sorted(doc["classes"]["not_possible"]) == ["fence_built", "fence_razed", "tower_added",
                                                               "tower_removed"]
     if factor == 1.0:

@@ -69,7 +69,8 @@ def test_the_change_mask_carries_its_colour_table_and_class_names(detected):
         cmap = ds.colormap(1)
         ds.read(1)
         assert ds.tags()["CLASS_2"] == "structure_new"
-    assert cmap[2][:3] == (0xD5, 0x5E, 0x00) and cmap[7][:3] == (0, 0, 0)
+    # towers added are not black, the colour of no change (0)
+    assert cmap[2][:3] == (0xD5, 0x5E, 0x00) and cmap[7][:3] == (0xE7, 0x29, 0x8A) and cmap[0][:3] != cmap[7][:3]
     assert _sha(aux) == before  # reading the mask leaves its class names as they were
     names = [c.text or "" for c in ET.parse(aux).getroot().iter("Category")]
     assert names[0] == "No change" and names[2] == "New structure" and names[5] == "Fence razed"

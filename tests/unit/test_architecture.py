@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("campwatch.publish.",),
     ("campwatch.report",),
     ("campwatch.run",),
-    ("campwatch.monitor.", "campwatch.evaluate", "campwatch.inventory", "campwatch.teach"),
+    ("campwatch.monitor.", "campwatch.evaluate", "campwatch.inventory", "campwatch.teach", "campwatch.frames"),
     ("campwatch.cli.",),
 ]
 

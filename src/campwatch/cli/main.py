@@ -11,6 +11,7 @@ from campwatch.cli.check import check_command
 from campwatch.cli.detect import detect_command
 from campwatch.cli.evaluate import evaluate_command
 from campwatch.cli.figures import figures_command
+from campwatch.cli.frames import frames_command
 from campwatch.cli.inventory import inventory_command
 from campwatch.cli.models import models_command
 from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
@@ -43,7 +44,8 @@ def cli(ctx: click.Context, verbose: int, quiet: int, progress: str) -> None:
 
 
 for command in (detect_command, sample_command, evaluate_command, inventory_command, series_command, check_command,
-                batch_command, verify_command, figures_command, models_command, review_command, teach_command):
+                batch_command, verify_command, figures_command, models_command, review_command, teach_command,
+                frames_command):
     cli.add_command(command)
 
 

@@ -39,6 +39,25 @@ class _PrintableFormatter(logging.Formatter):
         return line
 
 
+class _OnceEach(logging.Filter):
+    """Each warning once a run: a note every pair repeats (a grid the user assigned) is said once on the terminal
+    (the reports keep every one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or record.exc_info:
+            return True
+        text = record.getMessage()
+        if text in self._seen:
+            return False
+        if len(self._seen) < 10_000:
+            self._seen.add(text)
+        return True
+
+
 def configure_logging(verbose: int, quiet: int) -> None:
     """Send campwatch's log records to stderr at the level -v/-q ask for."""
     level = logging.WARNING - 10 * verbose + 10 * quiet
@@ -49,6 +68,7 @@ def configure_logging(verbose: int, quiet: int) -> None:
             logger.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PrintableFormatter("campwatch: %(levelname)s: %(message)s"))
+    handler.addFilter(_OnceEach())
     handler._campwatch_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
 

@@ -181,7 +181,8 @@ def analyse_scenes(
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
         known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
-        after_own=(prep.after_own, (int(round(prep.shift[0])), int(round(prep.shift[1]))))
+        after_own=(match_shift_blur(prep.after_own, prep.shift), (int(round(prep.shift[0])), int(round(prep.shift[1]))),
+                   match_shift_blur(before, prep.shift), prep.after_own)
         if prep.after_own is not None else None,
     )
     logger.info("%d changes", len(regions))
@@ -235,7 +236,7 @@ def prepare_pair(
     is a block of it (see :func:`_match_radiometry`).
     """
     messages: list[str] = []
-    for note in notes:
+    for note in dict.fromkeys(notes):  # once each: both dates may say the same
         _warn(messages, note)
     if before.data.shape != after.data.shape:
         raise GridMismatchError(

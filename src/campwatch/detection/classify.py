@@ -31,6 +31,7 @@ from campwatch.detection.structures import (
     moved_map,
     rectangularity,
     shadow_depth,
+    with_towers_of,
 )
 from campwatch.detection.vectorize import region_polygons
 from campwatch.detection.vegetation import vegetation
@@ -74,7 +75,7 @@ class ChangeRegion:
             "class": self.change_class,
             "confidence": round(self.confidence, 3),
             "score": round(self.score, 3),
-            "found_by": self.source,
+            "score_source": self.source,
             "cause": self.cause,
             "area_m2": round(self.area_m2, 1),
             "length_m": None if self.length_m is None else round(self.length_m, 1),
@@ -342,7 +343,7 @@ def classify_changes(
     count_within: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     learned: LearnedChange | None = None,
-    after_own: tuple[Scene, tuple[int, int]] | None = None,
+    after_own: tuple[Scene, tuple[int, int], Scene, Scene] | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -383,10 +384,12 @@ def classify_changes(
         a structure change the classical stages find where the model sees none is kept,
         marked so and with a lower confidence. Towers, fences and other change stay with
         the classical stages.
-    after_own : (Scene, (int, int)), optional
-        The later scene on its own pixels, before co-registration moved it, and that move in
-        whole pixels: its objects are found there, as the earlier scene's are on its own,
-        so that a pair analysed the other way round finds the same objects.
+    after_own : (Scene, (int, int), Scene, Scene), optional
+        The later scene on its own pixels (before co-registration moved it) blurred as the
+        resampling by the shift's fraction blurs, that move in whole pixels, the earlier
+        scene blurred alike, and the later scene on its own pixels unblurred: each date's
+        structures are found on its own pixels, both blurred alike, and its towers on its
+        sharp pixels, so that a pair analysed the other way round finds the same objects.
 
     Returns
     -------
@@ -415,21 +418,32 @@ def classify_changes(
     changed = (change_labels > 0) & usable
     if learned is not None and learned.covers == "all":
         changed = learned.mask & usable
-    smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
-                             direction=shadow_directions[0])
     if after_own is None:
+        smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
+                                 direction=shadow_directions[0])
         smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
                                  direction=shadow_directions[1])
     else:
-        # The later date's objects are found on its own pixels, then moved onto the grid by the
-        # co-registration's shift in whole pixels: each date's objects are then the same whichever
-        # date is the earlier (a swapped pair reports the same changes the other way round).
-        own, offset = after_own
+        # Each date's objects are found on its own pixels, both blurred alike, the later date's
+        # then moved onto the grid by the co-registration's shift in whole pixels: each date's
+        # objects are the same whichever date is the earlier (a swapped pair reports the same
+        # changes the other way round). Towers, a few pixels, are taken from the sharp pixels.
+        own_blurred, offset, before_blurred, own_sharp = after_own
         back = (-offset[0], -offset[1])
-        smap_a = moved_map(find_structures(
-            own, config=config, valid=own.valid & move_pixels(usable, back, False),
-            veiled=move_pixels(veiled[1], back, False), known=None if known is None else move_pixels(known, back, False),
-            direction=shadow_directions[1]), offset)
+        own_valid = own_sharp.valid & move_pixels(usable, back, False)
+        own_veil = move_pixels(veiled[1], back, False)
+        own_known = None if known is None else move_pixels(known, back, False)
+
+        def objects(scene: Scene, valid: np.ndarray, veil: np.ndarray, where: np.ndarray | None,
+                    direction: tuple[float, float] | None) -> StructureMap:
+            return find_structures(scene, config=config, valid=valid, veiled=veil, known=where, direction=direction)
+
+        smap_b = objects(before_blurred, usable, veiled[0], known, shadow_directions[0])
+        smap_a = objects(own_blurred, own_valid, own_veil, own_known, shadow_directions[1])
+        if before_blurred is not before:
+            smap_b = with_towers_of(smap_b, objects(before, usable, veiled[0], known, shadow_directions[0]))
+            smap_a = with_towers_of(smap_a, objects(own_sharp, own_valid, own_veil, own_known, shadow_directions[1]))
+        smap_a = moved_map(smap_a, offset)
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":

@@ -20,7 +20,7 @@ from campwatch.io.scene import Scene
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StructureObject", "StructureMap", "find_structures", "move_pixels", "moved_map", "sun_shadow_direction", "ground_background", "median_background",
+__all__ = ["StructureObject", "StructureMap", "find_structures", "move_pixels", "moved_map", "with_towers_of", "sun_shadow_direction", "ground_background", "median_background",
            "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]
 
 
@@ -104,6 +104,29 @@ def moved_map(smap: StructureMap, offset: tuple[int, int]) -> StructureMap:
             objects[oid] = dataclasses.replace(obj, bbox=box)
     return StructureMap(labels=labels, objects=objects, direction=smap.direction,
                         dark=move_pixels(smap.dark, offset, False), anomaly=move_pixels(smap.anomaly, offset, 0.0))
+
+
+def with_towers_of(smap: StructureMap, sharp: StructureMap) -> StructureMap:
+    """``smap``'s structures with ``sharp``'s towers (the same scene's objects found on its sharper pixels).
+
+    A tower is a few pixels: the slight blur that makes both dates alike (a resampling's)
+    can take it below the tests, where a building of hundreds of pixels keeps its shape.
+    A tower of ``sharp`` is kept where no structure of ``smap`` lies.
+    """
+    keep = {oid: o for oid, o in smap.objects.items() if o.kind == "structure"}
+    labels = np.where(np.isin(smap.labels, list(keep)), smap.labels, 0).astype("int32")
+    base = int(max(list(smap.objects) + list(sharp.objects) + [0])) + 1
+    for oid, obj in sharp.objects.items():
+        if obj.kind != "tower":
+            continue
+        r0, c0, r1, c1 = obj.bbox
+        here = sharp.labels[r0:r1, c0:c1] == oid
+        if (labels[r0:r1, c0:c1][here] > 0).any():
+            continue
+        new_id = base + oid
+        labels[r0:r1, c0:c1][here] = new_id
+        keep[new_id] = dataclasses.replace(obj, id=new_id)
+    return StructureMap(labels=labels, objects=keep, direction=smap.direction, dark=smap.dark, anomaly=smap.anomaly)
 
 
 def brightness(scene: Scene) -> np.ndarray:
@@ -458,7 +481,8 @@ def find_structures(
     if radius > 0:
         cand = opening(cand, disk(radius))
     cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
-    labels = label(cand, connectivity=1).astype("int32")
+    # In coarse pixels a streak bent across the grid touches itself only at corners: one object, not pieces.
+    labels = label(cand, connectivity=2 if shadowless else 1).astype("int32")
     reach = max(1, int(round(config.shadow_reach_m / px)))
     objects: dict[int, StructureObject] = {}
     rows, cols = labels.shape

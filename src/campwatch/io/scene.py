@@ -30,6 +30,7 @@ from scipy import ndimage
 from campwatch.errors import InputError, SceneError
 from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, imd_band_names, open_delivery
 from campwatch.io.sources import check_inside, check_local, open_raster
+from campwatch.io.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -434,7 +435,7 @@ def _info(path: Path, *, dated: bool) -> SceneInfo:
             info = dataclasses.replace(info, band_names=delivery.band_names)
     date, notes = _date_of(path, delivery, dated=dated)
     return dataclasses.replace(info, path=path, date=date, acquisition=delivery.acquisition, layout=delivery.layout,
-                               rasters=delivery.rasters, kind=delivery.kind, notes=notes)
+                               rasters=delivery.rasters, kind=delivery.kind, notes=info.notes + notes)
 
 
 def _any_info(path: str | Path) -> SceneInfo:
@@ -488,7 +489,20 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
             band_names=band_names_of(ds),
             credit=_credit(ds.tags()),
             rasters=(path,),
+            notes=_grid_notes(path, ds.tags()),
         )
+
+
+#: The tag in which ``campwatch frames`` says a GeoTIFF's grid was assigned by the user.
+GRID_TAG = "CAMPWATCH_GRID"
+
+
+def _grid_notes(path: Path, tags: dict[str, str]) -> tuple[str, ...]:
+    """A note for every report when the file's grid was assigned by the user, not measured."""
+    value = tags.get(GRID_TAG)
+    if not value:
+        return ()
+    return (f"the grid is {printable(value[:300])}; positions and sizes are as good as that assignment",)
 
 
 def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date | None = None) -> Scene:

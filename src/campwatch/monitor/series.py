@@ -25,7 +25,7 @@ from rasterio.features import geometry_mask
 from rasterio.windows import transform as window_transform
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.classes import CLASSES, summarize
+from campwatch.classes import CLASSES, describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
@@ -315,8 +315,7 @@ class SeriesResult:
             new = [f["properties"] for f in report["features"]
                    if f["properties"]["interval"] == {"from": pair["from"], "to": pair["to"]}]
             summary = summarize(p for p in new if not p.get("transient"))
-            parts = [(f"{CLASSES[name].label.lower()} {summary.length_m[name]:,.0f} m" if CLASSES[name].linear
-                      else f"{summary.counts[name]} {CLASSES[name].label.lower()}") for name in summary.found]
+            parts = [describe(summary)] if summary.found else []
             transient = sum(1 for p in new if p.get("transient"))
             if transient:
                 parts.append(f"{transient} on this image only (transient, not counted)")
@@ -324,7 +323,8 @@ class SeriesResult:
         for bridge in report.get("bridges", []):
             found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
                      and f["properties"]["interval"] == {"from": bridge["from"], "to": bridge["to"]}]
-            what = ", ".join(f"{p['class']} {p['id']}" for p in found if p["class"] != "other_change") or "nothing new"
+            what = ", ".join(f"{CLASSES[p['class']].singular} {p['id']}" for p in found
+                             if p["class"] != "other_change") or "nothing new"
             out.append(f"  {bridge['from']} -> {bridge['to']} where a cloud hid the image between: {what}")
         return out + [f"  wrote {path}" for path in self.paths.values()]
 

@@ -25,7 +25,8 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.classes import CLASSES, summarize
+from campwatch.classes import ANALYST_CLASSES, CLASSES, possible_classes, summarize
+from campwatch.detection.confidence import LOW_CONFIDENCE
 from campwatch.io.scene import Scene
 from campwatch.publish.views import ChangeView, MappedChange
 
@@ -189,9 +190,10 @@ def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float 
     elif style.linear:
         _plot_outline(ax, c.geometry, color=style.colour, lw=3.0 * scale, solid_capstyle="butt")
     elif c.change_class == "other_change":
-        _plot_outline(ax, c.geometry, color=style.colour, lw=1.0 * scale, alpha=0.8)
+        _plot_outline(ax, c.geometry, color=style.colour, lw=0.6 * scale, alpha=0.45)
     else:
-        _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale)
+        _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale,
+                      ls="--" if c.confidence < LOW_CONFIDENCE else "-")
     if label and c.change_class != "other_change":
         pt = c.geometry.representative_point()
         # A change the analyst confirmed carries a tick by its number.
@@ -232,12 +234,19 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
             ax.plot(pts[:, 0], pts[:, 1], marker="^", markersize=marker, color=style.colour, markeredgecolor="white",
                     markeredgewidth=1.2 if numbered else 0.4, linestyle="none")
         else:
-            lw = 1.0 if name == "other_change" else 3.0 if style.linear else 1.6
-            lines = LineCollection([r for c in group for r in _rings(c.geometry)], colors=style.colour, linewidths=lw,
-                                   alpha=0.8 if name == "other_change" else None)
-            if style.linear:
-                lines.set_capstyle("butt")
-            ax.add_collection(lines)
+            # Other change faint beneath, so that the named changes stand out; a doubtful named change
+            # (confidence below LOW_CONFIDENCE) dashed.
+            lw = 0.6 if name == "other_change" else 3.0 if style.linear else 1.6
+            for doubtful in (False, True):
+                part = [c for c in group if (name != "other_change" and c.confidence < LOW_CONFIDENCE) == doubtful]
+                if not part:
+                    continue
+                lines = LineCollection([r for c in part for r in _rings(c.geometry)], colors=style.colour,
+                                       linewidths=lw, alpha=0.45 if name == "other_change" else None,
+                                       linestyles="--" if doubtful else "-")
+                if style.linear:
+                    lines.set_capstyle("butt")
+                ax.add_collection(lines)
         if name != "other_change" and numbered:
             for c in group:
                 pt = c.geometry.representative_point()
@@ -288,7 +297,17 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
     ax.set_yticks([])
-    handles: list[Patch | Line2D] = [_legend_handle(c, f"{c.label} ({counts[c.name]})") for c in CLASSES.values()]
+    possible, why = possible_classes(float(np.sqrt(after.pixel_area)))
+    handles: list[Patch | Line2D] = [_legend_handle(c, f"{c.label} ({counts[c.name]})") for c in CLASSES.values()
+                                     if c.name in possible]
+    if any(c.change_class in ANALYST_CLASSES and c.confidence < LOW_CONFIDENCE for c in view.changes):
+        handles.append(Line2D([], [], color="#555555", lw=1.6, ls="--", label=f"Dashed: confidence below "
+                                                                              f"{LOW_CONFIDENCE:g}, doubtful"))
+    if why:
+        kinds = sorted({CLASSES[n].kind for n in why}, key=["structure", "tower", "fence"].index)
+        handles.append(Patch(facecolor="none", edgecolor="none",
+                             label=f"Not looked for at {np.sqrt(after.pixel_area):.3g} m: " + ", ".join(
+                                 {"tower": "towers", "fence": "fences", "structure": "structures"}[k] for k in kinds)))
     if cloud:
         handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="////", label="Obscured (cloud)"))
     if no_data:
