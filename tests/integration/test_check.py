@@ -122,6 +122,9 @@ def test_first_check_compares_with_previous_and_baseline(tmp_path: Path):
     doc = json.loads((result.folder / "check.json").read_text())
     assert [(p["kind"], p["from"], p["to"]) for p in doc["pairs"]] == [
         ("pair", "2013-06-02", "2014-04-22"), ("baseline", "2012-05-20", "2014-04-22")]
+    # what the pixels could show, and what the confidences mean
+    assert doc["classes"]["pixel_size_m"] == pytest.approx(0.5) and doc["classes"]["not_possible"] == {}
+    assert doc["confidence"]["name"] == "campwatch-confidence/1"
     changes, checks = history_layers(out / "history.gpkg")
     assert checks["baseline_date"].iloc[0] == "2012-05-20"
     # What only the baseline shows is dated to the whole span, never to the last interval.

@@ -216,3 +216,25 @@ def test_dates_given_on_the_command_line(pair, tmp_path):
     assert any("date 2019-03-01 given by the user" in w for w in report["warnings"])
     res = run("detect", a, b, "--before-date", "2019-13-01", "--out", tmp_path / "o2")
     assert res.exit_code == 2 and "2019-13-01" in res.output
+
+
+def test_a_debug_traceback_is_printed_line_by_line_and_no_line_passes_for_campwatchs_own(capsys):
+    import logging
+
+    from campwatch.cli.options import configure_logging
+
+    configure_logging(2, 0)
+    log = logging.getLogger("campwatch")
+    try:
+        raise ValueError("bad name\ncampwatch: ERROR: forged")
+    except ValueError:
+        log.debug("unexpected error", exc_info=True)
+    log.warning("said once")
+    log.warning("said once")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "campwatch: DEBUG: unexpected error"
+    assert err[1] == "  | Traceback (most recent call last):"
+    assert all(line.startswith("  | ") for line in err[1:-1])
+    assert "  | campwatch: ERROR: forged" in err  # the exception's own newline, marked as the traceback's
+    assert err.count("campwatch: WARNING: said once") == 1
+    configure_logging(0, 0)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from conftest import AOIS, BUILDINGS, SAMPLE, TRANSFORM, camp_scene, grid_aoi_coords, write_tif
+from conftest import AOIS, BUILDINGS, SAMPLE, TRANSFORM, camp_scene, grid_aoi_coords, sample_images, write_tif
 from shapely.geometry import LineString, box
 
 from campwatch.cli.main import cli
@@ -359,3 +359,18 @@ def test_transient_changes_are_in_the_geojson_but_not_in_counts_lines_or_timelin
     bars = [p.get_height() for p in fig.axes[0].patches if p.get_height() > 0]
     assert bars == [1]
     assert fig.axes[-1].get_xlabel().startswith("Not counted: 3 changes seen on one image only")
+
+
+@pytest.mark.slow
+def test_report_html_shows_paths_relative_to_it_and_no_absolute_one(tmp_path):
+    images = sample_images(tmp_path / "img", "camp22", 2)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["-q", "series", str(AOIS / "camp22.geojson"), str(images), "--out", str(out),
+                                   "--dpi", "50"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert str(tmp_path) not in html and str(AOIS) not in html  # no user or folder names of this machine
+    assert "../img/camp22_2012-05-20.tif" in html
+    series = json.loads((out / "series.geojson").read_text())
+    assert series["classes"]["possible"][0] == "structure_new"
+    assert series["confidence"]["name"] == "campwatch-confidence/1"

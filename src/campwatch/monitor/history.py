@@ -182,7 +182,8 @@ def _stage_check_figures(
             if c.found_by == "baseline" and c.properties.get("check_id") == check_doc["check"]["check_id"]
             and "false_alarm_of" not in c.properties]
     outs.path("report.html").write_text(
-        report_html(view, pngs, kind="check", doc=doc, headline=f"{key_name}: {headline}", also=also),
+        report_html(view, pngs, kind="check", doc=doc, headline=f"{key_name}: {headline}", also=also,
+                    folder=outs.out_dir),
         encoding="utf-8")
 
 

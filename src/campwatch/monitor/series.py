@@ -389,7 +389,8 @@ def run_series(
         report["outputs"] = {"series.qml": sha256_file(outs.path("series.qml"))} | report["outputs"]
         write_json(report, outs.path("series.geojson"))
         if view is not None:
-            outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report), encoding="utf-8")
+            outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report, folder=outs.out_dir),
+                                                encoding="utf-8")
         write_stac_item(run_item(report, report_name="series.geojson",
                                  report_sha256=sha256_file(outs.path("series.geojson")), outputs=report["outputs"]),
                         outs.path("item.json"))

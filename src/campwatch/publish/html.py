@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,7 @@ def report_html(
     headline: str | None = None,
     report_date: dt.date | None = None,
     also: list[dict[str, Any]] | None = None,
+    folder: str | Path | None = None,
 ) -> str:
     """Render the self-contained HTML report.
 
@@ -145,6 +147,9 @@ def report_html(
     also : list of dict, optional
         Changes outside the figures' pair to list too (a check's finds against its
         baseline): GeoJSON feature properties of :meth:`campwatch.monitor.series.TrackedChange.feature`.
+    folder : str or Path, optional
+        Where the page is written: the paths of inputs are shown relative to it, and none
+        absolute (a published page must not carry the analyst's user and folder names).
     """
     env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]))
     aoi = view.aoi
@@ -180,8 +185,11 @@ def report_html(
     caveats = _caveats(view, doc, kind)
     figures = [{"stem": s, "title": FIGURE_TITLES[s], "caption": _CAPTIONS[s], "src": _data_uri(pngs[s])}
                for s in FIGURE_TITLES if s in pngs]
-    inputs = doc.get("inputs", [])
+    inputs = [dict(i, path=_relative(i.get("path"), folder)) for i in doc.get("inputs", [])]
     outputs = doc.get("outputs", {})
+    parameters = dict(doc.get("parameters", {}))
+    if parameters.get("model"):
+        parameters["model"] = _relative(parameters["model"], folder)
     return env.get_template("report.html").render(
         kind=kind, header=header, view=view, images=images, headline=headline, summary_rows=summary_rows,
         gazetteer=gazetteer, other_count=len(other), other_area=f"{sum(ch.area_m2 for ch in other):,.0f}",
@@ -191,11 +199,30 @@ def report_html(
              "lat": f"{p['centroid_lonlat'][1]:.6f}", "lon": f"{p['centroid_lonlat'][0]:.6f}",
              "interval": f"{p['interval']['from']} to {p['interval']['to']}", "confidence": f"{p['confidence']:.2f}"}
             for p in (also or []) if p["class"] in ANALYST_CLASSES],
-        parameters=json.dumps(doc.get("parameters", {}), indent=1),
+        parameters=json.dumps(parameters, indent=1),
         software=doc.get("software", {}), version=__version__, credit=view.credit,
         report_date=(report_date or dt.datetime.now(dt.timezone.utc).date()).isoformat(),
         dates=f"{view.before.date.isoformat()} to {view.after.date.isoformat()}",
     )
+
+
+def _relative(path: Any, folder: str | Path | None) -> str:
+    """A path as a published page shows it: relative to the page's folder when near it, else its name; never absolute."""
+    if not path:
+        return ""
+    p = Path(str(path))
+    if not p.is_absolute():
+        return str(p)
+    if folder is not None:
+        try:
+            rel = os.path.relpath(p, Path(folder).absolute())
+        except ValueError:  # another drive (Windows)
+            return p.name
+        # Near the page (beside it, or one or two folders up): relative; farther, a climb to the
+        # root would spell out the absolute path again: the name alone.
+        if Path(rel).parts.count("..") <= 2:
+            return rel
+    return p.name
 
 
 def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
@@ -277,5 +304,6 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
         doc, kind, series = view.extra["report"], "pair", None
     with OutputSet(out_dir) as outs:
         _, pngs = stage_figure_set(figure_set(view, series=series), outs, dpi=dpi)
-        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc), encoding="utf-8")
+        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc, folder=Path(out_dir)),
+                                            encoding="utf-8")
         return {name: outs.final_path(name) for name in outs.names}
