@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,14 @@ from campwatch.io.aoi import AOI, parse_aoi, read_aoi
 from campwatch.io.jsonio import write_json_atomic
 from campwatch.io.output import check_writable
 from campwatch.io.pair import aoi_window
-from campwatch.io.scene import read_scene, scene_info, sha256_file
+from campwatch.io.scene import read_scene, scene_info, scene_info_undated
+from campwatch.monitor.history import scene_digest
 
 __all__ = ["inventory", "write_inventory", "run_inventory"]
 
 
-def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None) -> dict[str, Any]:
+def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None,
+              date: dt.date | None = None) -> dict[str, Any]:
     """Find the fences, towers and structures of one image inside an AOI.
 
     Returns
@@ -43,9 +47,9 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
         For an unreadable image or an AOI outside it.
     """
     config = config or DetectConfig()
-    info = scene_info(image)
+    info = scene_info(image) if date is None else dataclasses.replace(scene_info_undated(image), date=date)
     window = aoi_window(info, aoi)
-    scene = read_scene(image, window=window)
+    scene = read_scene(image, window=window, date=date)
     inside = geometry_mask([aoi.geometry_in(scene.crs)], out_shape=scene.shape, transform=scene.transform,
                            invert=True)
     valid = scene.valid & inside
@@ -81,7 +85,7 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
         "type": "FeatureCollection",
         "campwatch_inventory": {
             "image": str(Path(image).resolve()),
-            "image_sha256": sha256_file(image),
+            "image_sha256": scene_digest(info),
             "date": info.date.isoformat(),
             "aoi": aoi.path,
             "parameters": config.to_dict(),
@@ -109,11 +113,11 @@ def write_inventory(doc: dict[str, Any], path: str | Path) -> None:
 
 
 def run_inventory(image: str | Path, aoi_path: str | Path, out_path: str | Path, *,
-                  config: DetectConfig | None = None) -> dict[str, Any]:
+                  config: DetectConfig | None = None, date: dt.date | None = None) -> dict[str, Any]:
     """Propose the features of ``image`` inside the AOI of ``aoi_path`` and write them to ``out_path``:
     what ``campwatch inventory`` does. Checks the output before any work; returns the inventory."""
     _check_out(Path(out_path))
-    doc = inventory(image, aoi=read_aoi(aoi_path), config=config)
+    doc = inventory(image, aoi=read_aoi(aoi_path), config=config, date=date)
     write_inventory(doc, out_path)
     return doc
 

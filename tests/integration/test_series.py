@@ -374,3 +374,11 @@ def test_report_html_shows_paths_relative_to_it_and_no_absolute_one(tmp_path):
     series = json.loads((out / "series.geojson").read_text())
     assert series["classes"]["possible"][0] == "structure_new"
     assert series["confidence"]["name"] == "campwatch-confidence/1"
+
+
+def test_swapped_series_arguments_say_which_comes_first(tmp_path):
+    images = sample_images(tmp_path / "img", "camp22", 2)
+    res = CliRunner().invoke(cli, ["series", str(images), str(AOIS / "camp22.geojson"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "is a folder, not an AOI file (GeoJSON); the AOI comes first" in res.stderr
+    assert not (tmp_path / "o").exists()

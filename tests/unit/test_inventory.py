@@ -62,3 +62,32 @@ def test_inventory_bad_inputs(tmp_path):
     res = runner.invoke(cli, ["inventory", str(FIRST), "--aoi", str(AOIS / "camp25.geojson"), "--out", str(tmp_path)])
     assert res.exit_code == 2 and "is a folder" in res.stderr
     assert not (tmp_path / "f.geojson").exists()
+
+
+def test_inventory_of_a_folder_of_tiles_without_a_date_given_one(tmp_path):
+    import rasterio
+    from rasterio.windows import Window
+
+    image = SAMPLE / "camp25" / "camp25_2016-05-14.tif"
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    with rasterio.open(image) as ds:
+        half = ds.width // 2
+        for i, col in enumerate((0, half)):
+            win = Window(col, 0, ds.width - half if col else half, ds.height)
+            profile = ds.profile | {"width": int(win.width), "height": int(win.height),
+                                    "transform": ds.window_transform(win)}
+            profile.pop("blockxsize", None), profile.pop("blockysize", None)
+            profile["tiled"] = False
+            with rasterio.open(tiles / f"tile_{i}.tif", "w", **profile) as out:
+                out.write(ds.read(window=win))
+                out.descriptions = ds.descriptions
+    out = tmp_path / "features.geojson"
+    args = ["inventory", str(tiles), "--aoi", str(AOIS / "camp25.geojson"), "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "acquisition date" in res.stderr  # the tiles carry no date
+    res = CliRunner().invoke(cli, args + ["--date", "2016-05-14"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())["campwatch_inventory"]
+    assert doc["date"] == "2016-05-14" and doc["counts"]["structures"] >= 1
+    assert len(doc["image_sha256"]) == 64

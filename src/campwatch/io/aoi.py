@@ -114,6 +114,9 @@ def read_aoi(path: str | Path) -> AOI:
         file and the feature at fault.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AOIError(f"AOI file {path}: is a folder, not an AOI file (GeoJSON); the AOI comes first: "
+                       "campwatch series AOI IMAGES_DIR, campwatch check AOI IMAGES_DIR")
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
