@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -203,6 +204,17 @@ SWAP_TARGET = 0.95
 SWAPPED = {"structure_new": "structure_demolished", "structure_demolished": "structure_new"}
 
 
+def sample_pairs(sample: Path) -> Iterator[tuple[str, Scene, Scene, AOI | None, Path]]:
+    """Every consecutive pair of each sample series, read onto one grid: name, scenes, AOI and truth file."""
+    for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
+        images = sorted(camp_dir.glob("*.tif"))
+        aoi_path = ROOT / "aois" / f"{camp_dir.name}.geojson"
+        aoi = read_aoi(aoi_path) if aoi_path.exists() else None
+        for a, b in zip(images, images[1:]):
+            before, after, _ = read_pair(PairRequest(a, b, aoi=aoi))
+            yield f"{a.stem} > {b.stem[-10:]}", before, after, aoi, camp_dir / "truth.geojson"
+
+
 def swap_share(before: Scene, after: Scene, config: DetectConfig, model: ChangeModel | None,
                aoi: AOI | None = None) -> tuple[int, int, int, dict[str, int]]:
     """Analyse a pair both ways (A then B, B then A) on one grid.
@@ -235,14 +247,8 @@ def swap_share(before: Scene, after: Scene, config: DetectConfig, model: ChangeM
 def swap_scores(sample: Path, realdata: Path | None, config: DetectConfig) -> dict[str, object]:
     """The swap test: a pair analysed B then A must report as demolished what A then B reported as new."""
     model = load_model(resolve_model(config.model)) if config.model else None
-    sets: dict[str, list[tuple[str, Scene, Scene, AOI | None]]] = {"sample": []}
-    for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
-        images = sorted(camp_dir.glob("*.tif"))
-        aoi_path = ROOT / "aois" / f"{camp_dir.name}.geojson"
-        aoi = read_aoi(aoi_path) if aoi_path.exists() else None
-        for a, b in zip(images, images[1:]):
-            before, after, _ = read_pair(PairRequest(a, b, aoi=aoi))
-            sets["sample"].append((f"{a.stem} > {b.stem[-10:]}", before, after, aoi))
+    sets: dict[str, list[tuple[str, Scene, Scene, AOI | None]]] = {
+        "sample": [(name, before, after, aoi) for name, before, after, aoi, _ in sample_pairs(sample)]}
     if realdata is not None and (realdata / "levir").is_dir():
         sets["levir"] = [(n, b, a, None) for n, b, a, _ in _labelled_pairs(realdata / "levir", 0.5)]
     if realdata is not None and (realdata / "joplin" / "pre").is_dir():
@@ -333,15 +339,9 @@ def judged_changes(sample: Path, realdata: Path | None, config: DetectConfig) ->
     out: list[Judged] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for camp_dir in sorted(p for p in sample.iterdir() if p.is_dir()):
-            images = sorted(camp_dir.glob("*.tif"))
-            aoi_path = ROOT / "aois" / f"{camp_dir.name}.geojson"
-            aoi = read_aoi(aoi_path) if aoi_path.exists() else None
-            for a, b in zip(images, images[1:]):
-                before, after, _ = read_pair(PairRequest(a, b, aoi=aoi))
-                result = analyse_scenes(before, after, aoi=aoi, config=config, model=model)
-                out += _judge_by_truth(result, camp_dir / "truth.geojson",
-                                       (before.date.isoformat(), after.date.isoformat()))
+        for _, before, after, aoi, truth in sample_pairs(sample):
+            result = analyse_scenes(before, after, aoi=aoi, config=config, model=model)
+            out += _judge_by_truth(result, truth, (before.date.isoformat(), after.date.isoformat()))
         for name, pixel, kinds in (("levir", 0.5, ("structure",)), ("dsifn", 2.0, ("structure", "other"))):
             if realdata is None or not (realdata / name).is_dir():
                 continue
