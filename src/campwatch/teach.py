@@ -36,7 +36,6 @@ from campwatch.detection.analysis import prepare_pair
 from campwatch.detection.features import (
     DEFAULT_FEATURE_SET,
     FEATURE_HALO_PX,
-    dates_swapped,
     feature_count,
     pixel_features,
     tile_windows,
@@ -359,10 +358,6 @@ def teach(pairs: Sequence[TeachPair], *, options: TeachOptions | None = None, na
         budget = max(1, int(round(options.max_rows * n_lab / sum(labelled))))
         idx, weights = _sample(pair, budget, rng)
         x = _rows(pair, card, idx, options)
-        # Half the rows taught with the dates swapped: a change is the same whichever date is the
-        # earlier (the model is run on both orders and the answers averaged).
-        swap = rng.random(idx.size) < 0.5
-        x[swap] = dates_swapped(x[swap], len(bands), card.features)
         y = pair.labels.ravel()[idx] == 1
         r, col = np.unravel_index(idx, pair.valid.shape)
         blocks = (r // options.block_px) * (pair.valid.shape[1] // options.block_px + 1) + col // options.block_px
@@ -387,8 +382,7 @@ def teach(pairs: Sequence[TeachPair], *, options: TeachOptions | None = None, na
     if y_all[hold].any() and (~y_all[hold]).any() and y_all[fit_rows].any() and (~y_all[fit_rows]).any():
         held_out = _classifier(options)
         held_out.fit(x_all[fit_rows], y_all[fit_rows], sample_weight=w_all[fit_rows])
-        p = 0.5 * (held_out.predict_proba(x_all[hold])[:, 1]
-                   + held_out.predict_proba(dates_swapped(x_all[hold], len(bands), card.features))[:, 1])
+        p = held_out.predict_proba(x_all[hold])[:, 1]
         grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
         scored = [(_f1_at(p, y_all[hold], w_all[hold], float(t)), float(t)) for t in grid]
         (precision, recall, f1), threshold = max(scored, key=lambda s: (s[0][2], -abs(s[1] - 0.5)))

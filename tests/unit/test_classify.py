@@ -141,7 +141,8 @@ def test_a_models_building_change_under_a_thin_veil_is_not_claimed_alone(veiled_
     [
         # (cover before, after, shadow before, after, vegetated before, after)
         ((0.0, 0.6, 0.2, 2.5, 0.1, 0.0), "structure_new"),  # a house on bare ground
-        ((0.0, 0.0, 4.6, 1.9, 0.8, 0.0), "structure_new"),  # woodland, then a house: the trees' shadows do not count
+        ((0.0, 0.0, 4.6, 4.0, 0.8, 0.0), "structure_new"),  # woodland, then a house: the trees' shadows do not count
+        ((0.0, 0.0, 4.6, 1.2, 0.8, 0.0), "structure_changed"),  # woodland, then rubble's short shadows: not known
         ((0.7, 0.0, 2.5, 0.1, 0.0, 0.0), "structure_demolished"),  # a house razed to bare ground
         ((0.0, 0.0, 1.6, 0.1, 0.6, 0.0), "structure_changed"),  # trees and what was under them stripped: not known
         ((0.6, 0.6, 2.0, 2.1, 0.0, 0.0), "structure_modified"),  # a building on both dates

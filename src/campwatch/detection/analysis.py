@@ -168,9 +168,10 @@ def analyse_scenes(
         # A taught model's region is claimed only where change is measured (classify.TAUGHT_BACKING):
         # it classifies only the pixels near measured change, at a cost that grows with the change.
         near = _near(raw, before, TAUGHT_NEAR_M) if model.card.taught else None
-        # The earlier date blurred as the resampling blurred the later one: the model sees both dates
-        # equally sharp, whichever is the earlier (a pair swapped sees the same change).
-        learned = model.change(match_shift_blur(before, prep.shift),
+        # A model of images takes the earlier date blurred as the resampling blurred the later one:
+        # it sees both dates equally sharp, whichever is the earlier (a pair swapped sees the same
+        # change). A taught model takes the pair as it was taught on.
+        learned = model.change(before if model.card.taught else match_shift_blur(before, prep.shift),
                                prep.after_aligned if prep.after_aligned is not None else after,
                                prep.analysed & ~obscured.mask, only=near)
         logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 __all__ = ["FEATURE_SETS", "DEFAULT_FEATURE_SET", "FEATURE_HALO_PX", "pixel_features", "feature_names",
-           "feature_count", "tile_windows", "check_feature_set", "dates_swapped"]
+           "feature_count", "tile_windows", "check_feature_set"]
 
 #: The feature sets campwatch computes, by name: the version is part of the name.
 FEATURE_SETS = ("campwatch-pixel/1",)
@@ -69,34 +69,6 @@ def feature_names(bands: tuple[str, ...] | list[str], name: str = DEFAULT_FEATUR
     for s in _EDGE_SIGMAS:
         out += [f"gradient_before_{s}px", f"gradient_after_{s}px", f"gradient_difference_{s}px"]
     return out
-
-
-def dates_swapped(rows: np.ndarray, bands: int, name: str = DEFAULT_FEATURE_SET) -> np.ndarray:
-    """Feature rows (N, F) of a pair made into those of the same pair with its dates swapped, exactly.
-
-    Each "before" feature trades places with its "after" one and each signed difference
-    changes sign (lengths and correlations stay): what :func:`pixel_features` gives for
-    ``(after, before)``, without computing it again. A taught model is taught on both
-    orders and run on both, so that it sees the same change whichever date is the earlier.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> a, b = rng.random((2, 3, 40, 40), dtype="float32")
-    >>> rows = pixel_features(a, b).reshape(feature_count(3), -1).T
-    >>> swapped = pixel_features(b, a).reshape(feature_count(3), -1).T
-    >>> bool(np.allclose(dates_swapped(rows, 3), swapped, atol=1e-6))
-    True
-    """
-    names = feature_names([str(i) for i in range(bands)], name)
-    where = {n: i for i, n in enumerate(names)}
-    order, sign = [], []
-    for n in names:
-        parts = n.split("_")
-        other = "_".join("after" if p == "before" else "before" if p == "after" else p for p in parts)
-        order.append(where[other])
-        sign.append(-1.0 if "difference" in parts and "blur" not in parts else 1.0)
-    return rows[:, order] * np.asarray(sign, dtype=rows.dtype)
 
 
 def feature_count(bands: int, name: str = DEFAULT_FEATURE_SET) -> int:
