@@ -182,9 +182,7 @@ def analyse_scenes(
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
         known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
-        after_own=(match_shift_blur(prep.after_own, prep.shift), (int(round(prep.shift[0])), int(round(prep.shift[1]))),
-                   match_shift_blur(before, prep.shift), prep.after_own)
-        if prep.after_own is not None else None,
+        after_own=_objects_scenes(prep),
     )
     logger.info("%d changes", len(regions))
     classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
@@ -193,6 +191,21 @@ def analyse_scenes(
                         inside=prep.inside, shift=prep.shift, warnings=tuple(messages), structures_seen=seen,
                         masked_m2=prep.masked, residual_shift=prep.residual,
                         model=model.record() if model is not None else None)
+
+
+def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, Scene] | None:
+    """What each date's objects are found on (:func:`campwatch.detection.classify.classify_changes`'s
+    ``after_own``): the later date on its own pixels in the earlier's radiometry (as matched), blurred
+    as the resampling blurs and sharp, the shift in whole pixels, and the earlier date blurred alike."""
+    own = prep.after_own
+    if own is None:
+        return None
+    if prep.fit is not None:
+        data = prep.fit.apply(own.data)
+        data[:, ~own.valid] = 0
+        own = dataclasses.replace(own, data=data)
+    offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
+    return match_shift_blur(own, prep.shift), offset, match_shift_blur(prep.before, prep.shift), own
 
 
 @dataclass(frozen=True)
