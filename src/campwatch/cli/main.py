@@ -6,25 +6,30 @@ import click
 import rasterio
 
 from campwatch._version import __version__
-from campwatch.cli.batch import batch_command
-from campwatch.cli.check import check_command
-from campwatch.cli.detect import detect_command
-from campwatch.cli.evaluate import evaluate_command
-from campwatch.cli.figures import figures_command
-from campwatch.cli.frames import frames_command
-from campwatch.cli.inventory import inventory_command
-from campwatch.cli.models import models_command
 from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
 from campwatch.cli.progress import PROGRESS_MODES, progress_output
-from campwatch.cli.review import review_command
-from campwatch.cli.sample import sample_command
-from campwatch.cli.series import series_command
-from campwatch.cli.teach import teach_command
-from campwatch.cli.verify import verify_command
 from campwatch.io.gdal import command_options
 
+#: Each subcommand and where it lives, imported when it is run (``campwatch detect`` loads no history,
+#: batch or HTML code), or when ``--help`` lists them.
+COMMANDS = {
+    "detect": "campwatch.cli.detect:detect_command",
+    "sample": "campwatch.cli.sample:sample_command",
+    "evaluate": "campwatch.cli.evaluate:evaluate_command",
+    "inventory": "campwatch.cli.inventory:inventory_command",
+    "series": "campwatch.cli.series:series_command",
+    "check": "campwatch.cli.check:check_command",
+    "batch": "campwatch.cli.batch:batch_command",
+    "verify": "campwatch.cli.verify:verify_command",
+    "figures": "campwatch.cli.figures:figures_command",
+    "models": "campwatch.cli.models:models_command",
+    "review": "campwatch.cli.review:review_command",
+    "teach": "campwatch.cli.teach:teach_command",
+    "frames": "campwatch.cli.frames:frames_command",
+}
 
-@click.group(cls=CampwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=CampwatchGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campwatch")
 @verbose_opt
 @quiet_opt
@@ -41,12 +46,6 @@ def cli(ctx: click.Context, verbose: int, quiet: int, progress: str) -> None:
     configure_logging(verbose, quiet)
     ctx.with_resource(rasterio.Env(**command_options()))
     ctx.with_resource(progress_output(progress, quiet=quiet, own_bar=ctx.invoked_subcommand == "batch"))
-
-
-for command in (detect_command, sample_command, evaluate_command, inventory_command, series_command, check_command,
-                batch_command, verify_command, figures_command, models_command, review_command, teach_command,
-                frames_command):
-    cli.add_command(command)
 
 
 def main() -> None:
