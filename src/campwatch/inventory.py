@@ -25,6 +25,7 @@ from campwatch.io.output import check_writable
 from campwatch.io.pair import aoi_window
 from campwatch.io.scene import read_scene, scene_info, scene_info_undated
 from campwatch.monitor.history import scene_digest
+from campwatch.progress import start
 
 __all__ = ["inventory", "write_inventory", "run_inventory"]
 
@@ -49,7 +50,10 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
     config = config or DetectConfig()
     info = scene_info(image) if date is None else dataclasses.replace(scene_info_undated(image), date=date)
     window = aoi_window(info, aoi)
+    # Units weighted by their cost (objects 0.43 s, fences 0.2 s, reading 0.1 s on the sample).
+    task = start("inventory stage", 8, f"reading {int(window.width)} x {int(window.height)} px")
     scene = read_scene(image, window=window, date=date)
+    task.advance("finding structures and towers", by=1)
     inside = geometry_mask([aoi.geometry_in(scene.crs)], out_shape=scene.shape, transform=scene.transform,
                            invert=True)
     valid = scene.valid & inside
@@ -57,8 +61,10 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
         raise InputError(f"{image}: no valid pixel inside the AOI (all nodata)")
     px = float(np.sqrt(scene.pixel_area))
     smap = find_structures(scene, config=config, valid=valid)
+    task.advance("finding fences", by=5)
     polygons = region_polygons(smap.labels, scene.transform)
     fences = find_fence_lines(scene, ridge_strength(scene, pixel_size=px), config=config)
+    task.advance(f"{len(smap.objects)} objects and {len(fences)} fence lines found", by=2)
     to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
 
     def ll(geom: Any) -> Any:

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Step", "Task", "Reporter", "reporting", "start"]
+__all__ = ["Step", "Task", "Reporter", "reporting", "start", "staged", "step"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ Reporter = Callable[[Step], None]
 T = TypeVar("T")
 
 _reporter: ContextVar[Reporter | None] = ContextVar("campwatch_progress", default=None)
+_staged: ContextVar[Task | None] = ContextVar("campwatch_stages", default=None)
 
 
 @contextmanager
@@ -95,3 +96,29 @@ class Task:
 def start(what: str, total: int, stage: str) -> Task:
     """A task of ``total`` units of ``what`` (``"block"``, ``"pair"``, ...), reporting to the current reporter."""
     return Task(what, total, stage, _reporter.get())
+
+
+@contextmanager
+def staged(task: Task | None) -> Iterator[None]:
+    """Let the stages run inside the block count their work on ``task`` (:func:`step`).
+
+    The stages of one analysis (co-registration, change, each date's objects...) say how far
+    they are without being handed the task: a block of a larger scene, analysed outside any
+    staged task, reports nothing of its own.
+    """
+    token = _staged.set(task)
+    try:
+        yield
+    finally:
+        _staged.reset(token)
+
+
+def step(stage: str, by: int = 1) -> None:
+    """Count ``by`` units of work done on the staged task, if any; ``stage`` says what comes next.
+
+    Units are weighted by what the work costs (see :data:`campwatch.detection.analysis.PAIR_WORK`),
+    so the time left is estimated from work done, not from the number of steps.
+    """
+    task = _staged.get()
+    if task is not None:
+        task.advance(stage, by=by)

@@ -21,7 +21,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from campwatch.config import DetectConfig
-from campwatch.detection.analysis import analyse_scenes
+from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.io.aoi import AOI, read_aoi
@@ -30,7 +30,7 @@ from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
 from campwatch.io.scene import scene_files, sha256_file
-from campwatch.progress import start
+from campwatch.progress import staged, start
 from campwatch.publish.figures import change_map
 from campwatch.publish.qgis import mask_categories_xml, mask_qml, vector_qml
 from campwatch.publish.stac import run_item
@@ -78,13 +78,15 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # numpy on empty or all-nodata parts
         if not needs_blocks((int(window.height), int(window.width)), config, info.before.pixel_size):
-            task = start("step", 2, f"reading {int(window.width)} x {int(window.height)} px of both dates")
+            # One task whose units are weighted by what each stage costs (PAIR_WORK): no stage of
+            # a pair is long and silent, and the time left comes from the work done.
+            task = start("pair stage", sum(PAIR_WORK.values()),
+                         f"reading {int(window.width)} x {int(window.height)} px of both dates")
             before, after, notes = read_pair(request, info)
-            task.advance("analysing the pair")
-            whole = analyse_scenes(before, after, aoi=request.aoi, config=config, notes=list(info.notes) + notes,
-                                   mask=request.mask, model=model)
-            task.advance(f"{len(whole.regions)} changes found")
-            return whole
+            task.advance("co-registering and matching the dates", by=PAIR_WORK["read"])
+            with staged(task):
+                return analyse_scenes(before, after, aoi=request.aoi, config=config,
+                                      notes=list(info.notes) + notes, mask=request.mask, model=model)
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
         try:
             result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info,

@@ -71,7 +71,7 @@ def test_verify_reports_each_input_hashed_then_the_re_run(tmp_path: Path):
     hashed = _in_order(steps, "input")
     assert [s["stage"] for s in hashed[1:]] == [f"input {role} {p.name} hashed" for role, p in zip(("before", "after"), CAMP22[:2])]
     kinds = [s["what"] for s in steps]
-    assert "step" in kinds and kinds.index("input") < kinds.index("step")  # the re-run comes after the hashing
+    assert "pair stage" in kinds and kinds.index("input") < kinds.index("pair stage")  # the re-run comes after
 
 
 def test_no_bar_and_no_lines_when_stderr_is_not_a_terminal(tmp_path: Path):
@@ -95,3 +95,74 @@ def test_steps_reach_the_current_reporter_only():
     assert [(s.done, s.total, s.stage) for s in seen] == [(0, 2, "comparing"), (1, 2, "compared a"),
                                                          (2, 2, "compared b")]
     assert seen[-1].eta_s == 0 and seen[0].eta_s is None
+
+
+def _stages(steps: list[dict], what: str) -> list[dict]:
+    mine = [s for s in steps if s["what"] == what]
+    assert mine, f"no {what} steps"
+    done = [s["done"] for s in mine]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == mine[0]["total"]  # work done only grows
+    assert mine[-1]["eta_s"] == 0
+    return mine
+
+
+def test_a_pair_analysed_whole_reports_each_stage_weighted_by_its_work(tmp_path: Path):
+    """No stage of a pair is silent: reading, co-registration, change, each date's objects, the
+    description and the map each report a step, in units weighted by their cost (issue 29, 5)."""
+    from campwatch.detection.analysis import PAIR_WORK
+
+    res = CliRunner().invoke(cli, ["--progress", "json", "detect", str(CAMP22[0]), str(CAMP22[1]), "--aoi",
+                                   str(AOIS / "camp22.geojson"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    stages = _stages(_steps(res.stderr), "pair stage")
+    assert stages[0]["total"] == sum(PAIR_WORK.values())
+    said = [s["stage"] for s in stages]
+    assert said[0].startswith("reading ") and said[0].endswith(" px of both dates")
+    for text in ("co-registering and matching the dates", "measuring change", "finding the earlier date's objects",
+                 "finding the later date's objects", "the earlier date's towers", "the later date's towers",
+                 "fences and the description of each change", "the map of classes"):
+        assert text in said, (text, said)
+    assert said[-1].endswith("changes found")
+    # The objects of both dates are most of a pair's work: their steps are the largest.
+    gains = {b["stage"]: b["done"] - a["done"] for a, b in zip(stages, stages[1:])}
+    assert gains["finding the later date's objects"] == PAIR_WORK["objects"] // 4
+
+
+def test_a_model_reports_each_tile_it_runs_in_both_orders(pair, tmp_path: Path):
+    from conftest import write_model
+
+    model = write_model(tmp_path / "difference.onnx")
+    before, after = pair()
+    config = tmp_path / "model.toml"
+    config.write_text(f'model = "{model}"\n')
+    res = CliRunner().invoke(cli, ["--progress", "json", "detect", str(before), str(after), "--out",
+                                   str(tmp_path / "out"), "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    steps = _steps(res.stderr)
+    tiles = _stages(steps, "model tile")
+    assert tiles[0]["total"] >= 2 and tiles[0]["total"] % 2 == 0  # every tile, in both orders of the dates
+    assert any("the dates swapped" in s["stage"] for s in tiles)
+    pair_stages = [s["stage"] for s in steps if s["what"] == "pair stage"]
+    assert any(s.startswith("the model ") for s in pair_stages)
+
+
+def test_figures_and_inventory_report_their_steps(tmp_path: Path):
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["detect", str(CAMP22[0]), str(CAMP22[1]), "--aoi", str(AOIS / "camp22.geojson"),
+                                    "--out", str(out)]).exit_code == 0
+    res = CliRunner().invoke(cli, ["--progress", "json", "figures", str(out / "report.geojson"), "--dpi", "50",
+                                   "--out", str(tmp_path / "figures")])
+    assert res.exit_code == 0, res.output
+    steps = _steps(res.stderr)
+    drawn = _stages(steps, "figure")
+    assert [s["stage"] for s in drawn] == ["drawing location", "drawing before and after", "drawing changes by class",
+                                           "drawing close-ups", "drawn"]
+    saved = _stages(steps, "figure file")
+    assert [s["stage"] for s in saved[1:]] == ["location saved", "before_after saved", "change_overlay saved",
+                                               "closeups saved"]
+    res = CliRunner().invoke(cli, ["--progress", "json", "inventory", str(CAMP22[0]), "--aoi",
+                                   str(AOIS / "camp22.geojson"), "--out", str(tmp_path / "inventory.geojson")])
+    assert res.exit_code == 0, res.output
+    said = [s["stage"] for s in _stages(_steps(res.stderr), "inventory stage")]
+    assert said[1:3] == ["finding structures and towers", "finding fences"]
+    assert said[-1].endswith("fence lines found")

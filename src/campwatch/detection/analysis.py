@@ -22,7 +22,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.align import apply_shift, match_shift_blur, measure_shift, residual_shifts
 from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.change import ChangeMeasures, change_measures
-from campwatch.detection.classify import class_mask, classify_changes
+from campwatch.detection.classify import OBJECTS_WORK, class_mask, classify_changes
 from campwatch.detection.model import ChangeModel
 from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.detection.radiometry import (
@@ -41,6 +41,7 @@ from campwatch.errors import GridMismatchError, InputError
 from campwatch.io.aoi import AOI, to_crs
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import Scene
+from campwatch.progress import step
 from campwatch.results import DetectResult
 
 __all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
@@ -92,6 +93,12 @@ def _warn(messages: list[str], text: str) -> None:
     logger.warning(text)
 
 
+
+
+#: What each stage of a pair's analysis costs, in units of work (measured on the sample, 576 x 704 px:
+#: co-registration and radiometry 0.84 s, change 0.51 s, each date's objects 4 x 0.43 s, the rest
+#: about 0.5 s): the progress of a pair counts these, so that its time left comes from work done.
+PAIR_WORK = {"read": 2, "prepare": 3, "change": 2, "objects": OBJECTS_WORK, "describe": 2, "mask": 1}
 
 
 def analyse_scenes(
@@ -155,8 +162,11 @@ def analyse_scenes(
     prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
                     fit=radiometry, sigma=noise_sigma)
     before, after, messages = prep.before, prep.after, prep.messages
+    step("measuring change", PAIR_WORK["prepare"])
     measures, thresholds, change_labels, raw, obscured, _ = _thresholded(prep, config, sigma=noise_sigma,
                                                                          cloud_thresholds=cloud_thresholds)
+    step(f"the model {model.card.name}" if model is not None else "finding the earlier date's objects",
+         PAIR_WORK["change"])
     for rec in obscured.regions:
         _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
@@ -176,6 +186,7 @@ def analyse_scenes(
                                prep.analysed & ~obscured.mask, only=near)
         logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,
                     100.0 * learned.mask.mean())
+        step("finding the earlier date's objects", 0)
     labels, regions, seen = classify_changes(
         change_labels, before, after, measures, config, learned=learned,
         threshold=min(thresholds.gain, thresholds.loss), obscured=obscured.mask,
@@ -185,7 +196,9 @@ def analyse_scenes(
         after_own=_objects_scenes(prep),
     )
     logger.info("%d changes", len(regions))
+    step("the map of classes", PAIR_WORK["describe"])
     classes = class_mask(labels, regions, prep.analysed, obscured=obscured.mask)
+    step(f"{len(regions)} changes found", PAIR_WORK["mask"])
     return DetectResult(before=before, after=after, aoi=aoi, config=config, measures=measures, thresholds=thresholds,
                         labels=labels, classes=classes, regions=regions, analysed=prep.analysed, obscured=obscured,
                         inside=prep.inside, shift=prep.shift, warnings=tuple(messages), structures_seen=seen,

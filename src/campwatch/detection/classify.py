@@ -36,6 +36,7 @@ from campwatch.detection.structures import (
 from campwatch.detection.vectorize import region_polygons
 from campwatch.detection.vegetation import vegetation
 from campwatch.io.scene import Scene
+from campwatch.progress import step
 
 __all__ = ["ChangeRegion", "classify_changes", "class_mask"]
 
@@ -336,6 +337,10 @@ def _learned(
     return out + [c for c in candidates if CLASSES[c.change_class].kind != "structure"]
 
 
+#: The units of a pair's work (:data:`campwatch.detection.analysis.PAIR_WORK`) that its objects cost.
+OBJECTS_WORK = 8
+
+
 def classify_changes(
     change_labels: np.ndarray,
     before: Scene,
@@ -430,8 +435,10 @@ def classify_changes(
     if after_own is None:
         smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
                                  direction=shadow_directions[0])
+        step("finding the later date's objects", OBJECTS_WORK // 2)
         smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
                                  direction=shadow_directions[1])
+        step("fences and the description of each change", OBJECTS_WORK - OBJECTS_WORK // 2)
     else:
         # Each date's objects are found on its own pixels, both blurred alike, the later date's
         # then moved onto the grid by the co-registration's shift in whole pixels: each date's
@@ -447,11 +454,17 @@ def classify_changes(
                     direction: tuple[float, float] | None) -> StructureMap:
             return find_structures(scene, config=config, valid=valid, veiled=veil, known=where, direction=direction)
 
+        sharp = before_blurred is not before
+        share = OBJECTS_WORK // 4 if sharp else OBJECTS_WORK // 2
         smap_b = objects(before_blurred, usable, veiled[0], known, shadow_directions[0])
+        step("finding the later date's objects", share)
         smap_a = objects(own_blurred, own_valid, own_veil, own_known, shadow_directions[1])
-        if before_blurred is not before:
+        step("the earlier date's towers" if sharp else "fences and the description of each change", share)
+        if sharp:
             smap_b = with_towers_of(smap_b, objects(before, usable, veiled[0], known, shadow_directions[0]))
+            step("the later date's towers", share)
             smap_a = with_towers_of(smap_a, objects(own_sharp, own_valid, own_veil, own_known, shadow_directions[1]))
+            step("fences and the description of each change", OBJECTS_WORK - 3 * share)
         smap_a = moved_map(smap_a, offset)
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)

@@ -38,6 +38,7 @@ from campwatch.detection.features import (
 )
 from campwatch.errors import InputError
 from campwatch.io.scene import Scene
+from campwatch.progress import start
 
 __all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "scaled_bands", "TAUGHT_PIXEL_FACTOR", "find_card", "read_card",
            "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS"]
@@ -370,10 +371,20 @@ class ChangeModel:
         # Both orders of the dates, the higher: a model may answer "a building appeared" more
         # readily than "one disappeared" (LEVIR-CD is mostly building; their mean lost a tenth of
         # its F1 there), and a pair swapped must find the same change the other way round.
-        prob = run_tiled(self._run, a, b, tile=self.card.tile_px, overlap=self.card.overlap_px,
-                         multiple=self.card.tile_multiple)
-        np.maximum(prob, run_tiled(self._run, b, a, tile=self.card.tile_px, overlap=self.card.overlap_px,
-                                   multiple=self.card.tile_multiple), out=prob)
+        card = self.card
+        step = max(1, card.tile_px - card.overlap_px)
+        n_tiles = len(_starts(a.shape[1], card.tile_px, step)) * len(_starts(a.shape[2], card.tile_px, step))
+        tiles = start("model tile", 2 * n_tiles, f"{card.name}: the dates in order")
+
+        def counted(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            p = self._run(x, y)
+            tiles.advance()
+            return p
+
+        prob = run_tiled(counted, a, b, tile=card.tile_px, overlap=card.overlap_px, multiple=card.tile_multiple)
+        tiles.advance(f"{card.name}: the dates swapped", by=0)
+        np.maximum(prob, run_tiled(counted, b, a, tile=card.tile_px, overlap=card.overlap_px,
+                                   multiple=card.tile_multiple), out=prob)
         prob[~valid] = np.nan
         return prob
 
@@ -381,10 +392,11 @@ class ChangeModel:
         """A pixel classifier's probability of change: campwatch's features of each tile (with the halo
         they reach, so that tiles join without seams), the valid pixels' rows through the graph."""
         prob = np.full(valid.shape, np.nan, dtype="float32")
-        for window, inner in tile_windows(valid.shape, self.card.tile_px, FEATURE_HALO_PX):
+        windows = [(w, i) for w, i in tile_windows(valid.shape, self.card.tile_px, FEATURE_HALO_PX)
+                   if valid[w][i].any()]
+        for window, inner in start("model tile", len(windows), f"{self.card.name}: classifying pixels").each(
+                windows, lambda _: f"{self.card.name}: classifying pixels"):
             keep = valid[window][inner]
-            if not keep.any():
-                continue
             feats = pixel_features(a[(slice(None),) + window], b[(slice(None),) + window], self.card.features)
             rows = np.ascontiguousarray(feats[(slice(None),) + inner][:, keep].T)
             del feats
@@ -396,10 +408,10 @@ class ChangeModel:
         """A pixel classifier's probability of change for (N, F) float32 feature rows, in batches."""
         card = self.card
         out = np.empty(rows.shape[0], dtype="float32")
-        for start in range(0, rows.shape[0], _ROWS_PER_RUN):
-            chunk = rows[start:start + _ROWS_PER_RUN]
+        for first in range(0, rows.shape[0], _ROWS_PER_RUN):
+            chunk = rows[first:first + _ROWS_PER_RUN]
             (p,) = self.session.run([card.output], {card.inputs[0]: chunk})
-            out[start:start + chunk.shape[0]] = np.asarray(p, dtype="float32")[:, 1]
+            out[first:first + chunk.shape[0]] = np.asarray(p, dtype="float32")[:, 1]
         return out
 
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from campwatch._version import __version__
 from campwatch.classes import CLASSES, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
 from campwatch.io.output import OutputSet
+from campwatch.progress import start
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
 from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
 
@@ -47,14 +48,20 @@ HTML_WIDTH_PX = 1600
 
 def figure_set(view: ChangeView, *, series: dict[str, Any] | None = None) -> dict[str, Figure]:
     """Every figure of ``view``, by file stem; the timeline only when a series (or history) is given."""
-    figs = {
-        "location": location_figure(view),
-        "before_after": before_after(view),
-        "change_overlay": change_map(view),
-        "closeups": closeups(view),
+    draw: dict[str, Any] = {
+        "location": lambda: location_figure(view),
+        "before_after": lambda: before_after(view),
+        "change_overlay": lambda: change_map(view),
+        "closeups": lambda: closeups(view),
     }
     if series is not None:
-        figs["timeline"] = timeline(series, credit=view.credit)
+        draw["timeline"] = lambda: timeline(series, credit=view.credit)
+    task = start("figure", len(draw), f"drawing {FIGURE_TITLES['location'].lower()}")
+    figs: dict[str, Figure] = {}
+    stems = list(draw)
+    for i, stem in enumerate(stems):
+        figs[stem] = draw[stem]()
+        task.advance(f"drawing {FIGURE_TITLES[stems[i + 1]].lower()}" if i + 1 < len(stems) else "drawn")
     return figs
 
 
@@ -83,7 +90,8 @@ def stage_figure_set(
 
     hashes: dict[str, str] = {}
     pngs: dict[str, bytes] = {}
-    for stem, fig in figs.items():
+    task = start("figure file", len(figs), f"saving {len(figs)} figures as PNG ({dpi} dpi) and PDF")
+    for stem, fig in task.each(figs.items(), lambda item: f"{item[0]} saved"):
         png, pdf = _png(fig, dpi), _pdf(fig)
         for suffix, data in ((".png", png), (".pdf", pdf)):
             name = f"{prefix}{stem}{suffix}"
