@@ -203,14 +203,17 @@ def match_objects(
 
 
 def score_report(report_path: str | Path, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
-    """Score one report against the truth events of its interval.
+    """Score one report against the truth events of its interval; a series report
+    (``series.geojson``) is scored as :func:`score_series` does, each pair on its interval.
 
     Raises
     ------
     InputError
-        If ``report_path`` is not a campwatch pair report.
+        If ``report_path`` is not a campwatch pair or series report.
     """
-    report = load_report(report_path, (REPORT_SCHEMA,))
+    report = load_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
+    if report.get("schema") == SERIES_SCHEMA:
+        return score_series(report_path, truth_path, classes)
     interval = (report["interval"]["from"], report["interval"]["to"])
     return score_features(report["features"], interval, truth_path, classes)
 

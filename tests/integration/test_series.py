@@ -382,3 +382,16 @@ def test_swapped_series_arguments_say_which_comes_first(tmp_path):
     assert res.exit_code == 2
     assert "is a folder, not an AOI file (GeoJSON); the AOI comes first" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_scores_a_series_report_as_verify_and_figures_take_it(camp25_series, tmp_path):
+    """`evaluate --truth` takes a series.geojson (issue 29, 7): each pair's changes on its interval."""
+    out, _ = camp25_series
+    truth = SAMPLE / "camp25" / "truth.geojson"
+    res = CliRunner().invoke(cli, ["evaluate", str(out / "series.geojson"), "--truth", str(truth), "--classes",
+                                   "structure_new,tower_removed", "--out", str(tmp_path / "scores.json")])
+    assert res.exit_code == 0, res.output
+    scores = json.loads((tmp_path / "scores.json").read_text())["classes"]
+    expected = score_series(out / "series.geojson", truth, ("structure_new", "tower_removed"))
+    assert scores == [s.to_dict() for s in expected.values()]
+    assert [s["tp"] for s in scores] == [3, 3]

@@ -20,7 +20,8 @@ def _fmt(v: float | None) -> str:
 @click.command("evaluate")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--truth", type=click.Path(path_type=Path),
-              help="Truth GeoJSON (as `campwatch sample` writes): TARGET is then a report.geojson.")
+              help="Truth GeoJSON (as `campwatch sample` writes): TARGET is then a report.geojson or a "
+                   "series.geojson (each change scored on its pair's interval).")
 @click.option("--classes", "class_set", default="structure", show_default=True,
               help="Classes counted as change: 'structure', 'all', or a comma-separated list.")
 @click.option("--pixel-size", type=float, default=0.5, show_default=True,
@@ -33,7 +34,7 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
                      config: DetectConfig, model: str | None, out_path: Path | None) -> None:
     """Score campwatch against truth.
 
-    TARGET is either a report.geojson (with --truth: objects matched by overlap, per class)
+    TARGET is either a report.geojson or series.geojson (with --truth: objects matched by overlap, per class)
     or a dataset folder with A/ (before), B/ (after) and label/ sub-folders, as LEVIR-CD,
     WHU-CD and DSIFN-CD ship: every pair is run through detection and scored by pixel
     (precision, recall, F1, IoU, pooled and per pair) and by object recall.
