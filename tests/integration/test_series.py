@@ -395,3 +395,17 @@ def test_evaluate_scores_a_series_report_as_verify_and_figures_take_it(camp25_se
     expected = score_series(out / "series.geojson", truth, ("structure_new", "tower_removed"))
     assert scores == [s.to_dict() for s in expected.values()]
     assert [s["tp"] for s in scores] == [3, 3]
+
+
+def test_cloud_warnings_name_their_pair_and_the_bridge_line_speaks_in_words(camp25_series):
+    """Issue 29, 7: a cloud warning says which pair it belongs to; the bridge line counts in words."""
+    out, result = camp25_series
+    report = result.report
+    clouds = {(p["from"], p["to"]): [w for w in p["warnings"] if w.startswith("cloud on")] for p in report["pairs"]}
+    assert clouds[("2015-09-26", "2016-05-14")][0].startswith("cloud on 2016-05-14 (pair 2015-09-26 -> 2016-05-14): ")
+    assert clouds[("2016-05-14", "2016-10-02")][0].startswith("cloud on 2016-05-14 (pair 2016-05-14 -> 2016-10-02): ")
+    across = [f["properties"]["id"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
+              and f["properties"]["class"] != "other_change"]
+    bridge = [line for line in result.lines() if "where a cloud hid" in line]
+    assert bridge == [f"  2015-09-26 -> 2016-10-02 where a cloud hid the image between: 1 structure modified "
+                      f"({across[0]})"]

@@ -168,7 +168,8 @@ def analyse_scenes(
     step(f"the model {model.card.name}" if model is not None else "finding the earlier date's objects",
          PAIR_WORK["change"])
     for rec in obscured.regions:
-        _warn(messages, f"{rec['kind']} on {rec['date']}: {rec['obscured_m2']:.0f} m2 obscured "
+        _warn(messages, f"{rec['kind']} on {rec['date']} (pair {before.date} -> {after.date}): "
+                        f"{rec['obscured_m2']:.0f} m2 obscured "
                         f"(not analysed), {rec['seen_through_m2']:.0f} m2 seen through (structures only)")
     learned = None
     if model is not None:

@@ -25,7 +25,7 @@ from rasterio.features import geometry_mask
 from rasterio.windows import transform as window_transform
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.classes import CLASSES, describe, summarize
+from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
@@ -323,8 +323,10 @@ class SeriesResult:
         for bridge in report.get("bridges", []):
             found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
                      and f["properties"]["interval"] == {"from": bridge["from"], "to": bridge["to"]}]
-            what = ", ".join(f"{CLASSES[p['class']].singular} {p['id']}" for p in found
-                             if p["class"] != "other_change") or "nothing new"
+            named = [p for p in found if p["class"] != "other_change"]
+            # In words, as every other line ("2 new structures"), with the changes' ids to find them.
+            what = (f"{describe(summarize(named))} ({', '.join(str(p['id']) for p in named)})"
+                    if named else "nothing new")
             out.append(f"  {bridge['from']} -> {bridge['to']} where a cloud hid the image between: {what}")
         return out + [f"  wrote {path}" for path in self.paths.values()]
 
