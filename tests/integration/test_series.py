@@ -409,3 +409,15 @@ def test_cloud_warnings_name_their_pair_and_the_bridge_line_speaks_in_words(camp
     bridge = [line for line in result.lines() if "where a cloud hid" in line]
     assert bridge == [f"  2015-09-26 -> 2016-10-02 where a cloud hid the image between: 1 structure modified "
                       f"({across[0]})"]
+
+
+def test_a_fence_stretch_has_a_length_and_no_area(camp25_series):
+    out, result = camp25_series
+    fences = [f["properties"] for f in result.report["features"] if f["properties"]["class"] == "fence_razed"]
+    assert fences and all(p["area_m2"] is None and p["length_m"] > 0 for p in fences)
+    pair = json.loads((out / "pairs" / f"{fences[0]['interval']['from']}_{fences[0]['interval']['to']}"
+                       / "report.geojson").read_text())
+    lines = [f["properties"] for f in pair["features"] if f["properties"]["class"] == "fence_razed"]
+    assert lines and all(p["area_m2"] is None and p["length_m"] > 0 for p in lines)
+    structures = [f["properties"] for f in pair["features"] if f["properties"]["length_m"] is None]
+    assert all(p["area_m2"] > 0 for p in structures)

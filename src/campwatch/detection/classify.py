@@ -78,7 +78,8 @@ class ChangeRegion:
             "score": round(self.score, 3),
             "score_source": self.source,
             "cause": self.cause,
-            "area_m2": round(self.area_m2, 1),
+            # A line (a fence) has a length and no area: null, not 0.0 m2 as if it had been measured.
+            "area_m2": round(self.area_m2, 1) if self.length_m is None else None,
             "length_m": None if self.length_m is None else round(self.length_m, 1),
             "width_m": round(self.width_m, 2),
             "rectangularity": round(self.rectangularity, 3),

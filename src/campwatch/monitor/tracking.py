@@ -116,7 +116,8 @@ class TrackedChange:
             "first_image": self.first[0],
             "last_image": self.last[0],
             "last_confirmed": self.last[1].isoformat(),
-            "area_m2": round(self.area_m2, 1),
+            # A line (a fence) has a length and no area: null, not 0.0 m2 as if it had been measured.
+            "area_m2": round(self.area_m2, 1) if self.length_m is None else None,
             "length_m": None if self.length_m is None else round(self.length_m, 1),
             "pairs": list(self.pairs),
             "found_by": self.found_by,
