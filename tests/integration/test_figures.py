@@ -107,6 +107,17 @@ def test_location_figure_has_a_lat_lon_grid_and_the_coordinates(view):
     # The whole 15 km AOI is in the frame.
     geom = view.aoi.geometry_in(view.after.crs)
     assert ax.get_xlim()[0] < geom.bounds[0] and ax.get_xlim()[1] > geom.bounds[2]
+    # The image's footprint is drawn over the AOI, and named; what no image covers is said to be so.
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"Image footprint ({view.after.date.isoformat()})" in legend and "No imagery" in legend
+    # The inset: the AOI's centre on the countries of its region (Korea's east coast here), in degrees.
+    region = fig.axes[1]
+    lon, lat = view.aoi.geometry.centroid.x, view.aoi.geometry.centroid.y
+    (mx,), (my,) = region.lines[-1].get_xdata(), region.lines[-1].get_ydata()
+    assert (mx, my) == pytest.approx((lon, lat))
+    assert region.get_xlim() == pytest.approx((lon - 8, lon + 8)) and region.get_ylim() == pytest.approx((lat - 6, lat + 6))
+    assert len(region.patches) >= 3  # land of at least three countries (North and South Korea, China, Russia...)
+    assert "Natural Earth" in region.get_xlabel()
 
 
 def test_timeline_panels(tmp_path: Path):
@@ -294,3 +305,138 @@ def test_text_from_inputs_is_drawn_as_it_is_never_as_mathtext(view, name):
                                              {"date": "2020-06-01", "status": "compared"}],
            "pairs": [], "features": []}
     _pixels(timeline(doc, credit=name))
+
+
+def _crowded(view, n: int = 120):
+    """The view with ``n`` small new structures packed into a corner, some under the scale bar."""
+    import dataclasses
+
+    from shapely.geometry import box
+
+    from campwatch.publish.views import MappedChange
+
+    t, (rows, cols) = view.after.transform, view.after.shape
+    left, right, bottom, top = t.c, t.c + t.a * cols, t.f + t.e * rows, t.f
+    w, h = right - left, top - bottom
+    rng = np.random.default_rng(7)
+    changes = []
+    for i in range(n):
+        # three clusters: lower right (under the scale bar), upper left (the north arrow), the middle
+        cx, cy = [(right - 0.1 * w, bottom + 0.06 * h), (left + 0.06 * w, top - 0.12 * h),
+                  (left + 0.5 * w, bottom + 0.5 * h)][i % 3]
+        x, y = cx + rng.normal(0, 0.04 * w), cy + rng.normal(0, 0.04 * h)
+        x, y = min(max(x, left + 2), right - 4), min(max(y, bottom + 2), top - 4)
+        changes.append(MappedChange(number=i + 1, id=f"C{i + 1:04d}",
+                                    change_class=("structure_new", "tower_added", "structure_changed")[i % 3] if i % 5 else
+                                    "structure_demolished",
+                                    geometry=box(x, y, x + 3, y + 2), area_m2=6.0, length_m=None, confidence=0.9,
+                                    interval=(view.before.date.isoformat(), view.after.date.isoformat()),
+                                    lonlat=(0.0, 0.0)))
+    return dataclasses.replace(view, changes=changes)
+
+
+@pytest.mark.parametrize("draw", [change_map, before_after])
+def test_numbers_never_overlap_and_stay_off_the_scale_bar_north_arrow_and_frame(view, draw):
+    from matplotlib.colors import to_rgb
+    from matplotlib.text import Annotation
+    from matplotlib_scalebar.scalebar import ScaleBar
+
+    crowded = _crowded(view)
+    fig = draw(crowded)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    numbers = {str(c.number) for c in crowded.changes}
+    shown = 0
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        labels = [t for t in ax.texts if isinstance(t, Annotation) and t.get_text() in numbers]
+        boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in labels]
+        furniture = [a.info.window_extent for a in ax.artists if isinstance(a, ScaleBar)]
+        furniture += [t.get_window_extent(renderer) for t in ax.texts if t.get_text() == "N"]
+        assert len(furniture) == 2
+        for i, b in enumerate(boxes):
+            assert frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1, labels[i]
+            assert not any(b.overlaps(f) for f in furniture), labels[i].get_text()
+            assert not any(b.overlaps(o) for o in boxes[i + 1:]), labels[i].get_text()
+            # Readable on its box: white on a dark class colour, black on a light one (direction unknown).
+            box_rgb = np.array(labels[i].get_bbox_patch().get_facecolor()[:3])
+            text_rgb = np.array(to_rgb(labels[i].get_color()))
+            assert np.abs(box_rgb - text_rgb).max() > 0.5, labels[i].get_text()
+        shown += len(labels)
+    # Most find a place; those that do not are counted in the footer, not hidden.
+    per_panel = shown / (2 if draw is before_after else 1)
+    assert per_panel >= 0.6 * len(numbers)
+    missing = len(numbers) * (2 if draw is before_after else 1) - shown
+    footer = fig.axes[0].get_xlabel()
+    if missing:
+        assert f"{missing} numbers left out where there was no room: the report lists them." in footer
+    else:
+        assert "left out" not in footer
+
+
+def test_numbers_are_placed_the_same_at_every_resolution(view):
+    """The layout is fixed before numbers are placed: a PNG at 300 dpi shows them where 60 dpi does."""
+    from matplotlib.text import Annotation
+
+    fig = change_map(_crowded(view, 60))
+    ax = fig.axes[0]
+
+    def where(dpi):
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        r = canvas.get_renderer()
+        w, h = fig.bbox.width, fig.bbox.height
+        return sorted((t.get_text(), round(t.get_window_extent(r).x0 / w, 3), round(t.get_window_extent(r).y0 / h, 3))
+                      for t in ax.texts if isinstance(t, Annotation) and t.get_text().isdigit())
+
+    assert where(60) == where(300)
+
+
+def test_timeline_date_labels_never_overlap(tmp_path: Path):
+    import datetime as dt
+
+    dates = [(dt.date(2020, 1, 1) + dt.timedelta(days=9 * i)).isoformat() for i in range(60)]
+    doc = {"aoi": {"name": "X"}, "images": [{"date": d, "status": "compared"} for d in dates],
+           "pairs": [{"from": a, "to": b} for a, b in zip(dates, dates[1:])],
+           "features": [{"properties": {"class": "structure_new", "length_m": None,
+                                        "interval": {"from": dates[3], "to": dates[4]}}}]}
+    fig = timeline(doc)
+    ax = fig.axes[-1]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert len(ax.get_xticks()) == len(dates)  # every date keeps its tick
+    shown = [t for t in ax.get_xticklabels() if t.get_text()]  # the labels shown
+    assert shown[0].get_text() == dates[0] and shown[-1].get_text() == dates[-1]
+    assert 5 <= len(shown) < len(dates)
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    # A short series shows every date.
+    few = timeline(doc | {"images": doc["images"][::20], "pairs": []})
+    assert [t.get_text() for t in few.axes[-1].get_xticklabels()] == dates[::20]
+
+
+def test_every_legend_swatch_shows_on_its_legend(view):
+    """A white class (direction unknown) gets a dark swatch or a grey edge, never white on white."""
+    from matplotlib.colors import to_rgb
+
+    doc = {"aoi": {"name": "X"}, "images": [{"date": "2020-01-01", "status": "compared"},
+                                            {"date": "2020-05-01", "status": "compared"}],
+           "pairs": [], "features": [{"properties": {"class": "structure_changed", "length_m": None,
+                                                     "interval": {"from": "2020-01-01", "to": "2020-05-01"}}}]}
+    tl = timeline(doc)
+    legends = [change_map(view).legends[0], tl.axes[0].get_legend()]
+    for legend in legends:
+        ground = np.array(to_rgb(legend.get_frame().get_facecolor()))
+        for handle in legend.legend_handles:
+            colours = [handle.get_color()] if hasattr(handle, "get_color") and not hasattr(handle, "get_edgecolor") \
+                else [handle.get_edgecolor(), handle.get_facecolor()]
+            seen = [np.array(to_rgb(c[:3] if not isinstance(c, str) else c)) for c in colours
+                    if not (not isinstance(c, str) and len(c) == 4 and c[3] == 0)]
+            if handle.get_label().startswith(("Not looked for", "Dashed")):
+                continue
+            assert any(np.abs(c - ground).max() > 0.3 for c in seen), handle.get_label()
+    bars = [p for p in tl.axes[0].patches if np.allclose(to_rgb(p.get_facecolor()[:3]), 1.0)]
+    assert bars and all(np.abs(np.array(p.get_edgecolor()[:3]) - 1.0).max() > 0.3 for p in bars)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import matplotlib
@@ -136,12 +137,13 @@ def _north_arrow(ax: Axes, angle: float) -> None:
     x, y, length = 0.06, 0.86, 0.08
     dx = -math.sin(math.radians(angle)) * length
     dy = math.cos(math.radians(angle)) * length
-    ax.annotate(
+    arrow = ax.annotate(
         "N", xy=(x + dx, y + dy), xytext=(x, y), xycoords="axes fraction",
         ha="center", va="center", fontsize=11, fontweight="bold", color="white",
         arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2},
         bbox={"boxstyle": "circle,pad=0.2", "fc": "black", "ec": "none", "alpha": 0.6},
     )
+    arrow._campwatch_furniture = True  # type: ignore[attr-defined]  # numbers keep off it (place_labels)
 
 
 def _footer(ax: Axes, view: ChangeView, shown: str) -> None:
@@ -174,7 +176,9 @@ def _hidden(ax: Axes, view: ChangeView, extent: tuple[float, float, float, float
     return bool(no_data.any()), bool(cloud.any())
 
 
-def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0, chip: bool = False) -> None:
+def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float = 1.0,
+                 chip: bool = False) -> MapLabel | None:
+    """Draw one change; return its number, to be placed by :func:`place_labels` (or None)."""
     style = CLASSES[c.change_class]
     if chip and style.kind == "tower":  # a ring around it: the tower itself stays visible
         pt = c.geometry.centroid
@@ -195,10 +199,125 @@ def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float 
         _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale,
                       ls="--" if c.confidence < LOW_CONFIDENCE else "-")
     if label and c.change_class != "other_change":
-        pt = c.geometry.representative_point()
-        # A change the analyst confirmed carries a tick by its number.
-        ax.annotate(f"{c.number} \u2713" if c.review in ("confirmed", "corrected") else str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7 * scale,
-                    color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
+        return _number(ax, c, fontsize=7 * scale)
+    return None
+
+
+@dataclass(frozen=True)
+class MapLabel:
+    """A change's number, to be placed beside its anchor (a point of the change, data coordinates)."""
+
+    ax: Axes
+    x: float
+    y: float
+    text: str
+    colour: str
+    fontsize: float = 7.0
+    #: Whether the change is drawn as a marker (a tower): other numbers keep off it.
+    marker: bool = False
+
+
+def _number(ax: Axes, c: MappedChange, *, fontsize: float = 7.0) -> MapLabel:
+    style = CLASSES[c.change_class]
+    pt = c.geometry.centroid if style.kind == "tower" else c.geometry.representative_point()
+    # A change the analyst confirmed carries a tick by its number.
+    text = f"{c.number} \u2713" if c.review in ("confirmed", "corrected") else str(c.number)
+    return MapLabel(ax, float(pt.x), float(pt.y), text, style.colour, fontsize, marker=style.kind == "tower")
+
+
+#: How far a number may be put from its change, in rings of candidate places (the first ring touches
+#: the change's point; the others are joined to it by a leader line).
+LABEL_RINGS = 6
+
+
+def _furniture_boxes(ax: Axes, renderer: Any) -> list[Any]:
+    """Display boxes of what a number must never cover in ``ax``: scale bar, north arrow, a legend in it."""
+    boxes = []
+    for artist in ax.artists:
+        if isinstance(artist, ScaleBar):
+            boxes.append(artist.info.window_extent)
+    for text in ax.texts:
+        if getattr(text, "_campwatch_furniture", False):
+            boxes.append(text.get_window_extent(renderer))
+    legend = ax.get_legend()
+    if legend is not None:
+        boxes.append(legend.get_window_extent(renderer))
+    return boxes
+
+
+def place_labels(fig: Figure, labels: list[MapLabel]) -> int:
+    """Put each number beside its change where it overlaps no other number, stays inside its map frame
+    and is not under the scale bar, north arrow or a legend; return how many found no such place.
+
+    The figure's layout is settled first (one draw) and then fixed, so that the numbers, placed in
+    display space, stay where they were put. Each number tries, in order, the eight places around its
+    change's point at widening rings (``LABEL_RINGS``; beyond the first a thin leader line joins it to
+    its change); one that finds none is left out, and the caller says so. Greedy and deterministic: the
+    same changes give the same figure. (adjustText nudges labels iteratively and within a time limit,
+    so it neither guarantees no overlap nor gives the same figure on a slower machine.)
+    """
+    if not labels:
+        return 0
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    fig.set_layout_engine("none")  # the numbers must not move the axes they were placed in
+    to_points = 72.0 / fig.dpi
+    missing = 0
+    for ax in dict.fromkeys(label.ax for label in labels):
+        frame = ax.get_window_extent(renderer)
+        mine = [label for label in labels if label.ax is ax]
+        anchors = ax.transData.transform(np.array([[label.x, label.y] for label in mine]))
+        blocked = [(b.x0, b.y0, b.x1, b.y1) for b in _furniture_boxes(ax, renderer)]
+        marker_r = 6.0 / to_points  # a tower's triangle, in pixels
+        markers = [(x - marker_r, y - marker_r, x + marker_r, y + marker_r)
+                   for (x, y), label in zip(anchors, mine, strict=True) if label.marker]
+        placed: list[tuple[float, float, float, float]] = []
+        for (ax_x, ax_y), label in zip(anchors, mine, strict=True):
+            pad_pt = 0.15 * label.fontsize
+            probe = ax.text(0, 0, label.text, fontsize=label.fontsize)
+            extent = probe.get_window_extent(renderer)
+            probe.remove()
+            pad = pad_pt / to_points + 1.0
+            w, h = extent.width + 2 * pad, extent.height + 2 * pad
+            gap = (4.0 if not label.marker else 6.0) / to_points
+            own = (ax_x - marker_r, ax_y - marker_r, ax_x + marker_r, ax_y + marker_r) if label.marker else None
+            others = [m for m in markers if m != own]
+            spot = None
+            for ring in range(LABEL_RINGS):
+                d = gap + ring * (h + 2.0)
+                for sx, sy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1), (0, -1), (1, 0), (-1, 0)):
+                    x0 = ax_x + (d if sx > 0 else -d - w if sx < 0 else -w / 2)
+                    y0 = ax_y + (d if sy > 0 else -d - h if sy < 0 else -h / 2)
+                    box = (x0, y0, x0 + w, y0 + h)
+                    if (box[0] < frame.x0 + 1 or box[1] < frame.y0 + 1 or box[2] > frame.x1 - 1
+                            or box[3] > frame.y1 - 1):
+                        continue
+                    if any(_overlap(box, b) for b in (*blocked, *placed, *others)):
+                        continue
+                    spot = (box, ring)
+                    break
+                if spot is not None:
+                    break
+            if spot is None:
+                missing += 1
+                continue
+            (x0, y0, x1, y1), ring = spot
+            placed.append((x0, y0, x1, y1))
+            offset = ((x0 + pad - ax_x) * to_points, (y0 + pad - ax_y) * to_points)
+            lead: dict[str, Any] = {"arrowprops": {"arrowstyle": "-", "color": label.colour, "lw": 0.8,
+                                                   "shrinkA": 0, "shrinkB": 0}} if ring else {}
+            ax.annotate(label.text, xy=(label.x, label.y), xytext=offset, textcoords="offset points",
+                        ha="left", va="bottom", fontsize=label.fontsize, annotation_clip=False,
+                        color="black" if _light(label.colour) else "white",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": label.colour, "ec": "none"}, **lead)
+    return missing
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _rings(geom: BaseGeometry) -> list[np.ndarray]:
@@ -214,12 +333,15 @@ def _rings(geom: BaseGeometry) -> list[np.ndarray]:
 MAX_NUMBERED = 300
 
 
-def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
+def _draw_changes(ax: Axes, changes: list[MappedChange]) -> list[MapLabel] | None:
     """Draw many changes as :func:`_draw_change` does, one collection per class (a scene may hold thousands).
 
-    Returns whether the changes were numbered (not when more than ``MAX_NUMBERED`` are named).
+    Returns the numbers to place (:func:`place_labels`), or None when the changes are not numbered (more
+    than ``MAX_NUMBERED`` are named).
     """
     from matplotlib.collections import LineCollection
+
+    labels: list[MapLabel] = []
 
     by_class: dict[str, list[MappedChange]] = {}
     for c in changes:
@@ -248,11 +370,8 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> bool:
                     lines.set_capstyle("butt")
                 ax.add_collection(lines)
         if name != "other_change" and numbered:
-            for c in group:
-                pt = c.geometry.representative_point()
-                ax.annotate(str(c.number), xy=(pt.x, pt.y), xytext=(4, 4), textcoords="offset points", fontsize=7,
-                            color="white", bbox={"boxstyle": "round,pad=0.15", "fc": style.colour, "ec": "none"})
-    return numbered
+            labels.extend(_number(ax, c) for c in group)
+    return labels if numbered else None
 
 
 def _legend_handle(c: Any, label: str) -> Patch | Line2D:
@@ -261,7 +380,20 @@ def _legend_handle(c: Any, label: str) -> Patch | Line2D:
                       linestyle="none", label=label)
     if c.linear:
         return Line2D([], [], color=c.colour, lw=3, label=label)
+    if _light(c.colour):  # a white outline shows on a dark swatch, as on the imagery
+        return Patch(facecolor="#404040", edgecolor=c.colour, lw=2, label=label)
     return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
+
+
+def _light(colour: str) -> bool:
+    """Whether a colour is too light to see on the white of a page."""
+    from matplotlib.colors import to_rgb
+
+    return bool(np.mean(to_rgb(colour)) > 0.9)
+
+
+def _bar_edge(colour: str) -> str:
+    return "#555555" if _light(colour) else "white"
 
 
 @_plain_text
@@ -292,7 +424,7 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     if view.aoi is not None:
         _plot_outline(ax, view.aoi.geometry_in(after.crs), color="white", lw=1.5, ls="--")
     counts = summarize(view.changes).counts
-    numbered = _draw_changes(ax, view.changes)
+    labels = _draw_changes(ax, view.changes)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
@@ -309,20 +441,23 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
                              label=f"Not looked for at {np.sqrt(after.pixel_area):.3g} m: " + ", ".join(
                                  {"tower": "towers", "fence": "fences", "structure": "structures"}[k] for k in kinds)))
     if cloud:
-        handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="////", label="Obscured (cloud)"))
+        handles.append(Patch(facecolor="none", edgecolor="#888888", hatch="////", label="Obscured (cloud)"))
     if no_data:
-        handles.append(Patch(facecolor="none", edgecolor="#bbbbbb", hatch="\\\\\\", label="No data on a date"))
+        handles.append(Patch(facecolor="none", edgecolor="#888888", hatch="\\\\\\", label="No data on a date"))
     if view.aoi is not None:
-        handles.append(Line2D([], [], color="white", ls="--", lw=1.5, label="AOI"))
+        handles.append(Patch(facecolor="#404040", edgecolor="white", ls="--", lw=1.5, label="AOI"))  # as on the imagery
     # Beside the map, so that it hides no change.
     leg = fig.legend(handles=handles, loc="outside right upper", fontsize=8, framealpha=0.95)
     leg.get_frame().set_facecolor("#f4f4f4")
     _furniture(ax, after)
     ax.set_title(f"{view.name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
     shown = f"Shown: {after.date.isoformat()} image."
-    if not numbered:
+    if labels is None:
         shown += " Too many changes to number at this scale: the report lists them."
     _footer(ax, view, shown)
+    missing = place_labels(fig, labels or [])
+    if missing:  # the layout is fixed now; the footer is left-aligned and has room to grow
+        _footer(ax, view, shown + f" {missing} numbers left out where there was no room: the report lists them.")
     return fig
 
 
@@ -339,13 +474,16 @@ def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
     limits = stretch_limits([view.before, view.after])
     extent = _extent(view.after)
+    labels: list[MapLabel] = []
     for ax, scene, when in ((axes[0], view.before, "Before"), (axes[1], view.after, "After")):
         ax.imshow(true_colour(scene, limits), extent=extent, interpolation="nearest")
         ax.set_facecolor("#404040")
         if view.aoi is not None:
             _plot_outline(ax, view.aoi.geometry_in(scene.crs), color="white", lw=1.2, ls="--")
         for c in view.analyst_changes:
-            _draw_change(ax, c)
+            number = _draw_change(ax, c)
+            if number is not None:
+                labels.append(number)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
         ax.set_xticks([])
@@ -358,7 +496,11 @@ def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
                    ncols=min(4, len(present)), fontsize=8, framealpha=0.95)
     fig.suptitle(f"{view.name}: {view.before.date.isoformat()} and {view.after.date.isoformat()}, "
                  f"{len(view.analyst_changes)} changes numbered", fontsize=12)
-    _footer(axes[0], view, "Same extent, scale and contrast stretch in both panels.")
+    shown = "Same extent, scale and contrast stretch in both panels."
+    _footer(axes[0], view, shown)
+    missing = place_labels(fig, labels)
+    if missing:  # the layout is fixed now; the footer is left-aligned and has room to grow
+        _footer(axes[0], view, shown + f" {missing} numbers left out where there was no room: the report lists them.")
     return fig
 
 
@@ -459,10 +601,14 @@ def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
         pad = 0.04 * max(right - left, top - bottom)
         extent = (left - pad, right + pad, bottom - pad, top + pad)
     aspect = (extent[3] - extent[2]) / (extent[1] - extent[0])
-    fig = Figure(figsize=(width_in, max(4.0, width_in * aspect * 0.9 + 1.2)), layout="constrained")
-    ax = fig.add_subplot()
+    inset_in = 0.3 * width_in
+    fig = Figure(figsize=(width_in + inset_in, max(4.0, width_in * aspect * 0.9 + 1.2)), layout="constrained")
+    ax, ax_region = fig.subplots(1, 2, width_ratios=[width_in, inset_in])
     ax.imshow(true_colour(scene, stretch_limits([view.before, scene])), extent=image_extent, interpolation="nearest")
     ax.set_facecolor("#404040")
+    footprint = [image_extent[0], image_extent[1], image_extent[1], image_extent[0], image_extent[0]], \
+        [image_extent[2], image_extent[2], image_extent[3], image_extent[3], image_extent[2]]
+    ax.plot(*footprint, color="white", lw=1.2)
     to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
     from_ll = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
     xs = np.linspace(extent[0], extent[1], 5)
@@ -501,17 +647,67 @@ def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
         if view.aoi.approximate:
             where += " (approximate)"
     else:
-        lon_c, lat_c = to_ll.transform((extent[0] + extent[1]) / 2, (extent[2] + extent[3]) / 2)
-        size, where = "", f"{_dms(lat_c, 'N', 'S')}, {_dms(lon_c, 'E', 'W')}"
+        lon_m, lat_m = to_ll.transform((extent[0] + extent[1]) / 2, (extent[2] + extent[3]) / 2)
+        size, where = "", f"{_dms(lat_m, 'N', 'S')}, {_dms(lon_m, 'E', 'W')}"
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     _furniture(ax, scene)
     ax.set_title(f"{name}\n{where}", fontsize=12, fontweight="bold")
-    legend = [Line2D([], [], color="#E69F00", lw=2.5, label="AOI outline"),
+    legend: list[Line2D | Patch] = [Line2D([], [], color="#E69F00", lw=2.5, label="AOI outline"),
+              Line2D([], [], color="white", lw=1.2, label=f"Image footprint ({scene.date.isoformat()})"),
               Line2D([], [], color="white", lw=0.6, label=f"lat/lon grid, every {step:g}\u00b0")]
+    if extent != image_extent:
+        legend.append(Patch(facecolor="#404040", edgecolor="#888888", label="No imagery"))
+    lon_c, lat_c = (c.x, c.y) if view.aoi is not None else to_ll.transform((image_extent[0] + image_extent[1]) / 2,
+                                                                            (image_extent[2] + image_extent[3]) / 2)
+    _region(ax_region, float(lon_c), float(lat_c))
     ax.legend(handles=legend, loc="lower left", fontsize=8, facecolor="#222222", labelcolor="white", framealpha=0.8)
     _footer(ax, view, f"{size}. Image of {scene.date.isoformat()}." if size else f"Image of {scene.date.isoformat()}.")
     return fig
+
+
+@functools.cache
+def _countries() -> tuple[BaseGeometry, ...]:
+    """Country outlines for the location figure's inset (Natural Earth 1:110m, public domain, shipped)."""
+    import json
+    from importlib.resources import files
+
+    from shapely.geometry import shape
+
+    doc = json.loads((files("campwatch.data") / "countries_110m.json").read_text(encoding="utf-8"))
+    return tuple(shape(f["geometry"]) for f in doc["features"])
+
+
+#: Half the width and height of the location figure's inset, in degrees of longitude and latitude.
+REGION_HALF_DEG = (8.0, 6.0)
+
+
+def _region(ax: Axes, lon: float, lat: float) -> None:
+    """The inset of the location figure: where the AOI is in its region, on country outlines."""
+    from shapely.geometry import box
+
+    hx, hy = REGION_HALF_DEG
+    west, east = lon - hx, lon + hx
+    south, north = max(-90.0, lat - hy), min(90.0, lat + hy)
+    frame = box(west, south, east, north)
+    ax.set_facecolor("#dbe7f0")  # water
+    for country in _countries():
+        if country.intersects(frame):
+            for part in getattr(country.intersection(frame), "geoms", [country.intersection(frame)]):
+                if hasattr(part, "exterior"):
+                    x, y = part.exterior.xy
+                    ax.fill(x, y, facecolor="#f2efe9", edgecolor="#888888", lw=0.5)
+    ax.plot([lon], [lat], marker="s", markersize=9, markerfacecolor="#E69F00", markeredgecolor="black",
+            markeredgewidth=1.0, linestyle="none")
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect(1.0 / max(0.05, math.cos(math.radians(lat))))
+    ax.set_anchor("N")
+    ax.tick_params(labelsize=6)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{abs(v):g}\u00b0{'E' if v >= 0 else 'W'}")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{abs(v):g}\u00b0{'N' if v >= 0 else 'S'}")
+    ax.set_title("The AOI in its region", fontsize=9)
+    ax.set_xlabel("Borders: Natural Earth 1:110m, approximate", fontsize=6, color="#555555")
 
 
 #: The classes a timeline counts as bars (other change is noted, not drawn).
@@ -566,7 +762,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
             n = sum(1 for p in in_interval if p["class"] == name)
             if n:
                 ax_bar.bar(x0 + (x1 - x0) * 0.05, n, width=width, bottom=bottom, align="edge",
-                           color=CLASSES[name].colour, edgecolor="white", linewidth=0.5)
+                           color=CLASSES[name].colour, edgecolor=_bar_edge(CLASSES[name].colour), linewidth=0.5)
                 bottom += n
         other = sum(1 for p in in_interval if p["class"] == "other_change")
         if other:
@@ -574,7 +770,8 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
                             textcoords="offset points", ha="center", fontsize=7, color="#555555")
     ax_bar.set_ylabel("changes per interval")
     ax_bar.yaxis.get_major_locator().set_params(integer=True)
-    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, label=CLASSES[n].label) for n in shown],
+    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, edgecolor=_bar_edge(CLASSES[n].colour), linewidth=0.5,
+                                 label=CLASSES[n].label) for n in shown],
                   loc="upper left", fontsize=7, ncols=4, framealpha=0.9)
     ax_bar.margins(y=0.35)
 
@@ -639,4 +836,30 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     if credit:
         footer = f"{credit}. " + footer
     bottom_ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")
+    _thin_date_labels(fig, bottom_ax)
     return fig
+
+
+def _thin_date_labels(fig: Figure, ax: Axes) -> None:
+    """Hide the date labels that would overlap one already shown, first and last date kept.
+
+    Every image date keeps its tick and grey line; only its label gives way. The layout is settled
+    first (one draw) and fixed after, so what was checked is what is drawn.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    if len(labels) < 3:
+        return
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    fig.set_layout_engine("none")
+    boxes = [t.get_window_extent(renderer).expanded(1.05, 1.0) for t in labels]
+    last = boxes[-1]
+    kept = 0
+    for i in range(1, len(labels) - 1):
+        if boxes[i].overlaps(boxes[kept]) or boxes[i].overlaps(last):
+            labels[i].set_visible(False)
+        else:
+            kept = i
