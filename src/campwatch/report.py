@@ -52,7 +52,8 @@ def classes_member(pixel_m: float) -> dict[str, Any]:
     return {"pixel_size_m": round(pixel_m, 3), "possible": possible, "not_possible": why}
 
 
-def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str]) -> dict[str, Any]:
+def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str],
+                 series_links: dict[int, tuple[str, str]] | None = None) -> dict[str, Any]:
     """Return the report of a run as a GeoJSON FeatureCollection (RFC 7946, WGS84).
 
     Parameters
@@ -62,6 +63,10 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         ``{"role", "path", "sha256"}`` of every input file.
     outputs : dict
         Output file name to its SHA-256.
+    series_links : dict, optional
+        For a pair of a series or check: region id to ``(series id, status)``
+        (:attr:`campwatch.monitor.tracking.ChangeTracker.links`); each feature then carries
+        ``series_id`` and ``series_status``.
     """
     grid = result.grid
     crs = grid.crs
@@ -83,6 +88,9 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "centroid_xy": [round(centroid.x, 2), round(centroid.y, 2)],
             }
         )
+        if series_links is not None:
+            series_id, status = series_links.get(r.id, (None, None))
+            props.update({"series_id": series_id, "series_status": status})
         # Coordinates are finite Python floats already: only the properties need cleaning.
         return {"type": "Feature", "id": r.id, "geometry": mapping(to_wgs84(r.geometry, crs, transformer=transformer)),
                 "properties": clean(props)}

@@ -179,9 +179,12 @@ def stage_outputs(
     inputs: list[dict[str, str]],
     credit: str | None = None,
     prefix: str = "",
+    series_links: dict[int, tuple[str, str]] | None = None,
 ) -> dict[str, str]:
     """Write a pair's outputs into an open :class:`OutputSet` under ``prefix``.
 
+    ``series_links``: for a pair of a series or check, what the series made of each change
+    (:attr:`campwatch.monitor.tracking.ChangeTracker.links`): in the report and on the map.
     Returns the SHA-256 of each file written (keyed by its name under ``prefix``).
     """
     tags = {"BEFORE_DATE": result.before.date.isoformat(), "AFTER_DATE": result.after.date.isoformat()}
@@ -191,13 +194,13 @@ def stage_outputs(
     outs.path(prefix + "change_mask.qml").write_text(mask_qml(), encoding="utf-8")
     outs.path(prefix + "report.qml").write_text(vector_qml(id_field="id"), encoding="utf-8")
     map_path = outs.path(prefix + "change_map.png")
-    fig = change_map(view_from_result(result, credit=credit))
+    fig = change_map(view_from_result(result, credit=credit, series_links=series_links))
     FigureCanvasAgg(fig)
     fig.savefig(map_path, dpi=150, metadata={"Software": None})
     hashes = {name: sha256_file(outs.path(prefix + name))
               for name in ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png",
                            "report.qml")}
-    report = build_report(result, inputs=inputs, outputs=hashes)
+    report = build_report(result, inputs=inputs, outputs=hashes, series_links=series_links)
     report_path = outs.path(prefix + "report.geojson")
     write_json(report, report_path)
     report_sha = sha256_file(report_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -197,8 +198,12 @@ def _fake_pair(before: str, after: str, regions: list[SimpleNamespace], *, hidde
     )
 
 
+_REGION_IDS = itertools.count(1)
+
+
 def _region(cls: str, geom, confidence: float = 0.9):
-    return SimpleNamespace(change_class=cls, geometry=geom, confidence=confidence, area_m2=geom.area,
+    return SimpleNamespace(id=next(_REGION_IDS), change_class=cls, geometry=geom, confidence=confidence,
+                           area_m2=geom.area,
                            length_m=geom.length if not geom.area else None,
                            properties=lambda: {"cause": "structure", "evidence": {}})
 
@@ -421,3 +426,36 @@ def test_a_fence_stretch_has_a_length_and_no_area(camp25_series):
     assert lines and all(p["area_m2"] is None and p["length_m"] > 0 for p in lines)
     structures = [f["properties"] for f in pair["features"] if f["properties"]["length_m"] is None]
     assert all(p["area_m2"] > 0 for p in structures)
+
+
+def test_a_pairs_changes_name_their_series_change_and_both_count_those_counted_earlier(camp25_series):
+    """Issue 29, 7: a pair's map shows every change it found, the series counts once what an earlier
+    interval counted: the pair's report links each change to the series', and both say how many."""
+    from campwatch.publish.figures import change_map
+    from campwatch.publish.views import view_from_report
+
+    out, result = camp25_series
+    series_ids = {f["properties"]["id"] for f in result.report["features"]}
+    lines = result.lines()
+    earlier_total = 0
+    for pair in result.report["pairs"]:
+        doc = json.loads((out / pair["folder"] / "report.geojson").read_text())
+        props = [f["properties"] for f in doc["features"]]
+        assert props and all(p["series_id"] in series_ids for p in props)
+        statuses = [p["series_status"] for p in props]
+        assert set(statuses) <= {"new", "found_again", "undoes"}
+        earlier = sum(1 for s in statuses if s != "new")
+        assert pair["counted_earlier"] == earlier
+        # The series' changes of this interval are the pair's new ones, each once.
+        new_ids = {p["series_id"] for p in props if p["series_status"] == "new"}
+        here = {f["properties"]["id"] for f in result.report["features"]
+                if f["properties"]["interval"] == {"from": pair["from"], "to": pair["to"]}}
+        assert new_ids == here
+        line = next(line for line in lines if line.startswith(f"  {pair['from']} -> {pair['to']}: "))
+        said = f"{earlier} more on the pair's map, counted in an earlier interval"
+        assert (said in line) == bool(earlier), line
+        if earlier:
+            footer = change_map(view_from_report(out / pair["folder"] / "report.geojson")).axes[0].get_xlabel()
+            assert f"In the series, {earlier} of these changes are counted in an earlier interval" in footer
+        earlier_total += earlier
+    assert earlier_total > 0  # the sample has changes seen again in a later pair

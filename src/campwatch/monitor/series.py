@@ -284,8 +284,14 @@ class PairStager:
         inputs = input_records(PairRequest(result.before.path, result.after.path), aoi_path=self.aoi_path,
                                mask_path=self.mask_path, model=result.model)
         self.model = result.model
-        hashes = stage_outputs(result, self.outs, inputs=inputs, credit=result.credit, prefix=f"{folder}/")
-        self.staged.append((found_by, pair_summary(result, hashes, folder)))
+        links = dict(self.tracker.links)
+        hashes = stage_outputs(result, self.outs, inputs=inputs, credit=result.credit, prefix=f"{folder}/",
+                               series_links=links)
+        summary = pair_summary(result, hashes, folder)
+        # The pair's map shows every change it found; the series counts once what an earlier
+        # interval counted already: both say how many.
+        summary["counted_earlier"] = sum(1 for _, status in links.values() if status in ("found_again", "undoes"))
+        self.staged.append((found_by, summary))
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """The summaries of the pairs of one kind, in order."""
@@ -319,6 +325,8 @@ class SeriesResult:
             transient = sum(1 for p in new if p.get("transient"))
             if transient:
                 parts.append(f"{transient} on this image only (transient, not counted)")
+            if pair.get("counted_earlier"):
+                parts.append(f"{pair['counted_earlier']} more on the pair's map, counted in an earlier interval")
             out.append(f"  {pair['from']} -> {pair['to']}: {', '.join(parts) if parts else 'no change'}")
         for bridge in report.get("bridges", []):
             found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"

@@ -159,6 +159,10 @@ class ChangeTracker:
         self.changes: list[TrackedChange] = list(changes)
         self.id_prefix = id_prefix
         self.next_number = next_number
+        #: What the last pair folded in (:meth:`add_pair`) made of each of its regions, by region id:
+        #: ``(series id, status)``, status ``"new"``, ``"found_again"`` (counted in an earlier
+        #: interval) or ``"undoes"`` (the second half of a transient change).
+        self.links: dict[int, tuple[str, str]] = {}
 
     def _new_id(self) -> str:
         cid = f"{self.id_prefix}{self.next_number:04d}"
@@ -194,6 +198,7 @@ class ChangeTracker:
         earlier = [c for c in self.changes if c.first[1] <= limit and c.reverted is None]
         found_index = shapely.STRtree([g for _, g in found])
         halves: set[int] = set()  # found regions that undo a change of the previous image: its second half
+        self.links = {}
         for change in earlier if found_by == "pair" else ():
             undoing = [int(i) for i in found_index.query(change.geometry.buffer(2.0))
                        if found[i][0].change_class == REVERSAL.get(change.change_class)
@@ -202,6 +207,7 @@ class ChangeTracker:
                 change.reverted = {"from": before[1].isoformat(), "to": after[1].isoformat()}
                 if change.transient:
                     halves.update(undoing)
+                    self.links.update({found[i][0].id: (change.id, "undoes") for i in undoing})
                 continue
             local = reproject(change.geometry, self.crs, pair_crs)
             if result.seen_fraction(local) >= MIN_SEEN_FRACTION and change.last[1] < after[1]:
@@ -219,6 +225,7 @@ class ChangeTracker:
                 None,
             )
             if match is not None:
+                self.links[region.id] = (match.id, "found_again")
                 if pair not in match.pairs:
                     match.pairs.append(pair)
                 if match.last[1] < after[1]:
@@ -231,6 +238,7 @@ class ChangeTracker:
                                    properties=region.properties())
             self.changes.append(change)
             new.append(change)
+            self.links[region.id] = (change.id, "new")
         return new
 
 

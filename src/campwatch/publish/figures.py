@@ -452,6 +452,9 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     _furniture(ax, after)
     ax.set_title(f"{view.name}: change between {before.date.isoformat()} and {after.date.isoformat()}", fontsize=12)
     shown = f"Shown: {after.date.isoformat()} image."
+    if view.counted_earlier:
+        shown += (f" In the series, {view.counted_earlier} of these changes are counted in an earlier interval "
+                  "(found again), not again here.")
     if labels is None:
         shown += " Too many changes to number at this scale: the report lists them."
     _footer(ax, view, shown)

@@ -80,6 +80,9 @@ class ChangeView:
     #: For a view on reduced images (a large scene): reads both dates at full resolution
     #: over ``(left, bottom, right, top)`` in the view's CRS, for close-ups.
     chips: Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]] | None = None
+    #: A pair of a series or check: how many of its changes the series counted in an earlier
+    #: interval (found again, or undoing a change of one image), said on its map. None: not in a series.
+    counted_earlier: int | None = None
 
     @property
     def analyst_changes(self) -> list[MappedChange]:
@@ -93,8 +96,13 @@ def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
     return round(float(lon), 7), round(float(lat), 7)
 
 
-def view_from_result(result: PairResult, *, credit: str | None = None) -> ChangeView:
-    """The view of a pair's result in memory, whole or by blocks alike (its changes numbered by their ids)."""
+def view_from_result(result: PairResult, *, credit: str | None = None,
+                     series_links: dict[int, tuple[str, str]] | None = None) -> ChangeView:
+    """The view of a pair's result in memory, whole or by blocks alike (its changes numbered by their ids).
+
+    ``series_links``: for a pair of a series, what the series made of each region
+    (:attr:`campwatch.monitor.tracking.ChangeTracker.links`).
+    """
     crs = result.grid.crs
     changes = [
         MappedChange(r.id, str(r.id), r.change_class, r.geometry, r.area_m2, r.length_m, r.confidence,
@@ -103,7 +111,12 @@ def view_from_result(result: PairResult, *, credit: str | None = None) -> Change
     ]
     return ChangeView(name=result.name, before=result.before, after=result.after, changes=changes, aoi=result.aoi,
                       obscured=result.overview_obscured, no_data=result.overview_no_data, credit=credit,
-                      shift_px=result.shift, chips=result.chips)
+                      shift_px=result.shift, chips=result.chips, counted_earlier=_counted_earlier(
+                          status for _, status in (series_links or {}).values()) if series_links is not None else None)
+
+
+def _counted_earlier(statuses: Any) -> int:
+    return sum(1 for status in statuses if status in ("found_again", "undoes"))
 
 
 def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[MappedChange]:
@@ -211,6 +224,8 @@ def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
         name=name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=True), aoi=aoi,
         obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
         extra={"report": doc, "not_analysed": NOT_ANALYSED}, chips=pair.chips,
+        counted_earlier=_counted_earlier(f["properties"].get("series_status") for f in doc.get("features", []))
+        if any("series_status" in f["properties"] for f in doc.get("features", [])) else None,
     )
 
 
