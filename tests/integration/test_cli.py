@@ -33,7 +33,11 @@ def test_detect_writes_all_outputs(pair, tmp_path, aoi_file):
     assert sorted(p.name for p in out.iterdir()) == [".campwatch-outputs", "change_map.png", "change_mask.qml",
                                                     "change_mask.tif", "change_mask.tif.aux.xml", "item.json", "report.geojson",
                                                     "report.qml"]
-    assert "structure_new" in res.output and "Test AOI" in res.output
+    assert "Test AOI" in res.output
+    # The summary speaks the analyst's words, not the report's code names.
+    (line,) = [line for line in res.output.splitlines() if line.strip().startswith("New structure")]
+    assert line.split()[2] == "1" and line.endswith(" m2")
+    assert "structure_new" not in res.output
     report = json.loads((out / "report.geojson").read_text())
     assert [f["properties"]["class"] for f in report["features"]].count("structure_new") == 1
 

@@ -78,8 +78,12 @@ def detect_command(
         echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "
                    f"{result.blocks['size_px']} px (halo {result.blocks['halo_px']} px)")
     summary = result.summary()
-    for name in sorted(summary.found):
-        echo(f"  {name:<22}{summary.counts[name]:>5}  {summary.size(name):>12,.0f} {CLASSES[name].unit}")
+    # In the analyst's words and the legend's order (the report's class names are in report.geojson).
+    found = [name for name in CLASSES if name in summary.found]
+    width = max((len(CLASSES[name].label) for name in found), default=0)
+    for name in found:
+        echo(f"  {CLASSES[name].label:<{width}}{summary.counts[name]:>6}  {summary.size(name):>12,.0f} "
+             f"{CLASSES[name].unit}")
     if not summary.found:
         echo("  no change found")
     if result.model:
