@@ -23,6 +23,7 @@ from campwatch.io.aoi import AOI, parse_aoi, read_aoi
 from campwatch.io.jsonio import write_json_atomic
 from campwatch.io.output import check_writable
 from campwatch.io.pair import aoi_window
+from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import read_scene, scene_info, scene_info_undated
 from campwatch.monitor.history import scene_digest
 from campwatch.progress import start
@@ -114,6 +115,7 @@ def write_inventory(doc: dict[str, Any], path: str | Path) -> None:
         If ``path`` is a folder or its folder cannot be written.
     """
     _check_out(Path(path))
+    doc = publish_paths(doc, Path(path).resolve().parent)  # the image and AOI relative to the file, never absolute
     parse_aoi(json.loads(json.dumps(doc)), source=str(path))
     write_json_atomic(doc, path)
 

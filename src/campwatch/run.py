@@ -29,6 +29,7 @@ from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
+from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import scene_files, sha256_file
 from campwatch.progress import staged, start
 from campwatch.publish.figures import change_map
@@ -159,15 +160,19 @@ def write_outputs(
     *,
     inputs: list[dict[str, str]],
     credit: str | None = None,
+    recorded_as: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write the change mask, the change map and the report into ``out_dir``, atomically.
+
+    ``recorded_as``: the folder the report records its paths from, when not ``out_dir``
+    (``campwatch verify`` re-runs elsewhere what it checks).
 
     Returns
     -------
     dict
         Output name to its final path.
     """
-    with OutputSet(out_dir) as outs:
+    with OutputSet(out_dir, recorded_as=recorded_as) as outs:
         stage_outputs(result, outs, inputs=inputs, credit=credit)
         return {name: outs.final_path(name) for name in OUTPUT_NAMES}
 
@@ -201,6 +206,8 @@ def stage_outputs(
               for name in ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png",
                            "report.qml")}
     report = build_report(result, inputs=inputs, outputs=hashes, series_links=series_links)
+    # Published: every path the report records is relative to the folder it will be in.
+    report = publish_paths(report, outs.recorded_folder(prefix))
     report_path = outs.path(prefix + "report.geojson")
     write_json(report, report_path)
     report_sha = sha256_file(report_path)
@@ -267,8 +274,11 @@ def run_detect(
     mask_path: str | Path | None = None,
     bands: BandNames = (None, None),
     workers: int = 1,
+    recorded_as: str | Path | None = None,
 ) -> tuple[PairResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
+
+    ``recorded_as``: see :func:`write_outputs`.
 
     An AOI window larger than one block is analysed block by block (:func:`analyse_pair`),
     ``workers`` blocks at once: memory stays bounded.
@@ -283,5 +293,5 @@ def run_detect(
     with analyse_pair(request, config=config, workers=workers) as result, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         inputs = input_records(request, aoi_path=aoi_path, mask_path=mask_path, model=result.model)
-        paths = write_outputs(result, out_dir, inputs=inputs, credit=result.credit)
+        paths = write_outputs(result, out_dir, inputs=inputs, credit=result.credit, recorded_as=recorded_as)
     return result, paths

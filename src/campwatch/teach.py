@@ -48,6 +48,7 @@ from campwatch.io.jsonio import as_umask
 from campwatch.io.labels import Labels, read_labels
 from campwatch.io.output import check_writable
 from campwatch.io.pair import PairRequest, pair_info, read_pair
+from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import Scene
 from campwatch.monitor.history import scene_digest
 from campwatch.monitor.review import review_labels
@@ -447,6 +448,8 @@ def write_model(taught: TaughtModel, path: str | Path) -> tuple[Path, Path]:
         raise OutputError(f"--out {path}: a model's file name ends in .onnx")
     check_writable(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The card (beside the model and in it) records its pairs' files relative to the model's folder.
+    taught = dataclasses.replace(taught, card=publish_paths(taught.card, path.resolve().parent))
     data = onnx_bytes(taught)
     card = dict(taught.card) | {"file": path.name}
     card["training"] = dict(card["training"]) | {"model_sha256": hashlib.sha256(data).hexdigest()}

@@ -196,7 +196,8 @@ def test_figures_bad_report_exit_2_and_nothing_written(pair_report: Path, tmp_pa
     assert "none.geojson: report not found" in res.output
     doc = json.loads(pair_report.read_text())
     gone = tmp_path / "gone_2013-06-02.tif"
-    for i in doc["inputs"]:
+    for i in doc["inputs"]:  # moved elsewhere: the paths absolute, as older reports record them
+        i["path"] = str((pair_report.parent / i["path"]).resolve())
         if i["role"] == "after":
             i["path"] = str(gone)
     moved = tmp_path / "report.geojson"

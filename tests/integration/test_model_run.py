@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -61,8 +62,10 @@ def test_the_report_names_the_model_and_verify_refuses_another(pair, model, tmp_
     assert record["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     assert record["licence"] == "CC0 (made by the tests)" and record["threshold"] == 0.5
     roles = {i["role"]: i for i in report["inputs"]}
-    assert roles["model"]["path"] == str(model.resolve()) and "model card" in roles
-    assert report["parameters"]["model"] == str(model)
+    # Paths are recorded relative to the report's folder, never absolute.
+    rel = os.path.relpath(model.resolve(), paths["report.geojson"].parent.resolve())
+    assert roles["model"]["path"] == rel and "model card" in roles
+    assert report["parameters"]["model"] == rel
     assert verify_report(paths["report.geojson"]).ok
 
     write_model(model, gain=9.0)  # another model at the same path

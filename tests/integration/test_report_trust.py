@@ -28,7 +28,7 @@ def report(tmp_path):
 
 
 def test_figures_refuse_an_image_that_is_not_the_one_analysed(report, tmp_path):
-    after = json.loads(report.read_text())["inputs"][1]["path"]
+    after = report.parent / json.loads(report.read_text())["inputs"][1]["path"]  # relative to the report
     shutil.copy(CAMP22[3], after)  # another date's pixels under the analysed file's name
     res = CliRunner().invoke(cli, ["figures", str(report), "--out", str(tmp_path / "figs")])
     assert res.exit_code == 2, res.output

@@ -229,8 +229,10 @@ class OutputSet:
         When the folder cannot be written, naming it; when the disk is full, saying so.
     """
 
-    def __init__(self, out_dir: str | Path) -> None:
+    def __init__(self, out_dir: str | Path, *, recorded_as: str | Path | None = None) -> None:
         self.out_dir = Path(out_dir)
+        #: The folder the outputs' documents record their paths from (:meth:`recorded_folder`).
+        self.recorded_as = Path(recorded_as) if recorded_as is not None else None
         #: Where the files go: the output folder, or the folder its symbolic link leads to (the link stays).
         self._dir = self.out_dir
         self._created = False
@@ -284,6 +286,12 @@ class OutputSet:
     def final_path(self, name: str) -> Path:
         """Where output ``name`` will be once committed."""
         return self.out_dir / name
+
+    def recorded_folder(self, prefix: str = "") -> Path:
+        """The folder a document written under ``prefix`` records its paths from
+        (:func:`campwatch.io.recorded.publish_paths`): where it will be once committed, or, for a
+        re-run that ``campwatch verify`` makes elsewhere, where the report it checks is."""
+        return (self.recorded_as if self.recorded_as is not None else self.out_dir) / (prefix or ".")
 
     def __exit__(
         self,

@@ -37,6 +37,7 @@ from campwatch.errors import CampwatchError, InputError, OutputError
 from campwatch.io.aoi import aoi_key
 from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.output import check_writable
+from campwatch.io.recorded import publish_paths
 from campwatch.io.text import printable
 from campwatch.monitor.history import run_check
 
@@ -212,7 +213,7 @@ def run_batch(
         log.write(f"{_now()} end: {done} of {len(jobs)} AOIs done\n")
     table = [records[j.name] for j in jobs if j.name in records]
     tmp = results / ".summary.json.tmp"
-    tmp.write_text(json.dumps({"root": str(Path(root).resolve()), "jobs": table}, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(publish_paths({"root": str(Path(root).resolve()), "jobs": table}, results.resolve()), indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, results / "summary.json")
     return table
 

@@ -39,6 +39,7 @@ from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import FileOnlyWhileLocked, OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest, pixel_size_m
+from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import SceneInfo, scene_files, sha256_file
 from campwatch.monitor.review import apply_reviews
 from campwatch.monitor.series import ImageRecord, PairStager, series_scenes
@@ -251,7 +252,8 @@ def run_check(
             stager = PairStager(outs, plan.tracker, aoi_path=plan.aoi_path, mask_path=plan.mask_path)
             records = _stage(plan, stager)
             found = _record(plan, records, stager, now=now)
-            check_doc = _check_doc(plan, found, records, stager)
+            # Published: every path check.json records is relative to the check's folder.
+            check_doc = publish_paths(_check_doc(plan, found, records, stager), outs.recorded_folder())
             write_json(check_doc, outs.path("check.json"))
             if figures and stager.newest is not None and found.newest_ok:
                 _stage_check_figures(stager.newest, outs, check_doc, found.text, plan.tracker, plan.crs,
@@ -481,7 +483,9 @@ def _commit(plan: _Plan, found: _Found) -> None:
     mine = _with_reviews(mine, plan.tracker.changes)
     other_changes = changes_df[changes_df["aoi"] != plan.key_name]
     all_changes = pd.concat([other_changes, mine], ignore_index=True) if len(other_changes) else mine
-    check_row = gpd.GeoDataFrame([found.record], geometry=[plan.aoi.geometry], crs="EPSG:4326")
+    # The history records the check's folder relative to its own folder, never absolute.
+    row = publish_paths(found.record, plan.history.resolve().parent)
+    check_row = gpd.GeoDataFrame([row], geometry=[plan.aoi.geometry], crs="EPSG:4326")
     all_checks = pd.concat([checks_df, check_row], ignore_index=True) if len(checks_df) else check_row
     try:
         write_history(plan.history, gpd.GeoDataFrame(all_changes, crs="EPSG:4326"),

@@ -36,6 +36,7 @@ from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window, pixel_size_m
+from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.progress import start
@@ -348,6 +349,7 @@ def run_series(
     figures: bool = True,
     dpi: int = 300,
     mask_path: str | Path | None = None,
+    recorded_as: str | Path | None = None,
 ) -> SeriesResult:
     """Compare every consecutive pair of a folder of dated images; write the series outputs.
 
@@ -363,6 +365,9 @@ def run_series(
       last image, plus the images (compared or skipped, and why), the pairs, the
       parameters, the software versions and the SHA-256 of every input and output;
     - ``report.html``: the figures, a gazetteer, caveats and provenance in one page.
+
+    Every path the reports record is relative to the report's folder (``recorded_as``, when
+    given, stands for ``out_dir``: ``campwatch verify`` re-runs elsewhere what it checks).
     """
     config = config or DetectConfig()
     check_writable(out_dir)
@@ -373,7 +378,7 @@ def run_series(
         raise InputError(f"{images_dir}: a series needs at least two dated images; found {len(infos)}")
     crs = infos[0].crs if infos[0].crs.is_projected else aoi_utm(aoi)
     tracker = ChangeTracker(crs)
-    with OutputSet(out_dir) as outs:
+    with OutputSet(out_dir, recorded_as=recorded_as) as outs:
         stager = PairStager(outs, tracker, aoi_path=aoi_path, mask_path=mask_path)
         records = stager.compare(infos, aoi, config, mask=mask)
         pairs, bridges = stager.of_kind("pair"), stager.of_kind("bridge")
@@ -397,6 +402,8 @@ def run_series(
             report["outputs"] = fig_hashes | report["outputs"]
         outs.path("series.qml").write_text(vector_qml(id_field="id"), encoding="utf-8")  # QGIS's default style
         report["outputs"] = {"series.qml": sha256_file(outs.path("series.qml"))} | report["outputs"]
+        # Published: every path the report records is relative to its folder.
+        report = publish_paths(report, outs.recorded_folder())
         write_json(report, outs.path("series.geojson"))
         if view is not None:
             outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report, folder=outs.out_dir),

@@ -20,6 +20,7 @@ from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.jsonio import load_report, reading_report
+from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import parse_band_names, sha256_file
 from campwatch.monitor.series import run_series
 from campwatch.progress import start
@@ -81,8 +82,9 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
     present = True
     # Hashing a large image takes a while: one step per input, then the re-run reports its own.
     task = start("input", len(doc["inputs"]), "hashing the inputs")
+    folder = report_path.parent  # the report's relative paths are from its folder
     for rec in task.each(doc["inputs"], lambda r: f"input {r['role']} {Path(r['path']).name} hashed"):
-        path = Path(rec["path"])
+        path = recorded_path(rec["path"], folder)
         label = f"input {rec['role']} {path}"
         if not path.is_file():
             result.items.append((label, "missing", "not found"))
@@ -111,7 +113,7 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
     with tempfile.TemporaryDirectory(prefix="campwatch-verify-") as tmp:
         out = Path(tmp) / "out"
         try:
-            main = _rerun(doc, kind, out)
+            main = _rerun(doc, kind, out, folder)
         except CampwatchError as exc:
             result.items.append(("re-run", "error", str(exc)))
             return result
@@ -129,32 +131,40 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
     return result
 
 
-def _rerun(doc: dict[str, Any], kind: str, out: Path) -> str:
-    config = DetectConfig.from_dict(doc["parameters"], source="the report's parameters")
-    aoi = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
+def _rerun(doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
+    def where(value: str) -> Path:
+        return recorded_path(value, folder)
+
+    parameters = dict(doc["parameters"])
+    if isinstance(parameters.get("model"), str) and where(parameters["model"]).exists():
+        parameters["model"] = str(where(parameters["model"]))  # a model file, recorded from the report's folder
+    config = DetectConfig.from_dict(parameters, source="the report's parameters")
+
+    aoi = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
     if kind == "series":
         if aoi is None:
             raise InputError("the series report names no AOI file")
-        folders = {Path(i.get("scene") or i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
+        folders = {where(i.get("scene") or i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         figures = doc.get("figures")
-        mask = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
+        mask = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
-                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask)
+                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder)
         return "series.geojson"
 
     def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
         recs = [i for i in doc["inputs"] if i["role"] == role]
         if not recs:
             raise InputError(f"the report names no {role} image")
-        path = Path(recs[0].get("scene") or recs[0]["path"])
+        path = where(recs[0].get("scene") or recs[0]["path"])
         given = recs[0].get("date_given")
         names = recs[0].get("bands_given")
         return (path, dt.date.fromisoformat(given) if given else None,
                 parse_band_names(names, source="the report's bands") if names else None)
 
     (before, d_b, n_b), (after, d_a, n_a) = scene("before"), scene("after")
-    mask = next((Path(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
-    run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a))
+    mask = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
+    run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a),
+               recorded_as=folder)
     return "report.geojson"

@@ -27,6 +27,7 @@ from campwatch._version import __version__
 from campwatch.classes import CLASSES, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
 from campwatch.io.output import OutputSet
+from campwatch.io.recorded import recorded_path
 from campwatch.progress import start
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
 from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
@@ -137,6 +138,7 @@ def report_html(
     report_date: dt.date | None = None,
     also: list[dict[str, Any]] | None = None,
     folder: str | Path | None = None,
+    doc_folder: str | Path | None = None,
 ) -> str:
     """Render the self-contained HTML report.
 
@@ -158,6 +160,9 @@ def report_html(
     folder : str or Path, optional
         Where the page is written: the paths of inputs are shown relative to it, and none
         absolute (a published page must not carry the analyst's user and folder names).
+    doc_folder : str or Path, optional
+        The folder of ``doc`` on disk, which its relative paths are from, when it is not
+        ``folder`` (``campwatch figures --out`` elsewhere).
     """
     env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]))
     aoi = view.aoi
@@ -193,11 +198,11 @@ def report_html(
     caveats = _caveats(view, doc, kind)
     figures = [{"stem": s, "title": FIGURE_TITLES[s], "caption": _CAPTIONS[s], "src": _data_uri(pngs[s])}
                for s in FIGURE_TITLES if s in pngs]
-    inputs = [dict(i, path=_relative(i.get("path"), folder)) for i in doc.get("inputs", [])]
+    inputs = [dict(i, path=_relative(i.get("path"), folder, doc_folder)) for i in doc.get("inputs", [])]
     outputs = doc.get("outputs", {})
     parameters = dict(doc.get("parameters", {}))
     if parameters.get("model"):
-        parameters["model"] = _relative(parameters["model"], folder)
+        parameters["model"] = _relative(parameters["model"], folder, doc_folder)
     return env.get_template("report.html").render(
         kind=kind, header=header, view=view, images=images, headline=headline, summary_rows=summary_rows,
         gazetteer=gazetteer, other_count=len(other), other_area=f"{sum(ch.area_m2 for ch in other):,.0f}",
@@ -214,13 +219,18 @@ def report_html(
     )
 
 
-def _relative(path: Any, folder: str | Path | None) -> str:
-    """A path as a published page shows it: relative to the page's folder when near it, else its name; never absolute."""
+def _relative(path: Any, folder: str | Path | None, doc_folder: str | Path | None = None) -> str:
+    """A path as a published page shows it: relative to the page's folder when near it, else its name; never absolute.
+
+    A relative ``path`` is from ``doc_folder`` (the document's folder), or from the page's own.
+    """
     if not path:
         return ""
     p = Path(str(path))
     if not p.is_absolute():
-        return str(p)
+        if doc_folder is None:  # recorded from the page's own folder
+            return p.as_posix() if p.parts.count("..") <= 2 else p.name
+        p = recorded_path(str(p), Path(doc_folder).absolute())
     if folder is not None:
         try:
             rel = os.path.relpath(p, Path(folder).absolute())
@@ -312,6 +322,6 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
         doc, kind, series = view.extra["report"], "pair", None
     with OutputSet(out_dir) as outs:
         _, pngs = stage_figure_set(figure_set(view, series=series), outs, dpi=dpi)
-        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc, folder=Path(out_dir)),
-                                            encoding="utf-8")
+        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc, folder=Path(out_dir),
+                                                        doc_folder=report_path.parent), encoding="utf-8")
         return {name: outs.final_path(name) for name in outs.names}

@@ -31,6 +31,7 @@ from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
+from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
 from campwatch.results import PairResult
 
@@ -154,8 +155,10 @@ def _figure_pair(request: PairRequest, shift: tuple[float, float] = (0.0, 0.0)) 
     return shift_pair(read_reduced_pair(request), shift)
 
 
-def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...]) -> None:
+def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...], folder: Path) -> None:
     """Refuse to draw a report over files that are not the ones it was made from (re-hashed).
+
+    ``folder``: the report's folder, which its relative paths are from.
 
     Raises
     ------
@@ -163,7 +166,7 @@ def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...]) -> None:
         Naming the file, its SHA-256 and the one the report records.
     """
     for rec in doc["inputs"]:
-        path = Path(rec["path"])
+        path = recorded_path(rec["path"], folder)
         if rec["role"] not in roles or not path.is_file():
             continue
         got = sha256_file(path)
@@ -173,11 +176,11 @@ def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...]) -> None:
                              "the original back, or analyse again")
 
 
-def _scene_path(doc: dict[str, Any], role: str) -> tuple[Path, dt.date | None]:
+def _scene_path(doc: dict[str, Any], role: str, folder: Path) -> tuple[Path, dt.date | None]:
     recs = [i for i in doc["inputs"] if i["role"] == role]
     if not recs:
         raise InputError(f"the report names no {role} image")
-    path = Path(recs[0].get("scene") or recs[0]["path"])
+    path = recorded_path(recs[0].get("scene") or recs[0]["path"], folder)
     if not path.exists():
         raise InputError(f"{path}: the report's {role} image is not there any more; figures need it")
     given = recs[0].get("date_given")
@@ -202,10 +205,12 @@ def view_from_report(report_path: str | Path) -> ChangeView:
 
 
 def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
-    _check_inputs(doc, ("before", "after", "aoi"))
-    (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before"), _scene_path(doc, "after")
+    folder = report_path.parent
+    _check_inputs(doc, ("before", "after", "aoi"), folder)
+    (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before", folder), _scene_path(doc, "after", folder)
     aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
-    aoi = read_aoi(aoi_rec["path"]) if aoi_rec and Path(aoi_rec["path"]).is_file() else None
+    aoi_file = recorded_path(aoi_rec["path"], folder) if aoi_rec else None
+    aoi = read_aoi(aoi_file) if aoi_file is not None and aoi_file.is_file() else None
     shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
     applied = bool(doc.get("coregistration", {}).get("applied"))
     pair = _figure_pair(PairRequest(before_path, after_path, dates=(d_b, d_a), aoi=aoi),
@@ -238,31 +243,38 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     series_path = Path(series_path)
     doc = load_report(series_path, ("campwatch-series/1",))
     with reading_report(series_path):
-        return series_view(doc, source=str(series_path))
+        return series_view(doc, source=str(series_path), folder=series_path.parent)
 
 
-def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False) -> ChangeView:
+def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False,
+                folder: Path | None = None) -> ChangeView:
     """The view of a series report already in memory (see :func:`view_from_series`).
 
     ``trusted``: the report was made in this run, from files hashed moments ago: they are
-    not hashed again.
+    not hashed again. ``folder``: the report's folder, which its relative paths are from (its
+    paths are absolute before it is published).
     """
     series_path = source
+    here = folder if folder is not None else Path.cwd()
+
+    def where(value: str) -> Path:
+        return recorded_path(value, here)
+
     if not trusted:
-        _check_inputs(doc, ("image", "aoi"))
+        _check_inputs(doc, ("image", "aoi"), here)
     compared = [i for i in doc["images"] if i["status"] == "compared"]
     if len(compared) < 2:
         raise InputError(f"{series_path}: the series compared fewer than two images")
-    by_name = {Path(i.get("scene") or i["path"]).name: Path(i.get("scene") or i["path"])
+    by_name = {where(i.get("scene") or i["path"]).name: where(i.get("scene") or i["path"])
                for i in doc["inputs"] if i["role"] == "image"}
     first, last = by_name.get(compared[0]["file"]), by_name.get(compared[-1]["file"])
     for rec, path in ((compared[0], first), (compared[-1], last)):
         if path is None or not path.exists():
             raise InputError(f"{rec['file']}: the series' image is not there any more; figures need it")
     aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
-    if aoi_rec is None or not Path(aoi_rec["path"]).is_file():
+    if aoi_rec is None or not where(aoi_rec["path"]).is_file():
         raise InputError(f"{series_path}: the AOI file it names is not there any more")
-    aoi = read_aoi(aoi_rec["path"])
+    aoi = read_aoi(where(aoi_rec["path"]))
     assert first is not None and last is not None
     pair = _figure_pair(PairRequest(first, last, aoi=aoi))
     before, after = pair.before, pair.after
