@@ -24,7 +24,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Step", "Task", "Reporter", "reporting", "start", "staged", "step"]
+__all__ = ["Step", "Task", "Reporter", "reporting", "start", "staged", "step", "tick", "TICK_S"]
+
+#: The longest a staged task stays silent inside a long stage (:func:`tick`), in seconds.
+TICK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Task:
         self.done = 0
         self._reporter = reporter
         self._t0 = time.monotonic()
+        #: When the task last reported (:func:`tick` speaks only when it has been silent a while).
+        self.last_report = self._t0
         self._report()
 
     def advance(self, stage: str | None = None, *, by: int = 1) -> None:
@@ -86,9 +91,10 @@ class Task:
             self.advance(stage(item))
 
     def _report(self) -> None:
+        self.last_report = time.monotonic()
         if self._reporter is None:
             return
-        elapsed = time.monotonic() - self._t0
+        elapsed = self.last_report - self._t0
         eta = elapsed / self.done * (self.total - self.done) if self.done and self.total else None
         self._reporter(Step(self.what, self.done, self.total, self.stage, elapsed, eta))
 
@@ -122,3 +128,17 @@ def step(stage: str, by: int = 1) -> None:
     task = _staged.get()
     if task is not None:
         task.advance(stage, by=by)
+
+
+def tick(stage: str, *args: Any, every_s: float | None = None) -> None:
+    """Say what the staged task is doing now, counting no work, if it has been silent ``every_s``
+    (default :data:`TICK_S`).
+
+    For the loops of a long stage (the description of each change, each fence line): the
+    user sees it move, at most once a second, at the cost of a clock read per call. The
+    time left still comes from the work counted by :func:`step`. With ``args``, ``stage`` is
+    a format string filled in only when the task speaks (``tick("change {:,} of {:,}", i, n)``).
+    """
+    task = _staged.get()
+    if task is not None and time.monotonic() - task.last_report >= (TICK_S if every_s is None else every_s):
+        task.advance(stage.format(*args) if args else stage, by=0)

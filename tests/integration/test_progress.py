@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import AOIS, SAMPLE, sample_images
 
 from campwatch.cli.main import cli
-from campwatch.progress import Step, reporting, start
+from campwatch.progress import Step, reporting, staged, start, tick
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))
 
@@ -126,6 +126,45 @@ def test_a_pair_analysed_whole_reports_each_stage_weighted_by_its_work(tmp_path:
     # The objects of both dates are most of a pair's work: their steps are the largest.
     gains = {b["stage"]: b["done"] - a["done"] for a, b in zip(stages, stages[1:])}
     assert gains["finding the later date's objects"] == PAIR_WORK["objects"] // 4
+    # Then the outputs, each file a step.
+    written = [s["stage"] for s in _stages(_steps(res.stderr), "output")]
+    assert written == ["writing the change mask", "drawing the change map", "saving the change map",
+                       "the report and its STAC item", "written"]
+
+
+def test_long_stages_say_what_they_do_while_they_count_no_work(tmp_path: Path, monkeypatch):
+    """Inside a long stage (clouds, the shift, each change described, each fence line followed) the pair
+    speaks when it has been silent a while (TICK_S), counting no work: the time left stays from work done."""
+    monkeypatch.setattr("campwatch.progress.TICK_S", 0.0)  # every tick speaks
+    res = CliRunner().invoke(cli, ["--progress", "json", "detect", str(CAMP22[0]), str(CAMP22[1]), "--aoi",
+                                   str(AOIS / "camp22.geojson"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    stages = _stages(_steps(res.stderr), "pair stage")
+    said = [s["stage"] for s in stages]
+    for text in ("measuring the shift between the dates", "matching the later date's radiometry to the earlier's",
+                 "looking for clouds and their shadows", "finding fence lines on both dates",
+                 "finding the later date's fence lines"):
+        assert text in said, (text, said)
+    described = [s for s in stages if s["stage"].startswith("describing change ")]
+    n = int(described[0]["stage"].split(" of ")[1].replace(",", ""))
+    assert [s["stage"] for s in described] == [f"describing change {i:,} of {n:,}" for i in range(1, n + 1)]
+    assert len({s["done"] for s in described}) == 1  # no work counted while describing
+    assert any(s.startswith("following fence line 1 of ") for s in said)
+
+
+def test_a_tick_speaks_only_after_a_silence_and_fills_in_its_words_then():
+    steps: list[Step] = []
+    with reporting(steps.append):
+        task = start("pair stage", 10, "reading")
+        with staged(task):
+            tick("change {:,} of {:,}", 1, 2000, every_s=3600.0)  # spoke just now: silent
+            assert len(steps) == 1
+            tick("change {:,} of {:,}", 2, 2000, every_s=0.0)
+            task.advance("next", by=4)
+            tick("the model {name}", every_s=0.0)  # without arguments, braces are words, not a format
+        tick("outside any staged task", every_s=0.0)  # nobody to tell
+    assert [(s.stage, s.done) for s in steps] == [("reading", 0), ("change 2 of 2,000", 0), ("next", 4),
+                                                  ("the model {name}", 4)]
 
 
 def test_a_model_reports_each_tile_it_runs_in_both_orders(pair, tmp_path: Path):

@@ -41,7 +41,7 @@ from campwatch.errors import GridMismatchError, InputError
 from campwatch.io.aoi import AOI, to_crs
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import Scene
-from campwatch.progress import step
+from campwatch.progress import step, tick
 from campwatch.results import DetectResult
 
 __all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
@@ -274,6 +274,7 @@ def prepare_pair(
     before, after = _mask_blank_areas(before, after, core=core, messages=messages)
     inside = _inside_aoi(before, after, aoi)
     own = after
+    tick("measuring the shift between the dates")
     after, shift, measured, residual = _coregister(before, after, config, shift=shift,
                                                    measure_residual=measure_residual, messages=messages)
     analysed = before.valid & after.valid & inside
@@ -285,6 +286,7 @@ def prepare_pair(
     if frac < LOW_VALID_FRACTION:
         _warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
     aligned = after
+    tick("matching the later date's radiometry to the earlier's")
     after, fit = _match_radiometry(before, after, analysed, config, scene_fit=fit, sigma=sigma, messages=messages)
     return PreparedPair(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
                         shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit,
@@ -397,6 +399,7 @@ def _coregister(
     else:
         shift = (0.0, 0.0)
     residual: dict[str, float] | None = None
+    tick("measuring the shift left on tiles")
     if config.coregister and measure_residual:
         residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.max_shift_px,
                                                                        min_strength=MIN_SHIFT_STRENGTH)]
@@ -455,9 +458,11 @@ def _thresholded(
     matched = match_shift_blur(before, prep.shift)
     measures, thresholds, change_labels, raw = change_regions(matched, after, analysed, config, sigma=sigma,
                                                               stable=stable)
+    tick("looking for clouds and their shadows")
     cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, thresholds=cloud_thresholds)
     obscured = find_obscured(cloud_labels, before, after, measures, config)
     if obscured.found:
+        tick("measuring change again without the clouds")
         # A cloud's change set the thresholds: choose them again without it. Lower
         # thresholds reach further into the cloud's fringe: take that in too.
         clouds = obscured.mask | obscured.seen_through

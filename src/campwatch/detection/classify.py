@@ -36,7 +36,7 @@ from campwatch.detection.structures import (
 from campwatch.detection.vectorize import region_polygons
 from campwatch.detection.vegetation import vegetation
 from campwatch.io.scene import Scene
-from campwatch.progress import step
+from campwatch.progress import step, tick
 
 __all__ = ["ChangeRegion", "classify_changes", "class_mask"]
 
@@ -518,11 +518,12 @@ def classify_changes(
 
     polygons = region_polygons(labels, before.transform)
     boxes = ndimage.find_objects(labels)  # one pass for every region's bounding box
-    regions = [
-        _describe(i, boxes[i - 1], labels, polygons[i], kinds[i], before, after, measures, smap_b, smap_a,
-                  config, threshold, reach)
-        for i in sorted(kinds)
-    ]
+    regions = []
+    for n, i in enumerate(sorted(kinds), start=1):
+        tick("describing change {:,} of {:,}", n, len(kinds))
+        regions.append(_describe(i, boxes[i - 1], labels, polygons[i], kinds[i], before, after, measures, smap_b,
+                                 smap_a, config, threshold, reach))
+    tick("finding fence lines on both dates")
     clear = usable & ~veiled[0] & ~veiled[1]
     walls = (smap_b.labels > 0) | (smap_a.labels > 0)
     walls = ndimage.binary_dilation(walls, iterations=max(1, int(round(2.0 / px)))) if walls.any() else walls

@@ -26,6 +26,7 @@ from skimage.transform import probabilistic_hough_line
 from campwatch.config import DetectConfig
 from campwatch.detection.change import fill_invalid, robust_sigma
 from campwatch.io.scene import Scene
+from campwatch.progress import tick
 
 __all__ = ["FenceChange", "fence_changes", "find_fence_lines", "ridge_strength"]
 
@@ -253,8 +254,9 @@ def fence_changes(
     source = "aoi"
     if not lines:
         source = "imagery"
-        lines = (find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
-                 + find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config))
+        lines = find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
+        tick("finding the later date's fence lines")
+        lines += find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config)
     if exclude is not None:
         usable = usable & ~exclude
     bright_b, noise_b = line_contrast(before)
@@ -264,7 +266,8 @@ def fence_changes(
     min_run = max(2, int(round(config.fence_min_change_m / px)))
     bridge = max(1, int(round(config.fence_bridge_m / px)))
     pieces: dict[str, list[tuple[BaseGeometry, float, float]]] = {"fence_razed": [], "fence_built": []}
-    for line in lines:
+    for k, line in enumerate(lines, start=1):
+        tick("following fence line {:,} of {:,}", k, len(lines))
         parts = getattr(line, "geoms", [line])
         for part in parts:
             line_px = _to_px(part, before.transform)

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.io.aoi import AOI
-from campwatch.io.geometry import to_wgs84
+from campwatch.io.geometry import to_wgs84, transformer
 from campwatch.results import PairResult
 
 __all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "utm_of", "REVERSAL", "MIN_SEEN_FRACTION"]
@@ -44,7 +44,7 @@ def reproject(geometry: BaseGeometry, src: Any, dst: Any) -> BaseGeometry:
     src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
     if src == dst:
         return geometry
-    tf = Transformer.from_crs(src, dst, always_xy=True)
+    tf = transformer(src, dst)
     return shapely.transform(geometry, lambda xy: np.column_stack(tf.transform(xy[:, 0], xy[:, 1])))
 
 

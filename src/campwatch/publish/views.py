@@ -19,7 +19,6 @@ import numpy as np
 import rasterio
 import rasterio.windows
 import shapely
-from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 from shapely.geometry import shape
@@ -29,6 +28,7 @@ from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
+from campwatch.io.geometry import transformer
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.recorded import recorded_path
@@ -93,7 +93,7 @@ class ChangeView:
 
 def _lonlat(geom: BaseGeometry, crs: Any) -> tuple[float, float]:
     c = geom.centroid
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(c.x, c.y)
+    lon, lat = transformer(crs, "EPSG:4326").transform(c.x, c.y)
     return round(float(lon), 7), round(float(lat), 7)
 
 
@@ -121,7 +121,7 @@ def _counted_earlier(statuses: Any) -> int:
 
 
 def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[MappedChange]:
-    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    to_crs = transformer("EPSG:4326", crs)
     out = []
     # Numbers (when not the ids): the changes an analyst names first, in the report's order.
     # A change seen on one image only (a series' transient change) is kept in the report, not drawn.
