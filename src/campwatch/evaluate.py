@@ -30,13 +30,13 @@ from skimage.measure import label as label_objects
 
 from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
-from campwatch.detection.analysis import analyse_scenes
+from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.errors import InputError
 from campwatch.io.jsonio import load_report
 from campwatch.io.scene import Scene, band_names_of, check_local
 from campwatch.monitor.series import SERIES_SCHEMA
-from campwatch.progress import start
+from campwatch.progress import staged, start
 from campwatch.report import REPORT_SCHEMA
 
 __all__ = [
@@ -452,8 +452,11 @@ def evaluate_dataset(
     pairs_found = dataset_pairs(folder)
     task = start("dataset pair", len(pairs_found), f"scoring {Path(folder).name}")
     for name, a, b, lab in task.each(pairs_found, lambda item: f"scored {item[0]}"):
+        # Each pair's stages, as a pair analysed whole reports them (a large dataset pair is not silent).
+        pair_task = start("pair stage", sum(PAIR_WORK.values()), f"{name}: reading both dates")
         before = read_pair_scene(a, pixel_size=pixel_size, date=dt.date(2000, 1, 1))
         after = read_pair_scene(b, pixel_size=pixel_size, date=dt.date(2000, 1, 2))
+        pair_task.advance("co-registering and matching the dates", by=PAIR_WORK["read"])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -466,7 +469,8 @@ def evaluate_dataset(
             raise InputError(f"{lab}: label is {truth.shape}, image {before.shape}; they must match")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = analyse_scenes(before, after, config=config, model=model)
+            with staged(pair_task):
+                result = analyse_scenes(before, after, config=config, model=model)
         predicted = np.isin(result.classes, codes)
         valid = result.analysed & ~result.obscured.mask
         score = pixel_score(predicted, truth, valid)

@@ -77,6 +77,18 @@ def test_cli_dataset_form(dataset, tmp_path):
                                                                           "structure_modified", "structure_changed"]
 
 
+def test_a_dataset_reports_each_pairs_stages(dataset):
+    """evaluate is not silent while a large dataset pair is analysed: each pair's stages are steps (issue 29, 5)."""
+    res = CliRunner().invoke(cli, ["--progress", "json", "evaluate", str(dataset), "--pixel-size", "0.5"])
+    assert res.exit_code == 0, res.output
+    steps = [json.loads(line)["progress"] for line in res.stderr.splitlines() if line.startswith('{"progress"')]
+    stages = [s["stage"] for s in steps if s["what"] == "pair stage"]
+    assert [s for s in stages if s.endswith(": reading both dates")] == ["pair_new: reading both dates",
+                                                                        "pair_none: reading both dates"]
+    assert stages.count("measuring change") == 2 and stages.count("the map of classes") == 2
+    assert [s["stage"] for s in steps if s["what"] == "dataset pair"][1:] == ["scored pair_new", "scored pair_none"]
+
+
 def test_cli_report_form(pair, tmp_path):
     from campwatch.run import run_detect
 
