@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, aoi_doc
 
 from campwatch.cli.main import cli
 from campwatch.data.sample import SAMPLE_CAMPS, _layout
@@ -42,7 +42,11 @@ def test_inventory_finds_what_is_there(proposed):
     assert lengths == pytest.approx(sorted([y1 - y0, y1 - y0, x1 - x0, x1 - x0]), abs=4.0)
     doc = json.loads(proposed.read_text())
     assert all(f["properties"].get("proposed") for f in doc["features"][1:])
-    assert doc["campwatch_inventory"]["counts"] == {"fences": 4, "towers": n_towers, "structures": n_structures}
+    assert doc["campwatch_inventory"]["counts"] == {"fences": 4, "towers": n_towers, "structures": n_structures,
+                                                    "structures_classical": n_structures,
+                                                    "structures_built_since": None}
+    assert doc["campwatch_inventory"]["found_by"] == {"fences": "classical", "towers": "classical",
+                                                      "structures": "classical"}
 
 
 def test_detect_follows_the_fences_an_aoi_gives(proposed):
@@ -91,3 +95,59 @@ def test_inventory_of_a_folder_of_tiles_without_a_date_given_one(tmp_path):
     doc = json.loads(out.read_text())["campwatch_inventory"]
     assert doc["date"] == "2016-05-14" and doc["counts"]["structures"] >= 1
     assert len(doc["image_sha256"]) == 64
+
+
+def test_with_an_earlier_image_and_a_model_the_structures_built_since_are_the_models(pair, aoi_file, tmp_path):
+    """inventory uses a change model where one can see: on the pair (EARLIER, IMAGE); it says which found what."""
+    from conftest import BUILDINGS, NEW, grid_aoi_coords, write_model
+
+    from campwatch.io.aoi import parse_aoi
+
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    aoi = aoi_file(aoi_doc(grid_aoi_coords()))
+    model = write_model(tmp_path / "difference.onnx")
+    out = tmp_path / "out" / "features.geojson"
+    res = CliRunner().invoke(cli, ["inventory", str(after), "--aoi", str(aoi), "--since", str(before), "--model",
+                                   str(model), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "built since 2020-05-01 found by the change model test difference" in res.output
+    doc = json.loads(out.read_text())
+    inv = doc["campwatch_inventory"]
+    assert inv["model"]["name"] == "test difference"
+    assert inv["since"]["date"] == "2020-05-01" and inv["since"]["image"] == f"../{before.name}"
+    assert inv["found_by"]["structures"] == ("classical, and the change model test difference on the pair since "
+                                             "2020-05-01")
+    built = [f for f in doc["features"] if f["properties"].get("found_by", "").endswith("new since 2020-05-01")]
+    assert len(built) == 1 == inv["counts"]["structures_built_since"]
+    assert built[0]["properties"]["found_by"].startswith("the change model test difference")
+    assert 0.0 <= built[0]["properties"]["confidence"] <= 1.0
+    # The new building, 12 m x 20 m, with its shadow: where NEW is, and no classical proposal under it.
+    from shapely.geometry import shape
+
+    from campwatch.io.aoi import to_crs
+
+    local = to_crs(shape(built[0]["geometry"]), "EPSG:32652")
+    assert 240 <= local.area <= 420
+    classical = [f for f in doc["features"] if f["properties"].get("found_by") == "classical"
+                 and f["properties"]["role"] == "structure"]
+    assert len(classical) == inv["counts"]["structures_classical"] == len(BUILDINGS)
+    assert not any(to_crs(shape(f["geometry"]), "EPSG:32652").intersects(local) for f in classical)
+    assert inv["counts"]["structures"] == len(BUILDINGS) + 1
+    assert len(parse_aoi(doc, source="inventory").structures) == len(BUILDINGS) + 1  # reads back as an AOI file
+
+
+def test_a_change_model_without_an_earlier_image_is_refused_and_nothing_written(pair, aoi_file, tmp_path):
+    from conftest import grid_aoi_coords, write_model
+
+    _, after = pair()
+    aoi = aoi_file(aoi_doc(grid_aoi_coords()))
+    model = write_model(tmp_path / "difference.onnx")
+    out = tmp_path / "features.geojson"
+    res = CliRunner().invoke(cli, ["inventory", str(after), "--aoi", str(aoi), "--model", str(model),
+                                   "--out", str(out)])
+    assert res.exit_code == 2
+    assert "compares two dates" in res.stderr and "give --since EARLIER" in res.stderr
+    assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
+    res = CliRunner().invoke(cli, ["inventory", str(after), "--aoi", str(aoi), "--out", str(out)])
+    assert res.exit_code == 0 and "found by the classical finder" in res.output
+    assert json.loads(out.read_text())["campwatch_inventory"]["found_by"]["structures"] == "classical"
