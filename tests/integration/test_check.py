@@ -95,8 +95,10 @@ def test_monthly_checks_build_a_history(tmp_path: Path):
         assert (truth[truth["class"] == f["class"]].distance(f.geometry) < 2.0).any(), f["change_id"]
     assert (found["found_by"] == "baseline").sum() == 1
     # Each check's outputs are on disk where the history says.
-    for folder in checks["report_folder"]:
-        doc = json.loads((Path(folder) / "check.json").read_text())
+    for recorded in checks["report_folder"]:
+        folder = history.parent / recorded  # relative to the history's folder, never absolute
+        assert not Path(recorded).is_absolute()
+        doc = json.loads((folder / "check.json").read_text())
         for pair in doc["pairs"]:
             assert (Path(folder) / pair["folder"] / "report.geojson").is_file()
 
@@ -174,7 +176,7 @@ def test_concurrent_checks_with_their_own_histories_share_one_folder(tmp_path: P
     assert statuses == ["ok", "ok"]
     for name in ("analyst-a", "analyst-b"):
         _, checks = history_layers(tmp_path / f"{name}.gpkg")
-        assert len(checks) == 1 and (Path(checks["report_folder"].iloc[0]) / "check.json").exists()
+        assert len(checks) == 1 and (tmp_path / checks["report_folder"].iloc[0] / "check.json").exists()
     assert not [p for p in out.iterdir() if "campwatch-partial" in p.name]
 
 

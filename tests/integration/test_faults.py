@@ -135,7 +135,7 @@ def test_a_killed_check_leaves_the_history_as_it_was_or_with_the_check(tmp_path:
             assert len(changes) == len(changes0)
         else:
             # The check is recorded only once its folder is whole.
-            assert (Path(checks["report_folder"].iloc[-1]) / "check.json").exists()
+            assert (history.parent / checks["report_folder"].iloc[-1] / "check.json").exists()
             break
     _campwatch(args)
     changes, checks = history_layers(history)

@@ -190,3 +190,61 @@ def test_a_new_campwatch_column_is_added_to_an_older_history(tmp_path):
     again, _ = history_layers(path)
     assert list(again["confidence_note"]) == ["a column a later campwatch writes"]
     assert _table(path, "SELECT * FROM keep_me") == [(7,)]
+
+
+@pytest.mark.parametrize("name, sql", [
+    ("rewrite", "CREATE TRIGGER rewrite AFTER INSERT ON changes BEGIN UPDATE changes SET class = 'other_change'; END"),
+    ("keep_rows", "CREATE TRIGGER keep_rows BEFORE DELETE ON changes BEGIN SELECT RAISE(IGNORE); END"),
+    ("no_checks", "CREATE TRIGGER no_checks BEFORE INSERT ON checks BEGIN SELECT RAISE(ABORT, 'no'); END"),
+    ("styled", "CREATE TRIGGER styled AFTER INSERT ON layer_styles BEGIN DELETE FROM changes; END"),
+    # GDAL's own name, another body.
+    ("rtree_changes_geom_insert", 'CREATE TRIGGER "rtree_changes_geom_insert" AFTER INSERT ON "changes" BEGIN '
+                                  "UPDATE changes SET class = 'structure_new'; END"),
+])
+def test_a_history_holding_sql_of_its_own_is_refused_before_any_runs(tmp_path, name, sql):
+    """A history is data (issue 26, 1): a trigger campwatch did not write is refused, nothing fires, nothing written."""
+    path = _history_with(tmp_path)
+    with closing(sqlite3.connect(path)) as db, db:
+        if name == "rtree_changes_geom_insert":
+            db.execute('DROP TRIGGER "rtree_changes_geom_insert"')
+        db.execute(sql)
+    digest = _sha(path)
+    images = _images(tmp_path, 2)
+    res = CliRunner().invoke(cli, ["check", str(AOIS / "camp22.geojson"), str(images), "--out",
+                                   str(tmp_path / "checks"), "--history", str(path)])
+    assert res.exit_code == 2, res.output
+    assert f"holds a trigger campwatch did not write ('{name}' on '" in res.output
+    assert f"DROP TRIGGER \"{name}\"" in res.output
+    assert _sha(path) == digest
+    assert not (tmp_path / "checks").exists() or not any(
+        p.suffix != ".lock" for p in (tmp_path / "checks").rglob("*"))
+    for command in (["review", str(path)],):
+        res = CliRunner().invoke(cli, command)
+        assert res.exit_code == 2 and f"'{name}'" in res.output
+    assert _sha(path) == digest
+
+
+def test_campwatchs_layer_as_a_view_is_refused(tmp_path):
+    path = _history_with(tmp_path)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("ALTER TABLE checks RENAME TO checks_kept")
+        db.execute("CREATE VIEW checks AS SELECT * FROM checks_kept")
+    with pytest.raises(InputError, match="its layer 'checks' is a view, not campwatch's table"):
+        history_layers(path)
+
+
+def test_after_writing_the_history_is_checked_against_what_was_found(tmp_path, monkeypatch):
+    """Were a write to go wrong (here: rows lost on the way), the history is left as it was."""
+    from campwatch.errors import OutputError
+    from campwatch.monitor import store
+
+    path = _history_with(tmp_path)
+    digest = _sha(path)
+    changes, checks = history_layers(path)
+    more = pd.concat([changes, changes.assign(change_id="camp22-2")], ignore_index=True)
+    real = store._replace_rows
+    monkeypatch.setattr(store, "_replace_rows", lambda gpkg, frames: real(gpkg, frames | {"changes": changes}))
+    with pytest.raises(OutputError, match="its layer 'changes' does not hold what was written \\(1 rows read back, 2 "
+                                          "written\\); the history is left as it was"):
+        write_history(path, gpd.GeoDataFrame(more, crs="EPSG:4326"), checks)
+    assert _sha(path) == digest and sorted(p.name for p in tmp_path.iterdir()) == ["history.gpkg"]

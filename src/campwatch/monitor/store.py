@@ -23,8 +23,10 @@ written, naming the layer, the row and the value (:func:`history_layers`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -39,7 +41,8 @@ import pyogrio
 from shapely.geometry import shape
 
 from campwatch.classes import CLASSES
-from campwatch.errors import InputError
+from campwatch.errors import InputError, OutputError
+from campwatch.io.text import printable
 from campwatch.monitor.tracking import TrackedChange, reproject
 from campwatch.publish.qgis import vector_qml, write_layer_styles
 
@@ -81,6 +84,74 @@ _DATE_COLUMNS = {"changes": ("interval_from", "interval_to", "last_confirmed"),
                  "checks": ("newest_date", "compared_through")}
 
 
+def _normal_sql(sql: str) -> str:
+    """SQL as compared with GDAL's own: lower case, no quotes, no spaces but one between words."""
+    text = re.sub(r"[\"'`\[\]]", "", sql.lower())
+    text = re.sub(r"\s+", " ", text)
+    return re.sub(r" ?([(),;=+\-<>!]) ?", r"\1", text).strip()
+
+
+@functools.lru_cache(maxsize=1)
+def _gdal_triggers() -> frozenset[str]:
+    """The triggers a history holds when campwatch writes it (GDAL's spatial index and feature counts of
+    its two layers, the GeoPackage standard's checks of its tile tables), as :func:`_normal_sql` makes them."""
+    with tempfile.TemporaryDirectory(prefix="campwatch-gpkg-") as tmp:
+        path = Path(tmp) / "reference.gpkg"
+        for layer, columns in (("changes", CHANGE_COLUMNS), ("checks", CHECK_COLUMNS)):
+            frame = gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in columns}, geometry=[], crs="EPSG:4326")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame.to_file(path, layer=layer, driver="GPKG", geometry_type="Unknown")
+        write_layer_styles(path, {"changes": "<qgis/>"})
+        with closing(sqlite3.connect(path)) as db:
+            return frozenset(_normal_sql(sql) for (sql,) in db.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger'"))
+
+
+def _written(table: str) -> bool:
+    """Whether campwatch (or GDAL for it) writes ``table`` of a history: a trigger there fires then."""
+    t = table.lower()
+    return t in ("changes", "checks", "layer_styles", "sqlite_sequence") or t.startswith(
+        ("gpkg_", "rtree_changes_", "rtree_checks_"))
+
+
+def check_no_foreign_sql(path: str | Path) -> None:
+    """Refuse a history that holds SQL campwatch did not write: campwatch never runs a history's own SQL.
+
+    A trigger fires when campwatch writes the rows of its layers (it could rewrite classes,
+    keep old rows or abort the write), so every trigger on a table campwatch writes (its two
+    layers, their spatial indexes, the GeoPackage's own tables, ``layer_styles``) must be one
+    GDAL itself writes (:func:`_gdal_triggers`); and ``changes`` and ``checks`` must be tables,
+    not views. Triggers on an analyst's own tables fire only when those are written, which
+    campwatch never does. The file is read with SQLite in read-only mode, which runs none of its SQL. An
+    analyst's own views, and tables campwatch does not write, are theirs and are kept.
+
+    Raises
+    ------
+    InputError
+        Naming the trigger or view, its table, and how to remove it.
+    """
+    path = Path(path)
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                              "WHERE type IN ('trigger', 'view')").fetchall()
+    except sqlite3.Error as exc:
+        raise InputError(f"history {path}: not a GeoPackage ({exc}); give a new file name or a campwatch "
+                         "history") from exc
+    known = _gdal_triggers()
+    for kind, name, table, sql in rows:
+        if kind == "view" and str(name).lower() in ("changes", "checks"):
+            raise InputError(f"history {path}: its layer '{printable(name)}' is a view, not campwatch's table; "
+                             "campwatch runs no SQL of a history's own: give another --history")
+        if kind == "trigger" and _written(str(table)) and _normal_sql(sql or "") not in known:
+            raise InputError(
+                f"history {path}: holds a trigger campwatch did not write ('{printable(name)}' on "
+                f"'{printable(table)}'); a trigger runs when campwatch writes, and campwatch runs no SQL of a "
+                f"history's own. Read what it does, remove it (sqlite3 {path} 'DROP TRIGGER \"{printable(name)}\"') "
+                "if it is not wanted, or give another --history")
+
+
 def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read a history's ``changes`` and ``checks`` layers, with every column (empty frames when it does
     not exist). Columns an analyst added come along; campwatch's own come first.
@@ -101,6 +172,7 @@ def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
         raise InputError(f"history {path}: not a GeoPackage ({exc}); give a new file name or a campwatch history") from exc
     if not {"changes", "checks"} <= layers:
         raise InputError(f"history {path}: has no 'changes' and 'checks' layers; it is not a campwatch history")
+    check_no_foreign_sql(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -170,18 +242,33 @@ def write_history(path: Path, changes: gpd.GeoDataFrame, checks: gpd.GeoDataFram
         if path.exists():
             shutil.copyfile(path, tmp)
             shutil.copymode(path, tmp)  # the analyst's file keeps its mode
+            check_no_foreign_sql(tmp)  # what is written is this copy: no trigger but GDAL's fires in it
             _replace_rows(tmp, {"changes": changes, "checks": checks})
         else:
             changes.to_file(tmp, layer="changes", driver="GPKG", geometry_type="Unknown")
             checks.to_file(tmp, layer="checks", driver="GPKG", geometry_type="Unknown")
         write_layer_styles(tmp, {"changes": vector_qml(id_field="change_id", review_field="review",
                                                         read_only=CHANGE_COLUMNS)})
+        _check_written(tmp, {"changes": (changes, "change_id"), "checks": (checks, "check_id")})
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _check_written(gpkg: Path, frames: dict[str, tuple[gpd.GeoDataFrame, str]]) -> None:
+    """Raise OutputError unless each layer of ``gpkg`` holds exactly the rows written: ids and classes,
+    in order (what a check found is what the history says)."""
+    for layer, (frame, id_column) in frames.items():
+        columns = [id_column] + (["class"] if "class" in frame else [])
+        with closing(sqlite3.connect(f"{gpkg.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            got = db.execute(f'SELECT {", ".join(columns)} FROM "{layer}" ORDER BY fid').fetchall()
+        want = [tuple(None if pd.isna(v) else v for v in row) for row in frame[columns].itertuples(index=False)]
+        if [tuple(r) for r in got] != want:
+            raise OutputError(f"history: its layer '{layer}' does not hold what was written ({len(got)} rows "
+                              f"read back, {len(want)} written); the history is left as it was")
 
 
 def _replace_rows(gpkg: Path, frames: dict[str, gpd.GeoDataFrame]) -> None:
