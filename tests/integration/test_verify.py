@@ -42,7 +42,7 @@ def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
     assert res.exit_code == 0, res.output
     assert f"verified: {out / 'report.geojson'} is reproduced byte for byte from its inputs" in res.output
     assert "same      report report.geojson: byte for byte" in res.output
-    assert res.output.count("same ") == 9  # 3 inputs, 5 outputs (mask, its class names and style, map, style), the report
+    assert res.output.count("same ") == 10  # 3 inputs, 5 outputs (mask, its class names and style, map, style), the report, its STAC Item
     assert _state(inputs) == before_inputs  # not one byte, not one timestamp
     assert _state(out) == before_out
 
@@ -71,6 +71,18 @@ def test_verify_names_an_output_edited_after_the_run(detect_run):
     assert [(w, s) for w, s, _ in result.problems()] == [("output change_map.png beside the report", "changed")]
 
 
+def test_verify_compares_the_stac_item_written_after_the_report(detect_run):
+    _, out = detect_run
+    item = out / "item.json"
+    assert ("output item.json", "same", "byte for byte") in verify_report(out / "report.geojson").items
+    item.write_text(item.read_text().replace("{", '{"note": "12 demolished structures", ', 1))
+    result = verify_report(out / "report.geojson")
+    assert [(w, s) for w, s, _ in result.problems()] == [("output item.json", "different")]
+    item.unlink()
+    result = verify_report(out / "report.geojson")
+    assert [(w, s) for w, s, _ in result.problems()] == [("output item.json beside the report", "missing")]
+
+
 def test_verify_a_missing_input_is_named_and_not_rerun(detect_run):
     inputs, out = detect_run
     os.remove(inputs / "camp22.geojson")
@@ -92,6 +104,21 @@ def test_verify_a_series_report(tmp_path: Path):
     assert sum(1 for w, _, _ in result.items if w.startswith("output pairs/")) == 14
     assert [s for w, s, _ in result.items if w == "output series.qml"] == ["same"]
     assert ("output figures/timeline.pdf", "same") in [(w, st) for w, st, _ in result.items]
+    # What is written after the report (its STAC Item, report.html) is compared with the re-run's too.
+    assert ("output item.json", "same") in [(w, st) for w, st, _ in result.items]
+    assert ("output report.html", "same") in [(w, st) for w, st, _ in result.items]
+
+    # Next month's image arrives: the report still verifies, from the images it recorded (issue 26, 5).
+    sample_images(images, "camp22", 4)
+    assert len(list(images.glob("*.tif"))) == 4
+    result = verify_report(tmp_path / "series" / "series.geojson")
+    assert result.ok, result.problems()
+
+    # An edit of the STAC Item ("12 demolished structures") is not verified.
+    item = tmp_path / "series" / "item.json"
+    item.write_text(item.read_text().replace('"campwatch', '"12 demolished structures campwatch', 1))
+    result = verify_report(tmp_path / "series" / "series.geojson")
+    assert [(w, s) for w, s, _ in result.problems()] == [("output item.json", "different")]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,9 @@ def _is_image(path: Path) -> bool:
     return not path.name.startswith(".") and is_scene(path)
 
 
-def series_scenes(folder: str | Path, *, aoi: AOI | None = None) -> list[SceneInfo]:
-    """The dated images in ``folder``, sorted by date.
+def series_scenes(folder: str | Path, *, aoi: AOI | None = None,
+                  only: Collection[str] | None = None) -> list[SceneInfo]:
+    """The dated images in ``folder``, sorted by date (``only``: those of these names).
 
     Each raster file (``.tif``, ``.tiff``, ``.vrt``, ``.jp2``) is one image, and so is
     each sub-folder of tiles; other files are ignored.
@@ -83,7 +84,7 @@ def series_scenes(folder: str | Path, *, aoi: AOI | None = None) -> list[SceneIn
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     for path in entries:
         check_inside(path, folder)  # a link that loops or leads elsewhere makes no image: refused
-    paths = [p for p in entries if _is_image(p)]
+    paths = [p for p in entries if _is_image(p) and (only is None or p.name in only)]
     if not paths:
         raise InputError(f"{folder}: no images found ({', '.join(IMAGE_SUFFIXES)} files or folders of tiles)")
     infos = [scene_info(p) for p in paths]
@@ -350,6 +351,7 @@ def run_series(
     dpi: int = 300,
     mask_path: str | Path | None = None,
     recorded_as: str | Path | None = None,
+    only: Collection[str] | None = None,
 ) -> SeriesResult:
     """Compare every consecutive pair of a folder of dated images; write the series outputs.
 
@@ -368,12 +370,14 @@ def run_series(
 
     Every path the reports record is relative to the report's folder (``recorded_as``, when
     given, stands for ``out_dir``: ``campwatch verify`` re-runs elsewhere what it checks).
+    ``only``: the names of the folder's images to take, the others left out (``verify``
+    re-runs the images a report records, not those that came after).
     """
     config = config or DetectConfig()
     check_writable(out_dir)
     aoi = read_aoi(aoi_path)
     mask = read_mask(mask_path) if mask_path is not None else None
-    infos = series_scenes(images_dir, aoi=aoi)
+    infos = series_scenes(images_dir, aoi=aoi, only=only)
     if len(infos) < 2:
         raise InputError(f"{images_dir}: a series needs at least two dated images; found {len(infos)}")
     crs = infos[0].crs if infos[0].crs.is_projected else aoi_utm(aoi)

@@ -128,7 +128,22 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
         same = (out / main).read_bytes() == report_path.read_bytes()
         result.items.append((f"report {main}", "same" if same else "different",
                              "byte for byte" if same else "the re-run's report differs"))
+        # Written after the report (so not among its outputs' hashes): compared with the re-run's.
+        for name in AFTER_REPORT:
+            again, beside = out / name, report_path.parent / name
+            if not again.is_file():
+                continue
+            if not beside.is_file():
+                result.items.append((f"output {name} beside the report", "missing", "not found"))
+                continue
+            same = again.read_bytes() == beside.read_bytes()
+            result.items.append((f"output {name}", "same" if same else "different",
+                                 "byte for byte" if same else "differs from the re-run's (edited after the run?)"))
     return result
+
+
+#: The outputs written after the report, which it cannot hash: ``verify`` compares them with the re-run's.
+AFTER_REPORT = ("item.json", "report.html")
 
 
 def _rerun(doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
@@ -144,13 +159,15 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
     if kind == "series":
         if aoi is None:
             raise InputError("the series report names no AOI file")
-        folders = {where(i.get("scene") or i["path"]).parent for i in doc["inputs"] if i["role"] == "image"}
+        scenes = {where(i.get("scene") or i["path"]) for i in doc["inputs"] if i["role"] == "image"}
+        folders = {p.parent for p in scenes}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         figures = doc.get("figures")
         mask = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
-                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder)
+                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder,
+                   only={p.name for p in scenes})  # the images it recorded, not those that came after
         return "series.geojson"
 
     def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
