@@ -67,3 +67,38 @@ def test_a_malformed_report_is_exit_2_not_a_crash(report, tmp_path, change, mess
         return
     assert res.exit_code == 2, res.output
     assert "not a campwatch report" in res.stderr and message in res.stderr
+
+
+def test_figures_of_an_edited_report_say_it_is_not_verified(report, tmp_path):
+    """A report edited after the run is drawn as what it says now, marked so (issue 26, 5)."""
+    runner = CliRunner()
+    res = runner.invoke(cli, ["figures", str(report), "--out", str(tmp_path / "as-made"), "--dpi", "50"])
+    assert res.exit_code == 0, res.output
+    assert "NOT VERIFIED" not in (tmp_path / "as-made" / "report.html").read_text()
+
+    doc = json.loads(report.read_text())
+    for f in doc["features"]:
+        if f["properties"]["class"] == "other_change":
+            f["properties"]["class"] = "structure_demolished"  # "12 demolished structures"
+    report.write_text(json.dumps(doc))
+    res = runner.invoke(cli, ["figures", str(report), "--out", str(tmp_path / "edited"), "--dpi", "50"])
+    assert res.exit_code == 0, res.output
+    assert "not verified: its SHA-256 is not the one its STAC Item records: it was edited after the run" in res.stderr
+    html = (tmp_path / "edited" / "report.html").read_text()
+    assert "NOT VERIFIED: the report shown here: its SHA-256 is not the one its STAC Item records" in html
+
+    (report.parent / "item.json").unlink()
+    res = runner.invoke(cli, ["figures", str(report), "--out", str(tmp_path / "no-item"), "--dpi", "50"])
+    assert res.exit_code == 0 and "no STAC Item beside it records its SHA-256" in res.stderr
+
+
+def test_an_edited_reports_figure_footers_say_so(report):
+    from campwatch.publish.figures import change_map
+    from campwatch.publish.views import view_from_report
+
+    report.write_text(report.read_text().replace('"campwatch_version"', '"campwatch_version" ', 1) + "\n")
+    view = view_from_report(report)
+    assert view.unverified == "its SHA-256 is not the one its STAC Item records: it was edited after the run"
+    fig = change_map(view)
+    footer = fig.axes[0].get_xlabel()
+    assert footer.startswith("NOT VERIFIED: the report drawn here: its SHA-256 is not the one")

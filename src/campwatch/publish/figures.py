@@ -150,6 +150,8 @@ def _footer(ax: Axes, view: ChangeView, shown: str) -> None:
     text = f"{shown} {view.after.crs.to_string()}. Analysis: campwatch {__version__}"
     if view.credit:
         text = f"{view.credit}. " + text
+    if view.unverified:
+        text = f"NOT VERIFIED: the report drawn here: {view.unverified}. " + text
     ax.set_xlabel(text, fontsize=7, color="#333333", loc="left")  # in the layout: never under a legend
 
 

@@ -245,6 +245,9 @@ def _relative(path: Any, folder: str | Path | None, doc_folder: str | Path | Non
 
 def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
     out = []
+    if view.unverified:
+        out.append(f"NOT VERIFIED: the report shown here: {view.unverified}. What it says may not be what "
+                   "campwatch found; run campwatch verify on it.")
     summary = doc.get("summary", {})
     if kind == "pair":
         ob = summary.get("obscured_area_m2", {})

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,8 @@ from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
 from campwatch.results import PairResult
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MappedChange", "ChangeView", "view_from_result", "view_from_report", "view_from_series",
            "series_view", "with_window", "ANALYST_CLASSES"]
@@ -84,6 +88,9 @@ class ChangeView:
     #: A pair of a series or check: how many of its changes the series counted in an earlier
     #: interval (found again, or undoing a change of one image), said on its map. None: not in a series.
     counted_earlier: int | None = None
+    #: Why the report drawn is not known to be the one campwatch wrote (its SHA-256 is not the one its
+    #: STAC Item records): said on every figure and in report.html. None: it is, or drawn from a run.
+    unverified: str | None = None
 
     @property
     def analyst_changes(self) -> list[MappedChange]:
@@ -201,7 +208,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
     report_path = Path(report_path)
     doc = load_report(report_path, ("campwatch-report/1",))
     with reading_report(report_path):
-        return _report_view(report_path, doc)
+        return dataclasses.replace(_report_view(report_path, doc), unverified=unverified(report_path))
 
 
 def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
@@ -243,7 +250,30 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     series_path = Path(series_path)
     doc = load_report(series_path, ("campwatch-series/1",))
     with reading_report(series_path):
-        return series_view(doc, source=str(series_path), folder=series_path.parent)
+        view = series_view(doc, source=str(series_path), folder=series_path.parent)
+    return dataclasses.replace(view, unverified=unverified(series_path))
+
+
+def unverified(report_path: Path) -> str | None:
+    """Why a report on disk is not known to be the one campwatch wrote, or None when it is.
+
+    The run records the report's SHA-256 in the STAC Item beside it (``item.json``, its
+    ``file:checksum``): a report edited after the run no longer matches, and its figures say
+    so (``campwatch verify`` says more: it re-runs the analysis).
+    """
+    item = report_path.parent / "item.json"
+    try:
+        asset = json.loads(item.read_text(encoding="utf-8"))["assets"][report_path.name]
+        recorded = str(asset["file:checksum"]).removeprefix("1220")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
+        reason = "no STAC Item beside it records its SHA-256"
+    else:
+        if sha256_file(report_path) == recorded:
+            return None
+        reason = "its SHA-256 is not the one its STAC Item records: it was edited after the run"
+    logger.warning("%s: not verified: %s; these figures show what it says now (campwatch verify checks it)",
+                   report_path, reason)
+    return reason
 
 
 def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False,
