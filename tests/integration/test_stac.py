@@ -57,6 +57,24 @@ def test_a_pair_writes_its_item(tmp_path: Path):
     assert all(footprint.buffer(1e-6).contains(shape(f["geometry"])) for f in report["features"])
     assert item.bbox == pytest.approx(list(footprint.bounds), abs=1e-7)
     assert shapely.get_coordinates(footprint).min(axis=0)[0] > 129  # longitude, not metres
+    assert footprint.exterior.is_ccw  # RFC 7946 and STAC: exterior rings counter-clockwise (issue 26, 7)
+
+
+def test_a_footprint_across_the_antimeridian_is_split_there():
+    """A grid across 180 degrees gives two polygons either side of it, not a band round the globe, and a
+    bbox whose west is greater than its east (RFC 7946, 5.2)."""
+    from campwatch.publish.stac import _footprint, _rfc7946
+
+    # UTM 60N (central meridian 177 E) from 2 to 4 degrees east of it, at 52 N: across 180.
+    grid = {"transform": [10.0, 0.0, 700_000.0, 0.0, -10.0, 5_800_000.0], "width": 10_000, "height": 5_000}
+    geom, bbox = _rfc7946(_footprint(grid, "EPSG:32660"))
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    west, east = sorted(geom.geoms, key=lambda g: g.bounds[0])
+    assert west.bounds[0] == pytest.approx(-180.0, abs=1e-6) or east.bounds[2] == pytest.approx(180.0, abs=1e-6)
+    assert all(g.exterior.is_ccw for g in geom.geoms)
+    assert max(g.bounds[2] - g.bounds[0] for g in geom.geoms) < 5  # no band round the globe
+    assert bbox[0] > 178 and bbox[2] < -178 and bbox[0] > bbox[2]
+    assert shape(json.loads(json.dumps(shapely.geometry.mapping(geom)))).is_valid
 
 
 @pytest.mark.slow

@@ -9,10 +9,13 @@ from typing import Any
 
 import numpy as np
 import pystac
-from pyproj import Transformer
-from shapely.geometry import Polygon, mapping
+import shapely
+import shapely.affinity
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
+from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
+from campwatch.io.geometry import rfc7946, transformer
 
 __all__ = ["run_item", "FILE_EXTENSION", "MEDIA_TYPES"]
 
@@ -43,8 +46,25 @@ def _footprint(grid: dict[str, Any], crs: str) -> Polygon:
     cols = np.concatenate([t * w, np.full(9, w), (1 - t) * w, np.zeros(9)])
     rows = np.concatenate([np.zeros(9), t * h, np.full(9, h), (1 - t) * h])
     x, y = a * cols + b * rows + c, d * cols + e * rows + f
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    lon, lat = transformer(crs, "EPSG:4326").transform(x, y)
+    lon = np.asarray(lon, dtype="float64")
+    if lon.max() - lon.min() > 180.0:  # across the antimeridian: unwrapped east of it, then split there
+        lon = np.where(lon < 0, lon + 360.0, lon)
     return Polygon(np.column_stack([np.round(lon, 7), np.round(lat, 7)])).buffer(0)
+
+
+def _rfc7946(footprint: BaseGeometry) -> tuple[BaseGeometry, list[float]]:
+    """A footprint as RFC 7946 and STAC want it: wound counter-clockwise, split at the antimeridian
+    (a MultiPolygon either side), and its bbox (west greater than east across the antimeridian)."""
+    if footprint.bounds[2] <= 180.0:
+        geom = rfc7946(footprint)
+        return geom, [round(v, 7) for v in geom.bounds]
+    west_part = footprint.intersection(box(-180.0, -90.0, 180.0, 90.0))
+    east_part = shapely.affinity.translate(footprint.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
+    parts = [g for part in (west_part, east_part) for g in getattr(part, "geoms", [part]) if g.area > 0]
+    geom = rfc7946(MultiPolygon(parts))
+    w, s, e, n = footprint.bounds
+    return geom, [round(w, 7), round(s, 7), round(e - 360.0, 7), round(n, 7)]
 
 
 def _slug(text: str) -> str:
@@ -90,10 +110,11 @@ def run_item(
     kind = "series" if str(report.get("schema", "")).startswith("campwatch-series") else "pair"
     model = report.get("model") or {}
     counts = report.get("summary", {}).get("counts") if isinstance(report.get("summary"), dict) else None
+    shape_, bbox = _rfc7946(geometry)
     item = pystac.Item(
         id=f"campwatch-{_slug(aoi_name)}-{kind}-{start}-{end}-{report_sha256[:12]}",
-        geometry=mapping(geometry),
-        bbox=[round(v, 7) for v in geometry.bounds],
+        geometry=mapping(shape_),
+        bbox=bbox,
         datetime=None,
         start_datetime=dt.datetime.fromisoformat(start).replace(tzinfo=dt.timezone.utc),
         end_datetime=dt.datetime.fromisoformat(end).replace(tzinfo=dt.timezone.utc),
