@@ -108,3 +108,20 @@ def test_a_gain_is_fitted_only_where_the_dates_agree_pixel_for_pixel():
     assert fit.offset == pytest.approx((250.0,) * 4, abs=40)  # medians over the lit pixels of both
     # The threshold is the caller's: -1 fits a gain whatever the agreement.
     assert invariant_fit(array_scene(ref), array_scene(unrelated), min_correlation=-1.0).gain != (1.0,) * 4
+
+
+def test_the_halfway_radiometry_is_the_same_for_either_order_of_the_dates():
+    """Vegetation is measured half-way between the dates' radiometries: both meet there, and the swapped
+    pair (whose fit is the inverse) meets in the same radiometry (issue 29, 1)."""
+    from campwatch.detection.radiometry import LinearFit
+
+    rng = np.random.default_rng(3)
+    later = rng.uniform(20, 200, size=(3, 8, 8)).astype("float32")
+    fit = LinearFit(gain=(1.44, 0.81, 1.0), offset=(12.0, -30.0, 7.5))
+    earlier = fit.apply(later)  # earlier ~ g * later + o
+    to_mid_later, to_mid_earlier = fit.halfway()
+    np.testing.assert_allclose(to_mid_later.apply(later), to_mid_earlier.apply(earlier), rtol=1e-5, atol=1e-3)
+    inverse = LinearFit(gain=tuple(1 / g for g in fit.gain), offset=tuple(-o / g for o, g in zip(fit.offset, fit.gain)))
+    swapped_later, swapped_earlier = inverse.halfway()  # the swapped pair: the earlier date is now the later
+    np.testing.assert_allclose(swapped_later.apply(earlier), to_mid_earlier.apply(earlier), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(swapped_earlier.apply(later), to_mid_later.apply(later), rtol=1e-5, atol=1e-3)

@@ -207,19 +207,34 @@ def analyse_scenes(
                         model=model.record() if model is not None else None)
 
 
-def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, Scene] | None:
+def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene]] | None:
     """What each date's objects are found on (:func:`campwatch.detection.classify.classify_changes`'s
     ``after_own``): the later date on its own pixels in the earlier's radiometry (as matched), blurred
-    as the resampling blurs and sharp, the shift in whole pixels, and the earlier date blurred alike."""
+    as the resampling blurs and sharp, the shift in whole pixels, the earlier date blurred alike, and
+    both dates (the later on its own pixels) blurred alike in the radiometry half-way between them
+    (:meth:`LinearFit.halfway`), where each date's vegetation is measured."""
     own = prep.after_own
     if own is None:
         return None
+    # Vegetation is measured on both dates in the radiometry half-way between them, blurred alike.
+    earlier_mid, later_mid = match_shift_blur(prep.before, prep.shift), match_shift_blur(own, prep.shift)
+    if prep.fit is not None:
+        to_mid_later, to_mid_earlier = prep.fit.halfway()
+        earlier_mid = _refit(earlier_mid, to_mid_earlier)
+        later_mid = _refit(later_mid, to_mid_later)
     if prep.fit is not None:
         data = prep.fit.apply(own.data)
         data[:, ~own.valid] = 0
         own = dataclasses.replace(own, data=data)
     offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
-    return match_shift_blur(own, prep.shift), offset, match_shift_blur(prep.before, prep.shift), own
+    return (match_shift_blur(own, prep.shift), offset, match_shift_blur(prep.before, prep.shift), own,
+            (earlier_mid, later_mid))
+
+
+def _refit(scene: Scene, fit: LinearFit) -> Scene:
+    data = fit.apply(scene.data)
+    data[:, ~scene.valid] = 0
+    return dataclasses.replace(scene, data=data)
 
 
 @dataclass(frozen=True)

@@ -358,7 +358,7 @@ def classify_changes(
     count_within: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     learned: LearnedChange | None = None,
-    after_own: tuple[Scene, tuple[int, int], Scene, Scene] | None = None,
+    after_own: tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene]] | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -399,12 +399,14 @@ def classify_changes(
         a structure change the classical stages find where the model sees none is kept,
         marked so and with a lower confidence. Towers, fences and other change stay with
         the classical stages.
-    after_own : (Scene, (int, int), Scene, Scene), optional
+    after_own : (Scene, (int, int), Scene, Scene, (Scene, Scene)), optional
         The later scene on its own pixels (before co-registration moved it) blurred as the
         resampling by the shift's fraction blurs, that move in whole pixels, the earlier
         scene blurred alike, and the later scene on its own pixels unblurred: each date's
         structures are found on its own pixels, both blurred alike, and its towers on its
-        sharp pixels, so that a pair analysed the other way round finds the same objects.
+        sharp pixels, so that a pair analysed the other way round finds the same objects;
+        last, both scenes (the later on its own pixels) blurred alike in the radiometry
+        half-way between them, where each date's vegetation is measured.
 
     Returns
     -------
@@ -445,7 +447,7 @@ def classify_changes(
         # then moved onto the grid by the co-registration's shift in whole pixels: each date's
         # objects are the same whichever date is the earlier (a swapped pair reports the same
         # changes the other way round). Towers, a few pixels, are taken from the sharp pixels.
-        own_blurred, offset, before_blurred, own_sharp = after_own
+        own_blurred, offset, before_blurred, own_sharp, _ = after_own
         back = (-offset[0], -offset[1])
         own_valid = own_sharp.valid & move_pixels(usable, back, False)
         own_veil = move_pixels(veiled[1], back, False)
@@ -470,11 +472,15 @@ def classify_changes(
     raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":
-        green_a = vegetation(after, config=config) if after_own is None else vegetation(after_own[0], config=config)
+        # Each date's vegetation in the radiometry half-way between the dates, both blurred alike:
+        # in the earlier's, the later date is more or less green than in its own (LEVIR test_55's
+        # grey roofs of a greenish image), and a pair swapped would see other vegetation.
+        green_b = vegetation(before, config=config) if after_own is None else vegetation(after_own[4][0], config=config)
+        green_a = vegetation(after, config=config) if after_own is None else vegetation(after_own[4][1], config=config)
         if after_own is not None and green_a is not None:
             green_a = move_pixels(green_a, after_own[1], False)
         candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled,
-                              raw_changed=raw, greens=(vegetation(before, config=config), green_a))
+                              raw_changed=raw, greens=(green_b, green_a))
 
     px = float(np.sqrt(before.pixel_area))
     # A class the pixels are too coarse to show is not looked for: what such a change would be

@@ -113,6 +113,21 @@ class LinearFit:
             out[b] += np.float32(self.offset[b])
         return out
 
+    def halfway(self) -> tuple[LinearFit, LinearFit]:
+        """The fits that take the mapped scene and the reference to the radiometry half-way between them.
+
+        With ``reference ~ g * image + o``, the image goes to ``m * image + o / (2m)`` and the
+        reference to ``reference / m - o / (2m)``, ``m = sqrt(g)``: the two meet, and a pair
+        analysed the other way round (whose fit is the inverse) meets in the same radiometry.
+        What is measured there on each date (its vegetation) does not depend on which date is
+        the earlier.
+        """
+        m = tuple(float(np.sqrt(max(g, 1e-6))) for g in self.gain)
+        image = LinearFit(gain=m, offset=tuple(o / (2 * k) for o, k in zip(self.offset, m, strict=True)))
+        reference = LinearFit(gain=tuple(1 / k for k in m),
+                              offset=tuple(-o / (2 * k) for o, k in zip(self.offset, m, strict=True)))
+        return image, reference
+
     def to_dict(self) -> dict[str, list[float]]:
         """For the report."""
         return {"gain": [round(g, 5) for g in self.gain], "offset": [round(o, 3) for o in self.offset]}
