@@ -27,6 +27,7 @@ from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import read_scene, scene_info, scene_info_undated
 from campwatch.monitor.history import scene_digest
 from campwatch.progress import start
+from campwatch.run import analyse_pair
 
 __all__ = ["inventory", "write_inventory", "run_inventory"]
 
@@ -158,8 +159,6 @@ class _BuiltSince:
 
 def _built_since(since: str | Path, image: str | Path, aoi: AOI, config: DetectConfig,
                  dates: tuple[dt.date | None, dt.date | None], *, crs: Any) -> _BuiltSince:
-    from campwatch.run import analyse_pair  # the whole pipeline, for the pair (since, image)
-
     request = PairRequest(since, image, aoi=aoi, dates=dates)
     with analyse_pair(request, config=config) as result:
         pair_crs = result.grid.crs

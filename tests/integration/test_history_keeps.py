@@ -248,3 +248,23 @@ def test_after_writing_the_history_is_checked_against_what_was_found(tmp_path, m
                                           "written\\); the history is left as it was"):
         write_history(path, gpd.GeoDataFrame(more, crs="EPSG:4326"), checks)
     assert _sha(path) == digest and sorted(p.name for p in tmp_path.iterdir()) == ["history.gpkg"]
+
+
+def test_a_history_given_through_a_link_is_checked_and_written_in_place(tmp_path):
+    """The analyst's real file gets the check, the link stays a link (issue 26, 4)."""
+    import os
+
+    images = _images(tmp_path, 2)
+    real = tmp_path / "shared" / "camp22-history.gpkg"
+    real.parent.mkdir()
+    link = tmp_path / "history-link.gpkg"
+    os.symlink(real, link)
+    res = CliRunner().invoke(cli, ["-q", "check", str(AOIS / "camp22.geojson"), str(images), "--out",
+                                   str(tmp_path / "checks"), "--history", str(link)])
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.is_file() and len(history_layers(real)[1]) == 1
+    assert not (tmp_path / "history-link.gpkg.lock").exists() and not (real.parent / "camp22-history.gpkg.lock").exists()
+    # The checks layer records the check's folder from the real file's folder.
+    (folder,) = history_layers(real)[1]["report_folder"]
+    assert (real.parent / folder / "check.json").is_file()

@@ -120,3 +120,59 @@ def test_models_lists_the_folder_and_says_what_is_wrong(tmp_path, monkeypatch):
     write_model(tmp_path / "odd.onnx", card=None)
     res = CliRunner().invoke(cli, ["models"])
     assert res.exit_code == 2 and "odd: NOT USABLE" in res.output and "no card" in res.output
+
+
+def _constant_model(path, *, value: float, scale: float = 0.0, nan: bool = False):
+    """A model whose output is ``scale * mean|a - b| + value`` (NaN where ``nan``): no probability, or one that
+    says "change" wherever it is asked."""
+    import onnx
+    from conftest import MODEL_CARD
+    from onnx import TensorProto, helper
+
+    shape = [1, 3, "h", "w"]
+    nodes = [helper.make_node("Sub", ["a", "b"], ["d"]), helper.make_node("Abs", ["d"], ["ad"]),
+             helper.make_node("ReduceMean", ["ad"], ["m"], axes=[1], keepdims=1),
+             helper.make_node("Mul", ["m", "scale"], ["g"]), helper.make_node("Add", ["g", "value"], ["q"])]
+    if nan:
+        nodes.append(helper.make_node("Div", ["q", "zero"], ["p"]))  # 0/0 and x/0: NaN and infinity
+    else:
+        nodes.append(helper.make_node("Identity", ["q"], ["p"]))
+    graph = helper.make_graph(
+        nodes, "constant", [helper.make_tensor_value_info("a", TensorProto.FLOAT, shape),
+                            helper.make_tensor_value_info("b", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, "h", "w"])],
+        initializer=[helper.make_tensor("scale", TensorProto.FLOAT, [], [scale]),
+                     helper.make_tensor("value", TensorProto.FLOAT, [], [value]),
+                     helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.save(model, str(path))
+    path.with_suffix(".json").write_text(json.dumps(MODEL_CARD), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("value, nan, message", [
+    (7.0, False, "gave values from 7 to 7, not a probability (0 to 1)"),  # issue 26's 7.0
+    (-0.5, False, "gave values from -0.5 to -0.5, not a probability"),
+    (0.0, True, "gave 4,096 values that are not numbers (NaN or infinite)"),
+])
+def test_a_model_output_that_is_no_probability_is_refused(pair, tmp_path, value, nan, message):
+    """A model's output is not trusted whatever it says (issue 26, 3): exit 2, named, nothing written."""
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    model = _constant_model(tmp_path / "bad.onnx", value=value, nan=nan)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
+    assert res.exit_code == 2, res.output
+    assert "model test difference (bad.onnx): " + message in res.stderr
+    assert not out.exists()
+
+
+def test_a_model_that_sees_change_everywhere_the_pixels_did_not_change_is_refused(pair, tmp_path):
+    before, after = pair(BUILDINGS, BUILDINGS)  # the same place, no change: other noise only
+    model = _constant_model(tmp_path / "everywhere.onnx", value=0.99)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
+    assert res.exit_code == 2, res.output
+    assert "model test difference: sees change on 100% of the usable pixels, where the pixels changed on" in res.stderr
+    assert "not an answer campwatch can back" in res.stderr
+    assert not out.exists()
+

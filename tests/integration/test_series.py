@@ -459,3 +459,21 @@ def test_a_pairs_changes_name_their_series_change_and_both_count_those_counted_e
             assert f"In the series, {earlier} of these changes are counted in an earlier interval" in footer
         earlier_total += earlier
     assert earlier_total > 0  # the sample has changes seen again in a later pair
+
+
+def test_campwatchs_own_outputs_in_the_images_folder_are_not_images(tmp_path):
+    """An output folder inside the images folder, or a series whose --out is its images folder, is never read
+    back as a dated image (issue 26, 4)."""
+    from campwatch.monitor.series import series_scenes
+
+    images = sample_images(tmp_path / "images", "camp22", 3)
+    names = sorted(p.name for p in images.glob("*.tif"))
+    res = CliRunner().invoke(cli, ["-q", "detect", str(images / names[0]), str(images / names[1]), "--aoi",
+                                   str(AOIS / "camp22.geojson"), "--out", str(images / "out_2013-01-01")])
+    assert res.exit_code == 0, res.output
+    assert [i.path.name for i in series_scenes(images)] == names
+    res = CliRunner().invoke(cli, ["-q", "series", str(AOIS / "camp22.geojson"), str(images), "--out", str(images),
+                                   "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert (images / "item.json").is_file() and (images / "series.geojson").is_file()
+    assert [i.path.name for i in series_scenes(images)] == names  # its item.json is no STAC scene of the next month

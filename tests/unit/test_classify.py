@@ -161,3 +161,33 @@ def test_a_model_regions_direction_is_what_the_pixels_back_and_flips_with_the_da
                                                                                                                  cls)
     if cls == "structure_changed":
         assert cause.startswith("built or razed is not known")
+
+
+def test_a_models_region_where_the_pixels_did_not_change_is_not_claimed():
+    """A model alone may not claim where the pixels did not change (issue 26, 3): a region of it with no
+    measured change under it is no structure change; the same region over changed pixels is one."""
+    from conftest import array_scene
+
+    from campwatch.config import DetectConfig
+    from campwatch.detection.classify import MODEL_BACKING, _learned
+    from campwatch.detection.model import LearnedChange
+    from campwatch.detection.structures import find_structures
+
+    config = DetectConfig()
+    scene = array_scene(np.full((3, 64, 64), 100.0))
+    smap = find_structures(scene, config=config, valid=scene.valid)
+    region = np.zeros((64, 64), bool)
+    region[20:44, 20:44] = True
+    learned = LearnedChange(mask=region, probability=np.where(region, 0.9, 0.1).astype("float32"),
+                            covers="buildings", name="test", threshold=0.5)
+    none = np.zeros_like(region)
+
+    def claims(raw: np.ndarray) -> int:
+        return len(_learned(learned, [], smap, smap, np.ones_like(region), scene, config, veiled=(none, none),
+                            raw_changed=raw))
+
+    assert claims(none) == 0
+    some = none.copy()
+    some[20:22, 20:44] = True  # 2 rows of 24 changed: 8 % of the region, over the floor
+    assert 2 / 24 > MODEL_BACKING and claims(some) == 1
+    assert claims(region) == 1

@@ -85,7 +85,24 @@ def test_a_folder_with_someone_elses_files_keeps_them(tmp_path):
     (out / "notes.txt").write_text("the analyst's")
     _set(out, {"report.geojson": "old", "change_map.png": "old map"})
     _set(out, {"report.geojson": "new"})
-    assert _tree(out) == {"notes.txt": "the analyst's", "report.geojson": "new", "change_map.png": "old map"}
+    assert _tree(out) == {"notes.txt": "the analyst's", "report.geojson": "new", "change_map.png": "old map",
+                          MANIFEST: json.dumps(["change_map.png", "report.geojson"])}
+
+
+@pytest.mark.parametrize("theirs", [{"report.html": "the analyst's page"},
+                                    {"report.html": "the analyst's page", "notes.txt": "theirs"},
+                                    {"figures/location.png": "the analyst's figure"}])
+def test_a_file_of_an_outputs_name_that_is_not_campwatchs_is_never_overwritten(tmp_path, theirs):
+    """Outputs never replace files campwatch did not write (issue 26, 4): the manifest says which are its."""
+    out = tmp_path / "figs"
+    for name, text in theirs.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    with pytest.raises(OutputError, match=r"is not campwatch's \(its folder's .campwatch-outputs does not list it\);"
+                                          " campwatch does not overwrite it and wrote nothing"):
+        _set(out, {"report.html": "campwatch's page", "figures/location.png": "campwatch's figure"})
+    assert _tree(out) == theirs  # as they were, and nothing of campwatch's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figs"]
 
 
 def test_what_dead_runs_left_is_cleared_and_a_live_runs_staging_is_not(tmp_path):

@@ -23,7 +23,7 @@ from campwatch.detection.align import apply_shift, match_shift_blur, measure_shi
 from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.change import ChangeMeasures, change_measures
 from campwatch.detection.classify import OBJECTS_WORK, class_mask, classify_changes
-from campwatch.detection.model import ChangeModel
+from campwatch.detection.model import CHANGE_EVERYWHERE, ChangeModel, LearnedChange, ModelError
 from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.detection.radiometry import (
     LinearFit,
@@ -187,6 +187,7 @@ def analyse_scenes(
                                prep.analysed & ~obscured.mask, only=near)
         logger.info("model %s: %.1f%% of the usable pixels changed", model.card.name,
                     100.0 * learned.mask.mean())
+        _check_not_everywhere(learned, change_labels > 0, prep.analysed & ~obscured.mask, model.card.name)
         step("finding the earlier date's objects", 0)
     labels, regions, seen = classify_changes(
         change_labels, before, after, measures, config, learned=learned,
@@ -205,6 +206,19 @@ def analyse_scenes(
                         inside=prep.inside, shift=prep.shift, warnings=tuple(messages), structures_seen=seen,
                         masked_m2=prep.masked, residual_shift=prep.residual,
                         model=model.record() if model is not None else None)
+
+
+def _check_not_everywhere(learned: LearnedChange, changed: np.ndarray, usable: np.ndarray, name: str) -> None:
+    """Refuse a model's "change everywhere" where the pixels did not change (``changed``: the change
+    regions the thresholds and their clean-up give): a model's output is not trusted whatever it says,
+    0.99 on every pixel of a pair that holds one image twice."""
+    total = int(usable.sum())
+    seen = int((learned.mask & usable).sum())
+    measured = int((changed & usable).sum())
+    if total and seen > CHANGE_EVERYWHERE * total and measured < 0.5 * seen:
+        raise ModelError(f"model {name}: sees change on {seen / total:.0%} of the usable pixels, where the pixels "
+                         f"changed on {measured / total:.0%}: not an answer campwatch can back; check the model "
+                         "and its card (bands, scaling, output)")
 
 
 def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene]] | None:

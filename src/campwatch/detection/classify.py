@@ -183,6 +183,9 @@ SHADOWLESS_MIN_CHANGE = 3.0
 #: also fires where nothing changed (the edges of fields, seasons), and no change is reported that the
 #: pixels do not back.
 TAUGHT_BACKING = 0.25
+#: The same for a model of images the user brings: a region of it of which less than this share
+#: changed (the pixels are the earlier date's, re-encoded) is not claimed (issue 26, 3).
+MODEL_BACKING = 0.01
 
 #: A model's region takes the class of a classical structure change that covers this share of either.
 _SAME_CHANGE = 0.25
@@ -292,8 +295,9 @@ def _learned(
             continue
         sl = prop.slice
         m = regions[sl] == prop.label
-        if learned.backed and raw_changed is not None and float(raw_changed[sl][m].mean()) < TAUGHT_BACKING:
-            continue
+        if raw_changed is not None and float(raw_changed[sl][m].mean()) < (
+                TAUGHT_BACKING if learned.backed else MODEL_BACKING):
+            continue  # a model alone does not claim where the pixels did not change
         prob = learned.probability[sl][m]
         p = float(np.nanmean(prob)) if np.isfinite(prob).any() else 0.0
         over = (p - learned.threshold) / (1.0 - learned.threshold)

@@ -417,7 +417,11 @@ class ChangeModel:
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         card = self.card
         (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
-        return np.asarray(p, dtype="float32").reshape(a.shape[1:])
+        out = np.asarray(p, dtype="float32")
+        if out.size != a.shape[1] * a.shape[2]:
+            raise ModelError(f"model {card.name} ({self.path.name}): gave {out.size:,} values ({tuple(out.shape)}) "
+                             f"for a tile of {a.shape[1]} x {a.shape[2]} px; its output must be (1, 1, H, W)")
+        return check_probability(out.reshape(a.shape[1:]), f"model {card.name} ({self.path.name})")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -427,6 +431,33 @@ class ChangeModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.session = _session(self.path)
+
+
+def check_probability(p: np.ndarray, source: str) -> np.ndarray:
+    """``p`` when it holds probabilities (finite, in [0, 1]); a model's output is not trusted whatever it says.
+
+    Raises
+    ------
+    ModelError
+        Naming the model and the values that are no probability.
+    """
+    bad = ~np.isfinite(p)
+    if bad.any():
+        raise ModelError(f"{source}: gave {int(bad.sum()):,} values that are not numbers (NaN or infinite); a "
+                         "change probability is a number from 0 to 1")
+    low, high = float(p.min()), float(p.max())
+    if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:
+        raise ModelError(f"{source}: gave values from {low:g} to {high:g}, not a probability (0 to 1); check that "
+                         "its output is one (a sigmoid or softmax), and its card's output name")
+    return p
+
+
+#: How far outside [0, 1] a model's float32 probability may stray by rounding.
+PROBABILITY_TOLERANCE = 1e-4
+
+#: A model that sees change on more than this share of the usable pixels, where the pixels changed on
+#: less than half as many, is not an answer campwatch can back (:meth:`ChangeModel.change`).
+CHANGE_EVERYWHERE = 0.9
 
 
 def scaled_bands(card: ModelCard, before: Scene, after: Scene, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

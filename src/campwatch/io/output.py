@@ -328,11 +328,7 @@ class OutputSet:
             return True
         if not self._dir.is_dir():
             return False
-        allowed = set(self._top_names())
-        try:
-            allowed |= set(json.loads((self._dir / MANIFEST).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            pass
+        allowed = self._manifest()  # a file of an output's name that it does not list is someone else's
         for entry in self._dir.iterdir():
             if entry.name in (MANIFEST, _LOCK) or entry.name in allowed:
                 continue
@@ -360,9 +356,27 @@ class OutputSet:
             return
         self._commit_files()
 
+    def _manifest(self) -> set[str]:
+        """The names of the folder's campwatch outputs, as its manifest lists them (none without one)."""
+        try:
+            names = json.loads((self._dir / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            return set()
+        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
     def _commit_files(self) -> None:
-        """File by file into a folder shared with others' files: earlier reports out first, this report last."""
+        """File by file into a folder shared with others' files: earlier reports out first, this report last.
+
+        A file of an output's name that the folder's manifest does not list is someone else's
+        (an analyst's ``report.html``): it is never overwritten, and nothing is written.
+        """
         assert self._staging is not None
+        ours = self._manifest()
+        for name in self._names:
+            dest = self._dir / name
+            if (dest.exists() or dest.is_symlink()) and Path(name).parts[0] not in ours:
+                raise OutputError(f"{dest}: is not campwatch's (its folder's {MANIFEST} does not list it); campwatch "
+                                  "does not overwrite it and wrote nothing: move it, or give another --out")
         self._dir.mkdir(parents=True, exist_ok=True)
         for name in self._names:
             if Path(name).suffix in (".geojson", ".json", ".html"):
@@ -373,6 +387,11 @@ class OutputSet:
             dest = self._dir / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._staging / name, dest)
+        # The folder's manifest lists what campwatch wrote there, this set's outputs among them.
+        manifest = self._dir / MANIFEST
+        tmp = manifest.with_name(manifest.name + ".tmp")
+        tmp.write_text(json.dumps(sorted(ours | set(self._top_names()))), encoding="utf-8")
+        os.replace(tmp, manifest)
 
     def _fsync_all(self) -> None:
         assert self._staging is not None

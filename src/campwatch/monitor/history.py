@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,6 +305,9 @@ def _plan(aoi_path: Path, images_dir: str | Path, out_dir: Path, *, history_path
     """Check every input before any work: the output folder, the history's folder, the AOI, the images."""
     check_writable(out_dir)
     history = Path(history_path) if history_path is not None else out_dir / "history.gpkg"
+    # A history given through a symbolic link is the file it leads to: that file is locked and
+    # written in place (the link stays), so two checks through two names share one lock.
+    history = Path(os.path.realpath(history))
     check_writable(history.parent)
     aoi = read_aoi(aoi_path)
     mask = read_mask(mask_path) if mask_path is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.delivery import is_scene
 from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
-from campwatch.io.output import OutputSet, check_writable
+from campwatch.io.output import MANIFEST, OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window, pixel_size_m
 from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
@@ -62,6 +63,17 @@ def _is_image(path: Path) -> bool:
     return not path.name.startswith(".") and is_scene(path)
 
 
+def _own_outputs(folder: Path) -> set[str]:
+    """The entries of ``folder`` that are campwatch's own outputs, never images: those its manifest lists
+    (``series --out`` given the images folder), and output folders of campwatch (holding a manifest)."""
+    try:
+        listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        listed = []
+    ours = {n for n in listed if isinstance(n, str)} if isinstance(listed, list) else set()
+    return ours | {p.name for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).is_file()}
+
+
 def series_scenes(folder: str | Path, *, aoi: AOI | None = None,
                   only: Collection[str] | None = None) -> list[SceneInfo]:
     """The dated images in ``folder``, sorted by date (``only``: those of these names).
@@ -84,7 +96,10 @@ def series_scenes(folder: str | Path, *, aoi: AOI | None = None,
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     for path in entries:
         check_inside(path, folder)  # a link that loops or leads elsewhere makes no image: refused
-    paths = [p for p in entries if _is_image(p) and (only is None or p.name in only)]
+    ours = _own_outputs(folder)
+    if ours & {p.name for p in entries}:
+        logger.info("%s: campwatch's own outputs are not images: %s", folder, ", ".join(sorted(ours)[:10]))
+    paths = [p for p in entries if p.name not in ours and _is_image(p) and (only is None or p.name in only)]
     if not paths:
         raise InputError(f"{folder}: no images found ({', '.join(IMAGE_SUFFIXES)} files or folders of tiles)")
     infos = [scene_info(p) for p in paths]
