@@ -35,6 +35,7 @@ from campwatch.detection.model import load_model, resolve_model
 from campwatch.errors import InputError
 from campwatch.io.jsonio import load_report
 from campwatch.io.scene import Scene, band_names_of, check_local
+from campwatch.io.sources import check_local_vector
 from campwatch.monitor.series import SERIES_SCHEMA
 from campwatch.progress import staged, start
 from campwatch.report import REPORT_SCHEMA
@@ -128,6 +129,9 @@ def read_truth(
     than ``max_hidden`` lies in what hides the ground (``obscured`` features) on either of
     the two dates: no method can see them in that pair. With ``only_hidden=True``, only those.
     """
+    check_local_vector(path, what="truth file")  # a URL or an OGR VRT would reach the network
+    if not Path(path).is_file():
+        raise InputError(f"truth file {path}: not found")
     truth = gpd.read_file(path)
     if not len(truth):
         return gpd.GeoDataFrame({"class": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))

@@ -113,3 +113,91 @@ def test_gdal_itself_is_kept_off_the_network_in_commands(server):
         with pytest.raises(rasterio.errors.RasterioIOError):
             rasterio.open(f"/vsicurl/{url}/x.tif")
     assert requests == []
+
+
+# Round three (issue 26, 2): by construction, whatever the file's name or first bytes, and with NO_PROXY set
+# (proxy settings are not what keeps campwatch off the network).
+
+def _wms(url: str) -> str:
+    return (f"<GDAL_WMS><Service name=\"TMS\"><ServerUrl>{url}/${{z}}/${{x}}/${{y}}.png</ServerUrl></Service>"
+            "<DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY>"
+            "<LowerRightX>20037508.34</LowerRightX><LowerRightY>-20037508.34</LowerRightY><TileLevel>18</TileLevel>"
+            "<TileCountX>1</TileCountX><TileCountY>1</TileCountY></DataWindow><Projection>EPSG:3857</Projection>"
+            "<BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>3</BandsCount></GDAL_WMS>")
+
+
+@pytest.mark.parametrize("name, make", [
+    ("declared_2020-01-01.vrt", lambda url: '<?xml version="1.0" encoding="UTF-8"?>\n'
+                                            f'<VRTDataset rasterXSize="8" rasterYSize="8"><VRTRasterBand band="1">'
+                                            f'<SimpleSource><SourceFilename>/vsicurl/{url}/a.tif</SourceFilename>'
+                                            '</SimpleSource></VRTRasterBand></VRTDataset>'),
+    ("warped_2020-01-01.vrt", lambda url: '<VRTDataset rasterXSize="8" rasterYSize="8" subClass="VRTWarpedDataset">'
+                                          f'<GDALWarpOptions><SourceDataset>/vsicurl/{url}/a.tif</SourceDataset>'
+                                          '</GDALWarpOptions></VRTDataset>'),
+    ("wms_2020-01-01.tif", _wms),
+    ("bom_2020-01-01.tif", lambda url: "\ufeff" + _wms(url)),
+])
+def test_an_image_that_names_the_network_in_any_way_is_refused_and_nothing_is_requested(
+        tmp_path, server, monkeypatch, name, make):
+    url, requests = server
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(CAMP22[0], images / CAMP22[0].name)
+    (images / name).write_text(make(url), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["detect", str(images / CAMP22[0].name), str(images / name), "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert name in res.stderr and ("remote or virtual source" in res.stderr or "an XML file" in res.stderr)
+    assert requests == []
+    assert not (tmp_path / "out").exists()
+
+
+def _ogr_vrt(url: str) -> str:
+    return (f"<OGRVRTDataSource><OGRVRTLayer name=\"changes\"><SrcDataSource>/vsicurl/{url}/x.geojson"
+            "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>")
+
+
+def test_a_history_or_truth_that_is_an_ogr_vrt_or_a_url_is_refused_and_nothing_is_requested(
+        tmp_path, server, monkeypatch):
+    url, requests = server
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    images = tmp_path / "images"
+    images.mkdir()
+    for f in CAMP22[:2]:
+        shutil.copy(f, images / f.name)
+    history = tmp_path / "history.gpkg"
+    history.write_text(_ogr_vrt(url), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["check", str(AOIS / "camp22.geojson"), str(images), "--out",
+                                   str(tmp_path / "checks"), "--history", str(history)])
+    assert res.exit_code == 2, res.output
+    assert f"history {history}: not a GeoPackage or a GeoJSON file" in res.stderr
+    for command in (["review", str(history)],):
+        res = CliRunner().invoke(cli, command)
+        assert res.exit_code == 2 and "not a GeoPackage" in res.stderr
+    _, paths = __import__("campwatch.run", fromlist=["run_detect"]).run_detect(
+        images / CAMP22[0].name, images / CAMP22[1].name, tmp_path / "out")
+    truth = tmp_path / "truth.geojson"
+    truth.write_text(_ogr_vrt(url), encoding="utf-8")
+    for given, message in ((str(truth), "not a GeoPackage or a GeoJSON file"),
+                           (f"{url}/truth.geojson", "a remote or virtual source"),
+                           (f"/vsicurl/{url}/truth.geojson", "a remote or virtual source")):
+        res = CliRunner().invoke(cli, ["evaluate", str(paths["report.geojson"]), "--truth", given])
+        assert res.exit_code == 2, (given, res.output)
+        assert message in res.stderr
+    assert requests == []
+
+
+def test_the_gdal_pyogrio_bundles_runs_with_network_access_off():
+    """Each wheel brings its own GDAL: rasterio's and pyogrio's both get the no-network settings."""
+    import pyogrio
+
+    from campwatch.io.gdal import NO_NETWORK
+
+    res = CliRunner().invoke(cli, ["models"])
+    assert res.exit_code in (0, 2)
+    def plain(value: object) -> str:  # pyogrio gives numbers and booleans back as such
+        return {True: "yes", False: "no"}.get(value, str(value).lower()) if isinstance(value, bool) else str(value).lower()
+
+    for key, value in NO_NETWORK.items():
+        assert plain(pyogrio.get_gdal_config_option(key)) == value.lower(), key

@@ -8,7 +8,7 @@ import rasterio
 from campwatch._version import __version__
 from campwatch.cli.options import CampwatchGroup, configure_logging, quiet_opt, verbose_opt
 from campwatch.cli.progress import PROGRESS_MODES, progress_output
-from campwatch.io.gdal import command_options
+from campwatch.io.gdal import command_options, vector_gdal_off_network
 
 #: Each subcommand and where it lives, imported when it is run (``campwatch detect`` loads no history,
 #: batch or HTML code), or when ``--help`` lists them.
@@ -45,6 +45,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int, progress: str) -> None:
     ctx.obj = {"verbose": verbose, "quiet": quiet}
     configure_logging(verbose, quiet)
     ctx.with_resource(rasterio.Env(**command_options()))
+    vector_gdal_off_network()  # pyogrio's own GDAL too
     ctx.with_resource(progress_output(progress, quiet=quiet, own_bar=ctx.invoked_subcommand == "batch"))
 
 

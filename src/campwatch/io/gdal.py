@@ -13,7 +13,8 @@ from typing import Any
 import rasterio
 import rasterio.env
 
-__all__ = ["GDAL_CACHE_MB", "NO_NETWORK", "command_options", "current_options", "enter_options"]
+__all__ = ["GDAL_CACHE_MB", "NO_NETWORK", "command_options", "current_options", "enter_options",
+           "vector_gdal_off_network"]
 
 #: GDAL's block cache for campwatch commands, in megabytes.
 GDAL_CACHE_MB = 64
@@ -56,8 +57,20 @@ def current_options() -> dict[str, Any]:
     return rasterio.env.getenv() if rasterio.env.hasenv() else {}
 
 
+def vector_gdal_off_network() -> None:
+    """Set :data:`NO_NETWORK` in the GDAL that pyogrio bundles (not rasterio's: each wheel has its own).
+
+    Every GDAL campwatch loads runs with network access off; pyogrio's reads histories,
+    labels and truth files (which :func:`campwatch.io.sources.check_local_vector` checks first).
+    """
+    import pyogrio
+
+    pyogrio.set_gdal_config_options(NO_NETWORK)
+
+
 def enter_options(options: dict[str, Any]) -> None:
     """Enter ``options`` for the rest of this process's life (a worker process's initializer)."""
+    vector_gdal_off_network()
     if options and not _WORKER_ENV:
         env = rasterio.Env(**options)
         env.__enter__()

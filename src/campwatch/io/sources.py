@@ -16,8 +16,10 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from campwatch.errors import SceneError
+from campwatch.io.gdal import vector_gdal_off_network
 
-__all__ = ["check_local", "check_inside", "open_raster", "read_metadata_text", "MAX_VRT_DEPTH", "MAX_METADATA_BYTES"]
+__all__ = ["check_local", "check_local_vector", "check_inside", "open_raster", "read_metadata_text", "MAX_VRT_DEPTH",
+           "MAX_METADATA_BYTES", "READ_DRIVERS"]
 
 #: The largest metadata file campwatch reads (a delivery's are a few kilobytes).
 MAX_METADATA_BYTES = 5_000_000
@@ -36,6 +38,44 @@ def read_metadata_text(path: Path) -> str:
         raise SceneError(f"{path}: a metadata file of {size:,} bytes; campwatch reads at most "
                          f"{MAX_METADATA_BYTES:,}")
     return path.read_text(encoding="utf-8", errors="replace")
+
+#: The GDAL drivers campwatch opens an image with, by its name's suffix: no other (a GDAL_WMS XML named
+#: .tif, an OGR VRT) is asked to open a file, whatever its content.
+READ_DRIVERS: dict[str, str] = {
+    ".tif": "GTiff", ".tiff": "GTiff", ".vrt": "VRT", ".jp2": "JP2OpenJPEG", ".ntf": "NITF",
+    ".til": "TIL", ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG",
+}
+
+#: The signature of an SQLite file, which a GeoPackage is.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_local_vector(path: str | Path, *, what: str) -> None:
+    """Refuse a vector file (a history, labels, truth) that is not a local GeoPackage or GeoJSON.
+
+    The GDAL that pyogrio bundles opens a file by its content, whatever its name: an OGR VRT
+    named ``history.gpkg`` reaches the network. Only a file that starts as an SQLite file (a
+    GeoPackage) or as JSON is handed to it.
+
+    Raises
+    ------
+    SceneError
+        Naming the file and what it is not.
+    """
+    vector_gdal_off_network()  # whoever calls, pyogrio's GDAL runs with network access off
+    text = str(path)
+    if _REMOTE.match(text):
+        raise SceneError(f"{what} {text}: a remote or virtual source; campwatch reads local files only")
+    path = Path(path)
+    if not path.is_file():
+        return  # the caller says what is missing
+    with open(path, "rb") as f:
+        head = f.read(64)
+    body = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not (head.startswith(SQLITE_MAGIC) or body.startswith((b"{", b"["))):
+        raise SceneError(f"{what} {path}: not a GeoPackage or a GeoJSON file (it starts {head[:16]!r}); campwatch "
+                         "reads those only")
+
 
 #: How deep VRTs that name other VRTs are followed before campwatch gives up on a file.
 MAX_VRT_DEPTH = 8
@@ -66,9 +106,9 @@ def check_local(path: str | Path, *, _depth: int = 0) -> None:
         _check_til(path)
         return
     with open(path, "rb") as f:
-        head = f.read(512).lstrip()
-    if not head.startswith(b"<VRTDataset"):
-        return
+        head = f.read(512).removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not head.startswith(b"<"):
+        return  # not XML: GDAL's drivers of files, each allowed by name (:data:`READ_DRIVERS`)
     if _depth >= MAX_VRT_DEPTH:
         raise SceneError(f"{path}: VRTs nested more than {MAX_VRT_DEPTH} deep; campwatch stops there")
     import xml.etree.ElementTree as ET
@@ -77,12 +117,20 @@ def check_local(path: str | Path, *, _depth: int = 0) -> None:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise SceneError(f"{path}: not a readable VRT ({exc})") from exc
+    if root.tag != "VRTDataset" or path.suffix.lower() != ".vrt":
+        # A GDAL_WMS, WCS or OGR VRT description reaches the network; an image named .tif is a TIFF.
+        raise SceneError(f"{path}: an XML file ({str(root.tag)[:40]}), not an image campwatch reads (a GeoTIFF, or a "
+                         "VRT named .vrt); campwatch reads local images only")
     for node in root.iter():
         if node.tag == "PixelFunctionLanguage" and (node.text or "").strip().lower() == "python":
             raise SceneError(f"{path}: holds a Python pixel function; campwatch runs no code from its inputs")
-        if node.tag != "SourceFilename":
+        text = (node.text or "").strip()
+        if _REMOTE.match(text):
+            raise SceneError(f"{path}: refers to the remote or virtual source {text[:200]!r}; campwatch reads "
+                             "local files only")
+        if node.tag not in ("SourceFilename", "SourceDataset"):  # a warped VRT names its source so
             continue
-        source = (node.text or "").strip()
+        source = text
         if _REMOTE.match(source):
             raise SceneError(f"{path}: refers to the remote or virtual source {source[:200]!r}; campwatch reads "
                              "local files only")
@@ -150,6 +198,6 @@ def open_raster(path: Path) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
+            return rasterio.open(path, driver=READ_DRIVERS.get(path.suffix.lower(), "GTiff"))
     except RasterioIOError as exc:
         raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc

@@ -41,7 +41,8 @@ import pyogrio
 from shapely.geometry import shape
 
 from campwatch.classes import CLASSES
-from campwatch.errors import InputError, OutputError
+from campwatch.errors import InputError, OutputError, SceneError
+from campwatch.io.sources import SQLITE_MAGIC, check_local_vector
 from campwatch.io.text import printable
 from campwatch.monitor.tracking import TrackedChange, reproject
 from campwatch.publish.qgis import vector_qml, write_layer_styles
@@ -166,6 +167,14 @@ def history_layers(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
     path = Path(path)
     if not path.exists():
         return _empty(CHANGE_COLUMNS), _empty(CHECK_COLUMNS)
+    try:
+        check_local_vector(path, what="history")
+        with open(path, "rb") as fh:
+            sqlite = fh.read(16) == SQLITE_MAGIC
+        if not sqlite:
+            raise SceneError(f"history {path}: not a GeoPackage (not an SQLite file)")
+    except SceneError as exc:
+        raise InputError(f"{exc}; give a new file name or a campwatch history") from None
     try:
         layers = {name for name, _ in pyogrio.list_layers(path)}
     except Exception as exc:
