@@ -96,3 +96,34 @@ def test_a_link_out_of_the_folder_is_refused_and_one_within_it_is_read(images, t
     shutil.copy(CAMP22[2], images / ".store" / "x.tif")
     os.symlink(images / ".store" / "x.tif", images / "camp22_2013-06-02.tif")
     assert [i.date for i in series_scenes(images)] == [dt.date(2012, 5, 20), dt.date(2012, 10, 7), dt.date(2013, 6, 2)]
+
+
+def test_a_name_date_the_date_tag_contradicts_is_a_warning_in_the_report(tmp_path):
+    """A name's date is used; a date tag that says another day is said in the report (issue 26, 3)."""
+    import json
+
+    from conftest import BUILDINGS, camp_scene, write_tif
+
+    from campwatch.run import run_detect
+
+    img = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    before = write_tif(tmp_path / "a_2020-05-01.tif", img, tags={"TIFFTAG_DATETIME": "2020:05:01 10:00:00"})
+    after = write_tif(tmp_path / "b_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=2),
+                      tags={"TIFFTAG_DATETIME": "2023:02:11 09:00:00"})
+    _, paths = run_detect(before, after, tmp_path / "out")
+    report = json.loads(paths["report.geojson"].read_text())
+    assert report["interval"] == {"from": "2020-05-01", "to": "2020-09-01"}
+    said = [w for w in report["warnings"] if "date tag" in w]
+    assert said == ["b_2020-09-01.tif: the name says 2020-09-01 but its date tag says 2023-02-11 (often the day "
+                    "the file was made); the name's date is used"]
+
+
+def test_an_image_from_the_future_is_refused(tmp_path):
+    from conftest import BUILDINGS, camp_scene, write_tif
+
+    from campwatch.io.scene import scene_info
+
+    soon = dt.date.today() + dt.timedelta(days=40)
+    path = write_tif(tmp_path / f"camp_{soon.isoformat()}.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
+    with pytest.raises(SceneError, match=f"its acquisition date {soon.isoformat()} is after today"):
+        scene_info(path)

@@ -350,16 +350,48 @@ def _date_of(path: Path, delivery: Delivery, *, dated: bool) -> tuple[dt.date, t
     """A scene's date and notes: the delivery's metadata wins over the name; a disagreement is noted.
 
     Without metadata: the name, else (a folder of bands exported with the date in each band's
-    name) the first band's name, else the first raster's date tag.
+    name) the first band's name, else the first raster's date tag; a date tag that says
+    another day than the name is noted. A date after today is refused: no image is from the
+    future.
+
+    Raises
+    ------
+    SceneError
+        When no date can be told, or the date is after today.
     """
     if not dated:
         return dt.date.min, ()
+    date, notes = _date_and_notes(path, delivery)
+    today = dt.date.today()
+    if date > today:
+        raise SceneError(f"{path}: its acquisition date {date.isoformat()} is after today ({today.isoformat()}); no "
+                         "image is from the future: correct its name or date tag")
+    return date, notes
+
+
+def _tag_note(path: Path, raster: Path, named: dt.date) -> tuple[str, ...]:
+    """A note when the raster's date tag gives a valid day other than its name's (the name's is used)."""
+    with open_raster(raster) as ds:
+        tags = ds.tags()
+    try:
+        tagged = parse_date(Path("undated"), tags)
+    except SceneError:
+        return ()
+    if tagged == named:
+        return ()
+    note = (f"{path.name}: the name says {named.isoformat()} but its date tag says {tagged.isoformat()} (often the "
+            "day the file was made); the name's date is used")
+    logger.warning("%s", note)
+    return (note,)
+
+
+def _date_and_notes(path: Path, delivery: Delivery) -> tuple[dt.date, tuple[str, ...]]:
     meta = delivery.acquisition.date if delivery.acquisition is not None else None
     if meta is None or delivery.acquisition is None:
         for source in (path, delivery.rasters[0]) if delivery.layout == "bands" else (path,):
             named = _name_date(source)
             if named is not None:
-                return named, ()
+                return named, _tag_note(path, delivery.rasters[0], named)
         with open_raster(delivery.rasters[0]) as ds:
             return parse_date(path, ds.tags()), ()
     try:
