@@ -79,3 +79,36 @@ def test_names_and_warnings_reach_the_terminal_as_text(tmp_path):
 def test_printable_keeps_text_and_escapes_controls():
     assert printable("Kwan-li-so No. 25 (청진) é") == "Kwan-li-so No. 25 (청진) é"
     assert printable("a\nb\r\tc\x00\u202e\u200bd") == "a\\nb\\r\\tc\\x00\\u202e\\u200bd"
+
+
+def test_control_characters_of_a_name_reach_no_page_figure_or_terminal(tmp_path):
+    """NUL, ESC and a right-to-left override in an AOI name (issue 26, 7): escapes in report.html and on every
+    figure, and none raw on the terminal (matplotlib's glyph warnings included)."""
+    from matplotlib.text import Text
+
+    from campwatch.publish.figures import before_after, change_map
+    from campwatch.publish.views import view_from_report
+
+    doc = json.loads((AOIS / "camp22.geojson").read_text())
+    name = "Camp\x0022\x1b[31m\u202eevil"
+    for f in doc["features"]:
+        if f["properties"].get("role") == "aoi":
+            f["properties"]["name"] = name
+    aoi = tmp_path / "aoi.geojson"
+    aoi.write_text(json.dumps(doc))
+    res = CliRunner().invoke(cli, ["detect", str(CAMP22[1]), str(CAMP22[2]), "--aoi", str(aoi),
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["figures", str(tmp_path / "out" / "report.geojson"), "--out",
+                                   str(tmp_path / "figs"), "--dpi", "50"])
+    assert res.exit_code == 0, res.output
+    for raw in ("\x00", "\x1b", "\u202e"):
+        assert raw not in res.output and raw not in res.stderr
+    html = (tmp_path / "figs" / "report.html").read_text(encoding="utf-8")
+    assert "\x00" not in html and "\x1b" not in html and "\u202e" not in html
+    assert "Camp\\x0022\\x1b[31m\\u202eevil" in html
+    view = view_from_report(tmp_path / "out" / "report.geojson")
+    for fig in (change_map(view), before_after(view)):
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert not any(c in t for t in texts for c in ("\x00", "\x1b", "\u202e"))
+        assert any("Camp\\x0022\\x1b[31m\\u202eevil" in t for t in texts)

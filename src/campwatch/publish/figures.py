@@ -10,6 +10,7 @@ dates.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
@@ -29,6 +31,7 @@ from campwatch._version import __version__
 from campwatch.classes import ANALYST_CLASSES, CLASSES, possible_classes, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE
 from campwatch.io.scene import Scene
+from campwatch.io.text import printable
 from campwatch.publish.views import ChangeView, MappedChange
 
 if TYPE_CHECKING:
@@ -44,8 +47,19 @@ def _plain_text(f: F) -> F:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        if args and isinstance(args[0], ChangeView):  # the AOI's name and the credit: no control characters
+            view = args[0]
+            args = (dataclasses.replace(view, name=printable(view.name),
+                                        credit=printable(view.credit) if view.credit else view.credit), *args[1:])
+        if isinstance(kwargs.get("credit"), str):
+            kwargs["credit"] = printable(kwargs["credit"])
         with matplotlib.rc_context({"text.parse_math": False}):
-            return f(*args, **kwargs)
+            fig = f(*args, **kwargs)
+        for text in fig.findobj(Text):  # any other text from an input: NUL, ESC, overrides as escapes
+            shown = text.get_text()
+            if not shown.isprintable():
+                text.set_text("".join(c if c in "\n " or c.isprintable() else printable(c) for c in shown))
+        return fig
 
     return wrapper  # type: ignore[return-value]
 

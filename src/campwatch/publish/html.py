@@ -28,6 +28,7 @@ from campwatch.classes import CLASSES, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
 from campwatch.io.output import OutputSet
 from campwatch.io.recorded import recorded_path
+from campwatch.io.text import printable
 from campwatch.progress import start
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
 from campwatch.publish.views import ANALYST_CLASSES, ChangeView, view_from_report, view_from_series
@@ -164,7 +165,8 @@ def report_html(
         The folder of ``doc`` on disk, which its relative paths are from, when it is not
         ``folder`` (``campwatch figures --out`` elsewhere).
     """
-    env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]),
+                      finalize=_shown)
     aoi = view.aoi
     if aoi is not None:
         c = aoi.geometry.centroid
@@ -217,6 +219,15 @@ def report_html(
         report_date=(report_date or dt.datetime.now(dt.timezone.utc).date()).isoformat(),
         dates=f"{view.before.date.isoformat()} to {view.after.date.isoformat()}",
     )
+
+
+def _shown(value: Any) -> Any:
+    """Every value the page shows, its control and format characters (NUL, ESC, a right-to-left override)
+    written as escapes (:func:`campwatch.io.text.printable`); newlines and tabs stay (the parameters' layout).
+    Markup is escaped after this, by the template's autoescape."""
+    if isinstance(value, str) and not value.isprintable():
+        return "".join(c if c in "\n\t " or c.isprintable() else printable(c) for c in value)
+    return value
 
 
 def _relative(path: Any, folder: str | Path | None, doc_folder: str | Path | None = None) -> str:
