@@ -76,6 +76,11 @@ def test_tracked_features():
                                                                      [129.8, 41.85], [129.8, 41.8]]]),
          "Self-intersection"),
         (lambda d: d.update(crs={"type": "name", "properties": {"name": "EPSG:32652"}}), "must be in WGS84"),
+        # "4326" somewhere in it is not WGS84 (issue 26, 6)
+        (lambda d: d.update(crs={"type": "name", "properties": {"name": "EPSG:43260"}}), "must be in WGS84"),
+        (lambda d: d.update(crs={"type": "name", "properties": {"name": "EPSG:32652", "note": "not 4326"}}),
+         "must be in WGS84"),
+        (lambda d: d.update(crs={"type": "link", "properties": {"href": "http://x/4326"}}), "must be in WGS84"),
     ],
 )
 def test_invalid_aoi_messages(mutate, message, aoi_file):
@@ -126,3 +131,11 @@ def test_any_input_gives_an_aoi_or_an_aoi_error(geometry, props):
         assert isinstance(exc, AOIError)
     else:
         assert aoi.geometry.is_valid and aoi.geometry.area > 0 and aoi.name
+
+
+@pytest.mark.parametrize("name", ["urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326",
+                                  "OGC:CRS84"])
+def test_an_old_style_crs_member_naming_wgs84_is_taken(name, aoi_file):
+    doc = aoi_doc()
+    doc["crs"] = {"type": "name", "properties": {"name": name}}
+    assert read_aoi(aoi_file(doc)).name == "Test AOI"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,20 @@ def read_aoi(path: str | Path) -> AOI:
     return dataclasses.replace(parse_aoi(data, source=str(path)), path=str(path.resolve()))
 
 
+#: The names of WGS84 longitude/latitude an old-style GeoJSON ``crs`` member may give (GeoJSON 2008).
+_WGS84_NAMES = re.compile(r"(urn:ogc:def:crs:(OGC:1\.3:CRS84|OGC::CRS84|EPSG:(\d*\.?\d*)?:4326)|EPSG:4326|OGC:CRS84|CRS84)",
+                          re.IGNORECASE)
+
+
+def _names_wgs84(crs: Any) -> bool:
+    """Whether a GeoJSON ``crs`` member names WGS84 longitude/latitude: its ``name`` is one of those
+    names, whole (not a text that holds "4326" somewhere, such as EPSG:43260)."""
+    if not isinstance(crs, dict) or crs.get("type") != "name" or not isinstance(crs.get("properties"), dict):
+        return False
+    name = crs["properties"].get("name")
+    return isinstance(name, str) and _WGS84_NAMES.fullmatch(name.strip()) is not None
+
+
 def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
     """Validate a parsed GeoJSON object as an AOI (see :func:`read_aoi`)."""
     where = f"AOI file {source}"
@@ -151,7 +166,7 @@ def parse_aoi(data: Any, *, source: str = "<AOI>") -> AOI:
     if not isinstance(features, list) or not features:
         raise AOIError(f"{where}: 'features' must be a non-empty list")
     crs = data.get("crs")
-    if crs is not None and "4326" not in json.dumps(crs) and "CRS84" not in json.dumps(crs):
+    if crs is not None and not _names_wgs84(crs):
         raise AOIError(
             f"{where}: declares crs {json.dumps(crs)}; AOI files must be in WGS84 "
             "longitude/latitude (RFC 7946)"
