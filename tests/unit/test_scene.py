@@ -132,3 +132,30 @@ def test_any_pair_metadata_detects_or_raises_campwatch_error(tmp_path_factory, c
     else:
         assert result.classes.shape == result.before.shape
         event("detected")
+
+
+def test_a_local_or_engineering_crs_is_refused_up_front(tmp_path):
+    """A site grid has no longitude and latitude (issue 26, 6): exit 2 before any work, not exit 1 at the map."""
+    import numpy as np
+    import rasterio
+    from click.testing import CliRunner
+    from rasterio.crs import CRS as RioCRS
+    from rasterio.transform import from_origin
+
+    from campwatch.cli.main import cli
+    from campwatch.errors import SceneError
+    from campwatch.io.scene import scene_info
+
+    wkt = 'LOCAL_CS["site grid",LOCAL_DATUM["site",0],UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]'
+    paths = []
+    for date in ("2020-01-01", "2020-06-01"):
+        path = tmp_path / f"site_{date}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8",
+                           crs=RioCRS.from_wkt(wkt), transform=from_origin(1000, 2000, 0.5, 0.5)) as ds:
+            ds.write(np.random.default_rng(1).integers(50, 200, (3, 64, 64)).astype("uint8"))
+        paths.append(path)
+    with pytest.raises(SceneError, match="is a local or engineering one, not placed on the globe"):
+        scene_info(paths[0])
+    res = CliRunner().invoke(cli, ["detect", str(paths[0]), str(paths[1]), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "local or engineering" in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import rasterio
 from affine import Affine
+from pyproj import CRS as PyprojCRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -346,6 +348,27 @@ def scene_files(path: str | Path) -> list[Path]:
     return open_delivery(path).files
 
 
+def _check_on_the_globe(path: Any, crs: Any) -> None:
+    """Refuse a CRS that cannot be placed on the globe: a local or engineering CRS (a site grid) has no
+    longitude and latitude, which every report gives.
+
+    Raises
+    ------
+    SceneError
+        Naming the file and the CRS.
+    """
+    try:
+        c = PyprojCRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+        ok = (c.is_projected or c.is_geographic) and not c.is_engineering
+    except (PyprojCRSError, ValueError):
+        ok = False
+    if not ok:
+        name = getattr(crs, "to_string", lambda: str(crs))()
+        raise SceneError(f"{path}: its CRS ({printable(name)[:80]}) is a local or engineering one, not placed on the "
+                         "globe; campwatch gives every change in longitude and latitude: give the image a geographic "
+                         "or projected CRS (gdal_edit.py -a_srs EPSG:...)")
+
+
 def _date_of(path: Path, delivery: Delivery, *, dated: bool) -> tuple[dt.date, tuple[str, ...]]:
     """A scene's date and notes: the delivery's metadata wins over the name; a disagreement is noted.
 
@@ -499,6 +522,7 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
                 f"{path}: has no coordinate reference system; campwatch needs georeferenced "
                 "GeoTIFFs (assign one with gdal_edit.py -a_srs or rio edit-info --crs)"
             )
+        _check_on_the_globe(path, ds.crs)
         if ds.transform.is_identity:
             raise SceneError(
                 f"{path}: has no geotransform (where its pixels lie); campwatch needs georeferenced GeoTIFFs: "
