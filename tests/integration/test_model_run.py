@@ -176,3 +176,28 @@ def test_a_model_that_sees_change_everywhere_the_pixels_did_not_change_is_refuse
     assert "not an answer campwatch can back" in res.stderr
     assert not out.exists()
 
+
+
+def test_a_model_of_a_fixed_input_size_other_than_its_tiles_is_exit_2(pair, tmp_path):
+    """A graph whose input is fixed at 32 x 32 px, with a card that cuts 64 px tiles (issue 26, 6)."""
+    import onnx
+    from conftest import MODEL_CARD
+    from onnx import TensorProto, helper
+
+    shape = [1, 3, 32, 32]
+    graph = helper.make_graph(
+        [helper.make_node("Sub", ["a", "b"], ["d"]), helper.make_node("Abs", ["d"], ["ad"]),
+         helper.make_node("ReduceMean", ["ad"], ["m"], axes=[1], keepdims=1), helper.make_node("Sigmoid", ["m"], ["p"])],
+        "fixed", [helper.make_tensor_value_info("a", TensorProto.FLOAT, shape),
+                  helper.make_tensor_value_info("b", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, 32, 32])])
+    path = tmp_path / "fixed.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    path.with_suffix(".json").write_text(json.dumps(MODEL_CARD), encoding="utf-8")
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "model test difference (fixed.onnx): onnxruntime cannot run it on a tile of 64 x 64 px" in res.stderr
+    assert "a model with a fixed input size needs tile_px of that size in its card" in res.stderr
+    assert not out.exists()

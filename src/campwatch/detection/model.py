@@ -416,7 +416,15 @@ class ChangeModel:
 
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         card = self.card
-        (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
+        try:
+            (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
+        except Exception as exc:  # onnxruntime's own kinds (InvalidArgument, Fail, ...) of a graph that cannot run
+            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+                raise
+            shapes = [tuple(i.shape) for i in self.session.get_inputs()]
+            raise ModelError(f"model {card.name} ({self.path.name}): onnxruntime cannot run it on a tile of "
+                             f"{a.shape[1]} x {a.shape[2]} px (its inputs are {shapes}): {str(exc)[:300]}; a model "
+                             "with a fixed input size needs tile_px of that size in its card") from None
         out = np.asarray(p, dtype="float32")
         if out.size != a.shape[1] * a.shape[2]:
             raise ModelError(f"model {card.name} ({self.path.name}): gave {out.size:,} values ({tuple(out.shape)}) "
