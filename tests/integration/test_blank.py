@@ -91,3 +91,36 @@ def test_real_variation_is_never_blank():
     from conftest import array_scene
 
     assert not blank_pixels(array_scene(flat)).any()
+
+
+def _as_reflectance(tmp_path, source, name, *, constant: float | None = None):
+    """``source`` as float32 surface reflectance from 0.005 to 0.1 (as some providers deliver it)."""
+    with rasterio.open(source) as src:
+        data, profile = src.read().astype("float32"), src.profile | {"dtype": "float32", "nodata": None}
+    lo, hi = np.percentile(data, [1, 99])
+    data = 0.005 + 0.095 * np.clip((data - lo) / (hi - lo), 0, 1)
+    if constant is not None:
+        data[:] = constant
+    path = tmp_path / name
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data.astype("float32"))
+    return path
+
+
+def test_float_reflectance_is_judged_on_its_own_scale(tmp_path):
+    """Reflectance of 0.005 to 0.1 varies by far less than 1 DN (issue 26, 6): it is data, not blank; a
+    constant float image still is blank."""
+    from campwatch.detection.blank import blank_pixels
+    from campwatch.io.scene import read_scene
+
+    before = _as_reflectance(tmp_path, BEFORE, "camp25_2015-04-18.tif")
+    after = _as_reflectance(tmp_path, SAMPLE / "camp25" / "camp25_2015-09-26.tif", "camp25_2015-09-26.tif")
+    assert not blank_pixels(read_scene(before)).any()
+    result = detect(before, after, aoi=__import__("campwatch.io.aoi", fromlist=["read_aoi"]).read_aoi(
+        AOIS / "camp25.geojson"))
+    assert sum(1 for r in result.regions if r.change_class == "structure_new") >= 1  # the sample's new structures
+    flat = _as_reflectance(tmp_path, SAMPLE / "camp25" / "camp25_2016-05-14.tif", "camp25_2016-05-14.tif",
+                           constant=0.04)
+    assert blank_pixels(read_scene(flat)).all()
+    with pytest.raises(InputError, match="carries no information"):
+        detect(before, flat)

@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from campwatch.io.scene import Scene
 
-__all__ = ["blank_pixels", "BLANK_WINDOW_M", "BLANK_MIN_PX", "BLANK_TOLERANCE"]
+__all__ = ["blank_pixels", "BLANK_WINDOW_M", "BLANK_MIN_PX", "BLANK_TOLERANCE", "BLANK_FLOAT_FRACTION"]
 
 #: The window over which a date must vary, in metres, and at least this many pixels.
 BLANK_WINDOW_M = 10.0
@@ -23,10 +23,26 @@ BLANK_MIN_PX = 16
 
 #: The largest range of values (DN) in every band of a window that still counts as constant.
 BLANK_TOLERANCE = 1.0
+#: For an image of floating-point values (reflectance from 0.005 to 0.1, say), where 1 DN means
+#: nothing: this share of the band's own spread (its 1st to 99th percentile over valid pixels).
+BLANK_FLOAT_FRACTION = 1e-3
+
+
+def _tolerance(scene: Scene, band: np.ndarray) -> float:
+    """The range under which a window of ``band`` is constant: 1 DN for integers, else a thousandth of its spread."""
+    if not np.issubdtype(np.dtype(scene.dtype), np.floating):
+        return BLANK_TOLERANCE
+    values = band[scene.valid]
+    if values.size == 0:
+        return 0.0
+    values = values[:: max(1, values.size // 1_000_000)]  # an even sample: two percentiles need no more
+    low, high = np.percentile(values, [1.0, 99.0])
+    return float(BLANK_FLOAT_FRACTION * (high - low))
 
 
 def blank_pixels(scene: Scene) -> np.ndarray:
-    """The valid pixels of ``scene`` that lie in a window constant in every band (to 1 DN).
+    """The valid pixels of ``scene`` that lie in a window constant in every band (to 1 DN; for
+    floating-point data, to a thousandth of each band's spread).
 
     Parameters
     ----------
@@ -46,7 +62,7 @@ def blank_pixels(scene: Scene) -> np.ndarray:
     win = max(BLANK_MIN_PX, int(math.ceil(BLANK_WINDOW_M / px)))
     constant: np.ndarray | None = None
     for band in scene.data:
-        flat = (ndimage.maximum_filter(band, win) - ndimage.minimum_filter(band, win)) <= BLANK_TOLERANCE
+        flat = (ndimage.maximum_filter(band, win) - ndimage.minimum_filter(band, win)) <= _tolerance(scene, band)
         constant = flat if constant is None else constant & flat
         if not constant.any():
             return np.zeros(scene.shape, dtype=bool)
