@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from campwatch.cli.main import cli
 from campwatch.errors import InputError
+from campwatch.io.aoi import read_aoi
 from campwatch.run import detect
 
 BEFORE = SAMPLE / "camp25" / "camp25_2015-04-18.tif"
@@ -116,8 +117,7 @@ def test_float_reflectance_is_judged_on_its_own_scale(tmp_path):
     before = _as_reflectance(tmp_path, BEFORE, "camp25_2015-04-18.tif")
     after = _as_reflectance(tmp_path, SAMPLE / "camp25" / "camp25_2015-09-26.tif", "camp25_2015-09-26.tif")
     assert not blank_pixels(read_scene(before)).any()
-    result = detect(before, after, aoi=__import__("campwatch.io.aoi", fromlist=["read_aoi"]).read_aoi(
-        AOIS / "camp25.geojson"))
+    result = detect(before, after, aoi=read_aoi(AOIS / "camp25.geojson"))
     assert sum(1 for r in result.regions if r.change_class == "structure_new") >= 1  # the sample's new structures
     flat = _as_reflectance(tmp_path, SAMPLE / "camp25" / "camp25_2016-05-14.tif", "camp25_2016-05-14.tif",
                            constant=0.04)

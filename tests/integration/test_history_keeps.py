@@ -218,9 +218,8 @@ def test_a_history_holding_sql_of_its_own_is_refused_before_any_runs(tmp_path, n
     assert _sha(path) == digest
     assert not (tmp_path / "checks").exists() or not any(
         p.suffix != ".lock" for p in (tmp_path / "checks").rglob("*"))
-    for command in (["review", str(path)],):
-        res = CliRunner().invoke(cli, command)
-        assert res.exit_code == 2 and f"'{name}'" in res.output
+    res = CliRunner().invoke(cli, ["review", str(path)])
+    assert res.exit_code == 2 and f"'{name}'" in res.output
     assert _sha(path) == digest
 
 

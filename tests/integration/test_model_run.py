@@ -122,6 +122,15 @@ def test_models_lists_the_folder_and_says_what_is_wrong(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "odd: NOT USABLE" in res.output and "no card" in res.output
 
 
+def _refused(before, after, model, tmp_path) -> str:
+    """detect with ``model``: exit 2 and nothing written; what it said on stderr."""
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
+    assert res.exit_code == 2, res.output
+    assert not out.exists()
+    return res.stderr
+
+
 def _constant_model(path, *, value: float, scale: float = 0.0, nan: bool = False):
     """A model whose output is ``scale * mean|a - b| + value`` (NaN where ``nan``): no probability, or one that
     says "change" wherever it is asked."""
@@ -159,22 +168,14 @@ def test_a_model_output_that_is_no_probability_is_refused(pair, tmp_path, value,
     """A model's output is not trusted whatever it says (issue 26, 3): exit 2, named, nothing written."""
     before, after = pair(BUILDINGS, BUILDINGS + [NEW])
     model = _constant_model(tmp_path / "bad.onnx", value=value, nan=nan)
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
-    assert res.exit_code == 2, res.output
-    assert "model test difference (bad.onnx): " + message in res.stderr
-    assert not out.exists()
+    assert "model test difference (bad.onnx): " + message in _refused(before, after, model, tmp_path)
 
 
 def test_a_model_that_sees_change_everywhere_the_pixels_did_not_change_is_refused(pair, tmp_path):
     before, after = pair(BUILDINGS, BUILDINGS)  # the same place, no change: other noise only
-    model = _constant_model(tmp_path / "everywhere.onnx", value=0.99)
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(model)])
-    assert res.exit_code == 2, res.output
-    assert "model test difference: sees change on 100% of the usable pixels, where the pixels changed on" in res.stderr
-    assert "not an answer campwatch can back" in res.stderr
-    assert not out.exists()
+    said = _refused(before, after, _constant_model(tmp_path / "everywhere.onnx", value=0.99), tmp_path)
+    assert "model test difference: sees change on 100% of the usable pixels, where the pixels changed on" in said
+    assert "not an answer campwatch can back" in said
 
 
 
@@ -194,10 +195,6 @@ def test_a_model_of_a_fixed_input_size_other_than_its_tiles_is_exit_2(pair, tmp_
     path = tmp_path / "fixed.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
     path.with_suffix(".json").write_text(json.dumps(MODEL_CARD), encoding="utf-8")
-    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--model", str(path)])
-    assert res.exit_code == 2, res.output
-    assert "model test difference (fixed.onnx): onnxruntime cannot run it on a tile of 64 x 64 px" in res.stderr
-    assert "a model with a fixed input size needs tile_px of that size in its card" in res.stderr
-    assert not out.exists()
+    said = _refused(*pair(BUILDINGS, BUILDINGS + [NEW]), path, tmp_path)
+    assert "model test difference (fixed.onnx): onnxruntime cannot run it on a tile of 64 x 64 px" in said
+    assert "a model with a fixed input size needs tile_px of that size in its card" in said

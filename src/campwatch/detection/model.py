@@ -418,9 +418,9 @@ class ChangeModel:
         card = self.card
         try:
             (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
+        except MemoryError:
+            raise
         except Exception as exc:  # onnxruntime's own kinds (InvalidArgument, Fail, ...) of a graph that cannot run
-            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                raise
             shapes = [tuple(i.shape) for i in self.session.get_inputs()]
             raise ModelError(f"model {card.name} ({self.path.name}): onnxruntime cannot run it on a tile of "
                              f"{a.shape[1]} x {a.shape[2]} px (its inputs are {shapes}): {str(exc)[:300]}; a model "
