@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS as RioCRS
+from rasterio.enums import ColorInterp
 from scipy import ndimage
 
 from campwatch.io.scene import Scene, SceneInfo
@@ -38,8 +39,9 @@ def write_tif(
     nodata: float | None = 0,
     tags: dict[str, str] | None = None,
     descriptions: tuple[str, ...] | None = BANDS,
+    colorinterp: tuple[str, ...] | None = None,
 ) -> Path:
-    """Write (B, M, N) ``data`` as a GeoTIFF."""
+    """Write (B, M, N) ``data`` as a GeoTIFF (``colorinterp``: rasterio ``ColorInterp`` names, one a band)."""
     profile: dict[str, Any] = {
         "driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
         "dtype": data.dtype.name, "transform": transform, "nodata": nodata,
@@ -53,6 +55,8 @@ def write_tif(
                 dst.set_band_description(i, d)
         if tags:
             dst.update_tags(**tags)
+        if colorinterp:
+            dst.colorinterp = [ColorInterp[c] for c in colorinterp]
     return path
 
 

@@ -67,3 +67,29 @@ def test_band_names_given_by_the_user(tmp_path: Path):
         assert res.exit_code == 2, res.output
         assert message in res.output
         assert not (tmp_path / "bad").exists()
+
+
+def test_bands_named_by_colour_interpretation_are_matched_by_name(tmp_path: Path):
+    """The later file holds the earlier's own pixels stored red, green, blue, nir and says so by colour
+    interpretation only: compared by name, nothing changed. Leave nir unnamed and the pair is refused."""
+    data = camp_scene(7, buildings=BUILDINGS, noise_seed=1)
+    before = write_tif(tmp_path / "a_2020-05-01.tif", data)
+    stored = data[[2, 1, 0, 3]]
+    named = write_tif(tmp_path / "b_2020-09-01.tif", stored, descriptions=None,
+                      colorinterp=("red", "green", "blue", "nir"))
+    result = detect(before, named)
+    assert result.after.band_names == ("blue", "green", "red", "nir")
+    assert [r.change_class for r in result.regions] == []
+    unnamed = write_tif(tmp_path / "c_2020-09-01.tif", stored, descriptions=None,
+                        colorinterp=("red", "green", "blue", "undefined"))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(unnamed), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "cannot all be matched by name: c_2020-09-01.tif's band 4 has no name" in res.output
+    assert "name each of its 4 bands, in their order in the file, with --after-bands" in res.output
+    assert not out.exists()
+    # Named by the user, the same file is compared by name, and nothing changed.
+    res = CliRunner().invoke(cli, ["detect", str(before), str(unnamed), "--out", str(out),
+                                   "--after-bands", "red,green,blue,nir"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "report.geojson").read_text())["features"] == []

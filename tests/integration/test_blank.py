@@ -24,7 +24,7 @@ NAMED = ("structure", "tower", "fence")
 def _after(tmp_path, fill, *, part: slice | None = None, name: str = "camp25_2018-03-30.tif"):
     """The sample's last date with all of it, or the rows ``part``, replaced by ``fill``; no nodata tag."""
     with rasterio.open(SAMPLE / "camp25" / "camp25_2018-03-30.tif") as src:
-        data, profile = src.read(), src.profile | {"nodata": None}
+        data, profile, names = src.read(), src.profile | {"nodata": None}, src.descriptions
     if part is None:
         data[:] = fill
     else:
@@ -32,6 +32,7 @@ def _after(tmp_path, fill, *, part: slice | None = None, name: str = "camp25_201
     path = tmp_path / name
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
+        dst.descriptions = names
     return path
 
 

@@ -65,7 +65,7 @@ def _no_outputs(out: Path) -> bool:
         ("truncated", "not a readable raster"),
         ("other_crs", "does not overlap"),
         ("far_away", "does not overlap"),
-        ("other_bands", "different band counts"),
+        ("other_bands", "cannot all be matched by name"),
         ("no_crs", "has no coordinate reference system"),
         ("no_date", "cannot tell the acquisition date"),
         ("aoi_outside", "lies outside"),

@@ -31,7 +31,16 @@ from rasterio.windows import Window, from_bounds
 from campwatch.errors import AOIError, GridMismatchError, InputError, SceneError
 from campwatch.io.aoi import AOI
 from campwatch.io.masks import UserMask
-from campwatch.io.scene import Scene, SceneInfo, read_scene, read_scene_onto, scene_info, scene_info_undated
+from campwatch.io.scene import (
+    IGNORED,
+    NOT_COMPARED,
+    Scene,
+    SceneInfo,
+    read_scene,
+    read_scene_onto,
+    scene_info,
+    scene_info_undated,
+)
 
 __all__ = ["PairRequest", "pixel_size_m", "PairInfo", "pair_info", "read_pair", "check_overlap", "aoi_window", "same_grid",
            "band_order", "ReducedPair", "read_reduced_pair", "OVERVIEW_PX", "Dates", "BandNames"]
@@ -220,35 +229,73 @@ def same_grid(before: SceneInfo, after: SceneInfo) -> bool:
 def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tuple[int, ...], list[str]]:
     """1-based band indexes to read from each scene so that their bands match, and notes.
 
-    Bands named in both files (from descriptions or colour interpretation) are matched by
-    name, in the earlier file's order; unnamed bands by position.
+    A band is named by its description, or else by its colour interpretation (or by the
+    user). Bands are compared only with the band of the same name: named in both files,
+    they are matched by name, in the earlier file's order. Bands are taken by position
+    only when neither file names any, or when both name the same bands in the same
+    places. An alpha band, and a band the user said to ignore, is never compared.
 
     Raises
     ------
     GridMismatchError
-        When the files share no named band, or unnamed bands differ in number.
+        When the files share no named band, when unnamed bands differ in number, or when
+        one file names bands the other leaves unnamed (they cannot all be matched).
     """
     notes: list[str] = []
-    if all(before.band_names) and all(after.band_names):
-        common = [n for n in before.band_names if n in after.band_names]
-        if not common:
+    keep_b = [i for i, n in enumerate(before.band_names) if n not in NOT_COMPARED]
+    keep_a = [i for i, n in enumerate(after.band_names) if n not in NOT_COMPARED]
+    for info, keep in ((before, keep_b), (after, keep_a)):
+        if not keep:
+            raise GridMismatchError(f"{info.path}: none of its bands is compared ({_names(info.band_names)})")
+        if len(keep) < info.count:
+            left = [f"{i + 1} ({n})" for i, n in enumerate(info.band_names) if i not in keep]
+            notes.append(f"{info.path.name}: band {', '.join(left)} not compared (an alpha band is the image's mask)")
+    names_b = [before.band_names[i] for i in keep_b]
+    names_a = [after.band_names[i] for i in keep_a]
+    if names_b == names_a or not any(names_b + names_a):
+        if len(keep_b) != len(keep_a):
             raise GridMismatchError(
-                f"{before.path} and {after.path} share no band ({', '.join(map(str, before.band_names))} vs "
-                f"{', '.join(map(str, after.band_names))})"
+                f"{before.path} and {after.path} have different band counts ({len(keep_b)} vs {len(keep_a)}) "
+                "and no band names to match them by; name the bands (--before-bands, --after-bands, "
+                "descriptions or colour interpretation) or give the same bands"
             )
-        idx_b = tuple(before.band_names.index(n) + 1 for n in common)
-        idx_a = tuple(after.band_names.index(n) + 1 for n in common)
-        if len(common) < max(before.count, after.count):
-            notes.append(f"only the bands both images have are compared: {', '.join(map(str, common))}")
-        elif idx_a != idx_b:
-            notes.append(f"{after.path.name}: bands reordered by name to match {before.path.name}")
-        return idx_b, idx_a, notes
-    if before.count != after.count:
+        return tuple(i + 1 for i in keep_b), tuple(i + 1 for i in keep_a), notes
+    if not (all(names_b) and all(names_a)):
+        raise GridMismatchError(_unmatched(before, keep_b, after, keep_a))
+    common = [n for n in names_b if n in names_a]
+    if not common:
         raise GridMismatchError(
-            f"{before.path} and {after.path} have different band counts ({before.count} vs {after.count}) "
-            "and no band names to match them by; name the bands (descriptions) or give the same bands"
+            f"{before.path} and {after.path} share no band ({_names(before.band_names)} vs "
+            f"{_names(after.band_names)})"
         )
-    return tuple(range(1, before.count + 1)), tuple(range(1, after.count + 1)), notes
+    idx_b = tuple(before.band_names.index(n) + 1 for n in common)
+    idx_a = tuple(after.band_names.index(n) + 1 for n in common)
+    if len(common) < max(len(keep_b), len(keep_a)):
+        notes.append(f"only the bands both images have are compared: {', '.join(map(str, common))}")
+    elif idx_a != idx_b:
+        notes.append(f"{after.path.name}: bands reordered by name to match {before.path.name}")
+    return idx_b, idx_a, notes
+
+
+def _unmatched(before: SceneInfo, keep_b: list[int], after: SceneInfo, keep_a: list[int]) -> str:
+    """Why the bands of a pair where one file leaves bands unnamed that the other names cannot be compared."""
+    side, info, keep = (("--after-bands", after, keep_a) if any(after.band_names[i] is None for i in keep_a)
+                        else ("--before-bands", before, keep_b))
+    unnamed = [i + 1 for i in keep if info.band_names[i] is None]
+    if len(unnamed) == info.count:
+        what = f"{info.path.name} names none of its bands"
+    else:
+        what = (f"{info.path.name}'s band {', '.join(map(str, unnamed))} {'has' if len(unnamed) == 1 else 'have'} "
+                "no name (no description or colour interpretation)")
+    return (f"the bands of {before.path.name} ({_names(before.band_names)}) and {after.path.name} "
+            f"({_names(after.band_names)}) cannot all be matched by name: {what}, and campwatch never compares "
+            f"bands by position when a file names them; name each of its {info.count} bands, in their order in "
+            f"the file, with {side} (blue, green, red, nir, pan, coastal, rededge, or - to ignore one)")
+
+
+def _names(names: tuple[str | None, ...]) -> str:
+    """A file's band names as the user reads them: ``blue, green, red, (unnamed)``."""
+    return ", ".join(n or "(unnamed)" for n in names)
 
 
 def aoi_window(info: SceneInfo, aoi: AOI | None) -> Window:
@@ -334,7 +381,7 @@ def _dated_info(path: str | Path, date: dt.date | None, bands: tuple[str | None,
         if len(bands) != info.count:
             raise InputError(f"{path}: {len(bands)} band names given ({', '.join(n or '-' for n in bands)}) "
                              f"for {info.count} bands; give one name (or -) per band, in order")
-        info = dataclasses.replace(info, band_names=tuple(bands))
+        info = dataclasses.replace(info, band_names=tuple(IGNORED if n is None else n for n in bands))
     return info
 
 

@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit", "check_local", "check_inside", "check_size", "open_raster", "MAX_BANDS", "MAX_SIDE_PX"]
+           "imagery_credit", "check_local", "check_inside", "check_size", "open_raster", "MAX_BANDS", "MAX_SIDE_PX",
+           "ALPHA", "IGNORED", "NOT_COMPARED"]
 
 #: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
 _ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
@@ -51,7 +52,20 @@ _COLOR_NAMES = {
     ColorInterp.green: "green",
     ColorInterp.red: "red",
     ColorInterp.gray: "pan",
+    # GDAL 3.10's colour interpretations of the bands beyond colour.
+    ColorInterp.pan: "pan",
+    ColorInterp.coastal: "coastal",
+    ColorInterp.rededge: "rededge",
+    ColorInterp.nir: "nir",
+    ColorInterp.alpha: "alpha",
 }
+
+#: The name of a band that marks where the image is (its alpha band): a mask, never compared.
+ALPHA = "alpha"
+#: The name of a band the user said to ignore (``-`` in ``--before-bands``): never compared.
+IGNORED = "-"
+#: Bands that are read but never compared with the other date's.
+NOT_COMPARED = frozenset({ALPHA, IGNORED})
 _BAND_ALIASES = {
     "b": "blue", "blue": "blue", "coastal": "coastal",
     "g": "green", "green": "green",
@@ -282,12 +296,13 @@ def band_names_of(ds: Any) -> tuple[str | None, ...]:
         name = _BAND_ALIASES.get(desc)
         if name is None:
             name = _COLOR_NAMES.get(interps[i])
-            if name == "pan" and ds.count > 1:
+            if interps[i] == ColorInterp.gray and ds.count > 1:
                 name = None  # GDAL calls the first band of any plain multi-band file gray
         names.append(name)
-    if len(set(n for n in names if n)) != len([n for n in names if n]):
-        return tuple(None for _ in names)  # duplicated names: trust none
-    if not any(names):
+    named = [n for n in names if n and n != ALPHA]
+    if len(set(named)) != len(named):
+        return tuple(ALPHA if n == ALPHA else None for n in names)  # duplicated names: trust none
+    if not any(n and n != ALPHA for n in names):
         return imd_band_names(ds) or tuple(names)  # a Maxar image names its bands in its .IMD
     return tuple(names)
 
