@@ -13,7 +13,7 @@ from typing import Any
 from campwatch.errors import ConfigError
 
 __all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
-           "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference"]
+           "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference", "ADDED_PARAMETERS"]
 
 THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
@@ -34,6 +34,11 @@ MAX_BLOCK_SIZE_PX = 4096
 MIN_REGION_PX = 4
 #: The finest pixel size campwatch takes, in metres.
 MIN_PIXEL_SIZE_M = 0.05
+
+
+#: Parameters added after reports were first written, each with the value that does what was done
+#: before it existed: a report whose parameters lack one is re-run with it (``verify``).
+ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0}
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class DetectConfig:
         pixels that got brighter (gain) or darker (loss). ``None`` (default): automatic.
     noise_k : float
         Multiplier of the noise sigma for the ``"noise"`` threshold (default 4).
+    noise_floor_k : float
+        An automatic threshold is never under this many times the pixels' own noise (the
+        sensor and encoding noise of both images, measured in each image alone), so that
+        a pair that differs only by re-encoding (8 and 16 bits, JPEG) or sensor noise
+        claims no change (default 3). In real pairs the scene's differences are many times
+        that noise, and the floor lies far under the threshold chosen. 0 disables it.
     hysteresis_ratio : float
         Pixels above ``ratio * threshold`` join a region that has a pixel above the
         threshold (default 0.5). 1 disables hysteresis.
@@ -225,6 +236,7 @@ class DetectConfig:
     gain_threshold: float | None = None
     loss_threshold: float | None = None
     noise_k: float = 4.0
+    noise_floor_k: float = 3.0
     hysteresis_ratio: float = 0.7
     opening_radius_m: float = 1.0
     min_area_m2: float = 25.0

@@ -10,7 +10,7 @@ from skimage.filters import threshold_otsu
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
 
-__all__ = ["Thresholds", "choose_thresholds", "noise_threshold"]
+__all__ = ["Thresholds", "choose_thresholds", "noise_floor", "noise_threshold"]
 
 
 @dataclass(frozen=True)
@@ -20,10 +20,31 @@ class Thresholds:
     gain: float
     loss: float
     method: str
+    #: The least an automatic threshold may be (:func:`noise_floor`); 0 when not measured.
+    floor: float = 0.0
 
     def to_dict(self) -> dict[str, float | str]:
         """For the report."""
-        return {"gain": round(self.gain, 4), "loss": round(self.loss, 4), "method": self.method}
+        out: dict[str, float | str] = {"gain": round(self.gain, 4), "loss": round(self.loss, 4), "method": self.method}
+        if self.floor:
+            out["floor"] = round(self.floor, 4)
+        return out
+
+
+def noise_floor(measures: ChangeMeasures, config: DetectConfig) -> float:
+    """The least an automatic threshold may be: ``noise_floor_k`` times the pixels' own noise, in the
+    units of the magnitude (noise sigmas of the difference).
+
+    Where nothing changed, the difference of two images is their pixels' own noise (sensor,
+    quantisation, compression: ``measures.pixel_noise``). Otsu's threshold of a difference that
+    is only that noise splits the noise itself; no threshold at or above ``noise_floor_k`` times
+    that noise can be crossed by it. In a real pair the scene's differences are many times the
+    pixels' noise and the floor lies far below the threshold chosen.
+    """
+    ratios = [n / s for n, s in zip(measures.pixel_noise, measures.sigma, strict=False) if s > 0]
+    if not ratios:
+        return 0.0
+    return config.noise_floor_k * float(np.sqrt(np.mean(np.square(ratios))))
 
 
 def noise_threshold(values: np.ndarray, *, k: float = 4.0) -> float:
@@ -57,8 +78,8 @@ def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresho
 
     Gain pixels are those whose mean standardised difference is positive (brighter),
     loss pixels the others. The noise threshold is taken over ``measures.noise_reference``
-    (pixels that should not have changed). A threshold given in ``config`` overrides the
-    automatic one.
+    (pixels that should not have changed). An automatic threshold is never under
+    :func:`noise_floor`. A threshold given in ``config`` overrides the automatic one.
     """
     valid = measures.valid
     mag = measures.magnitude[valid]
@@ -68,13 +89,15 @@ def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresho
         noise = mag
     gain = config.gain_threshold
     loss = config.loss_threshold
+    floor = noise_floor(measures, config)
     if gain is None:
-        gain = _one(mag[brighter], noise, config)
+        gain = max(_one(mag[brighter], noise, config), floor)
     if loss is None:
-        loss = _one(mag[~brighter], noise, config)
+        loss = max(_one(mag[~brighter], noise, config), floor)
     manual = config.gain_threshold is not None or config.loss_threshold is not None
     return Thresholds(
         gain=float(gain),
         loss=float(loss),
         method=config.threshold_method + ("+manual" if manual else ""),
+        floor=floor,
     )
