@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
            "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
            "imagery_credit", "check_local", "check_inside", "check_size", "open_raster", "MAX_BANDS", "MAX_SIDE_PX",
-           "ALPHA", "IGNORED", "NOT_COMPARED"]
+           "ALPHA", "IGNORED", "NOT_COMPARED", "file_window"]
 
 #: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
 _ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
@@ -103,6 +103,9 @@ class SceneInfo:
     kind: str = "image"
     #: What reading the metadata found worth telling (a date that disagrees with the name).
     notes: tuple[str, ...] = ()
+    #: Whether the file's rows run south to north: ``transform`` is then the north-up grid its
+    #: pixels are read onto (:func:`file_window`), the same pixels in the other row order.
+    south_up: bool = False
 
     @property
     def res(self) -> tuple[float, float]:
@@ -446,6 +449,9 @@ def _date_and_notes(path: Path, delivery: Delivery) -> tuple[dt.date, tuple[str,
 
 def _mosaic_info(path: Path, tiles: Sequence[Path], *, dated: bool = True) -> SceneInfo:
     infos = [_file_info(t, date_from=path, dated=dated) for t in tiles]
+    if any(i.south_up for i in infos):
+        raise SceneError(f"{path}: tile {next(i for i in infos if i.south_up).path.name} is south-up (its rows run "
+                         "south to north); a folder's tiles must be north-up: warp them first (gdalwarp)")
     first = infos[0]
     for other in infos[1:]:
         if other.crs != first.crs or other.count != first.count or other.dtype != first.dtype:
@@ -546,12 +552,20 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
             )
         if ds.transform.b != 0 or ds.transform.d != 0:
             raise SceneError(f"{path}: rotated grids are not supported; warp it north-up first")
+        if ds.transform.a < 0:
+            raise SceneError(f"{path}: its columns run east to west (a negative pixel width); warp it north-up "
+                             "first (gdalwarp)")
+        south_up = ds.transform.e > 0
+        transform = ds.transform
+        if south_up:  # read north-up: the same pixels, the rows the other way round
+            transform = Affine(transform.a, 0, transform.c, 0, -transform.e, transform.f + transform.e * ds.height)
         date = parse_date(date_from or path, ds.tags()) if dated else dt.date.min
         return SceneInfo(
             path=path,
+            south_up=south_up,
             date=date,
             crs=ds.crs,
-            transform=ds.transform,
+            transform=transform,
             width=ds.width,
             height=ds.height,
             count=ds.count,
@@ -560,7 +574,8 @@ def _file_info(path: Path, *, date_from: Path | None = None, dated: bool = True)
             band_names=band_names_of(ds),
             credit=_credit(ds.tags()),
             rasters=(path,),
-            notes=_grid_notes(path, ds.tags()),
+            notes=_grid_notes(path, ds.tags()) + ((f"{path.name}: its rows run south to north (south-up); read "
+                                                   "north-up, the same pixels",) if south_up else ()),
         )
 
 
@@ -618,16 +633,30 @@ def read_scene(path: str | Path, *, window: Window | None = None, date: dt.date 
                      acquisition=info.acquisition)
     with open_raster(info.rasters[0]) as ds:
         try:
-            data = ds.read(window=window, out_dtype="float32")
-            mask = ds.read_masks(window=window)
+            data = ds.read(window=file_window(info, window), out_dtype="float32")
+            mask = ds.read_masks(window=file_window(info, window))
         except RasterioIOError as exc:
             raise SceneError(f"{path}: pixels cannot be read, the file may be truncated ({exc})") from exc
-        transform = ds.window_transform(window) if window is not None else ds.transform
+    transform = rasterio.windows.transform(window, info.transform) if window is not None else info.transform
+    if info.south_up:
+        data, mask = np.ascontiguousarray(data[:, ::-1]), mask[:, ::-1]
     valid = np.all(mask > 0, axis=0) & np.all(np.isfinite(data), axis=0)
     data[:, ~valid] = 0
     return Scene(data=data, valid=valid, transform=transform, crs=info.crs, date=info.date,
                  band_names=info.band_names, path=path, window=window, dtype=info.dtype, credit=info.credit,
                  acquisition=info.acquisition)
+
+
+def file_window(info: SceneInfo, window: Window | None) -> Window | None:
+    """The window of the file's own rows that holds ``window`` of the scene's (north-up) grid.
+
+    The same window, except in a south-up file, whose rows run the other way: read there, the
+    pixels are flipped top to bottom.
+    """
+    if not info.south_up:
+        return window
+    window = window if window is not None else Window(0, 0, info.width, info.height)
+    return Window(window.col_off, info.height - window.row_off - window.height, window.width, window.height)
 
 
 def read_scene_onto(

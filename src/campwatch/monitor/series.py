@@ -38,7 +38,15 @@ from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import MANIFEST, OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window, pixel_size_m
 from campwatch.io.recorded import publish_paths
-from campwatch.io.scene import IMAGE_SUFFIXES, SceneInfo, check_inside, scene_files, scene_info, sha256_file
+from campwatch.io.scene import (
+    IMAGE_SUFFIXES,
+    SceneInfo,
+    check_inside,
+    file_window,
+    scene_files,
+    scene_info,
+    sha256_file,
+)
 from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, reproject
 from campwatch.progress import start
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
@@ -132,8 +140,10 @@ def hidden_fraction(info: SceneInfo, aoi: AOI, *, max_pixels: int = 1_000_000) -
     step = max(1, int(np.ceil(np.sqrt(window.width * window.height / max_pixels))))
     shape = (max(1, int(window.height) // step), max(1, int(window.width) // step))
     with rasterio.open(info.rasters[0] if info.rasters else info.path) as ds:
-        valid = ds.dataset_mask(window=window, out_shape=shape) > 0
-        tf = window_transform(window, ds.transform) * Affine.scale(window.width / shape[1], window.height / shape[0])
+        valid = ds.dataset_mask(window=file_window(info, window), out_shape=shape) > 0
+    if info.south_up:
+        valid = valid[::-1]
+    tf = window_transform(window, info.transform) * Affine.scale(window.width / shape[1], window.height / shape[0])
     inside = geometry_mask([aoi.geometry_in(info.crs)], out_shape=shape, transform=tf, invert=True)
     n = int(inside.sum())
     if n == 0:
