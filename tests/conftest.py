@@ -180,11 +180,15 @@ MODEL_CARD: dict[str, Any] = {
 
 
 def write_model(path: Path, *, gain: float = 8.0, offset: float = 2.0, smooth: bool = False, channels: int = 3,
-                card: dict[str, Any] | None = MODEL_CARD, card_in_metadata: bool = False) -> Path:
+                card: dict[str, Any] | None = MODEL_CARD, card_in_metadata: bool = False, slow: int = 0) -> Path:
     """Write a tiny bitemporal change model: p = sigmoid(gain * mean|a - b| - offset), optionally after a
-    3 x 3 mean (so that tiles have seams to blend); and its card beside it (or in its metadata)."""
+    3 x 3 mean (so that tiles have seams to blend); and its card beside it (or in its metadata).
+
+    ``slow``: that many 2,048 x 2,048 matrix products on the way, from a value of the input (so that
+    onnxruntime cannot fold them away) and adding nothing (half a second each, or so).
+    """
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper, numpy_helper
 
     shape = [1, channels, "h", "w"]
     nodes = [helper.make_node("Sub", ["a", "b"], ["d"]), helper.make_node("Abs", ["d"], ["ad"]),
@@ -194,15 +198,27 @@ def write_model(path: Path, *, gain: float = 8.0, offset: float = 2.0, smooth: b
         nodes.append(helper.make_node("AveragePool", ["m"], ["s"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
                                       count_include_pad=0))
         last = "s"
-    nodes += [helper.make_node("Mul", [last, "gain"], ["g"]), helper.make_node("Sub", ["g", "offset"], ["z"]),
-              helper.make_node("Sigmoid", ["z"], ["p"])]
+    nodes += [helper.make_node("Mul", [last, "gain"], ["g"]), helper.make_node("Sub", ["g", "offset"], ["z"])]
+    initializer = [helper.make_tensor("gain", TensorProto.FLOAT, [], [gain]),
+                   helper.make_tensor("offset", TensorProto.FLOAT, [], [offset])]
+    if slow:
+        initializer += [numpy_helper.from_array(np.full((2048, 2048), 1e-4, "float32"), "square"),
+                        helper.make_tensor("nothing", TensorProto.FLOAT, [], [0.0])]
+        nodes += [helper.make_node("ReduceMean", ["a"], ["level"], keepdims=0),
+                  helper.make_node("Mul", ["square", "level"], ["x0"])]
+        nodes += [helper.make_node("MatMul", [f"x{k}", "square"], [f"x{k + 1}"]) for k in range(slow)]
+        nodes += [helper.make_node("ReduceSum", [f"x{slow}"], ["total"], keepdims=0),
+                  helper.make_node("Mul", ["total", "nothing"], ["none"]),
+                  helper.make_node("Add", ["z", "none"], ["z1"])]
+        nodes.append(helper.make_node("Sigmoid", ["z1"], ["p"]))
+    else:
+        nodes.append(helper.make_node("Sigmoid", ["z"], ["p"]))
     graph = helper.make_graph(
         nodes, "difference",
         [helper.make_tensor_value_info("a", TensorProto.FLOAT, shape),
          helper.make_tensor_value_info("b", TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, "h", "w"])],
-        initializer=[helper.make_tensor("gain", TensorProto.FLOAT, [], [gain]),
-                     helper.make_tensor("offset", TensorProto.FLOAT, [], [offset])])
+        initializer=initializer)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     if card is not None and card_in_metadata:
         helper.set_model_props(model, {"campwatch_card": json.dumps(card)})

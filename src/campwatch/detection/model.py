@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -410,14 +411,14 @@ class ChangeModel:
         out = np.empty(rows.shape[0], dtype="float32")
         for first in range(0, rows.shape[0], _ROWS_PER_RUN):
             chunk = rows[first:first + _ROWS_PER_RUN]
-            (p,) = self.session.run([card.output], {card.inputs[0]: chunk})
+            (p,) = run_session(self.session, [card.output], {card.inputs[0]: chunk})
             out[first:first + chunk.shape[0]] = np.asarray(p, dtype="float32")[:, 1]
         return out
 
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         card = self.card
         try:
-            (p,) = self.session.run([card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
+            (p,) = run_session(self.session, [card.output], {card.inputs[0]: a[None], card.inputs[1]: b[None]})
         except MemoryError:
             raise
         except Exception as exc:  # onnxruntime's own kinds (InvalidArgument, Fail, ...) of a graph that cannot run
@@ -555,6 +556,47 @@ def run_tiled(run: Any, a: np.ndarray, b: np.ndarray, *, tile: int, overlap: int
 
 
 _SESSIONS: dict[str, Any] = {}
+
+#: How often the thread that waits for an inference looks for Ctrl-C, in seconds.
+INTERRUPT_POLL_S = 0.1
+
+
+def run_session(session: Any, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[Any]:
+    """``session.run(outputs, feeds)``, stopped within a fraction of a second by Ctrl-C.
+
+    One inference of a large tile can take a minute, and Python sees a Ctrl-C only once the
+    call returns. So the inference runs in a thread of its own while this one waits; on
+    ``KeyboardInterrupt`` (or any exit) the run is told to stop (onnxruntime's
+    ``RunOptions.terminate``), waited for, and the interrupt raised.
+    """
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    result: list[Any] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def infer() -> None:
+        try:
+            result.extend(session.run(outputs, feeds, options))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    # Waited for on an Event, not Thread.join: a join that Ctrl-C interrupts marks the thread
+    # ended while it still runs (and the process then aborts at exit).
+    threading.Thread(target=infer, name="campwatch-inference", daemon=True).start()
+    try:
+        while not done.wait(INTERRUPT_POLL_S):
+            pass
+    except BaseException:
+        options.terminate = True
+        done.wait()
+        raise
+    if failure:
+        raise failure[0]
+    return result
 
 
 def _session(path: Path) -> Any:
