@@ -12,10 +12,11 @@ import numpy as np
 import shapely
 from scipy import ndimage
 from skimage.measure import label, regionprops
-from skimage.morphology import disk, opening, remove_small_holes
+from skimage.morphology import remove_small_holes
 
 from campwatch.config import DetectConfig
 from campwatch.detection.change import fill_invalid, ndvi, robust_sigma
+from campwatch.detection.segment import open_mask
 from campwatch.io.scene import Scene
 
 logger = logging.getLogger(__name__)
@@ -479,7 +480,7 @@ def find_structures(
         cand &= green <= config.max_structure_ndvi
     radius = int(round(config.opening_radius_m / px))
     if radius > 0:
-        cand = opening(cand, disk(radius))
+        cand = open_mask(cand, radius)
     cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
     # In coarse pixels a streak bent across the grid touches itself only at corners: one object, not pieces.
     labels = label(cand, connectivity=2 if shadowless else 1).astype("int32")
