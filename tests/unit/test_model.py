@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 from conftest import MODEL_CARD, array_scene, write_model
 
-from campwatch.detection.model import ModelError, load_model, resolve_model, run_tiled
+from campwatch.detection.model import (
+    CPU_PROVIDER,
+    ModelError,
+    choose_providers,
+    load_model,
+    resolve_model,
+    run_tiled,
+    set_inference_threads,
+)
 
 
 def _diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -144,3 +152,37 @@ def test_a_model_travels_to_a_worker_process_without_its_session(tmp_path):
     assert again.session is not None and again.sha256 == model.sha256 and again.card == model.card
     a = np.zeros((3, 32, 32), "float32")
     np.testing.assert_allclose(again._run(a, a + 0.5), model._run(a, a + 0.5))
+
+
+def test_a_gpu_provider_is_asked_for_when_onnxruntime_offers_one():
+    assert choose_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert choose_providers(["AzureExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]) == [
+        "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(["ROCMExecutionProvider", "CUDAExecutionProvider"]) == [
+        "CUDAExecutionProvider", "ROCMExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_without_a_usable_gpu_the_model_runs_on_the_cpu_and_the_report_says_so(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    model = load_model(write_model(tmp_path / "m.onnx"))
+    assert model.provider == CPU_PROVIDER and model.record()["provider"] == CPU_PROVIDER
+    assert model.provider_notes() == []
+    # An onnxruntime that offers CUDA on a machine without a GPU: asked for, fallen back from, said.
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    model = load_model(write_model(tmp_path / "gpu.onnx"))
+    assert model.provider == CPU_PROVIDER
+    assert model.provider_notes() == ["model test difference: onnxruntime offers CUDAExecutionProvider but cannot run "
+                                      "the model there (no usable GPU); it ran on the CPU"]
+    assert model.provider_notes()[0] in model.notes_for(0.5)
+
+
+def test_a_worker_gives_its_sessions_its_share_of_the_cores(tmp_path):
+    path = write_model(tmp_path / "m.onnx")
+    try:
+        set_inference_threads(1)
+        one = load_model(path)
+        assert one.session.get_session_options().intra_op_num_threads == 1
+    finally:
+        set_inference_threads(0)
+    assert load_model(path).session.get_session_options().intra_op_num_threads == 0

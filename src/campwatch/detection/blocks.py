@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import rasterio
 import rasterio.windows
@@ -51,7 +53,7 @@ from campwatch.detection.analysis import (
     pair_parameters,
 )
 from campwatch.detection.classify import ChangeRegion
-from campwatch.detection.model import ChangeModel, ModelError
+from campwatch.detection.model import ChangeModel, ModelError, set_inference_threads
 from campwatch.detection.radiometry import LinearFit, normalize
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
@@ -438,9 +440,18 @@ def _block_runner(workers: int) -> Iterator[_Runner]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=enter_options, initargs=(current_options(),)) as pool:
+                             initializer=_enter_worker, initargs=(current_options(), threads)) as pool:
         yield lambda fn, job, blocks: pool.map(fn, [job] * len(blocks), blocks)
+
+
+def _enter_worker(options: dict[str, Any], threads: int) -> None:
+    """A block worker's initializer: the run's GDAL options, and its share of the cores for OpenCV's
+    kernels and a model's inference (``--workers`` processes at once)."""
+    enter_options(options)
+    cv2.setNumThreads(threads)
+    set_inference_threads(threads)
 
 
 def _centre(blk: Block, size: int) -> Block:

@@ -42,7 +42,8 @@ from campwatch.io.scene import Scene
 from campwatch.progress import start
 
 __all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_model", "scaled_bands", "TAUGHT_PIXEL_FACTOR", "find_card", "read_card",
-           "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS"]
+           "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS", "run_session",
+           "set_inference_threads", "choose_providers", "GPU_PROVIDERS", "CPU_PROVIDER"]
 
 #: What a model's probability covers.
 MODEL_OUTPUTS = ("buildings", "all")
@@ -293,21 +294,40 @@ class ChangeModel:
     card_sha256: str | None = None
 
     def record(self, *, threshold: float | None = None) -> dict[str, Any]:
-        """What a report records of the model: name, licence, source, file, SHA-256, card, threshold."""
+        """What a report records of the model: name, licence, source, file, SHA-256, card, threshold, and
+        the onnxruntime execution provider it ran on."""
         return {"name": self.card.name, "licence": self.card.licence, "source": self.card.source,
                 "file": self.path.name, "path": str(self.path.resolve()), "sha256": self.sha256,
                 "card": str(self.card_path.resolve()) if self.card_path else "ONNX metadata",
                 "card_sha256": self.card_sha256,
                 "threshold": self.card.threshold if threshold is None else threshold, "covers": self.card.covers,
-                "card_values": self.card.to_dict()}
+                "card_values": self.card.to_dict(), "provider": self.provider}
+
+    @property
+    def provider(self) -> str:
+        """The onnxruntime execution provider the model runs on (``CPUExecutionProvider``, a GPU's)."""
+        providers = self.session.get_providers() if self.session is not None else [CPU_PROVIDER]
+        return str(providers[0])
+
+    def provider_notes(self) -> list[str]:
+        """A note when onnxruntime offers a GPU's provider but the model runs on the CPU (no usable GPU)."""
+        import onnxruntime as ort
+
+        asked = [p for p in choose_providers(ort.get_available_providers()) if p != CPU_PROVIDER]
+        if not asked or self.provider != CPU_PROVIDER:
+            return []
+        return [f"model {self.card.name}: onnxruntime offers {', '.join(asked)} but cannot run the model there "
+                "(no usable GPU); it ran on the CPU"]
 
     def notes_for(self, pixel_size: float) -> list[str]:
-        """Warnings for a scene of ``pixel_size`` metres outside the sizes the model was trained for."""
+        """Warnings for a scene of ``pixel_size`` metres outside the sizes the model was trained for, and
+        when it runs on the CPU although onnxruntime offers a GPU (:meth:`provider_notes`)."""
         low, high = self.card.pixel_size_m
+        notes = self.provider_notes()
         if low <= pixel_size <= high:
-            return []
+            return notes
         return [f"model {self.card.name}: the images' pixels are {pixel_size:.2f} m, outside the {low:g} to "
-                f"{high:g} m it was trained for; what it finds may be off"]
+                f"{high:g} m it was trained for; what it finds may be off", *notes]
 
     def change(self, before: Scene, after: Scene, usable: np.ndarray, *, threshold: float | None = None,
                only: np.ndarray | None = None) -> LearnedChange:
@@ -437,7 +457,7 @@ class ChangeModel:
         state["session"] = None  # a worker process opens its own
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:  # in a worker: its own session, its threads
         self.__dict__.update(state)
         self.session = _session(self.path)
 
@@ -599,17 +619,45 @@ def run_session(session: Any, outputs: list[str], feeds: dict[str, np.ndarray]) 
     return result
 
 
+#: onnxruntime's execution providers of a GPU, used when the installed onnxruntime offers one
+#: (``onnxruntime-gpu``), best first; the CPU's is always the last resort.
+GPU_PROVIDERS = ("CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider")
+CPU_PROVIDER = "CPUExecutionProvider"
+
+#: The intra-op threads of the sessions this process opens (0: onnxruntime's own choice, one per core).
+_THREADS = [0]
+
+
+def set_inference_threads(threads: int) -> None:
+    """Give the sessions this process opens from now on ``threads`` intra-op threads (0: one per core).
+
+    A process of ``--workers N`` takes its share of the cores, so that N inferences at once do
+    not fight over them.
+    """
+    _THREADS[0] = max(0, int(threads))
+
+
+def choose_providers(available: Sequence[str]) -> list[str]:
+    """The execution providers to ask for, best first: a GPU's when onnxruntime offers one, then the CPU's."""
+    return [p for p in GPU_PROVIDERS if p in available] + [CPU_PROVIDER]
+
+
 def _session(path: Path) -> Any:
-    """An onnxruntime session for a model file, one per file and process (CPU, quiet)."""
-    key = str(path.resolve())
+    """An onnxruntime session for a model file, one per file, thread count and process (quiet).
+
+    On a GPU when the installed onnxruntime offers one (:func:`choose_providers`); onnxruntime
+    falls back to the CPU where the GPU cannot run it, and :meth:`ChangeModel.provider_notes` says so.
+    """
+    key = f"{path.resolve()}|{_THREADS[0]}"
     if key not in _SESSIONS:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = _THREADS[0]
         try:
             _SESSIONS[key] = ort.InferenceSession(str(path), sess_options=options,
-                                                  providers=["CPUExecutionProvider"])
+                                                  providers=choose_providers(ort.get_available_providers()))
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
             raise ModelError(f"model {path}: not a model onnxruntime can run ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:300]})") from exc
