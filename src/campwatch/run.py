@@ -49,13 +49,15 @@ OUTPUT_NAMES = ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml",
                 "report.qml", "item.json")
 
 
-def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1) -> PairResult:
+def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1,
+                 scheduler: str | None = None) -> PairResult:
     """Analyse a pair, whole or block by block as its size asks.
 
     An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
     block by block, ``workers`` blocks at once, its class mask in a scratch folder that the
     result removes when it is closed (use it as ``with analyse_pair(...) as result:``) or let
-    go of; a smaller one whole. The result is the same for any ``workers``.
+    go of; a smaller one whole. The result is the same for any ``workers``, and on a Dask
+    cluster (``scheduler``: its address, ``tcp://host:8786``) whose workers run the blocks.
 
     Raises
     ------
@@ -91,7 +93,7 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
         try:
             result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info,
-                                       model=model)
+                                       model=model, scheduler=scheduler)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
@@ -108,6 +110,7 @@ def detect(
     mask: UserMask | None = None,
     bands: BandNames = (None, None),
     workers: int = 1,
+    scheduler: str | None = None,
 ) -> PairResult:
     """Detect and classify change between two dated images of one place.
 
@@ -131,6 +134,9 @@ def detect(
         files that do not name them or name them wrongly.
     workers : int
         Blocks analysed at once when the AOI's window is analysed by blocks.
+    scheduler : str, optional
+        A Dask distributed scheduler's address (``tcp://host:8786``) whose workers analyse the
+        blocks instead; the result is the same.
 
     Returns
     -------
@@ -151,7 +157,7 @@ def detect(
     2
     """
     request = PairRequest(before_path, after_path, dates=dates, bands=bands, aoi=aoi, mask=mask)
-    return analyse_pair(request, config=config, workers=workers)
+    return analyse_pair(request, config=config, workers=workers, scheduler=scheduler)
 
 
 def write_outputs(
@@ -287,13 +293,14 @@ def run_detect(
     bands: BandNames = (None, None),
     workers: int = 1,
     recorded_as: str | Path | None = None,
+    scheduler: str | None = None,
 ) -> tuple[PairResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
 
     ``recorded_as``: see :func:`write_outputs`.
 
     An AOI window larger than one block is analysed block by block (:func:`analyse_pair`),
-    ``workers`` blocks at once: memory stays bounded.
+    ``workers`` blocks at once (or on the Dask cluster at ``scheduler``): memory stays bounded.
 
     Nothing is written unless every input is valid and the analysis succeeds; then all
     outputs appear together (see :class:`campwatch.io.output.OutputSet`).
@@ -302,7 +309,8 @@ def run_detect(
     request = PairRequest(before_path, after_path, dates=dates, bands=bands,
                           aoi=read_aoi(aoi_path) if aoi_path is not None else None,
                           mask=read_mask(mask_path) if mask_path is not None else None)
-    with analyse_pair(request, config=config, workers=workers) as result, warnings.catch_warnings():
+    with analyse_pair(request, config=config, workers=workers, scheduler=scheduler) as result, \
+            warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         inputs = input_records(request, aoi_path=aoi_path, mask_path=mask_path, model=result.model)
         paths = write_outputs(result, out_dir, inputs=inputs, credit=result.credit, recorded_as=recorded_as)

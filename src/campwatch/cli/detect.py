@@ -30,6 +30,9 @@ from campwatch.run import run_detect
               help="Analyse AOI windows larger than this many pixels a side block by block (default 2048).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Blocks analysed at once, one process each (memory: about one block each).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Analyse a large pair's blocks on this Dask distributed scheduler (tcp://host:8786) instead "
+                   "of local processes; its workers must see the images at the same paths.")
 @click.option("--before-date", type=click.DateTime(["%Y-%m-%d"]),
               help="Date of BEFORE (YYYY-MM-DD), replacing its name's and tags'.")
 @click.option("--after-date", type=click.DateTime(["%Y-%m-%d"]),
@@ -52,6 +55,7 @@ def detect_command(
     no_coregister: bool,
     block_size_px: int | None,
     workers: int,
+    scheduler: str | None,
     before_date: dt.datetime | None,
     after_date: dt.datetime | None,
     before_bands: str | None,
@@ -72,7 +76,8 @@ def detect_command(
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
     result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
-                               mask_path=mask_path, bands=bands, workers=workers)
+                               mask_path=mask_path, bands=bands, workers=workers,
+                               scheduler=scheduler)
     echo(f"{result.aoi.name if result.aoi else before.name}: {result.before.date} -> {result.after.date}")
     if result.blocks is not None:
         echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "

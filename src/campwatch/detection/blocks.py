@@ -153,6 +153,7 @@ def analyse_blockwise(
     workers: int = 1,
     info: PairInfo | None = None,
     model: ChangeModel | None = None,
+    scheduler: str | None = None,
 ) -> BlockwiseResult:
     """Detect and classify change between two images block by block.
 
@@ -161,6 +162,9 @@ def analyse_blockwise(
     workers : int
         Blocks analysed at once, each in its own process (default 1). The result is the
         same for any number; peak memory is about that of one block times ``workers``.
+    scheduler : str, optional
+        The address of a Dask distributed scheduler (``tcp://host:8786``): its workers analyse
+        the blocks instead (they must see the images at the same paths); the result is the same.
     scratch : str or Path
         An existing folder for the scratch class mask (one byte per pixel of the window);
         the result does not remove it.
@@ -205,7 +209,7 @@ def analyse_blockwise(
     # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
     # The reduced images for the figures are read meanwhile, on a thread: GDAL reads and
     # resamples with Python's lock let go, on the core the blocks leave.
-    with _block_runner(workers) as run, _in_background(read_reduced_pair, request) as reduced:
+    with _block_runner(workers, scheduler) as run, _in_background(read_reduced_pair, request) as reduced:
         scene_params = _scene_parameters(blocks, job, run)
         fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
         messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
@@ -429,11 +433,32 @@ _Runner = Callable[[Callable[[_BlockJob, Block], T], _BlockJob, list[Block]], It
 
 
 @contextlib.contextmanager
-def _block_runner(workers: int) -> Iterator[_Runner]:
-    """Run blocks one after another, or in ``workers`` processes; results come in block order either way.
+def _block_runner(workers: int, scheduler: str | None = None) -> Iterator[_Runner]:
+    """Run blocks one after another, in ``workers`` processes, or on the workers of the Dask
+    scheduler at ``scheduler``; results come in block order either way.
 
-    One pool serves the sample blocks and then the blocks: its processes start once.
+    One pool (or one client) serves the sample blocks and then the blocks: its processes start once.
+
+    Raises
+    ------
+    InputError
+        When the Dask scheduler cannot be reached.
     """
+    if scheduler is not None:
+        with _dask_client(scheduler) as client:
+            options = current_options()
+
+            def on_cluster(fn: Callable[[_BlockJob, Block], T], job: _BlockJob, blocks: list[Block]) -> Iterator[T]:
+                futures = client.map(_on_dask_worker, [fn] * len(blocks), [options] * len(blocks),
+                                     [job] * len(blocks), blocks, pure=False)
+                try:
+                    for future in futures:  # in block order, each as soon as it is there
+                        yield future.result()
+                finally:
+                    client.cancel(futures)
+
+            yield on_cluster
+        return
     if workers <= 1:
         yield lambda fn, job, blocks: (fn(job, blk) for blk in blocks)
         return
@@ -444,6 +469,25 @@ def _block_runner(workers: int) -> Iterator[_Runner]:
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_enter_worker, initargs=(current_options(), threads)) as pool:
         yield lambda fn, job, blocks: pool.map(fn, [job] * len(blocks), blocks)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str) -> Iterator[Any]:
+    """A client of the Dask distributed scheduler at ``scheduler``, closed on leaving."""
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        yield client
+
+
+def _on_dask_worker(fn: Callable[[_BlockJob, Block], T], options: dict[str, Any], job: _BlockJob, blk: Block) -> T:
+    """One block on a Dask worker: in the run's GDAL options (network off), then ``fn``."""
+    enter_options(options)
+    return fn(job, blk)
 
 
 def _enter_worker(options: dict[str, Any], threads: int) -> None:
