@@ -72,7 +72,7 @@ class DetectConfig:
         that noise, and the floor lies far under the threshold chosen. 0 disables it.
     hysteresis_ratio : float
         Pixels above ``ratio * threshold`` join a region that has a pixel above the
-        threshold (default 0.5). 1 disables hysteresis.
+        threshold (default 0.7). 1 disables hysteresis.
     opening_radius_m : float
         Radius of the morphological opening that removes thin slivers (edge effects of
         residual misregistration), in metres (default 1.0).
