@@ -4,7 +4,7 @@ Usage:
     python benchmarks/encoding_noise.py [--realdata ../shared/realdata]
 
 For one image of the bundled sample and, with ``--realdata``, the first Joplin tile and the
-earlier images of LEVIR-CD's ``test_7`` and ``test_55``, makes pairs whose later image holds
+earlier images of LEVIR-CD's ``test_7`` and ``test_55`` (those there), makes pairs whose later image holds
 the earlier one's own pixels, re-encoded: 8 and 16 bits, JPEG at quality 75 and 50, and 1 %
 sensor noise. Analyses each pair with the default parameters and, in the same run, without
 the floor (``noise_floor_k = 0``), and prints the thresholds, the floor and the change regions
