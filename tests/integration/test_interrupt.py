@@ -15,13 +15,19 @@ from conftest import MODEL_CARD, write_model
 STOP_WITHIN_S = 3.0
 
 
+def _as_at_a_terminal() -> None:
+    """Ctrl-C as a terminal's foreground process gets it: a pytest-xdist worker ignores SIGINT, and a
+    child inherits that (as a job started in the background rightly does)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_an_inference_stops_at_once(pair, tmp_path: Path):
     a, b = pair()
     model = write_model(tmp_path / "slow.onnx", slow=300, card=MODEL_CARD | {"tile_px": 256, "overlap_px": 0})
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "campwatch.cli.main", "--progress", "json", "detect", str(a),
                              str(b), "--model", str(model), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_as_at_a_terminal)
     assert proc.stderr is not None
     try:
         for line in proc.stderr:
