@@ -369,8 +369,14 @@ class DetectConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the parameters as a plain dict (for the report)."""
-        return dataclasses.asdict(self)
+        """Return the parameters as a plain dict (for the report).
+
+        A parameter added after reports were first written (:data:`ADDED_PARAMETERS`) is left
+        out at the value that does what was done before it existed: a report made before it and
+        one made with that value read alike, and re-run (``verify``) alike, byte for byte.
+        """
+        values = dataclasses.asdict(self)
+        return {k: v for k, v in values.items() if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]}
 
     def replace(self, **changes: Any) -> DetectConfig:
         """Return a copy with ``changes`` applied; ``None`` values are ignored.

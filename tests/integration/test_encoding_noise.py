@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import BANDS, BUILDINGS, camp_scene, write_tif
 
 from campwatch.cli.main import cli
+from campwatch.monitor.verify import verify_report
 
 SCENE = camp_scene(7, buildings=BUILDINGS, noise_seed=1, shape=(320, 300))
 
@@ -58,4 +59,8 @@ def test_a_re_encoded_copy_claims_no_change(tmp_path: Path, kind: str):
     assert res.exit_code == 0, res.output
     unfloored = json.loads((without / "report.geojson").read_text())
     assert "floor" not in unfloored["thresholds"]
+    # Without the floor a report reads as one made before it existed, and both verify: re-run without it.
+    assert "noise_floor_k" not in unfloored["parameters"]
+    assert report["parameters"]["noise_floor_k"] == 3.5
+    assert verify_report(without / "report.geojson").ok
     assert unfloored["features"]  # without the floor, the noise is claimed as change

@@ -295,13 +295,15 @@ class ChangeModel:
 
     def record(self, *, threshold: float | None = None) -> dict[str, Any]:
         """What a report records of the model: name, licence, source, file, SHA-256, card, threshold, and
-        the onnxruntime execution provider it ran on."""
+        the onnxruntime execution provider it ran on when that is not the CPU's."""
         return {"name": self.card.name, "licence": self.card.licence, "source": self.card.source,
                 "file": self.path.name, "path": str(self.path.resolve()), "sha256": self.sha256,
                 "card": str(self.card_path.resolve()) if self.card_path else "ONNX metadata",
                 "card_sha256": self.card_sha256,
                 "threshold": self.card.threshold if threshold is None else threshold, "covers": self.card.covers,
-                "card_values": self.card.to_dict(), "provider": self.provider}
+                "card_values": self.card.to_dict(),
+                # A report that names no provider ran on the CPU (as every report before providers were chosen).
+                **({"provider": self.provider} if self.provider != CPU_PROVIDER else {})}
 
     @property
     def provider(self) -> str:
