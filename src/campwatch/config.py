@@ -68,7 +68,7 @@ class DetectConfig:
         An automatic threshold is never under this many times the pixels' own noise (the
         sensor and encoding noise of both images, measured in each image alone), so that
         a pair that differs only by re-encoding (8 and 16 bits, JPEG) or sensor noise
-        claims no change (default 3.5). In real pairs the scene's differences are many times
+        claims no change (default 3). In real pairs the scene's differences are many times
         that noise, and the floor lies far under the threshold chosen. 0 disables it.
     hysteresis_ratio : float
         Pixels above ``ratio * threshold`` join a region that has a pixel above the
@@ -236,7 +236,7 @@ class DetectConfig:
     gain_threshold: float | None = None
     loss_threshold: float | None = None
     noise_k: float = 4.0
-    noise_floor_k: float = 3.5
+    noise_floor_k: float = 3.0
     hysteresis_ratio: float = 0.7
     opening_radius_m: float = 1.0
     min_area_m2: float = 25.0

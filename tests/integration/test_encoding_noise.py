@@ -61,6 +61,6 @@ def test_a_re_encoded_copy_claims_no_change(tmp_path: Path, kind: str):
     assert "floor" not in unfloored["thresholds"]
     # Without the floor a report reads as one made before it existed, and both verify: re-run without it.
     assert "noise_floor_k" not in unfloored["parameters"]
-    assert report["parameters"]["noise_floor_k"] == 3.5
+    assert report["parameters"]["noise_floor_k"] == 3.0
     assert verify_report(without / "report.geojson").ok
     assert unfloored["features"]  # without the floor, the noise is claimed as change

@@ -73,15 +73,15 @@ def test_pixel_noise_is_the_noise_of_the_pixels_not_of_the_scene():
 
 def test_an_automatic_threshold_never_goes_under_the_pixels_own_noise():
     """A later image that is the earlier one plus only its sensor noise: Otsu's threshold splits the
-    noise (under 1 sigma); the floor keeps it at 3.5 times the pixels' own noise, and nothing is found."""
+    noise (under 1 sigma); the floor keeps it at 3 times the pixels' own noise, and nothing is found."""
     a = camp_scene(3, buildings=BUILDINGS, noise_seed=1).astype("float32")
     b = a + np.random.default_rng(2).normal(0, 5.0, a.shape)
     m = change_measures(array_scene(a), array_scene(b))
     otsu = choose_thresholds(m, DetectConfig(noise_floor_k=0.0, threshold_method="otsu"))
     assert otsu.gain < 1.2 and otsu.floor == 0.0
     t = choose_thresholds(m, DetectConfig(threshold_method="otsu"))
-    assert t.floor == pytest.approx(3.5 * np.sqrt(np.mean(np.square(np.divide(m.pixel_noise, m.sigma)))))
-    assert t.floor > 3.5 and t.gain == t.loss == t.floor
+    assert t.floor == pytest.approx(3 * np.sqrt(np.mean(np.square(np.divide(m.pixel_noise, m.sigma)))))
+    assert t.floor > 3.0 and t.gain == t.loss == t.floor
     assert t.to_dict()["floor"] == round(t.floor, 4)
     assert not change_mask(m, t).any()
     # A real pair's differences (season, light: smooth over a few pixels) are many times its pixels' noise:
