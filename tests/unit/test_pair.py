@@ -63,12 +63,13 @@ def test_bands_are_compared_only_with_the_band_of_the_same_name():
 def test_an_alpha_band_and_an_ignored_band_are_never_compared():
     idx_b, idx_a, notes = _order(("red", "green", "blue", "alpha"), ("blue", "green", "red", "alpha"))
     assert (idx_b, idx_a) == ((1, 2, 3), (3, 2, 1))
-    assert notes[0] == "a.tif: band 4 (alpha) not compared (an alpha band is the image's mask)"
+    assert notes[0] == "a.tif: band 4 (alpha) not compared (the image's mask)"
     # RGBA on both sides, named the same: the colour bands by position, not the alpha.
     assert _order(("red", "green", "blue", "alpha"), ("red", "green", "blue", "alpha"))[:2] == ((1, 2, 3), (1, 2, 3))
     # The user said to ignore the after file's band 4: blue, green and red are compared, nir is not.
     idx_b, idx_a, notes = _order(("blue", "green", "red", "nir"), ("blue", "green", "red", "-"))
     assert (idx_b, idx_a) == ((1, 2, 3), (1, 2, 3))
     assert "only the bands both images have are compared: blue, green, red" in notes
+    assert "b.tif: band 4 (-) not compared (ignored as the user said)" in notes
     with pytest.raises(GridMismatchError, match="none of its bands is compared"):
         _order(("blue",), ("-",))

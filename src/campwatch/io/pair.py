@@ -32,6 +32,7 @@ from campwatch.errors import AOIError, GridMismatchError, InputError, SceneError
 from campwatch.io.aoi import AOI
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import (
+    ALPHA,
     IGNORED,
     NOT_COMPARED,
     Scene,
@@ -247,9 +248,11 @@ def band_order(before: SceneInfo, after: SceneInfo) -> tuple[tuple[int, ...], tu
     for info, keep in ((before, keep_b), (after, keep_a)):
         if not keep:
             raise GridMismatchError(f"{info.path}: none of its bands is compared ({_names(info.band_names)})")
-        if len(keep) < info.count:
-            left = [f"{i + 1} ({n})" for i, n in enumerate(info.band_names) if i not in keep]
-            notes.append(f"{info.path.name}: band {', '.join(left)} not compared (an alpha band is the image's mask)")
+        for name, why in ((ALPHA, "the image's mask"), (IGNORED, "ignored as the user said")):
+            left = [str(i + 1) for i, n in enumerate(info.band_names) if n == name]
+            if left:
+                notes.append(f"{info.path.name}: band {', '.join(left)} ({'alpha' if name == ALPHA else '-'}) "
+                             f"not compared ({why})")
     names_b = [before.band_names[i] for i in keep_b]
     names_a = [after.band_names[i] for i in keep_a]
     if names_b == names_a or not any(names_b + names_a):
