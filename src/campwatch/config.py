@@ -37,7 +37,7 @@ MIN_PIXEL_SIZE_M = 0.05
 
 
 #: Parameters added after reports were first written, each with the value that does what was done
-#: before it existed: a report whose parameters lack one is re-run with it (``verify``).
+#: before it existed: a report whose parameters lack one is re-run with it (:meth:`DetectConfig.from_recorded`).
 ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0}
 
 
@@ -406,6 +406,19 @@ class DetectConfig:
             raise ConfigError(f"{source}: {exc}") from None
         except TypeError as exc:  # pragma: no cover - guarded by _check_names
             raise ConfigError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def from_recorded(cls, values: dict[str, Any], *, source: str = "the report's parameters") -> DetectConfig:
+        """The config whose :meth:`to_dict` is ``values`` (a report's ``parameters``): a parameter
+        added since (:data:`ADDED_PARAMETERS`) and not there takes the value that does what was done
+        before it existed.
+
+        Raises
+        ------
+        ConfigError
+            As :meth:`from_dict`.
+        """
+        return cls.from_dict({**ADDED_PARAMETERS, **values}, source=source)
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> DetectConfig:

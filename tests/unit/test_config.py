@@ -126,3 +126,9 @@ def test_a_change_region_is_never_under_four_pixels():
     assert c.min_region_px(4.0) == 6
     assert c.min_region_px(64.0) == 4
     assert DetectConfig(min_area_m2=0).min_region_px(0.25) == 4
+
+
+def test_recorded_parameters_give_back_the_config_parameters_added_since_included():
+    for config in (DetectConfig(), DetectConfig(noise_floor_k=0.0), DetectConfig(noise_floor_k=2.0)):
+        assert DetectConfig.from_recorded(config.to_dict()) == config
+    assert "noise_floor_k" not in DetectConfig(noise_floor_k=0.0).to_dict()  # as in reports before it existed

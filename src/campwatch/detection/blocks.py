@@ -73,7 +73,7 @@ from campwatch.io.scene import Scene, pixel_area
 from campwatch.progress import start
 from campwatch.results import BlockwiseResult, Grid, PixelTotals
 
-__all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px"]
+__all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px", "dask_client"]
 
 logger = logging.getLogger(__name__)
 
@@ -445,7 +445,7 @@ def _block_runner(workers: int, scheduler: str | None = None) -> Iterator[_Runne
         When the Dask scheduler cannot be reached.
     """
     if scheduler is not None:
-        with _dask_client(scheduler) as client:
+        with dask_client(scheduler) as client:
             options = current_options()
 
             def on_cluster(fn: Callable[[_BlockJob, Block], T], job: _BlockJob, blocks: list[Block]) -> Iterator[T]:
@@ -472,7 +472,7 @@ def _block_runner(workers: int, scheduler: str | None = None) -> Iterator[_Runne
 
 
 @contextlib.contextmanager
-def _dask_client(scheduler: str) -> Iterator[Any]:
+def dask_client(scheduler: str) -> Iterator[Any]:
     """A client of the Dask distributed scheduler at ``scheduler``, closed on leaving."""
     from distributed import Client
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from campwatch.config import DetectConfig
+from campwatch.detection.blocks import dask_client
 from campwatch.errors import CampwatchError, InputError, OutputError
 from campwatch.io.aoi import aoi_key
 from campwatch.io.gdal import current_options, enter_options
@@ -109,7 +110,7 @@ def check_job(job: BatchJob) -> dict[str, Any]:
             raise InputError(job.problem)
         if not Path(job.images).is_dir():
             raise InputError(f"{job.images}: no images folder for AOI '{job.name}' (expected images/{job.name}/)")
-        result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_dict(job.config),
+        result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_recorded(job.config),
                            figures=job.figures, mask_path=job.mask)
         record.update(status=result.status, summary=result.summary, new=len(result.new),
                       check_id=result.check_id)
@@ -141,14 +142,9 @@ def _local(jobs: list[BatchJob], workers: int) -> Iterator[dict[str, Any]]:
 
 
 def _dask(jobs: list[BatchJob], scheduler: str) -> Iterator[dict[str, Any]]:
-    from distributed import Client
     from distributed import as_completed as dask_completed
 
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
-    with client:
+    with dask_client(scheduler) as client:
         futures = client.map(check_job, jobs, pure=False, key=[f"campwatch-check-{j.name}" for j in jobs])
         by_key = {f.key: j for f, j in zip(futures, jobs, strict=True)}
         for fut in dask_completed(futures):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from campwatch._version import __version__
-from campwatch.config import ADDED_PARAMETERS, DetectConfig
+from campwatch.config import DetectConfig
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.recorded import recorded_path
@@ -150,10 +150,10 @@ def _rerun(doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
     def where(value: str) -> Path:
         return recorded_path(value, folder)
 
-    parameters = {**ADDED_PARAMETERS, **doc["parameters"]}
+    parameters = dict(doc["parameters"])
     if isinstance(parameters.get("model"), str) and where(parameters["model"]).exists():
         parameters["model"] = str(where(parameters["model"]))  # a model file, recorded from the report's folder
-    config = DetectConfig.from_dict(parameters, source="the report's parameters")
+    config = DetectConfig.from_recorded(parameters, source="the report's parameters")
 
     aoi = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
     if kind == "series":
