@@ -17,7 +17,9 @@ one run:
 - ``campwatch detect`` on the whole pair (no AOI: every pixel), all stages and outputs, one
   worker, with the time of each stage (the functions that make the stages are timed in
   that process; a stage's time excludes the stages it calls);
-- the same with ``--workers 2``, and with ``--model CARD`` when a model card is given.
+- the same with ``--workers 2``, and with ``--model CARD`` when a model card is given;
+- a monthly check where little changed (:func:`make_monthly_pair`: the same ground seen again,
+  1 % of it changed), with objects looked for near change (the default) and over the whole scene.
 
 It prints, per size, wall time, megapixels per second, peak resident memory and the ratio
 of each to the floor measured in the same run, then each stage's time and ratio. Issue #16's
@@ -180,6 +182,44 @@ def make_pair(size: int, work: Path) -> tuple[Path, Path]:
     return out[0], out[1]
 
 
+#: The share of a monthly check's scene that changed (issue #27: 1 %).
+MONTHLY_CHANGED = 0.01
+
+
+def make_monthly_pair(size: int, work: Path) -> tuple[Path, Path]:
+    """A monthly check's pair: the earlier scene of :func:`make_pair`, and a later one that is the same
+    ground seen again (the earlier date with sensor noise of its own) except for one square of
+    :data:`MONTHLY_CHANGED` of the scene, in the middle, taken from the sample's last date."""
+    earlier, last = make_pair(size, work)
+    path = work / f"monthly{size}_2018-04-30.tif"
+    if path.exists():
+        return earlier, path
+    side = int(round(size * MONTHLY_CHANGED ** 0.5))
+    r0 = c0 = (size - side) // 2
+    rng = np.random.default_rng(size)
+    with rasterio.open(earlier) as a, rasterio.open(last) as b:
+        profile = a.profile
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.update_tags(**(a.tags() | {"TIFFTAG_DATETIME": "2018:04:30 10:30:00"}))
+            for i, name in enumerate(a.descriptions, start=1):
+                if name:
+                    dst.set_band_description(i, name)
+            step = 1024
+            for r in range(0, size, step):
+                for c in range(0, size, step):
+                    w = Window(c, r, min(step, size - c), min(step, size - r))
+                    x = a.read(window=w).astype("float32")
+                    valid = (x > 0).all(axis=0)
+                    x += rng.normal(0.0, 0.01, x.shape).astype("float32") * x  # a new acquisition's noise
+                    rr = slice(max(r0, r) - r, min(r0 + side, r + w.height) - r)
+                    cc = slice(max(c0, c) - c, min(c0 + side, c + w.width) - c)
+                    if rr.stop > rr.start and cc.stop > cc.start:
+                        x[:, rr, cc] = b.read(window=w).astype("float32")[:, rr, cc]
+                    x = np.where(valid, np.clip(np.rint(x), 1, 65535), 0)
+                    dst.write(x.astype(profile["dtype"]), window=w)
+    return earlier, path
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (GB) and exit code of a command in a fresh process."""
     start = time.perf_counter()
@@ -228,7 +268,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="Folder for the generated pairs (default: temp).")
     parser.add_argument("--block", type=int, default=1024, help="Block size of the floor.")
     parser.add_argument("--model", type=Path, default=None, help="A model card: also time detect with the model.")
-    parser.add_argument("--skip", nargs="+", default=[], choices=["otb", "pixels", "workers"],
+    parser.add_argument("--skip", nargs="+", default=[], choices=["otb", "pixels", "workers", "monthly"],
                         help="Runs to leave out (at 30,000 px a detect takes the best part of an hour).")
     parser.add_argument("--json", type=Path, default=None, help="Write the table as JSON.")
     args = parser.parse_args()
@@ -282,6 +322,26 @@ def main() -> None:
             row |= {"workers2_s": w_wall, "workers2_gb": w_gb, "workers2_exit": w_code}
             line("campwatch detect, --workers 2", w_wall, w_gb, f_wall, mpx,
                  f"{d_wall / w_wall:.2f}x faster than 1 worker (target >= 1.7x)")
+        if "monthly" not in args.skip:
+            # A monthly check where little changed: what changed is looked for near change only.
+            before, later = make_monthly_pair(size, work)
+            whole_cfg = work / "whole_scene.toml"
+            whole_cfg.write_text("objects_near_change = false\n")
+            n_wall, n_gb, n_code, n_run = detect_staged(before, later, work / f"monthly{size}", [])
+            o_wall, o_gb, o_code, o_run = detect_staged(before, later, work / f"monthly{size}-whole",
+                                                        ["--config", str(whole_cfg)])
+            row |= {"monthly_s": n_wall, "monthly_gb": n_gb, "monthly_exit": n_code,
+                    "monthly_stages_s": n_run.get("seconds", {}), "monthly_changes": n_run.get("changes"),
+                    "monthly_whole_s": o_wall, "monthly_whole_exit": o_code,
+                    "monthly_whole_stages_s": o_run.get("seconds", {}), "monthly_whole_changes": o_run.get("changes")}
+            line(f"monthly check, {MONTHLY_CHANGED:.0%} changed, near change", n_wall, n_gb, f_wall, mpx,
+                 f"(target <= 4x) {n_run.get('changes', '?')} changes")
+            line(f"monthly check, {MONTHLY_CHANGED:.0%} changed, whole scene", o_wall, o_gb, f_wall, mpx,
+                 f"{o_wall / n_wall:.2f}x the time near change; {o_run.get('changes', '?')} changes")
+            for label, run_stages in (("near change", n_run.get("seconds", {})),
+                                      ("whole scene", o_run.get("seconds", {}))):
+                objects = sum(v for k, v in run_stages.items() if k.startswith(("structures", "fences", "describe", "classify")))
+                print(f"    object stages ({label}): {objects:.1f} s {objects / f_wall:.1f}x floor", flush=True)
         if args.model:
             m_wall, m_gb, m_code, m_run = detect_staged(a, b, work / f"detect{size}-model", ["--model", str(args.model)])
             row |= {"model_s": m_wall, "model_gb": m_gb, "model_exit": m_code,

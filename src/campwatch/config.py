@@ -38,7 +38,7 @@ MIN_PIXEL_SIZE_M = 0.05
 
 #: Parameters added after reports were first written, each with the value that does what was done
 #: before it existed: a report whose parameters lack one is re-run with it (:meth:`DetectConfig.from_recorded`).
-ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0}
+ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0, "objects_near_change": False}
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,14 @@ class DetectConfig:
         Each block is read with this margin around it, in metres (default 100), so that
         a change up to this far across a block edge is seen whole by one block; larger
         ones are joined from their parts.
+    objects_near_change : bool
+        Look for structures, towers and fences, and describe them, only near the pixels that
+        changed (default True): within a margin of at least the largest structure's side
+        (``max_structure_area_m2``), the longest fence line kept (``fence_min_length_m``),
+        a tower's shadow and the ground a structure is measured against (docs/algorithm.md,
+        "Near change"). What changed costs little to look for where little changed; the
+        structures each date holds are counted near change only (``structures_near_change``
+        in the report). False: the whole scene, as before this parameter existed.
     model : str or None
         A learned change model to run after co-registration and radiometric matching: its
         ONNX file, its card, or its name in the user's models folder (``campwatch models``).
@@ -286,6 +294,7 @@ class DetectConfig:
     max_obscured_fraction: float = 0.5
     block_size_px: int = 2048
     block_halo_m: float = 100.0
+    objects_near_change: bool = True
     model: str | None = None
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
-from campwatch.results import PairResult
+from campwatch.results import PairResult, structure_counts
 
 __all__ = ["build_report", "classes_member", "software_versions", "REPORT_SCHEMA"]
 
@@ -142,7 +142,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "before": round(totals.obscured_fraction("before"), 4),
                 "after": round(totals.obscured_fraction("after"), 4),
             },
-            "structures_seen": result.structures_seen,
+            **structure_counts(result.structures_seen),
             "masked_by_user_m2": {k: round(v, 1) for k, v in result.masked_m2.items()},
         },
         "class_codes": {c.name: c.code for c in CLASSES.values()}

@@ -40,7 +40,24 @@ from campwatch.io.aoi import AOI
 from campwatch.io.changemask import finish_change_mask, write_change_mask
 from campwatch.io.scene import Scene, imagery_credit, pixel_area
 
-__all__ = ["DetectResult", "BlockwiseResult", "PairResult", "Grid", "PixelTotals", "seen_fraction"]
+__all__ = ["DetectResult", "BlockwiseResult", "PairResult", "Grid", "PixelTotals", "seen_fraction", "structure_counts"]
+
+
+def structure_counts(seen: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The report's member for the structures and towers each date holds.
+
+    ``structures_seen`` when they were counted in the whole analysed area; ``structures_near_change``
+    (with ``within_m``, the margin) when only near change (``DetectConfig.objects_near_change``).
+
+    Examples
+    --------
+    >>> structure_counts({"before": {"structure": 2, "tower": 0}, "after": {"structure": 3, "tower": 1}, "within_m": 216.4})
+    {'structures_near_change': {'within_m': 216.4, 'before': {'structure': 2, 'tower': 0}, 'after': {'structure': 3, 'tower': 1}}}
+    """
+    if "within_m" not in seen:
+        return {"structures_seen": seen}
+    counts = {k: v for k, v in seen.items() if k != "within_m"}
+    return {"structures_near_change": {"within_m": seen["within_m"], **counts}}
 
 
 @dataclass(frozen=True)

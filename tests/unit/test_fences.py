@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import TRANSFORM, array_scene, ground
+from shapely.geometry import LineString
 
 from campwatch.config import DetectConfig
 from campwatch.detection.fences import fence_changes, find_fence_lines, ridge_strength
@@ -66,3 +67,25 @@ def test_nothing_changes_where_nothing_was_usable():
     found = fence_changes(array_scene(fenced()), array_scene(fenced((120, 200))), usable=usable,
                           config=DetectConfig())
     assert found == []
+
+
+def test_a_razed_stretch_found_in_a_window_is_the_one_found_over_the_whole_grid():
+    gap = (120, 200)
+    before, after = array_scene(fenced()), array_scene(fenced(gap, seed=3))
+    usable = np.ones(SHAPE, bool)
+    whole = fence_changes(before, after, usable=usable, config=DetectConfig())
+    window = [(slice(60, 180), slice(0, 320))]  # the fence's row with 30 m either side
+    part = fence_changes(before, after, usable=usable, config=DetectConfig(), windows=window)
+    # The probabilistic Hough transform draws its pixels at random, the window's others than the
+    # grid's: the line may be found a pixel off.
+    assert [f.change_class for f in part] == [f.change_class for f in whole] == ["fence_razed"]
+    assert part[0].geometry.hausdorff_distance(whole[0].geometry) <= 0.75
+    assert part[0].length_m == pytest.approx(whole[0].length_m, abs=1.0)
+    # The AOI's line, followed only where it crosses the window; nothing where no window is.
+    line = LineString([(TRANSFORM.c + COLS[0] * 0.5, TRANSFORM.f - (ROW + 0.5) * 0.5),
+                       (TRANSFORM.c + COLS[1] * 0.5, TRANSFORM.f - (ROW + 0.5) * 0.5)])
+    given = fence_changes(before, after, usable=usable, config=DetectConfig(), lines=[line],
+                          windows=[(slice(60, 180), slice(100, 220))])
+    assert [f.change_class for f in given] == ["fence_razed"] and given[0].source == "aoi"
+    assert 40.0 - 2 * 4.0 <= given[0].length_m <= 40.0
+    assert fence_changes(before, after, usable=usable, config=DetectConfig(), windows=[]) == []

@@ -85,3 +85,27 @@ def test_a_moved_map_keeps_each_object_with_its_box_and_drops_what_moves_off_the
     assert moved_map(found, (0, 0)) is found
     gone = moved_map(found, (0, found.labels.shape[1]))
     assert gone.objects == {} and not gone.labels.any()
+
+
+def test_objects_found_in_windows_are_those_of_the_whole_scene_there_and_a_cut_one_is_left_out():
+    scene = array_scene(camp_scene(7, buildings=BUILDINGS, noise_seed=1, shape=(256, 480)))
+    whole = find_structures(scene, config=DetectConfig())
+    # One window holds the first two buildings with room around them; another cuts the third
+    # (rows 120-140, cols 40-84) in two.
+    windows = [(slice(0, 100), slice(0, 240)), (slice(110, 256), slice(60, 240))]
+    part = find_structures(scene, config=DetectConfig(), windows=windows)
+    boxes = sorted(o.bbox for o in part.objects.values() if o.kind == "structure")
+
+    def inside(box: tuple[int, int, int, int]) -> bool:
+        return any(rows.start < box[0] and box[2] < rows.stop and cols.start < box[1] and box[3] < cols.stop
+                   for rows, cols in windows)
+
+    # The same objects, the same boxes, as over the whole scene; the third building, cut, is not one.
+    assert boxes == sorted(o.bbox for o in whole.objects.values() if o.kind == "structure" and inside(o.bbox))
+    assert [b[:2] for b in boxes] == [(40, 40), (40, 130), (120, 140), (200, 90)]
+    # Nothing is looked for outside the windows.
+    outside = np.ones(scene.shape, bool)
+    for rows, cols in windows:
+        outside[rows, cols] = False
+    assert not (part.labels[outside] > 0).any() and not part.dark[outside].any()
+    assert find_structures(scene, config=DetectConfig(), windows=[]).objects == {}

@@ -218,7 +218,7 @@ def analyse_blockwise(
         # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
         scratch_path = Path(scratch) / "change_mask_blocks.tif"
         totals = PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0)
-        seen = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
+        seen: dict[str, Any] = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
         masked = {"before": 0.0, "after": 0.0}
         pieces: list[_Piece] = []
         obscured_regions: list[dict[str, object]] = []
@@ -239,9 +239,11 @@ def analyse_blockwise(
                     continue
                 if out.residual is not None:
                     residuals.append(out.residual)
-                for d in seen:
+                for d in ("before", "after"):
                     for k in seen[d]:
                         seen[d][k] += out.seen.get(d, {}).get(k, 0)
+                if "within_m" in out.seen:  # a block counted near change only: so does the scene
+                    seen["within_m"] = out.seen["within_m"]
                 for k in masked:
                     masked[k] += out.masked.get(k, 0.0)
                 obscured_regions += out.obscured_regions

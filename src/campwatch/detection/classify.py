@@ -8,10 +8,12 @@ Structure changes come from comparing the structure-like objects of the two date
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from rasterio.features import rasterize
 from scipy import ndimage
@@ -24,11 +26,13 @@ from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.confidence import calibrated
 from campwatch.detection.fences import FenceChange, fence_changes
 from campwatch.detection.model import LearnedChange
+from campwatch.detection.segment import near_windows
 from campwatch.detection.structures import (
     StructureMap,
     find_structures,
     move_pixels,
     moved_map,
+    near_change_margin_m,
     rectangularity,
     shadow_depth,
     with_towers_of,
@@ -346,6 +350,46 @@ def _learned(
 OBJECTS_WORK = 8
 
 
+def near_change(
+    changed: np.ndarray, raw_changed: np.ndarray | None, learned: LearnedChange | None, usable: np.ndarray,
+    scene: Scene, config: DetectConfig,
+) -> list[tuple[slice, slice]] | None:
+    """The windows of the grid where objects are looked for: within the margin of change.
+
+    Change is the cleaned change mask, the groups of the mask before clean-up large enough to
+    be half of the smallest tower (towers are too small to survive the clean-up), and what a
+    model calls change. None (the whole grid) when ``config.objects_near_change`` is off or the
+    windows would cover most of the grid (:func:`campwatch.detection.segment.near_windows`).
+    """
+    if not config.objects_near_change:
+        return None
+    px = float(np.sqrt(scene.pixel_area))
+    seed = changed.copy()
+    if raw_changed is not None:
+        min_px = max(2, int(config.min_changed_fraction * config.min_tower_area_m2 / scene.pixel_area / 2))
+        count, groups, stats, _ = cv2.connectedComponentsWithStats(raw_changed.astype(np.uint8), connectivity=8)
+        large = stats[:, cv2.CC_STAT_AREA] >= min_px
+        large[0] = False
+        seed |= large[groups]
+    if learned is not None:
+        seed |= learned.mask & usable
+    return near_windows(seed, int(math.ceil(near_change_margin_m(config, px) / px)))
+
+
+def _moved_windows(windows: list[tuple[slice, slice]] | None, offset: tuple[int, int],
+                   shape: tuple[int, int]) -> list[tuple[slice, slice]] | None:
+    """``windows`` moved by whole pixels (``offset``, rows and cols), cut to a grid of ``shape``."""
+    if windows is None:
+        return None
+    out = []
+    for rows, cols in windows:
+        r0, r1 = max(0, rows.start + offset[0]), min(shape[0], rows.stop + offset[0])
+        c0, c1 = max(0, cols.start + offset[1]), min(shape[1], cols.stop + offset[1])
+        if r1 > r0 and c1 > c0:
+            out.append((slice(r0, r1), slice(c0, c1)))
+    return out
+
+
 def classify_changes(
     change_labels: np.ndarray,
     before: Scene,
@@ -420,7 +464,9 @@ def classify_changes(
         In id order: structure changes first, then other change.
     seen : dict
         How many structures and towers were found on each date inside the usable area:
-        ``{"before": {"structure": n, "tower": m}, "after": {...}}``.
+        ``{"before": {"structure": n, "tower": m}, "after": {...}}``; near change only when
+        ``config.objects_near_change`` took windows of the grid (:func:`near_change`), and
+        then ``"within_m"`` gives the margin.
 
     Notes
     -----
@@ -439,12 +485,14 @@ def classify_changes(
     changed = (change_labels > 0) & usable
     if learned is not None and learned.covers == "all":
         changed = learned.mask & usable
+    raw = None if raw_changed is None else raw_changed & usable
+    windows = near_change(changed, raw, learned, usable, before, config)
     if after_own is None:
         smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
-                                 direction=shadow_directions[0])
+                                 direction=shadow_directions[0], windows=windows)
         step("finding the later date's objects", OBJECTS_WORK // 2)
         smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
-                                 direction=shadow_directions[1])
+                                 direction=shadow_directions[1], windows=windows)
         step("fences and the description of each change", OBJECTS_WORK - OBJECTS_WORK // 2)
     else:
         # Each date's objects are found on its own pixels, both blurred alike, the later date's
@@ -456,10 +504,13 @@ def classify_changes(
         own_valid = own_sharp.valid & move_pixels(usable, back, False)
         own_veil = move_pixels(veiled[1], back, False)
         own_known = None if known is None else move_pixels(known, back, False)
+        own_windows = _moved_windows(windows, back, usable.shape)
 
         def objects(scene: Scene, valid: np.ndarray, veil: np.ndarray, where: np.ndarray | None,
                     direction: tuple[float, float] | None) -> StructureMap:
-            return find_structures(scene, config=config, valid=valid, veiled=veil, known=where, direction=direction)
+            within = windows if scene is before or scene is before_blurred else own_windows
+            return find_structures(scene, config=config, valid=valid, veiled=veil, known=where, direction=direction,
+                                   windows=within)
 
         sharp = before_blurred is not before
         share = OBJECTS_WORK // 4 if sharp else OBJECTS_WORK // 2
@@ -473,7 +524,6 @@ def classify_changes(
             smap_a = with_towers_of(smap_a, objects(own_sharp, own_valid, own_veil, own_known, shadow_directions[1]))
             step("fences and the description of each change", OBJECTS_WORK - 3 * share)
         smap_a = moved_map(smap_a, offset)
-    raw = None if raw_changed is None else raw_changed & usable
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)
     if learned is not None and learned.covers == "buildings":
         # Each date's vegetation in the radiometry half-way between the dates, both blurred alike:
@@ -538,7 +588,8 @@ def classify_changes(
     walls = (smap_b.labels > 0) | (smap_a.labels > 0)
     walls = ndimage.binary_dilation(walls, iterations=max(1, int(round(2.0 / px)))) if walls.any() else walls
     fence_shapes = []
-    found_fences = (fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls)
+    found_fences = (fence_changes(before, after, usable=clear, config=config, lines=fence_lines, exclude=walls,
+                                  windows=windows)
                     if {"fence_razed", "fence_built"} <= set(possible) else [])
     for fc in found_fences:
         regions.append(_fence_region(next_id, fc, config))
@@ -555,11 +606,13 @@ def classify_changes(
         rows, cols = count_within
         return bool(rows.start <= (r0 + r1) // 2 < rows.stop and cols.start <= (c0 + c1) // 2 < cols.stop)
 
-    seen = {
+    seen: dict[str, Any] = {
         date: {kind: sum(1 for o in smap.objects.values() if o.kind == kind and counted(o))
                for kind in ("structure", "tower")}
         for date, smap in (("before", smap_b), ("after", smap_a))
     }
+    if windows is not None:  # counted near change only: say within how far
+        seen["within_m"] = round(near_change_margin_m(config, px), 1)
     return labels, regions, seen
 
 

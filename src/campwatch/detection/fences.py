@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from affine import Affine
+from rasterio.transform import array_bounds
 from scipy import ndimage
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
@@ -227,6 +228,7 @@ def fence_changes(
     config: DetectConfig,
     lines: list[BaseGeometry] | None = None,
     exclude: np.ndarray | None = None,
+    windows: list[tuple[slice, slice]] | None = None,
 ) -> list[FenceChange]:
     """Razed and built stretches of fence between two scenes on one grid.
 
@@ -242,6 +244,10 @@ def fence_changes(
     exclude : (M, N) ndarray of bool, optional
         Pixels where a dark line is not a fence: next to structures, where the thin shadow
         between a wall and a road looks like one.
+    windows : list of pair of slices, optional
+        Look for changed fence only in these disjoint rectangles of the grid (the pixels near
+        change, :func:`campwatch.detection.segment.near_windows`): fence lines are found, and
+        the AOI's followed, in each on its own; default, the whole grid.
 
     Notes
     -----
@@ -251,21 +257,38 @@ def fence_changes(
     the other way round, over at least ``fence_min_change_m`` of usable pixels.
     """
     px = float(np.sqrt(before.pixel_area))
-    source = "aoi"
+    source = "imagery" if not lines else "aoi"
+    if exclude is not None:
+        usable = usable & ~exclude
+    pieces: dict[str, list[tuple[BaseGeometry, float, float]]] = {"fence_razed": [], "fence_built": []}
+    if windows is None:
+        _fence_pieces(before, after, usable, config, lines, pieces)
+    for rows, cols in windows or []:
+        b, a = before.cut(rows, cols), after.cut(rows, cols)
+        inside = None
+        if lines:  # the AOI's lines, the stretches of them in the window
+            box = shapely.box(*array_bounds(rows.stop - rows.start, cols.stop - cols.start, b.transform))
+            inside = [g for g in (line.intersection(box) for line in lines) if not g.is_empty and g.length > 0]
+            if not inside:
+                continue
+        _fence_pieces(b, a, usable[rows, cols], config, inside, pieces)
+    return _merged_pieces(pieces, px, source, config)
+
+
+def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: DetectConfig,
+                  lines: list[BaseGeometry] | None, pieces: dict[str, list[tuple[BaseGeometry, float, float]]]) -> None:
+    """Add to ``pieces`` the razed and built stretches along ``lines`` (found in the imagery when None)."""
+    px = float(np.sqrt(before.pixel_area))
     if not lines:
-        source = "imagery"
         lines = find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
         tick("finding the later date's fence lines")
         lines += find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config)
-    if exclude is not None:
-        usable = usable & ~exclude
     bright_b, noise_b = line_contrast(before)
     bright_a, noise_a = line_contrast(after)
     offset = max(3.0, config.fence_side_m / px)
     window = max(1, int(round(config.fence_smooth_m / px)))
     min_run = max(2, int(round(config.fence_min_change_m / px)))
     bridge = max(1, int(round(config.fence_bridge_m / px)))
-    pieces: dict[str, list[tuple[BaseGeometry, float, float]]] = {"fence_razed": [], "fence_built": []}
     for k, line in enumerate(lines, start=1):
         tick("following fence line {:,} of {:,}", k, len(lines))
         parts = getattr(line, "geoms", [line])
@@ -305,6 +328,11 @@ def fence_changes(
                     stretch = substring(line_px, i0 / (n - 1), (i1 - 1) / (n - 1), normalized=True)
                     pieces[cls].append((_to_map(stretch, before.transform),
                                         float(zb[i0:i1].mean()), float(za[i0:i1].mean())))
+
+
+def _merged_pieces(pieces: dict[str, list[tuple[BaseGeometry, float, float]]], px: float, source: str,
+                   config: DetectConfig) -> list[FenceChange]:
+    """The stretches of each class joined into fence changes."""
     out = []
     for cls, found in pieces.items():
         if not found:

@@ -12,7 +12,11 @@ from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.threshold import Thresholds
 
-__all__ = ["change_mask", "clean_mask", "label_regions", "open_mask"]
+__all__ = ["change_mask", "clean_mask", "label_regions", "open_mask", "near_windows", "MAX_NEAR_FRACTION"]
+
+#: When the windows around change would cover more than this share of the grid, the whole grid
+#: is analysed instead (:func:`near_windows`): as fast, and the same answer as without windows.
+MAX_NEAR_FRACTION = 0.5
 
 
 def change_mask(measures: ChangeMeasures, thresholds: Thresholds, *, hysteresis_ratio: float = 0.5) -> np.ndarray:
@@ -66,3 +70,45 @@ def clean_mask(mask: np.ndarray, *, pixel_size: float, config: DetectConfig) -> 
 def label_regions(mask: np.ndarray) -> np.ndarray:
     """Label 8-connected regions of a mask: (M, N) int32, 0 for background."""
     return label(mask, connectivity=2).astype("int32")
+
+
+def near_windows(seed: np.ndarray, margin: int, *, max_fraction: float = MAX_NEAR_FRACTION,
+                 ) -> list[tuple[slice, slice]] | None:
+    """Rectangles of the grid that hold every pixel within ``margin`` pixels of a pixel of ``seed``.
+
+    The bounding boxes of the 8-connected groups of ``seed`` grown by ``margin`` (a square),
+    merged where they overlap: disjoint rectangles, in row-major order of their corners.
+    An empty list when ``seed`` holds no pixel; None when the rectangles would cover more
+    than ``max_fraction`` of the grid (analyse the whole grid).
+
+    Examples
+    --------
+    >>> seed = np.zeros((100, 100), bool); seed[10, 10] = seed[12, 14] = seed[90, 90] = True
+    >>> near_windows(seed, 3, max_fraction=1.0)
+    [(slice(7, 16, None), slice(7, 18, None)), (slice(87, 94, None), slice(87, 94, None))]
+    """
+    rows, cols = seed.shape
+    if not seed.any():
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(seed, dtype=np.uint8),
+                                                          connectivity=8)
+    boxes = [[max(0, int(y) - margin), max(0, int(x) - margin), min(rows, int(y + h) + margin),
+              min(cols, int(x + w) + margin)] for x, y, w, h, _ in stats[1:count]]
+    merged = True
+    while merged:  # boxes that overlap become one, until none do
+        merged = False
+        boxes.sort()
+        out: list[list[int]] = []
+        for box in boxes:
+            for other in out:
+                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
+                    other[:] = [min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]),
+                                max(box[3], other[3])]
+                    merged = True
+                    break
+            else:
+                out.append(box)
+        boxes = out
+    if sum((r1 - r0) * (c1 - c0) for r0, c0, r1, c1 in boxes) > max_fraction * rows * cols:
+        return None
+    return [(slice(r0, r1), slice(c0, c1)) for r0, c0, r1, c1 in sorted(boxes)]

@@ -22,7 +22,8 @@ from campwatch.io.scene import Scene
 logger = logging.getLogger(__name__)
 
 __all__ = ["StructureObject", "StructureMap", "find_structures", "move_pixels", "moved_map", "with_towers_of", "sun_shadow_direction", "ground_background", "median_background",
-           "upsample_bilinear", "rectangularity", "shadow_depth", "brightness"]
+           "upsample_bilinear", "rectangularity", "shadow_depth", "brightness", "near_change_margin_m",
+           "GROUND_SCALE_M"]
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,29 @@ def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, sh
     return bool((ndimage.binary_dilation(obj) & ~valid).any())
 
 
+#: The ground a structure stands out from is measured over this many metres (:func:`ground_background`).
+GROUND_SCALE_M = 60.0
+
+
+def near_change_margin_m(config: DetectConfig, pixel_size: float) -> float:
+    """How far from change, in metres, objects are looked for (``DetectConfig.objects_near_change``).
+
+    The largest structure's side (``max_structure_area_m2`` as a square) or the longest fence
+    line kept (``fence_min_length_m``), whichever is longer, plus the longest shadow looked for
+    (``shadow_reach_m``, ``tower_shadow_reach_m``) and the extent of the ground each pixel is
+    measured against: an object that reaches changed pixels lies wholly inside the margin, with
+    its shadow and its ground. 216 m with the defaults.
+
+    Examples
+    --------
+    >>> near_change_margin_m(DetectConfig(), 0.5)
+    216.4213562373095
+    """
+    ground = _SHADOWLESS_GROUND_PX * pixel_size if pixel_size > config.shadowless_pixel_m else GROUND_SCALE_M
+    return (max(math.sqrt(config.max_structure_area_m2), config.fence_min_length_m)
+            + max(config.shadow_reach_m, config.tower_shadow_reach_m) + ground)
+
+
 #: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``): the ground is
 #: measured over this many pixels (a compound of buildings must not pull it), and a structure
 #: covers at least this many.
@@ -409,6 +433,69 @@ _SHADOWLESS_MAX_ELONGATION = 8.0
 _SHADOWLESS_CONTRAST = 1.25
 
 
+def _object_pixels(scene: Scene, valid: np.ndarray, config: DetectConfig, *, shadowless: bool,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate objects of a scene, labelled, and the pixel measures they are judged by.
+
+    Returns labels (int32, 0 for none), dark and dimmed (bool: shadow, and shadow under a
+    veil) and anomaly (float32), each (M, N).
+    """
+    px = float(np.sqrt(scene.pixel_area))
+    bright = brightness(scene)
+    if shadowless:
+        background = ground_background(scene, scale_m=_SHADOWLESS_GROUND_PX * px, cell_m=2.0 * px)
+    else:
+        background = ground_background(scene)
+    # Shadow is dark against the ground around it (under a thin veil too); shadows count
+    # wherever the scene has data: an object at the edge of a masked area still casts one.
+    ground_level = background.mean(axis=0)
+    dark = (bright < config.shadow_brightness * ground_level) & scene.valid
+    # A veil of light fills shadows in: under one, a shadow is only somewhat darker.
+    dimmed = (bright < (1.0 + config.shadow_brightness) / 2.0 * ground_level) & scene.valid
+    # The residual from the ground, in the background's own memory (not needed after this).
+    anomaly = _anomaly(np.subtract(scene.data, background, out=background), valid)
+    del background
+    green = ndvi(scene)
+    cand = (anomaly > config.structure_anomaly) & valid
+    if not shadowless:
+        cand &= ~dark  # a dark roof cannot be told from a shadow where shadows show
+    if green is not None:
+        cand &= green <= config.max_structure_ndvi
+    radius = int(round(config.opening_radius_m / px))
+    if radius > 0:
+        cand = open_mask(cand, radius)
+    cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
+    # In coarse pixels a streak bent across the grid touches itself only at corners: one object, not pieces.
+    labels = label(cand, connectivity=2 if shadowless else 1).astype("int32")
+    return labels, dark, dimmed, anomaly
+
+
+def _object_pixels_within(scene: Scene, valid: np.ndarray, config: DetectConfig, windows: list[tuple[slice, slice]],
+                          *, shadowless: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_object_pixels` in each of ``windows`` (disjoint rectangles of the grid), 0 and False elsewhere.
+
+    Each window is measured on its own, as a block is (its ground and its noise); a candidate
+    that touches a window's edge inside the grid is left out, as one whose size is not known.
+    """
+    shape = valid.shape
+    labels = np.zeros(shape, dtype="int32")
+    dark = np.zeros(shape, dtype=bool)
+    dimmed = np.zeros(shape, dtype=bool)
+    anomaly = np.zeros(shape, dtype="float32")
+    next_id = 0
+    for rows, cols in windows:
+        lab, dk, dm, an = _object_pixels(scene.cut(rows, cols), valid[rows, cols], config, shadowless=shadowless)
+        edges = [lab[0], lab[-1], lab[:, 0], lab[:, -1]]
+        inside = [rows.start > 0, rows.stop < shape[0], cols.start > 0, cols.stop < shape[1]]
+        cut = np.unique(np.concatenate([e for e, i in zip(edges, inside, strict=True) if i] or [np.zeros(0, "int32")]))
+        if cut.size:
+            lab[np.isin(lab, cut)] = 0
+        labels[rows, cols] = np.where(lab > 0, lab + next_id, 0)
+        next_id += int(lab.max())
+        dark[rows, cols], dimmed[rows, cols], anomaly[rows, cols] = dk, dm, an
+    return labels, dark, dimmed, anomaly
+
+
 def find_structures(
     scene: Scene,
     *,
@@ -417,6 +504,7 @@ def find_structures(
     veiled: np.ndarray | None = None,
     known: np.ndarray | None = None,
     direction: tuple[float, float] | None = None,
+    windows: list[tuple[slice, slice]] | None = None,
 ) -> StructureMap:
     """Find the structure-like objects of a scene.
 
@@ -448,6 +536,11 @@ def find_structures(
     direction : (row, col) unit vector, optional
         The direction of shadows when it is known (measured on the whole image, for a
         block of it); default, measured on ``scene``.
+    windows : list of pair of slices, optional
+        Look for objects only in these disjoint rectangles of the grid (the pixels near
+        change, :func:`campwatch.detection.segment.near_windows`), each measured on its own;
+        default, the whole scene. The shadows' direction, when measured, is that of the
+        objects found in them all.
 
     Notes
     -----
@@ -458,32 +551,10 @@ def find_structures(
     px = float(np.sqrt(scene.pixel_area))
     # Pixels too coarse to show a building's shadow: a roof is found by its contrast alone.
     shadowless = px > config.shadowless_pixel_m
-    bright = brightness(scene)
-    if shadowless:
-        background = ground_background(scene, scale_m=_SHADOWLESS_GROUND_PX * px, cell_m=2.0 * px)
+    if windows is None:
+        labels, dark, dimmed, anomaly = _object_pixels(scene, valid, config, shadowless=shadowless)
     else:
-        background = ground_background(scene)
-    # Shadow is dark against the ground around it (under a thin veil too); shadows count
-    # wherever the scene has data: an object at the edge of a masked area still casts one.
-    ground_level = background.mean(axis=0)
-    dark = (bright < config.shadow_brightness * ground_level) & scene.valid
-    # A veil of light fills shadows in: under one, a shadow is only somewhat darker.
-    dimmed = (bright < (1.0 + config.shadow_brightness) / 2.0 * ground_level) & scene.valid
-    # The residual from the ground, in the background's own memory (not needed after this).
-    anomaly = _anomaly(np.subtract(scene.data, background, out=background), valid)
-    del background
-    green = ndvi(scene)
-    cand = (anomaly > config.structure_anomaly) & valid
-    if not shadowless:
-        cand &= ~dark  # a dark roof cannot be told from a shadow where shadows show
-    if green is not None:
-        cand &= green <= config.max_structure_ndvi
-    radius = int(round(config.opening_radius_m / px))
-    if radius > 0:
-        cand = open_mask(cand, radius)
-    cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
-    # In coarse pixels a streak bent across the grid touches itself only at corners: one object, not pieces.
-    labels = label(cand, connectivity=2 if shadowless else 1).astype("int32")
+        labels, dark, dimmed, anomaly = _object_pixels_within(scene, valid, config, windows, shadowless=shadowless)
     reach = max(1, int(round(config.shadow_reach_m / px)))
     objects: dict[int, StructureObject] = {}
     rows, cols = labels.shape

@@ -167,6 +167,14 @@ class Scene:
         """Area of one pixel in square CRS units."""
         return pixel_area(self.transform)
 
+    def cut(self, rows: slice, cols: slice) -> Scene:
+        """The part of the scene in ``rows`` and ``cols`` of its grid (views of its arrays), georeferenced.
+
+        ``window`` stays the part of the file first read; the part's place in it is its transform.
+        """
+        return dataclasses.replace(self, data=self.data[:, rows, cols], valid=self.valid[rows, cols],
+                                   transform=self.transform * Affine.translation(cols.start or 0, rows.start or 0))
+
     def band(self, name: str) -> np.ndarray | None:
         """Return the band called ``name``, or None when the scene has none."""
         if name in self.band_names:

@@ -54,7 +54,7 @@ from campwatch.publish.qgis import vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import series_view
 from campwatch.report import REPORT_SCHEMA, classes_member, software_versions
-from campwatch.results import PairResult
+from campwatch.results import PairResult, structure_counts
 from campwatch.run import analyse_pair, input_records, model_records, stage_outputs, write_stac_item
 
 __all__ = ["SERIES_SCHEMA", "ImageRecord", "PairStager", "SeriesResult", "series_scenes", "hidden_fraction",
@@ -273,7 +273,7 @@ def pair_summary(result: PairResult, hashes: dict[str, str], folder: str) -> dic
             "before": round(result.obscured_fraction("before"), 4),
             "after": round(result.obscured_fraction("after"), 4),
         },
-        "structures_seen": result.structures_seen,
+        **structure_counts(result.structures_seen),
         "warnings": list(result.warnings),
         "outputs": hashes,
     }
