@@ -24,6 +24,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
+from campwatch.detection.threads import using_threads
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
@@ -87,7 +88,8 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
                          f"reading {int(window.width)} x {int(window.height)} px of both dates")
             before, after, notes = read_pair(request, info)
             task.advance("co-registering and matching the dates", by=PAIR_WORK["read"])
-            with staged(task):
+            # No blocks to share out: the workers take the independent parts of its stages at once (detection.threads).
+            with staged(task), using_threads(workers):
                 return analyse_scenes(before, after, aoi=request.aoi, config=config,
                                       notes=list(info.notes) + notes, mask=request.mask, model=model)
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))

@@ -91,3 +91,16 @@ def test_the_report_says_structures_were_counted_near_change_and_whole_scene_rep
     for out in (out_near, out_whole):
         res = CliRunner().invoke(cli, ["-q", "verify", str(out / "report.geojson")])
         assert res.exit_code == 0, res.output
+
+
+@pytest.mark.slow
+def test_a_pair_analysed_whole_with_two_workers_gives_the_same_bytes(wide_pair, tmp_path: Path):
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        res = CliRunner().invoke(cli, ["-q", "detect", *map(str, wide_pair), "--out", str(out), "--workers", workers])
+        assert res.exit_code == 0, res.output
+        outs.append(out)
+    assert "blocks" not in json.loads((outs[0] / "report.geojson").read_text())  # analysed whole
+    for name in ("report.geojson", "change_mask.tif", "change_map.png", "item.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

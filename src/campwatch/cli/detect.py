@@ -29,7 +29,8 @@ from campwatch.run import run_detect
 @click.option("--block-size", "block_size_px", type=click.IntRange(min=64),
               help="Analyse AOI windows larger than this many pixels a side block by block (default 2048).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Blocks analysed at once, one process each (memory: about one block each).")
+              help="Blocks analysed at once, one process each (memory: about one block each); a pair "
+                   "analysed whole runs each date's share of its stages in this many threads.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Analyse a large pair's blocks on this Dask distributed scheduler (tcp://host:8786) instead "
                    "of local processes; its workers must see the images at the same paths.")

@@ -13,6 +13,7 @@ from skimage.filters import sobel
 from skimage.registration import phase_cross_correlation
 
 from campwatch.detection.change import fill_invalid
+from campwatch.detection.threads import for_each
 from campwatch.io.pair import ReducedPair
 from campwatch.io.scene import Scene
 
@@ -63,13 +64,21 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
     a parabola through the peak's neighbours); a stronger peak outside the bound is
     reported.
     """
-    a, b = _edges(reference), _edges(moving)
-    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
-    fa = np.fft.fft2((a - a.mean()) * window)
-    fb = np.fft.fft2((b - b.mean()) * window)
-    cross = fa * np.conj(fb)
-    cross /= np.maximum(np.abs(cross), 1e-12)
-    surface = np.fft.fftshift(np.real(np.fft.ifft2(cross)))
+    a, b = for_each(_edges, (reference, moving))
+
+    def surface_of() -> np.ndarray:
+        window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
+        fa, fb = for_each(lambda x: np.fft.fft2((x - x.mean()) * window), (a, b))
+        cross = fa * np.conj(fb)
+        cross /= np.maximum(np.abs(cross), 1e-12)
+        return np.fft.fftshift(np.real(np.fft.ifft2(cross)))
+
+    def upsampled() -> np.ndarray:
+        # skimage's upsampled-DFT refinement is finer than the parabola below (it searches the
+        # whole surface; kept when it agrees with the bounded peak).
+        return phase_cross_correlation(a, b, upsample_factor=20, normalization=None)[0]
+
+    surface, fine = for_each(lambda work: work(), (surface_of, upsampled))
     rows, cols = surface.shape
     cr, cc = rows // 2, cols // 2
     std = float(surface.std()) or 1.0
@@ -81,9 +90,6 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
     dr = _parabolic(surface[r - 1, c], surface[r, c], surface[(r + 1) % rows, c]) if 0 < r else 0.0
     dc = _parabolic(surface[r, c - 1], surface[r, c], surface[r, (c + 1) % cols]) if 0 < c else 0.0
     shift = (round(float(r - cr + dr), 2), round(float(c - cc + dc), 2))
-    # skimage's upsampled-DFT refinement is finer than the parabola; keep it when it
-    # agrees with the bounded peak (it searches the whole surface).
-    fine, _, _ = phase_cross_correlation(a, b, upsample_factor=20, normalization=None)
     if abs(fine[0] - shift[0]) <= 1.0 and abs(fine[1] - shift[1]) <= 1.0:
         shift = (round(float(fine[0]), 2), round(float(fine[1]), 2))
     r2, c2 = np.unravel_index(np.argmax(np.where(inside, -np.inf, surface)), surface.shape)
@@ -110,7 +116,7 @@ def residual_shifts(
         The residual shift of each tile that could be measured.
     """
     rows, cols = reference.shape
-    out = []
+    parts = []
     for i in range(tiles):
         for j in range(tiles):
             r0, r1 = i * rows // tiles, (i + 1) * rows // tiles
@@ -128,10 +134,9 @@ def residual_shifts(
             b = dataclasses.replace(moving, data=moving.data[:, part[0], part[1]], valid=moving.valid[part])
             if (a.valid & b.valid).mean() < 0.5:
                 continue
-            est = measure_shift(a, b, max_shift=max_shift)
-            if est.strength >= min_strength:
-                out.append(est.shift)
-    return out
+            parts.append((a, b))
+    found = for_each(lambda ab: measure_shift(ab[0], ab[1], max_shift=max_shift), parts)
+    return [est.shift for est in found if est.strength >= min_strength]
 
 
 def estimate_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from campwatch.detection.structures import (
     shadow_depth,
     with_towers_of,
 )
+from campwatch.detection.threads import for_each
 from campwatch.detection.vectorize import region_polygons
 from campwatch.detection.vegetation import vegetation
 from campwatch.io.scene import Scene
@@ -488,11 +489,10 @@ def classify_changes(
     raw = None if raw_changed is None else raw_changed & usable
     windows = near_change(changed, raw, learned, usable, before, config)
     if after_own is None:
-        smap_b = find_structures(before, config=config, valid=usable, veiled=veiled[0], known=known,
-                                 direction=shadow_directions[0], windows=windows)
+        smap_b, smap_a = for_each(
+            lambda d: find_structures((before, after)[d], config=config, valid=usable, veiled=veiled[d], known=known,
+                                      direction=shadow_directions[d], windows=windows), (0, 1))
         step("finding the later date's objects", OBJECTS_WORK // 2)
-        smap_a = find_structures(after, config=config, valid=usable, veiled=veiled[1], known=known,
-                                 direction=shadow_directions[1], windows=windows)
         step("fences and the description of each change", OBJECTS_WORK - OBJECTS_WORK // 2)
     else:
         # Each date's objects are found on its own pixels, both blurred alike, the later date's
@@ -506,22 +506,23 @@ def classify_changes(
         own_known = None if known is None else move_pixels(known, back, False)
         own_windows = _moved_windows(windows, back, usable.shape)
 
-        def objects(scene: Scene, valid: np.ndarray, veil: np.ndarray, where: np.ndarray | None,
-                    direction: tuple[float, float] | None) -> StructureMap:
-            within = windows if scene is before or scene is before_blurred else own_windows
-            return find_structures(scene, config=config, valid=valid, veiled=veil, known=where, direction=direction,
-                                   windows=within)
+        def objects(scenes: tuple[Scene, Scene]) -> list[StructureMap]:
+            """Each date's objects, the earlier's on the grid, the later's on its own pixels."""
+            inputs = ((scenes[0], usable, veiled[0], known, windows),
+                      (scenes[1], own_valid, own_veil, own_known, own_windows))
+            return for_each(lambda d: find_structures(
+                inputs[d][0], config=config, valid=inputs[d][1], veiled=inputs[d][2], known=inputs[d][3],
+                direction=shadow_directions[d], windows=inputs[d][4]), (0, 1))
 
         sharp = before_blurred is not before
         share = OBJECTS_WORK // 4 if sharp else OBJECTS_WORK // 2
-        smap_b = objects(before_blurred, usable, veiled[0], known, shadow_directions[0])
+        smap_b, smap_a = objects((before_blurred, own_blurred))
         step("finding the later date's objects", share)
-        smap_a = objects(own_blurred, own_valid, own_veil, own_known, shadow_directions[1])
         step("the earlier date's towers" if sharp else "fences and the description of each change", share)
         if sharp:
-            smap_b = with_towers_of(smap_b, objects(before, usable, veiled[0], known, shadow_directions[0]))
+            sharp_b, sharp_a = objects((before, own_sharp))
+            smap_b, smap_a = with_towers_of(smap_b, sharp_b), with_towers_of(smap_a, sharp_a)
             step("the later date's towers", share)
-            smap_a = with_towers_of(smap_a, objects(own_sharp, own_valid, own_veil, own_known, shadow_directions[1]))
             step("fences and the description of each change", OBJECTS_WORK - 3 * share)
         smap_a = moved_map(smap_a, offset)
     candidates = _structure_changes(smap_b, smap_a, changed, before, after, config, veiled=veiled, raw_changed=raw)

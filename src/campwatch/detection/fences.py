@@ -26,6 +26,7 @@ from skimage.transform import probabilistic_hough_line
 
 from campwatch.config import DetectConfig
 from campwatch.detection.change import fill_invalid, robust_sigma
+from campwatch.detection.threads import for_each
 from campwatch.io.scene import Scene
 from campwatch.progress import tick
 
@@ -280,11 +281,10 @@ def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: Detec
     """Add to ``pieces`` the razed and built stretches along ``lines`` (found in the imagery when None)."""
     px = float(np.sqrt(before.pixel_area))
     if not lines:
-        lines = find_fence_lines(before, ridge_strength(before, pixel_size=px), config=config)
-        tick("finding the later date's fence lines")
-        lines += find_fence_lines(after, ridge_strength(after, pixel_size=px), config=config)
-    bright_b, noise_b = line_contrast(before)
-    bright_a, noise_a = line_contrast(after)
+        found = for_each(lambda s: find_fence_lines(s, ridge_strength(s, pixel_size=px), config=config),
+                              (before, after))
+        lines = found[0] + found[1]
+    (bright_b, noise_b), (bright_a, noise_a) = for_each(line_contrast, (before, after))
     offset = max(3.0, config.fence_side_m / px)
     window = max(1, int(round(config.fence_smooth_m / px)))
     min_run = max(2, int(round(config.fence_min_change_m / px)))
