@@ -35,6 +35,7 @@ from campwatch.detection.radiometry import (
 )
 from campwatch.detection.segment import change_mask, clean_mask, label_regions
 from campwatch.detection.structures import find_structures, sun_shadow_direction
+from campwatch.detection.threads import for_each
 from campwatch.detection.threshold import Thresholds, choose_thresholds
 from campwatch.detection.vegetation import stable_vegetation
 from campwatch.errors import GridMismatchError, InputError
@@ -230,19 +231,24 @@ def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, 
     own = prep.after_own
     if own is None:
         return None
+    matched = own
+    if prep.fit is not None:
+        data = prep.fit.apply(own.data)
+        data[:, ~own.valid] = 0
+        matched = dataclasses.replace(own, data=data)
+    # The three blurs at once (detection.threads): the earlier date, the later in its own
+    # radiometry and in the earlier's.
+    scenes = (prep.before, own) if matched is own else (prep.before, own, matched)
+    blurred = for_each(lambda scene: match_shift_blur(scene, prep.shift), scenes)
+    before_blurred, later_own_blurred, matched_blurred = blurred[0], blurred[1], blurred[-1]
     # Vegetation is measured on both dates in the radiometry half-way between them, blurred alike.
-    earlier_mid, later_mid = match_shift_blur(prep.before, prep.shift), match_shift_blur(own, prep.shift)
+    earlier_mid, later_mid = before_blurred, later_own_blurred
     if prep.fit is not None:
         to_mid_later, to_mid_earlier = prep.fit.halfway()
         earlier_mid = _refit(earlier_mid, to_mid_earlier)
         later_mid = _refit(later_mid, to_mid_later)
-    if prep.fit is not None:
-        data = prep.fit.apply(own.data)
-        data[:, ~own.valid] = 0
-        own = dataclasses.replace(own, data=data)
     offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
-    return (match_shift_blur(own, prep.shift), offset, match_shift_blur(prep.before, prep.shift), own,
-            (earlier_mid, later_mid))
+    return (matched_blurred, offset, before_blurred, matched, (earlier_mid, later_mid))
 
 
 def _refit(scene: Scene, fit: LinearFit) -> Scene:
