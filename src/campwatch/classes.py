@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-__all__ = ["ChangeClass", "CLASSES", "ANALYST_CLASSES", "MAX_PIXEL_M", "possible_classes", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "ClassSummary",
+__all__ = ["ChangeClass", "CLASSES", "ANALYST_CLASSES", "MAX_PIXEL_M", "REVERSAL", "TIMELINE_CLASSES", "Kind",
+           "appeared", "gone", "possible_classes", "NO_CHANGE", "OBSCURED", "NOT_ANALYSED", "ClassSummary",
            "class_code", "get_class", "summarize", "describe"]
+
+#: What changed: a building, a guard tower, a fence line, or anything else.
+Kind = Literal["structure", "tower", "fence", "other"]
 
 #: Change-mask codes that are not change classes.
 NO_CHANGE = 0
@@ -23,6 +27,10 @@ class ChangeClass:
     a fence change is a line measured in metres (``unit == "m"``), every other an area in
     square metres. ``singular`` and ``plural`` name a count of it in a sentence.
     ``max_pixel_m``: in coarser imagery the class is not looked for, and not reported.
+    ``appears``: True for a thing seen only on the later date (built, added), False for one
+    seen only on the earlier (razed, removed), None for neither (modified, other change).
+    ``reverses``: the class that undoes this one (a structure demolished undoes one built).
+    ``timeline_rank``: where the timeline figure stacks it (None: not drawn there).
     """
 
     name: str
@@ -30,11 +38,14 @@ class ChangeClass:
     colour: str
     label: str
     description: str
-    kind: str
+    kind: Kind
     singular: str
     plural: str
     #: The coarsest pixel, in metres, at which a change of this class can be seen (None: any).
     max_pixel_m: float | None = None
+    appears: bool | None = None
+    reverses: str | None = None
+    timeline_rank: int | None = None
 
     @property
     def unit(self) -> str:
@@ -54,46 +65,88 @@ class ChangeClass:
 
 # Okabe-Ito colours, mostly: distinguishable for colour-blind readers. None is the blue of roofs and
 # tarps, nor the black of no change in the mask; white is a change whose direction is not known.
+#: The coarsest pixel (m) at which each kind of change can be seen: a guard tower is 3 to 4 m
+#: across and a fence a line of posts, both gone into their pixels at 2 m (DSIFN-CD) and more;
+#: a barrack of 10 m x 30 m is still a few pixels at 10 m (Sentinel-2).
+_STRUCTURE_M, _TOWER_M, _FENCE_M = 10.0, 1.0, 1.0
+
 CLASSES: dict[str, ChangeClass] = {
     c.name: c
     for c in (
         ChangeClass("structure_new", 2, "#D55E00", "New structure",
                     "A building-like object that stands out from the ground only in the later image.",
-                    "structure", "new structure", "new structures"),
+                    "structure", "new structure", "new structures",
+                    max_pixel_m=_STRUCTURE_M, appears=True, reverses="structure_demolished", timeline_rank=0),
         ChangeClass("structure_demolished", 3, "#7F3C8D", "Demolished structure",
                     "A building-like object that stands out from the ground only in the earlier image.",
-                    "structure", "structure demolished", "structures demolished"),
+                    "structure", "structure demolished", "structures demolished",
+                    max_pixel_m=_STRUCTURE_M, appears=False, reverses="structure_new", timeline_rank=1),
         ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
                     "A building present on both dates whose roof or shape changed.",
-                    "structure", "structure modified", "structures modified"),
+                    "structure", "structure modified", "structures modified",
+                    max_pixel_m=_STRUCTURE_M, timeline_rank=2),
         ChangeClass("structure_changed", 9, "#FFFFFF", "Structure changed, direction unknown",
                     "A building change whose direction, built or razed, the pixels do not tell: its reason is "
                     "in the change's cause.",
                     "structure", "structure changed (built or razed: not known)",
-                    "structures changed (built or razed: not known)"),
+                    "structures changed (built or razed: not known)",
+                    max_pixel_m=_STRUCTURE_M, timeline_rank=3),
         ChangeClass("fence_razed", 5, "#E69F00", "Fence razed",
                     "A stretch of fence line whose linear signature is gone (a line, with its length).",
-                    "fence", "fence razed", "fence razed"),
+                    "fence", "fence razed", "fence razed",
+                    max_pixel_m=_FENCE_M, appears=False, reverses="fence_built", timeline_rank=6),
         ChangeClass("fence_built", 6, "#009E73", "Fence built",
                     "A new stretch of fence line.",
-                    "fence", "fence built", "fence built"),
+                    "fence", "fence built", "fence built",
+                    max_pixel_m=_FENCE_M, appears=True, reverses="fence_razed", timeline_rank=7),
         ChangeClass("tower_added", 7, "#E7298A", "Tower added",
                     "A small raised object (a few metres across, casting a long shadow) only in the later image.",
-                    "tower", "guard tower added", "guard towers added"),
+                    "tower", "guard tower added", "guard towers added",
+                    max_pixel_m=_TOWER_M, appears=True, reverses="tower_removed", timeline_rank=4),
         ChangeClass("tower_removed", 8, "#56B4E9", "Tower removed",
                     "A small raised object only in the earlier image.",
-                    "tower", "guard tower removed", "guard towers removed"),
+                    "tower", "guard tower removed", "guard towers removed",
+                    max_pixel_m=_TOWER_M, appears=False, reverses="tower_added", timeline_rank=5),
         ChangeClass("other_change", 1, "#F0E442", "Other change",
                     "Ground, fields, vegetation, water, shadows: change that is not a structure.",
                     "other", "other change", "other changes"),
     )
 }
 
-#: The coarsest pixel (m) at which each kind of change can be seen: a guard tower is 3 to 4 m
-#: across and a fence a line of posts, both gone into their pixels at 2 m (DSIFN-CD) and more;
-#: a barrack of 10 m x 30 m is still a few pixels at 10 m (Sentinel-2).
-MAX_PIXEL_M = {"structure": 10.0, "tower": 1.0, "fence": 1.0, "other": None}
-CLASSES = {name: replace(c, max_pixel_m=MAX_PIXEL_M[c.kind]) for name, c in CLASSES.items()}
+
+def _check_rows(classes: dict[str, ChangeClass]) -> None:
+    """Raise ValueError when the class rows disagree: codes, reversals, timeline places."""
+    codes = [c.code for c in classes.values()]
+    if len(set(codes)) != len(codes) or not all(0 < code < OBSCURED for code in codes):
+        raise ValueError(f"change classes need distinct mask codes from 1 to {OBSCURED - 1}: {codes}")
+    for c in classes.values():
+        if c.reverses is not None and (c.reverses not in classes or classes[c.reverses].reverses != c.name):
+            raise ValueError(f"change class {c.name!r} reverses {c.reverses!r}, which does not reverse it")
+    ranks = [c.timeline_rank for c in classes.values() if c.timeline_rank is not None]
+    if len(set(ranks)) != len(ranks):
+        raise ValueError(f"change classes share a place on the timeline: {sorted(ranks)}")
+
+
+_check_rows(CLASSES)
+
+#: The coarsest pixel (m) at which each kind of change can be seen (from the class rows).
+MAX_PIXEL_M: dict[str, float | None] = {c.kind: c.max_pixel_m for c in CLASSES.values()}
+#: Each class that another undoes, and that other (a structure built, then demolished).
+REVERSAL: dict[str, str] = {c.name: c.reverses for c in CLASSES.values() if c.reverses is not None}
+#: The classes the timeline figure stacks, in its order.
+TIMELINE_CLASSES: tuple[str, ...] = tuple(
+    c.name for c in sorted((c for c in CLASSES.values() if c.timeline_rank is not None),
+                           key=lambda c: c.timeline_rank or 0))
+
+
+def appeared(kind: Kind) -> str:
+    """The class of a thing of ``kind`` seen only on the later date (``"structure"``: ``structure_new``)."""
+    return next(c.name for c in CLASSES.values() if c.kind == kind and c.appears is True)
+
+
+def gone(kind: Kind) -> str:
+    """The class of a thing of ``kind`` seen only on the earlier date (``"tower"``: ``tower_removed``)."""
+    return next(c.name for c in CLASSES.values() if c.kind == kind and c.appears is False)
 
 
 def possible_classes(pixel_m: float) -> tuple[list[str], dict[str, str]]:

@@ -52,3 +52,35 @@ def test_describe_says_it_in_the_analysts_words():
                Change("fence_razed", 0.0, 340.4)]
     assert describe(summarize(changes)) == "1 new structure, 340 m of fence razed, 2 guard towers removed"
     assert describe(summarize([])) == "nothing new"
+
+
+def test_tables_of_class_meaning_come_from_the_class_rows():
+    from campwatch.classes import MAX_PIXEL_M, REVERSAL, TIMELINE_CLASSES, appeared, gone
+
+    assert REVERSAL == {"structure_new": "structure_demolished", "structure_demolished": "structure_new",
+                        "tower_added": "tower_removed", "tower_removed": "tower_added",
+                        "fence_razed": "fence_built", "fence_built": "fence_razed"}
+    assert TIMELINE_CLASSES == ("structure_new", "structure_demolished", "structure_modified", "structure_changed",
+                                "tower_added", "tower_removed", "fence_razed", "fence_built")
+    assert MAX_PIXEL_M == {"structure": 10.0, "tower": 1.0, "fence": 1.0, "other": None}
+    assert (appeared("structure"), gone("structure")) == ("structure_new", "structure_demolished")
+    assert (appeared("tower"), gone("tower"), appeared("fence"), gone("fence")) == (
+        "tower_added", "tower_removed", "fence_built", "fence_razed")
+
+
+def test_class_rows_that_disagree_are_refused_naming_the_class():
+    import dataclasses
+
+    from campwatch.classes import _check_rows
+
+    rows = dict(CLASSES)
+    rows["structure_new"] = dataclasses.replace(rows["structure_new"], reverses="tower_removed")
+    with pytest.raises(ValueError, match="'structure_new' reverses 'tower_removed', which does not reverse it"):
+        _check_rows(rows)
+    rows = dict(CLASSES) | {"rubble": dataclasses.replace(CLASSES["other_change"], name="rubble", code=1)}
+    with pytest.raises(ValueError, match="distinct mask codes"):
+        _check_rows(rows)
+    # A class of a new kind carries its own pixel limit: no table elsewhere to forget.
+    rows = dict(CLASSES) | {"trench_dug": dataclasses.replace(CLASSES["other_change"], name="trench_dug", code=10,
+                                                              kind="other", max_pixel_m=2.0, timeline_rank=8)}
+    _check_rows(rows)

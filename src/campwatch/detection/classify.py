@@ -20,7 +20,7 @@ from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 from skimage.measure import label, regionprops
 
-from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
+from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, appeared, gone, possible_classes
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.confidence import calibrated
@@ -118,8 +118,8 @@ def _object_mask(smap: StructureMap, oid: int) -> tuple[tuple[slice, slice], np.
     return sl, smap.labels[sl] == oid
 
 
-_APPEARED = {"structure": "structure_new", "tower": "tower_added"}
-_GONE = {"structure": "structure_demolished", "tower": "tower_removed"}
+_APPEARED = {kind: appeared(kind) for kind in ("structure", "tower")}
+_GONE = {kind: gone(kind) for kind in ("structure", "tower")}
 
 
 def _structure_changes(

@@ -19,21 +19,12 @@ from pyproj import CRS
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from campwatch.classes import REVERSAL
 from campwatch.io.aoi import AOI
 from campwatch.io.geometry import to_wgs84, transformer
 from campwatch.results import PairResult
 
 __all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "utm_of", "REVERSAL", "MIN_SEEN_FRACTION"]
-
-#: The class that undoes each class, at the same place.
-REVERSAL = {
-    "structure_new": "structure_demolished",
-    "structure_demolished": "structure_new",
-    "tower_added": "tower_removed",
-    "tower_removed": "tower_added",
-    "fence_razed": "fence_built",
-    "fence_built": "fence_razed",
-}
 
 #: A change counts as seen in a later pair when this share of it was analysed there.
 MIN_SEEN_FRACTION = 0.5

@@ -28,7 +28,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.classes import ANALYST_CLASSES, CLASSES, possible_classes, summarize
+from campwatch.classes import ANALYST_CLASSES, CLASSES, TIMELINE_CLASSES, possible_classes, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE
 from campwatch.io.scene import Scene
 from campwatch.io.text import printable
@@ -730,8 +730,6 @@ def _region(ax: Axes, lon: float, lat: float) -> None:
 
 
 #: The classes a timeline counts as bars (other change is noted, not drawn).
-_TIMELINE_CLASSES = ("structure_new", "structure_demolished", "structure_modified", "structure_changed", "tower_added",
-                     "tower_removed", "fence_razed", "fence_built")
 
 
 @_plain_text
@@ -753,7 +751,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
 
     pairs = series.get("pairs", [])
     possible = set(series.get("classes", {}).get("possible", CLASSES))
-    shown = [name for name in _TIMELINE_CLASSES if name in possible]
+    shown = [name for name in TIMELINE_CLASSES if name in possible]
     with_counts = any(p.get("structures_seen") for p in pairs)
     with_fences = "fence_razed" in possible
     ratios = [2.2] + [1] * with_fences + [1] * with_counts
