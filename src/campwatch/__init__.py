@@ -2,7 +2,8 @@
 
 The package, in the order data flows through it::
 
-    errors, classes, config   the vocabulary: errors, change classes, parameters
+    errors, document, classes, config   the vocabulary: errors, the documents' schema names,
+                  change classes, parameters
     io/           read scenes, AOI files, masks, labels and pairs; write change masks, JSON, output sets
     detection/    the stages of the analysis of a pair: align, radiometry, change, threshold,
                   segment, obscured, structures, fences, classify, vectorize; model (a change

@@ -34,6 +34,7 @@ from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
+from campwatch.document import CHECK_SCHEMA
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, aoi_key, read_aoi
 from campwatch.io.jsonio import write_json
@@ -435,7 +436,7 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
 def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: PairStager) -> dict[str, Any]:
     """The check's ``check.json``: its row, the images, the pairs, the parameters, what is new, the inputs."""
     return {
-        "schema": "campwatch-check/1",
+        "schema": CHECK_SCHEMA,
         "check": found.record,
         "aoi": plan.aoi.summary(),
         "images": [r.to_dict() for r in records],

@@ -30,6 +30,7 @@ from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.delivery import is_scene
@@ -53,7 +54,7 @@ from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.qgis import vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import series_view
-from campwatch.report import REPORT_SCHEMA, classes_member, software_versions
+from campwatch.report import classes_member, software_versions
 from campwatch.results import PairResult, structure_counts
 from campwatch.run import analyse_pair, input_records, model_records, stage_outputs, write_stac_item
 
@@ -62,7 +63,6 @@ __all__ = ["SERIES_SCHEMA", "ImageRecord", "PairStager", "SeriesResult", "series
 
 logger = logging.getLogger(__name__)
 
-SERIES_SCHEMA = "campwatch-series/1"
 
 # --------------------------------------------------------------------------- images
 

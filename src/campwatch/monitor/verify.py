@@ -18,13 +18,13 @@ from typing import Any
 
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import parse_band_names, sha256_file
 from campwatch.monitor.series import run_series
 from campwatch.progress import start
-from campwatch.report import REPORT_SCHEMA
 from campwatch.run import run_detect
 
 __all__ = ["Verification", "verify_report"]
@@ -50,7 +50,7 @@ class Verification:
 
 
 def _load(report_path: Path) -> dict[str, Any]:
-    doc = load_report(report_path, (REPORT_SCHEMA, "campwatch-series/1"))
+    doc = load_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
     for key in ("inputs", "outputs", "parameters", "software"):
         if key not in doc:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
@@ -72,7 +72,7 @@ def verify_report(report_path: str | Path) -> Verification:
 
 
 def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
-    kind = "series" if doc["schema"] == "campwatch-series/1" else "detect"
+    kind = "series" if doc["schema"] == SERIES_SCHEMA else "detect"
     result = Verification(report_path, kind)
     recorded = doc["software"].get("campwatch")
     if recorded != __version__:

@@ -26,6 +26,7 @@ from PIL import Image
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
+from campwatch.document import SERIES_SCHEMA
 from campwatch.io.output import OutputSet
 from campwatch.io.recorded import recorded_path
 from campwatch.io.text import printable
@@ -328,7 +329,7 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
         schema = json.loads(report_path.read_text(encoding="utf-8")).get("schema")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, RecursionError):
         schema = None
-    if schema == "campwatch-series/1":
+    if schema == SERIES_SCHEMA:
         view = view_from_series(report_path)
         doc, kind, series = view.extra["series"], "series", view.extra["series"]
     else:

@@ -15,6 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
+from campwatch.document import SERIES_SCHEMA
 from campwatch.io.geometry import rfc7946, transformer
 
 __all__ = ["run_item", "FILE_EXTENSION", "MEDIA_TYPES"]
@@ -107,7 +108,7 @@ def run_item(
         dates = sorted(i["date"] for i in report["images"])
         start, end = dates[0], dates[-1]
     aoi_name = (report.get("aoi") or {}).get("name") or "pair"
-    kind = "series" if str(report.get("schema", "")).startswith("campwatch-series") else "pair"
+    kind = "series" if report.get("schema") == SERIES_SCHEMA else "pair"
     model = report.get("model") or {}
     counts = report.get("summary", {}).get("counts") if isinstance(report.get("summary"), dict) else None
     shape_, bbox = _rfc7946(geometry)

@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
@@ -206,7 +207,7 @@ def view_from_report(report_path: str | Path) -> ChangeView:
         If the report is not a campwatch pair report or an image it names is gone.
     """
     report_path = Path(report_path)
-    doc = load_report(report_path, ("campwatch-report/1",))
+    doc = load_report(report_path, (REPORT_SCHEMA,))
     with reading_report(report_path):
         return dataclasses.replace(_report_view(report_path, doc), unverified=unverified(report_path))
 
@@ -248,7 +249,7 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     first; nothing is analysed again.
     """
     series_path = Path(series_path)
-    doc = load_report(series_path, ("campwatch-series/1",))
+    doc = load_report(series_path, (SERIES_SCHEMA,))
     with reading_report(series_path):
         view = series_view(doc, source=str(series_path), folder=series_path.parent)
     return dataclasses.replace(view, unverified=unverified(series_path))
