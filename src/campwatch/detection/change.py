@@ -1,14 +1,17 @@
-"""Per-pixel change measures: standardised change magnitude, brightness and vegetation change."""
+"""Per-pixel change measures: standardised change magnitude, brightness and vegetation change; and the
+smoothing several stages share (the slowly varying ground: :func:`median_background`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from campwatch.io.scene import Scene
 
-__all__ = ["ChangeMeasures", "change_measures", "fill_invalid", "ndvi", "pixel_noise", "robust_sigma"]
+__all__ = ["ChangeMeasures", "change_measures", "fill_invalid", "ndvi", "pixel_noise", "robust_sigma", "median_background",
+           "upsample_bilinear"]
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,67 @@ def change_measures(
         noise_reference=ref,
         pixel_noise=noise,
     )
+
+
+def median_background(
+    data: np.ndarray, valid: np.ndarray, pixel_size: float, *, scale_m: float = 60.0, cell_m: float = 4.0
+) -> np.ndarray:
+    """Smooth ``data`` by a median over ``scale_m``, per band: what varies slowly in it.
+
+    Computed on a grid of ``cell_m`` cells (block means), median-filtered, and brought back
+    to the pixel grid by bilinear interpolation. Objects smaller than about half of
+    ``scale_m`` do not pull it. Invalid pixels are filled with the band's median first.
+
+    Parameters
+    ----------
+    data : (B, M, N) ndarray
+    valid : (M, N) ndarray of bool
+    pixel_size : float
+        In metres.
+
+    Returns
+    -------
+    (B, M, N) ndarray of float32
+    """
+    f = max(1, int(round(cell_m / pixel_size)))
+    size = max(3, int(round(scale_m / (f * pixel_size))) | 1)
+    rows, cols = valid.shape
+    pr, pc = (-rows) % f, (-cols) % f
+    out = np.empty(data.shape, dtype="float32")
+    for b in range(data.shape[0]):
+        padded = np.pad(fill_invalid(data[b], valid), ((0, pr), (0, pc)), mode="edge")
+        coarse = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).mean(axis=(1, 3))
+        coarse = ndimage.median_filter(coarse, size=size, mode="nearest")
+        out[b] = upsample_bilinear(coarse, f, (rows, cols))
+    return out
+
+
+def _upsample_axis0(coarse: np.ndarray, f: int) -> np.ndarray:
+    """Bilinear interpolation of a padded (by one edge cell) coarse grid to ``f`` rows per cell."""
+    n = coarse.shape[0] - 2
+    out = np.empty((n * f,) + coarse.shape[1:], dtype="float32")
+    for p in range(f):
+        # Fine row j * f + p lies at coarse coordinate j + d: between cells j - 1 and j
+        # (d < 0) or j and j + 1 (d >= 0), with edge cells repeated (the padding).
+        d = (p + 0.5) / f - 0.5
+        lo = coarse[0:n] if d < 0 else coarse[1:n + 1]
+        hi = coarse[1:n + 1] if d < 0 else coarse[2:n + 2]
+        w = np.float32(d + 1.0 if d < 0 else d)
+        out[p::f] = lo + w * (hi - lo)
+    return out
+
+
+def upsample_bilinear(coarse: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bring a grid of ``f`` x ``f`` cells back to the pixel grid by bilinear interpolation.
+
+    The same as ``scipy.ndimage.zoom(coarse, f, order=1, mode="nearest", grid_mode=True)``
+    cut to ``shape`` (to float32 rounding), in two separable passes of ``f`` strided
+    slices each: several times faster.
+
+    Returns
+    -------
+    (M, N) ndarray of float32
+    """
+    padded = np.pad(coarse.astype("float32", copy=False), 1, mode="edge")
+    rows = _upsample_axis0(padded, f)[: shape[0]]
+    return np.ascontiguousarray(_upsample_axis0(rows.T, f)[: shape[1]].T)

@@ -19,8 +19,7 @@ from skimage.filters import sobel
 from skimage.measure import regionprops
 
 from campwatch.config import DetectConfig
-from campwatch.detection.change import ChangeMeasures
-from campwatch.detection.structures import median_background
+from campwatch.detection.change import ChangeMeasures, median_background
 from campwatch.io.scene import Scene
 
 __all__ = ["Obscured", "extend_fringe", "find_obscured"]
