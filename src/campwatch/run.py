@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 #: The files a detect run writes, in the order they are committed (report last).
 OUTPUT_NAMES = ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png", "report.geojson",
                 "report.qml", "item.json")
+#: The report and the STAC Item that describes it: the report records every other output's hash.
+_DESCRIBING = ("report.geojson", "item.json")
 
 
 def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1,
@@ -221,9 +223,7 @@ def stage_outputs(
     FigureCanvasAgg(fig)
     fig.savefig(map_path, dpi=150, metadata={"Software": None})
     task.advance("the report and its STAC item", by=OUTPUT_WORK["save"])
-    hashes = {name: sha256_file(outs.path(prefix + name))
-              for name in ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png",
-                           "report.qml")}
+    hashes = {name: sha256_file(outs.path(prefix + name)) for name in OUTPUT_NAMES if name not in _DESCRIBING}
     report = build_report(result, inputs=inputs, outputs=hashes, series_links=series_links)
     # Published: every path the report records is relative to the folder it will be in.
     report = publish_paths(report, outs.recorded_folder(prefix))
