@@ -196,7 +196,7 @@ def analyse_scenes(
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
         known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
-        after_own=_objects_scenes(prep),
+        after_own=_objects_scenes(prep, halfway=model is not None and model.card.covers == "buildings"),
     )
     logger.info("%d changes", len(regions))
     step("the map of classes", PAIR_WORK["describe"])
@@ -222,12 +222,14 @@ def _check_not_everywhere(learned: LearnedChange, changed: np.ndarray, usable: n
                          "and its card (bands, scaling, output)")
 
 
-def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene]] | None:
+def _objects_scenes(prep: PreparedPair, *, halfway: bool,
+                    ) -> tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene] | None] | None:
     """What each date's objects are found on (:func:`campwatch.detection.classify.classify_changes`'s
     ``after_own``): the later date on its own pixels in the earlier's radiometry (as matched), blurred
     as the resampling blurs and sharp, the shift in whole pixels, the earlier date blurred alike, and
     both dates (the later on its own pixels) blurred alike in the radiometry half-way between them
-    (:meth:`LinearFit.halfway`), where each date's vegetation is measured."""
+    (:meth:`LinearFit.halfway`), where each date's vegetation is measured (with ``halfway``: a model of
+    buildings; else None)."""
     own = prep.after_own
     if own is None:
         return None
@@ -236,18 +238,20 @@ def _objects_scenes(prep: PreparedPair) -> tuple[Scene, tuple[int, int], Scene, 
         data = prep.fit.apply(own.data)
         data[:, ~own.valid] = 0
         matched = dataclasses.replace(own, data=data)
-    # The three blurs at once (detection.threads): the earlier date, the later in its own
-    # radiometry and in the earlier's.
-    scenes = (prep.before, own) if matched is own else (prep.before, own, matched)
+    # The blurs at once (detection.threads): the earlier date, the later in the earlier's radiometry
+    # and, for the half-way radiometry, in its own.
+    scenes = (prep.before, matched) if matched is own or not halfway else (prep.before, matched, own)
     blurred = for_each(lambda scene: match_shift_blur(scene, prep.shift), scenes)
-    before_blurred, later_own_blurred, matched_blurred = blurred[0], blurred[1], blurred[-1]
+    before_blurred, matched_blurred = blurred[0], blurred[1]
+    offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
+    if not halfway:
+        return (matched_blurred, offset, before_blurred, matched, None)
     # Vegetation is measured on both dates in the radiometry half-way between them, blurred alike.
-    earlier_mid, later_mid = before_blurred, later_own_blurred
+    earlier_mid, later_mid = before_blurred, blurred[-1]
     if prep.fit is not None:
         to_mid_later, to_mid_earlier = prep.fit.halfway()
         earlier_mid = _refit(earlier_mid, to_mid_earlier)
         later_mid = _refit(later_mid, to_mid_later)
-    offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
     return (matched_blurred, offset, before_blurred, matched, (earlier_mid, later_mid))
 
 

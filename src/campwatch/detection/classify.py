@@ -407,7 +407,7 @@ def classify_changes(
     count_within: tuple[slice, slice] | None = None,
     shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
     learned: LearnedChange | None = None,
-    after_own: tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene]] | None = None,
+    after_own: tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene] | None] | None = None,
 ) -> tuple[np.ndarray, list[ChangeRegion], dict[str, dict[str, int]]]:
     """Classify the change between two scenes.
 
@@ -448,14 +448,15 @@ def classify_changes(
         a structure change the classical stages find where the model sees none is kept,
         marked so and with a lower confidence. Towers, fences and other change stay with
         the classical stages.
-    after_own : (Scene, (int, int), Scene, Scene, (Scene, Scene)), optional
+    after_own : (Scene, (int, int), Scene, Scene, (Scene, Scene) or None), optional
         The later scene on its own pixels (before co-registration moved it) blurred as the
         resampling by the shift's fraction blurs, that move in whole pixels, the earlier
         scene blurred alike, and the later scene on its own pixels unblurred: each date's
         structures are found on its own pixels, both blurred alike, and its towers on its
         sharp pixels, so that a pair analysed the other way round finds the same objects;
         last, both scenes (the later on its own pixels) blurred alike in the radiometry
-        half-way between them, where each date's vegetation is measured.
+        half-way between them, where each date's vegetation is measured (needed with a model
+        of buildings only; None otherwise).
 
     Returns
     -------
@@ -530,8 +531,11 @@ def classify_changes(
         # Each date's vegetation in the radiometry half-way between the dates, both blurred alike:
         # in the earlier's, the later date is more or less green than in its own (LEVIR test_55's
         # grey roofs of a greenish image), and a pair swapped would see other vegetation.
-        green_b = vegetation(before, config=config) if after_own is None else vegetation(after_own[4][0], config=config)
-        green_a = vegetation(after, config=config) if after_own is None else vegetation(after_own[4][1], config=config)
+        halfway = None if after_own is None else after_own[4]
+        if after_own is not None and halfway is None:
+            raise ValueError("a model of buildings needs both dates in the half-way radiometry (after_own[4])")
+        green_b = vegetation(before if halfway is None else halfway[0], config=config)
+        green_a = vegetation(after if halfway is None else halfway[1], config=config)
         if after_own is not None and green_a is not None:
             green_a = move_pixels(green_a, after_own[1], False)
         candidates = _learned(learned, candidates, smap_b, smap_a, usable, before, config, veiled=veiled,
