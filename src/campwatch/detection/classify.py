@@ -8,6 +8,7 @@ Structure changes come from comparing the structure-like objects of the two date
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from campwatch.detection.vectorize import region_polygons
 from campwatch.detection.vegetation import vegetation
 from campwatch.io.scene import Scene
 from campwatch.progress import step, tick
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ChangeRegion", "classify_changes", "class_mask"]
 
@@ -374,7 +377,13 @@ def near_change(
         seed |= large[groups]
     if learned is not None:
         seed |= learned.mask & usable
-    return near_windows(seed, int(math.ceil(near_change_margin_m(config, px) / px)))
+    windows = near_windows(seed, int(math.ceil(near_change_margin_m(config, px) / px)))
+    if windows is None:
+        logger.info("objects looked for over the whole grid: change is spread over most of it")
+    else:
+        share = sum((r.stop - r.start) * (c.stop - c.start) for r, c in windows) / seed.size
+        logger.info("objects looked for near change: %d windows, %.0f%% of the grid", len(windows), 100 * share)
+    return windows
 
 
 def _moved_windows(windows: list[tuple[slice, slice]] | None, offset: tuple[int, int],
