@@ -129,9 +129,7 @@ def residual_shifts(
             if c1 - c0 > max_size:
                 c0 = (c0 + c1 - max_size) // 2
                 c1 = c0 + max_size
-            part = (slice(r0, r1), slice(c0, c1))
-            a = dataclasses.replace(reference, data=reference.data[:, part[0], part[1]], valid=reference.valid[part])
-            b = dataclasses.replace(moving, data=moving.data[:, part[0], part[1]], valid=moving.valid[part])
+            a, b = reference.cut(slice(r0, r1), slice(c0, c1)), moving.cut(slice(r0, r1), slice(c0, c1))
             if (a.valid & b.valid).mean() < 0.5:
                 continue
             parts.append((a, b))

@@ -371,7 +371,7 @@ def near_change(
     seed = changed.copy()
     if raw_changed is not None:
         min_px = max(2, int(config.min_changed_fraction * config.min_tower_area_m2 / scene.pixel_area / 2))
-        count, groups, stats, _ = cv2.connectedComponentsWithStats(raw_changed.astype(np.uint8), connectivity=8)
+        _, groups, stats, _ = cv2.connectedComponentsWithStats(raw_changed.astype(np.uint8), connectivity=8)
         large = stats[:, cv2.CC_STAT_AREA] >= min_px
         large[0] = False
         seed |= large[groups]

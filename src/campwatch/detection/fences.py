@@ -282,7 +282,7 @@ def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: Detec
     px = float(np.sqrt(before.pixel_area))
     if not lines:
         found = for_each(lambda s: find_fence_lines(s, ridge_strength(s, pixel_size=px), config=config),
-                              (before, after))
+                         (before, after))
         lines = found[0] + found[1]
     (bright_b, noise_b), (bright_a, noise_a) = for_each(line_contrast, (before, after))
     offset = max(3.0, config.fence_side_m / px)

@@ -136,7 +136,11 @@ def brightness(scene: Scene) -> np.ndarray:
     return scene.data.mean(axis=0)
 
 
-def ground_background(scene: Scene, *, scale_m: float = 60.0, cell_m: float = 4.0) -> np.ndarray:
+#: The ground a structure stands out from is measured over this many metres (:func:`ground_background`).
+GROUND_SCALE_M = 60.0
+
+
+def ground_background(scene: Scene, *, scale_m: float = GROUND_SCALE_M, cell_m: float = 4.0) -> np.ndarray:
     """Estimate the ground each pixel stands on (see :func:`median_background`): (B, M, N) float32."""
     return median_background(scene.data, scene.valid, float(np.sqrt(scene.pixel_area)),
                              scale_m=scale_m, cell_m=cell_m)
@@ -332,10 +336,6 @@ def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, sh
     return bool((ndimage.binary_dilation(obj) & ~valid).any())
 
 
-#: The ground a structure stands out from is measured over this many metres (:func:`ground_background`).
-GROUND_SCALE_M = 60.0
-
-
 def near_change_margin_m(config: DetectConfig, pixel_size: float) -> float:
     """How far from change, in metres, objects are looked for (``DetectConfig.objects_near_change``).
 
@@ -350,9 +350,14 @@ def near_change_margin_m(config: DetectConfig, pixel_size: float) -> float:
     >>> near_change_margin_m(DetectConfig(), 0.5)
     216.4213562373095
     """
-    ground = _SHADOWLESS_GROUND_PX * pixel_size if pixel_size > config.shadowless_pixel_m else GROUND_SCALE_M
     return (max(math.sqrt(config.max_structure_area_m2), config.fence_min_length_m)
-            + max(config.shadow_reach_m, config.tower_shadow_reach_m) + ground)
+            + max(config.shadow_reach_m, config.tower_shadow_reach_m) + _ground_scale_m(config, pixel_size))
+
+
+def _ground_scale_m(config: DetectConfig, pixel_size: float) -> float:
+    """The extent, in metres, of the ground each pixel is measured against: :data:`GROUND_SCALE_M`, or
+    :data:`_SHADOWLESS_GROUND_PX` pixels where pixels are too coarse to show shadows."""
+    return _SHADOWLESS_GROUND_PX * pixel_size if pixel_size > config.shadowless_pixel_m else GROUND_SCALE_M
 
 
 #: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``): the ground is
@@ -378,10 +383,7 @@ def _object_pixels(scene: Scene, valid: np.ndarray, config: DetectConfig, *, sha
     """
     px = float(np.sqrt(scene.pixel_area))
     bright = brightness(scene)
-    if shadowless:
-        background = ground_background(scene, scale_m=_SHADOWLESS_GROUND_PX * px, cell_m=2.0 * px)
-    else:
-        background = ground_background(scene)
+    background = ground_background(scene, scale_m=_ground_scale_m(config, px), cell_m=2.0 * px if shadowless else 4.0)
     # Shadow is dark against the ground around it (under a thin veil too); shadows count
     # wherever the scene has data: an object at the edge of a masked area still casts one.
     ground_level = background.mean(axis=0)
@@ -421,11 +423,11 @@ def _object_pixels_within(scene: Scene, valid: np.ndarray, config: DetectConfig,
     next_id = 0
     for rows, cols in windows:
         lab, dk, dm, an = _object_pixels(scene.cut(rows, cols), valid[rows, cols], config, shadowless=shadowless)
-        edges = [lab[0], lab[-1], lab[:, 0], lab[:, -1]]
-        inside = [rows.start > 0, rows.stop < shape[0], cols.start > 0, cols.stop < shape[1]]
-        cut = np.unique(np.concatenate([e for e, i in zip(edges, inside, strict=True) if i] or [np.zeros(0, "int32")]))
-        if cut.size:
-            lab[np.isin(lab, cut)] = 0
+        # The window's edges that lie inside the grid (the grid's own edges cut nothing of the scene).
+        edges = [edge for edge, inner in ((lab[0], rows.start > 0), (lab[-1], rows.stop < shape[0]),
+                                          (lab[:, 0], cols.start > 0), (lab[:, -1], cols.stop < shape[1])) if inner]
+        if edges:
+            lab[np.isin(lab, np.concatenate(edges))] = 0
         labels[rows, cols] = np.where(lab > 0, lab + next_id, 0)
         next_id += int(lab.max())
         dark[rows, cols], dimmed[rows, cols], anomaly[rows, cols] = dk, dm, an
