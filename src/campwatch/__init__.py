@@ -2,14 +2,14 @@
 
 The package, in the order data flows through it::
 
-    errors, document, classes, config   the vocabulary: errors, the documents' schema names,
-                  change classes, parameters
+    errors, document, grid, classes, config   the vocabulary: errors, the documents' schema
+                  names, the analysed grid, change classes, parameters
     io/           read scenes, AOI files, masks, labels and pairs; write change masks, JSON, output sets
     detection/    the stages of the analysis of a pair: align, radiometry, change, threshold,
                   segment, obscured, structures, fences, classify, vectorize; model (a change
-                  model run through onnxruntime) and features (a taught model's); analysis runs
-                  them on a pair in memory, blocks on a pair larger than memory
-    results       what the analysis of a pair returns
+                  model run through onnxruntime) and features (a taught model's); results (the
+                  changes found and what the analysis of a pair returns); then, a floor above
+                  them, analysis runs them on a pair in memory, blocks on a pair larger than memory
     publish/      views of a result, figures, the HTML report
     report        the GeoJSON report of a pair
     run           analyse a pair and write its outputs (``campwatch detect``)
@@ -34,23 +34,23 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from campwatch.config import DetectConfig
+    from campwatch.detection.results import BlockwiseResult, DetectResult, PairResult
     from campwatch.errors import CampwatchError
     from campwatch.io.aoi import AOI, read_aoi
     from campwatch.io.pair import PairRequest
     from campwatch.io.scene import Scene, read_scene
-    from campwatch.results import BlockwiseResult, DetectResult, PairResult
     from campwatch.run import analyse_pair, detect, run_detect
 
 #: Where each name of the package's own namespace lives; imported on first use, so that
 #: importing one module of campwatch loads only what that module needs.
 _PUBLIC = {
     "AOI": "campwatch.io.aoi",
-    "BlockwiseResult": "campwatch.results",
+    "BlockwiseResult": "campwatch.detection.results",
     "CampwatchError": "campwatch.errors",
     "DetectConfig": "campwatch.config",
-    "DetectResult": "campwatch.results",
+    "DetectResult": "campwatch.detection.results",
     "PairRequest": "campwatch.io.pair",
-    "PairResult": "campwatch.results",
+    "PairResult": "campwatch.detection.results",
     "Scene": "campwatch.io.scene",
     "analyse_pair": "campwatch.run",
     "detect": "campwatch.run",

@@ -147,7 +147,7 @@ class _BuiltSince:
     finder: str
     #: The earlier image: its path, date and SHA-256.
     record: dict[str, Any]
-    #: The model's record (:attr:`campwatch.results.DetectResult.model`), or None.
+    #: The model's record (:attr:`campwatch.detection.results.DetectResult.model`), or None.
     model: dict[str, Any] | None
     #: Their union, for the classical structures they cover.
     union: Any

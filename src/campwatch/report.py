@@ -14,10 +14,10 @@ from campwatch._version import __version__
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
+from campwatch.detection.results import PairResult, structure_counts
 from campwatch.document import REPORT_SCHEMA
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
-from campwatch.results import PairResult, structure_counts
 
 __all__ = ["build_report", "classes_member", "software_versions", "REPORT_SCHEMA"]
 

@@ -24,6 +24,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
+from campwatch.detection.results import PairResult
 from campwatch.detection.threads import using_threads
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
@@ -38,7 +39,6 @@ from campwatch.publish.qgis import mask_categories_xml, mask_qml, vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import view_from_result
 from campwatch.report import build_report
-from campwatch.results import PairResult
 
 __all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outputs", "input_records", "model_records",
            "OUTPUT_NAMES"]
@@ -252,7 +252,7 @@ def input_records(
 
     A folder of tiles gives one record per tile. A date or band names the user gave are
     kept (``date_given``, ``bands_given``) so that the run can be repeated (``campwatch verify``).
-    ``model``: the record of the change model used (:attr:`campwatch.results.DetectResult.model`);
+    ``model``: the record of the change model used (:attr:`campwatch.detection.results.DetectResult.model`);
     its file and card are inputs too.
     """
     records = []

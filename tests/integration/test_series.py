@@ -19,11 +19,11 @@ from shapely.geometry import LineString, box
 
 from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
+from campwatch.detection.results import seen_fraction
 from campwatch.errors import InputError, SceneError
 from campwatch.evaluate import score_series
 from campwatch.monitor.series import run_series, series_scenes
 from campwatch.monitor.tracking import ChangeTracker, same_place
-from campwatch.results import seen_fraction
 
 ANALYST_CLASSES = ("structure_new", "structure_demolished", "tower_added", "tower_removed", "fence_razed")
 NEW_BUILDING = (196, 184, 22, 34)

@@ -19,11 +19,11 @@ SRC = Path(campwatch.__file__).resolve().parent
 
 #: The layers, bottom first: a module imports from its own layer and those below it only.
 LAYERS: list[tuple[str, ...]] = [
-    ("campwatch._version", "campwatch.errors", "campwatch.progress", "campwatch.document"),
+    ("campwatch._version", "campwatch.errors", "campwatch.progress", "campwatch.document",
+     "campwatch.grid"),
     ("campwatch.classes", "campwatch.config"),
     ("campwatch.io.", "campwatch.data."),
-    ("campwatch.detection.",),  # the stages (analysis and blocks are a layer of their own, below)
-    ("campwatch.results",),
+    ("campwatch.detection.",),  # the stages and what they find (results); analysis and blocks run them, below
     ("campwatch.detection.analysis", "campwatch.detection.blocks"),
     ("campwatch.publish.",),
     ("campwatch.report",),

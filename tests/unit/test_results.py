@@ -1,4 +1,4 @@
-"""Tests of campwatch.results: pixel totals, what was seen, and results that clean up after themselves."""
+"""Tests of campwatch.detection.results: pixel totals, what was seen, and results that clean up after themselves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import shapely
 from conftest import TRANSFORM
 
-from campwatch.results import PixelTotals, seen_fraction
+from campwatch.detection.results import PixelTotals, seen_fraction
 
 
 def test_pixel_totals_add_up_and_give_the_hidden_share():

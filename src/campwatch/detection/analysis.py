@@ -33,6 +33,7 @@ from campwatch.detection.radiometry import (
     normalize,
     offset_fit,
 )
+from campwatch.detection.results import DetectResult
 from campwatch.detection.segment import change_mask, clean_mask, label_regions
 from campwatch.detection.structures import find_structures, sun_shadow_direction
 from campwatch.detection.threads import for_each
@@ -43,7 +44,6 @@ from campwatch.io.aoi import AOI, to_crs
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import Scene
 from campwatch.progress import step, tick
-from campwatch.results import DetectResult
 
 __all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
            "LOW_VALID_FRACTION", "LOW_VALID_TEXT",

@@ -52,11 +52,12 @@ from campwatch.detection.analysis import (
     analyse_scenes,
     pair_parameters,
 )
-from campwatch.detection.classify import ChangeRegion
 from campwatch.detection.model import ChangeModel, ModelError, set_inference_threads
 from campwatch.detection.radiometry import LinearFit, normalize
+from campwatch.detection.results import BlockwiseResult, ChangeRegion, PixelTotals
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
+from campwatch.grid import Grid
 from campwatch.io.changemask import open_change_mask
 from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.pair import (
@@ -71,7 +72,6 @@ from campwatch.io.pair import (
 )
 from campwatch.io.scene import Scene, pixel_area
 from campwatch.progress import start
-from campwatch.results import BlockwiseResult, Grid, PixelTotals
 
 __all__ = ["Block", "analyse_blockwise", "needs_blocks", "plan_blocks", "halo_px", "dask_client"]
 

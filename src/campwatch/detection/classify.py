@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -27,6 +27,7 @@ from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.confidence import calibrated
 from campwatch.detection.fences import FenceChange, fence_changes
 from campwatch.detection.model import LearnedChange
+from campwatch.detection.results import ChangeRegion
 from campwatch.detection.segment import near_windows
 from campwatch.detection.structures import (
     StructureMap,
@@ -46,62 +47,7 @@ from campwatch.progress import step, tick
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ChangeRegion", "classify_changes", "class_mask"]
-
-
-@dataclass(frozen=True)
-class ChangeRegion:
-    """One change with its class, measurements and evidence. ``geometry`` is in the scenes' CRS."""
-
-    id: int
-    geometry: BaseGeometry
-    change_class: str
-    confidence: float
-    area_m2: float
-    mean_change: float
-    changed_fraction: float
-    brightness: str
-    vegetation: str | None
-    ndvi_change: float | None
-    width_m: float
-    rectangularity: float
-    contrast_before: float
-    contrast_after: float
-    shadow_before: float
-    shadow_after: float
-    cause: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    length_m: float | None = None
-    #: The evidence score (0.5 to 1) that ``confidence`` calibrates, and how the change was found
-    #: (:data:`campwatch.detection.confidence.SOURCES`).
-    score: float = 0.0
-    source: str = ""
-
-    def properties(self) -> dict[str, Any]:
-        """The attributes written to the report."""
-        return {
-            "id": self.id,
-            "class": self.change_class,
-            "confidence": round(self.confidence, 3),
-            "score": round(self.score, 3),
-            "score_source": self.source,
-            "cause": self.cause,
-            # A line (a fence) has a length and no area: null, not 0.0 m2 as if it had been measured.
-            "area_m2": round(self.area_m2, 1) if self.length_m is None else None,
-            "length_m": None if self.length_m is None else round(self.length_m, 1),
-            "width_m": round(self.width_m, 2),
-            "rectangularity": round(self.rectangularity, 3),
-            "mean_change": round(self.mean_change, 3),
-            "changed_fraction": round(self.changed_fraction, 3),
-            "brightness": self.brightness,
-            "vegetation": self.vegetation,
-            "ndvi_change": None if self.ndvi_change is None else round(self.ndvi_change, 3),
-            "contrast_before": round(self.contrast_before, 3),
-            "contrast_after": round(self.contrast_after, 3),
-            "shadow_before_px": round(self.shadow_before, 2),
-            "shadow_after_px": round(self.shadow_after, 2),
-            "evidence": self.evidence,
-        }
+__all__ = ["classify_changes", "class_mask"]
 
 
 @dataclass(frozen=True)

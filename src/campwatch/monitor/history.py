@@ -34,6 +34,7 @@ from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
+from campwatch.detection.results import PairResult
 from campwatch.document import CHECK_SCHEMA
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, aoi_key, read_aoi
@@ -57,7 +58,6 @@ from campwatch.monitor.tracking import ChangeTracker, TrackedChange, aoi_utm, re
 from campwatch.publish.html import figure_set, report_html, stage_figure_set
 from campwatch.publish.views import view_from_result
 from campwatch.report import classes_member, software_versions
-from campwatch.results import PairResult
 from campwatch.run import analyse_pair, model_records
 
 __all__ = ["CheckResult", "run_check", "aoi_key", "describe_new", "scene_digest"]

@@ -30,6 +30,7 @@ from campwatch.classes import describe, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
+from campwatch.detection.results import PairResult, structure_counts
 from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
@@ -55,7 +56,6 @@ from campwatch.publish.qgis import vector_qml
 from campwatch.publish.stac import run_item
 from campwatch.publish.views import series_view
 from campwatch.report import classes_member, software_versions
-from campwatch.results import PairResult, structure_counts
 from campwatch.run import analyse_pair, input_records, model_records, stage_outputs, write_stac_item
 
 __all__ = ["SERIES_SCHEMA", "ImageRecord", "PairStager", "SeriesResult", "series_scenes", "hidden_fraction",

@@ -20,9 +20,9 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import REVERSAL
+from campwatch.detection.results import PairResult
 from campwatch.io.aoi import AOI
 from campwatch.io.geometry import to_wgs84, transformer
-from campwatch.results import PairResult
 
 __all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "utm_of", "REVERSAL", "MIN_SEEN_FRACTION"]
 

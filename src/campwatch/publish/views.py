@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
+from campwatch.detection.results import PairResult
 from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
@@ -36,7 +37,6 @@ from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
-from campwatch.results import PairResult
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from rasterio.crs import CRS
 from rasterio.features import geometry_mask
 from rasterio.features import shapes as rio_shapes
 from rasterio.windows import Window, from_bounds
@@ -33,14 +32,69 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.classes import NOT_ANALYSED, OBSCURED, ClassSummary, summarize
 from campwatch.config import DetectConfig
 from campwatch.detection.change import ChangeMeasures
-from campwatch.detection.classify import ChangeRegion
 from campwatch.detection.obscured import Obscured
 from campwatch.detection.threshold import Thresholds
+from campwatch.grid import Grid
 from campwatch.io.aoi import AOI
 from campwatch.io.changemask import finish_change_mask, write_change_mask
 from campwatch.io.scene import Scene, imagery_credit, pixel_area
 
-__all__ = ["DetectResult", "BlockwiseResult", "PairResult", "Grid", "PixelTotals", "seen_fraction", "structure_counts"]
+__all__ = ["ChangeRegion", "DetectResult", "BlockwiseResult", "PairResult", "PixelTotals", "seen_fraction", "structure_counts"]
+
+
+@dataclass(frozen=True)
+class ChangeRegion:
+    """One change with its class, measurements and evidence. ``geometry`` is in the scenes' CRS."""
+
+    id: int
+    geometry: BaseGeometry
+    change_class: str
+    confidence: float
+    area_m2: float
+    mean_change: float
+    changed_fraction: float
+    brightness: str
+    vegetation: str | None
+    ndvi_change: float | None
+    width_m: float
+    rectangularity: float
+    contrast_before: float
+    contrast_after: float
+    shadow_before: float
+    shadow_after: float
+    cause: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    length_m: float | None = None
+    #: The evidence score (0.5 to 1) that ``confidence`` calibrates, and how the change was found
+    #: (:data:`campwatch.detection.confidence.SOURCES`).
+    score: float = 0.0
+    source: str = ""
+
+    def properties(self) -> dict[str, Any]:
+        """The attributes written to the report."""
+        return {
+            "id": self.id,
+            "class": self.change_class,
+            "confidence": round(self.confidence, 3),
+            "score": round(self.score, 3),
+            "score_source": self.source,
+            "cause": self.cause,
+            # A line (a fence) has a length and no area: null, not 0.0 m2 as if it had been measured.
+            "area_m2": round(self.area_m2, 1) if self.length_m is None else None,
+            "length_m": None if self.length_m is None else round(self.length_m, 1),
+            "width_m": round(self.width_m, 2),
+            "rectangularity": round(self.rectangularity, 3),
+            "mean_change": round(self.mean_change, 3),
+            "changed_fraction": round(self.changed_fraction, 3),
+            "brightness": self.brightness,
+            "vegetation": self.vegetation,
+            "ndvi_change": None if self.ndvi_change is None else round(self.ndvi_change, 3),
+            "contrast_before": round(self.contrast_before, 3),
+            "contrast_after": round(self.contrast_after, 3),
+            "shadow_before_px": round(self.shadow_before, 2),
+            "shadow_after_px": round(self.shadow_after, 2),
+            "evidence": self.evidence,
+        }
 
 
 def structure_counts(seen: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -58,16 +112,6 @@ def structure_counts(seen: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {"structures_seen": seen}
     counts = {k: v for k, v in seen.items() if k != "within_m"}
     return {"structures_near_change": {"within_m": seen["within_m"], **counts}}
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The grid a run analysed: CRS, transform and shape of the AOI's window of the before image."""
-
-    crs: CRS
-    transform: Affine
-    shape: tuple[int, int]
-    window: Window | None = None
 
 
 @dataclass(frozen=True)
