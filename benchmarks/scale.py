@@ -86,13 +86,13 @@ with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.c
 
 STAGED = r'''
 import json, sys, time, functools, resource
-import campwatch.detection.analysis as analysis, campwatch.detection.blocks as blocks
+import campwatch.detection.analysis as analysis, campwatch.detection.blocks.run as blocks
 import campwatch.detection.classify as classify, campwatch.detection.model as model, campwatch.run as run
 from campwatch.cli.main import cli
 out_json, args = sys.argv[1], sys.argv[2:]
 # (module, attribute, stage). Within the sample blocks every stage counts as choosing the scene's parameters.
-STAGES = [(blocks, "_scene_parameters", "sample blocks: the scene's shift, fit, noise, thresholds"),
-          (blocks, "_read_block", "read blocks with halo"),
+STAGES = [(blocks, "scene_parameters", "sample blocks: the scene's shift, fit, noise, thresholds"),
+          (blocks, "read_block", "read blocks with halo"),
           (analysis, "prepare_pair", "co-register, match radiometry"),
           (analysis, "_thresholded", "measure, threshold, clouds, segment"),
           (model.ChangeModel, "change", "learned model"),

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("campwatch.classes", "campwatch.config"),
     ("campwatch.io.", "campwatch.data."),
     ("campwatch.detection.",),  # the stages and what they find (results); analysis and blocks run them, below
-    ("campwatch.detection.analysis", "campwatch.detection.blocks"),
+    ("campwatch.detection.analysis", "campwatch.detection.blocks."),
     ("campwatch.publish.",),
     ("campwatch.report",),
     ("campwatch.run",),

@@ -25,22 +25,22 @@ def test_a_cache_size_in_the_environment_wins(monkeypatch):
 def test_work_on_a_thread_of_its_own_runs_in_the_commands_gdal_options():
     # The figures' reduced images are read on a thread while the blocks run: off the network there too,
     # and the command's options still in force once it is done.
-    from campwatch.detection.blocks import _in_background
+    from campwatch.detection.blocks.run import in_background
 
     with rasterio.Env(**command_options()):
-        with _in_background(lambda _: get_gdal_config("GDAL_HTTP_PROXY"), None) as done:  # type: ignore[arg-type]
+        with in_background(lambda _: get_gdal_config("GDAL_HTTP_PROXY"), None) as done:  # type: ignore[arg-type]
             pass
         assert get_gdal_config("GDAL_HTTP_PROXY") == "127.0.0.1:9"
     assert done.result() == "127.0.0.1:9"
 
 
 def test_an_error_on_the_thread_comes_out_of_its_result():
-    from campwatch.detection.blocks import _in_background
+    from campwatch.detection.blocks.run import in_background
 
     def fail(_):
         raise ValueError("unreadable")
 
-    with _in_background(fail, None) as done:  # type: ignore[arg-type]
+    with in_background(fail, None) as done:  # type: ignore[arg-type]
         pass
     with pytest.raises(ValueError, match="unreadable"):
         done.result()
