@@ -46,6 +46,7 @@ from campwatch.io.scene import Scene
 from campwatch.progress import step, tick
 
 __all__ = ["analyse_scenes", "prepare_pair", "PreparedPair", "change_regions", "pair_parameters", "PairParameters",
+           "SceneParameters",
            "LOW_VALID_FRACTION", "LOW_VALID_TEXT",
            "MIN_SHIFT_STRENGTH", "MAX_FIT_DEPARTURE", "TAUGHT_NEAR_M"]
 
@@ -110,12 +111,8 @@ def analyse_scenes(
     config: DetectConfig | None = None,
     notes: list[str] | tuple[str, ...] = (),
     mask: UserMask | None = None,
-    shift: tuple[float, float] | None = None,
     core: tuple[slice, slice] | None = None,
-    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
-    radiometry: LinearFit | None = None,
-    noise_sigma: tuple[float, ...] | None = None,
-    cloud_thresholds: Thresholds | None = None,
+    whole_scene: SceneParameters | None = None,
     model: ChangeModel | None = None,
 ) -> DetectResult:
     """Detect and classify change between two scenes already read onto one grid.
@@ -125,24 +122,12 @@ def analyse_scenes(
 
     Parameters
     ----------
-    shift : (row, col) of float, optional
-        Move the after scene by this shift instead of measuring it (a block of a larger
-        scene takes the shift measured for the whole scene).
     core : pair of slices, optional
         The part of the grid this run answers for (a block's core, without its halo):
         the structures seen and the area masked by the user are counted there only.
-    shadow_directions : pair of (row, col) unit vectors or None
-        The direction of shadows on each date, when measured beforehand on the whole image.
-    radiometry : LinearFit, optional
-        The gain and offset that match the after scene to the before one, fitted
-        beforehand on the whole image (with ``normalize="invariant"``): used instead of the
-        pair's own when that departs from it by more than :data:`MAX_FIT_DEPARTURE` noise
-        sigmas (needs ``noise_sigma``).
-    noise_sigma : tuple of float, optional
-        The noise sigma of each band's difference, when measured beforehand.
-    cloud_thresholds : Thresholds, optional
-        The thresholds to search clouds with, when chosen beforehand (by default the noise
-        thresholds of the pair itself).
+    whole_scene : SceneParameters, optional
+        What was measured beforehand on the whole scene that these scenes are a part of (a
+        block and its halo), taken instead of measuring it here.
     model : ChangeModel, optional
         A learned change model (:mod:`campwatch.detection.model`), run on the co-registered,
         radiometrically matched pair where it is usable (not obscured); what it sees is
@@ -157,15 +142,18 @@ def analyse_scenes(
     """
     config = config or DetectConfig()
     config.check_scale(_pixel_size_m(before), source=str(before.path or "the images"))
+    scene = whole_scene or SceneParameters()
+    if scene.thresholds is not None:
+        config = dataclasses.replace(config, gain_threshold=scene.thresholds.gain, loss_threshold=scene.thresholds.loss)
     # Where the metadata gives the sun's azimuth, shadows fall away from it: no need to guess.
-    shadow_directions = (shadow_directions[0] or sun_shadow_direction(before),
-                         shadow_directions[1] or sun_shadow_direction(after))
-    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=shift, core=core,
-                    fit=radiometry, sigma=noise_sigma)
+    shadow_directions = (scene.shadow_directions[0] or sun_shadow_direction(before),
+                         scene.shadow_directions[1] or sun_shadow_direction(after))
+    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=scene.shift, core=core,
+                        fit=scene.fit, sigma=scene.sigma)
     before, after, messages = prep.before, prep.after, prep.messages
     step("measuring change", PAIR_WORK["prepare"])
-    measures, thresholds, change_labels, raw, obscured, _ = _thresholded(prep, config, sigma=noise_sigma,
-                                                                         cloud_thresholds=cloud_thresholds)
+    measures, thresholds, change_labels, raw, obscured, _ = _thresholded(prep, config, sigma=scene.sigma,
+                                                                         cloud_thresholds=scene.cloud_thresholds)
     step(f"the model {model.card.name}" if model is not None else "finding the earlier date's objects",
          PAIR_WORK["change"])
     for rec in obscured.regions:
@@ -541,6 +529,29 @@ def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: Detect
         thresholds = _choose_without(measures, exclude, dataclasses.replace(config, threshold_method="noise"))
     raw = change_mask(measures, thresholds, hysteresis_ratio=config.cloud_hysteresis_ratio)
     return label_regions(clean_mask(raw, pixel_size=float(np.sqrt(scene.pixel_area)), config=config)), thresholds
+
+
+@dataclass(frozen=True)
+class SceneParameters:
+    """What was measured once on the whole scene, for a part of it (a block) to take instead of its own.
+
+    A member left at None is measured on the part itself.
+    """
+
+    #: The thresholds of change (gain, loss).
+    thresholds: Thresholds | None = None
+    #: The (row, col) shift to move the after scene by.
+    shift: tuple[float, float] | None = None
+    #: The direction of shadows on each date, (row, col) unit vectors.
+    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
+    #: The gain and offset that match the after scene to the before one (with ``normalize="invariant"``):
+    #: taken instead of the part's own when that departs from it by more than :data:`MAX_FIT_DEPARTURE`
+    #: noise sigmas (needs ``sigma``).
+    fit: LinearFit | None = None
+    #: The noise sigma of each band's difference.
+    sigma: tuple[float, ...] | None = None
+    #: The thresholds to search clouds with (by default the noise thresholds of the part itself).
+    cloud_thresholds: Thresholds | None = None
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,9 @@ from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
 from campwatch.config import DetectConfig
-from campwatch.detection.blocks.plan import (
-    Block,
-)
+from campwatch.detection.analysis import SceneParameters
+from campwatch.detection.blocks.plan import Block
 from campwatch.detection.model import ChangeModel, set_inference_threads
-from campwatch.detection.radiometry import LinearFit
-from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
 from campwatch.io.gdal import current_options, enter_options
 from campwatch.io.pair import (
@@ -49,11 +46,8 @@ class BlockJob:
     transform: Affine
     shape: tuple[int, int]
     config: DetectConfig
-    shift: tuple[float, float]
-    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
-    fit: LinearFit | None = None
-    sigma: tuple[float, ...] | None = None
-    cloud_thresholds: Thresholds | None = None
+    #: What the sample blocks measured for the whole scene (nothing yet while they are measured).
+    scene: SceneParameters = SceneParameters()
     model: ChangeModel | None = None
 
 

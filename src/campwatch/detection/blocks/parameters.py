@@ -8,10 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from campwatch.detection.analysis import (
-    PairParameters,
-    pair_parameters,
-)
+from campwatch.detection.analysis import PairParameters, SceneParameters, pair_parameters
 from campwatch.detection.blocks.job import BlockJob, Runner, inside_aoi, read_block
 from campwatch.detection.blocks.plan import (
     SAMPLE_BLOCKS,
@@ -30,18 +27,13 @@ __all__ = ["SampledScene", "sample_parameters", "scene_parameters"]
 
 @dataclass(frozen=True)
 class SampledScene:
-    thresholds: Thresholds
-    shift: tuple[float, float]
-    shadow_directions: tuple[tuple[float, float] | None, tuple[float, float] | None]
+    """The scene's parameters, the sample blocks (row, col) they were measured on, and the notes of reading them."""
+
+    #: Thresholds, shift, shadow directions, radiometric fit (median gain and offset of each band, None unless
+    #: ``normalize`` is ``"invariant"`` or ``"offset"``), noise sigmas and the clouds' thresholds: medians.
+    parameters: SceneParameters
     sampled: list[tuple[int, int]]
     notes: list[str]
-    #: The radiometric fit (median gain and offset of each band), None unless ``normalize`` is
-    #: ``"invariant"`` or ``"offset"``.
-    fit: LinearFit | None = None
-    #: The noise sigma of each band's difference (medians).
-    sigma: tuple[float, ...] | None = None
-    #: The thresholds clouds are searched with (medians).
-    cloud_thresholds: Thresholds | None = None
 
 
 def _mean_direction(found: list[tuple[tuple[float, float], int]]) -> tuple[float, float] | None:
@@ -136,8 +128,10 @@ def scene_parameters(blocks: list[Block], job: BlockJob, run: Runner) -> Sampled
         fit = LinearFit(gain=tuple(float(v) for v in np.median([f.gain for f in fits], axis=0)),
                         offset=tuple(float(v) for v in np.median([f.offset for f in fits], axis=0)))
     return SampledScene(
-        thresholds=Thresholds(float(np.median(gains)), float(np.median(losses)), method), shift=shift,
-        shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])), sampled=used, notes=notes,
-        fit=fit, sigma=tuple(float(v) for v in np.median(sigmas, axis=0)),
-        cloud_thresholds=Thresholds(float(np.median([c[0] for c in clouds])), float(np.median([c[1] for c in clouds])),
-                                    "noise") if clouds else None)
+        parameters=SceneParameters(
+            thresholds=Thresholds(float(np.median(gains)), float(np.median(losses)), method), shift=shift,
+            shadow_directions=(_mean_direction(directions[0]), _mean_direction(directions[1])),
+            fit=fit, sigma=tuple(float(v) for v in np.median(sigmas, axis=0)),
+            cloud_thresholds=Thresholds(float(np.median([c[0] for c in clouds])),
+                                        float(np.median([c[1] for c in clouds])), "noise") if clouds else None),
+        sampled=used, notes=notes)

@@ -37,7 +37,7 @@ from campwatch.detection.blocks.joining import (
     join_pieces,
     number_changes,
 )
-from campwatch.detection.blocks.parameters import scene_parameters
+from campwatch.detection.blocks.parameters import SampledScene, scene_parameters
 from campwatch.detection.blocks.plan import (
     Block,
     core_shape,
@@ -48,7 +48,7 @@ from campwatch.detection.blocks.plan import (
 )
 from campwatch.detection.model import ChangeModel, ModelError
 from campwatch.detection.radiometry import LinearFit, normalize
-from campwatch.detection.results import BlockwiseResult, PixelTotals
+from campwatch.detection.results import BlockwiseResult, ChangeRegion, PixelTotals
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
 from campwatch.grid import Grid
@@ -117,112 +117,89 @@ def analyse_blockwise(
     info = info if info is not None else pair_info(request)
     info_b, info_a, aoi = info.before, info.after, request.aoi
     window = aoi_window(info_b, aoi)
-    shape = (int(window.height), int(window.width))
-    transform = rasterio.windows.transform(window, info_b.transform)
-    px = info_b.pixel_size
+    grid = Grid(crs=info_b.crs, transform=rasterio.windows.transform(window, info_b.transform),
+                shape=(int(window.height), int(window.width)), window=window)
+    shape, transform, px = grid.shape, grid.transform, info_b.pixel_size
     halo = halo_px(config, px)
     blocks = plan_blocks(shape, config.block_size_px, halo)
-    grid = Grid(crs=info_b.crs, transform=transform, shape=shape, window=window)
     logger.info("%d x %d pixels in %d blocks of %d (halo %d px)", shape[0], shape[1], len(blocks),
                 config.block_size_px, halo)
 
-    # The sample blocks take the scene's own parameters; the blocks, those the samples chose.
+    # 1. One shift and one pair of thresholds for the scene, from blocks spread over it; the blocks take them.
     job = BlockJob(request=request, info=info, window=window, transform=transform, shape=shape, config=config,
-                    shift=(0.0, 0.0), shadow_directions=(None, None), model=model)
-
-    # 1. One shift and one pair of thresholds for the scene, from blocks spread over it.
+                   model=model)
     if not info.same_grid:
         check_overlap(info, transform, shape, aoi)
     if model is not None:  # before any block is read: every block would fail alike
         model.check_bands(*info.band_names)
-    # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined.
-    # The reduced images for the figures are read meanwhile, on a thread: GDAL reads and
-    # resamples with Python's lock let go, on the core the blocks leave.
+    # One pool of workers for the sample blocks and the blocks, let go of before the changes are joined. The reduced
+    # images for the figures are read meanwhile on a thread (GDAL lets Python's lock go), on the core the blocks leave.
     with block_runner(workers, scheduler) as run, in_background(read_reduced_pair, request) as reduced:
-        scene_params = scene_parameters(blocks, job, run)
-        fixed, shift, sampled = scene_params.thresholds, scene_params.shift, scene_params.sampled
-        messages = list(dict.fromkeys(list(info.notes) + scene_params.notes))
-        block_config = dataclasses.replace(config, gain_threshold=fixed.gain, loss_threshold=fixed.loss)
+        sampled = scene_parameters(blocks, job, run)
+        scene = sampled.parameters
+        assert scene.thresholds is not None and scene.shift is not None  # the samples measure both
+        messages = list(dict.fromkeys(list(info.notes) + sampled.notes))
 
         # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
         scratch_path = Path(scratch) / "change_mask_blocks.tif"
-        totals = PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0)
-        seen: dict[str, Any] = {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
-        masked = {"before": 0.0, "after": 0.0}
-        pieces: list[Piece] = []
-        obscured_regions: list[dict[str, object]] = []
-        hidden: dict[str, list[BaseGeometry]] = {"before": [], "after": []}
-        residuals: list[dict[str, float]] = []
-        per_block: list[dict[str, Any]] = []
-        job = dataclasses.replace(job, config=block_config, shift=shift, shadow_directions=scene_params.shadow_directions,
-                                  fit=scene_params.fit, sigma=scene_params.sigma,
-                                  cloud_thresholds=scene_params.cloud_thresholds)
+        found = _Gathered(PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0))
+        job = dataclasses.replace(job, scene=scene)
         task = start("block", len(blocks), "analysing blocks")
         with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
             for blk, out in zip(blocks, run(_analyse_block, job, blocks), strict=True):
                 task.advance(f"block {blk.index[0]},{blk.index[1]}: {out.record['status']}")
-                per_block.append(out.record)
-                totals = totals + out.totals
                 dst.write(out.codes, 1, window=blk.core)
-                if out.record["status"] != "analysed":
-                    continue
-                if out.residual is not None:
-                    residuals.append(out.residual)
-                for d in ("before", "after"):
-                    for k in seen[d]:
-                        seen[d][k] += out.seen.get(d, {}).get(k, 0)
-                if "within_m" in out.seen:  # a block counted near change only: so does the scene
-                    seen["within_m"] = out.seen["within_m"]
-                for k in masked:
-                    masked[k] += out.masked.get(k, 0.0)
-                obscured_regions += out.obscured_regions
-                for d in hidden:
-                    hidden[d] += out.hidden.get(d, [])
-                messages += out.warnings
-                pieces += out.pieces
-    analysed_blocks = sum(1 for r in per_block if r["status"] == "analysed")
-    if analysed_blocks == 0 or totals.analysed_px == 0:
+                found.add(out)
+    if found.analysed_blocks == 0 or (totals := found.totals).analysed_px == 0:
         raise InputError(f"{info_b.path} and {info_a.path}: no pixel inside the AOI is valid on both dates")
+    messages += found.warnings
     frac = totals.analysed_px / max(1, totals.inside_px)
     if frac < LOW_VALID_FRACTION:
         messages.append(f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
     # 3. Join the parts of changes larger than a halo; number every change.
-    joined, slivers = join_pieces(pieces, px, config.min_area_m2)
+    regions = _joined_changes(found.pieces, blocks, grid, px, config.min_area_m2, scratch_path)
+
+    overview, overview_obscured, overview_no_data = _overview(reduced.result(), request, grid, scene.shift, config,
+                                                              scratch_path, scene.fit)
+    thresholds = Thresholds(gain=scene.thresholds.gain, loss=scene.thresholds.loss,
+                            method=f"{scene.thresholds.method}, median of {len(sampled.sampled)} sample blocks")
+    record = _blocks_record(config.block_size_px, halo, len(blocks), found, sampled, regions)
+    return BlockwiseResult(
+        before=overview.before, after=overview.after, aoi=aoi, config=config, thresholds=thresholds, regions=regions,
+        shift=scene.shift, residual_shift=found.residual_shift(), warnings=tuple(dict.fromkeys(messages)),
+        structures_seen=found.seen, masked_m2=found.masked, grid=grid, pixel_totals=totals, blocks=record,
+        model=model.record() if model is not None else None,
+        obscured_regions=found.obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
+        overview_no_data=overview_no_data, chips=overview.chips, hidden_areas=found.hidden_areas(),
+    )
+
+
+def _joined_changes(pieces: list[Piece], blocks: list[Block], grid: Grid, px: float, min_area_m2: float,
+                    mask_path: Path) -> list[ChangeRegion]:
+    """The blocks' pieces of changes joined and numbered (``px``: the pixel size, metres); the class of a change
+    that crosses core edges, and the slivers dropped (as no change), burnt into the scratch mask at ``mask_path``."""
+    joined, slivers = join_pieces(pieces, px, min_area_m2)
     regions = number_changes(joined)
-    crossing = [r for r in regions if not within_one_core(r.geometry, blocks, transform)]
-    with rasterio.open(scratch_path, "r+") as dst:
+    crossing = [r for r in regions if not within_one_core(r.geometry, blocks, grid.transform)]
+    with rasterio.open(mask_path, "r+") as dst:
         burn(dst, slivers, px, code=NO_CHANGE)
         # Other change first: where a named change overlaps it, the named one's class stands.
         burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
+    return regions
 
-    overview, overview_obscured, overview_no_data = _overview(reduced.result(), request, grid, shift, config,
-                                                              scratch_path, scene_params.fit)
-    residual = None
-    if residuals:
-        residual = {"tiles": int(sum(r["tiles"] for r in residuals)),
-                    "median_px": round(float(np.median([r["median_px"] for r in residuals])), 2),
-                    "max_px": round(float(max(r["max_px"] for r in residuals)), 2)}
-    thresholds = Thresholds(gain=fixed.gain, loss=fixed.loss,
-                            method=f"{fixed.method}, median of {len(sampled)} sample blocks")
-    return BlockwiseResult(
-        before=overview.before, after=overview.after, aoi=aoi, config=config, thresholds=thresholds, regions=regions,
-        shift=shift, residual_shift=residual, warnings=tuple(dict.fromkeys(messages)), structures_seen=seen,
-        masked_m2=masked, grid=grid, pixel_totals=totals,
-        blocks={"size_px": config.block_size_px, "halo_px": halo, "count": len(blocks), "analysed": analysed_blocks,
-                "shift_and_thresholds_from": [list(i) for i in sampled],
-                "shadow_direction_rowcol": {"before": scene_params.shadow_directions[0],
-                                            "after": scene_params.shadow_directions[1]},
-                "radiometric_fit": None if scene_params.fit is None else scene_params.fit.to_dict(),
-                "noise_sigma": [round(v, 4) for v in scene_params.sigma or ()],
-                "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
-                "per_block": per_block},
-        model=model.record() if model is not None else None,
-        obscured_regions=obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
-        overview_no_data=overview_no_data, chips=overview.chips,
-        hidden_areas={d: shapely.union_all([shapely.set_precision(g, 1e-3) for g in parts]) if parts
-                      else shapely.Polygon() for d, parts in hidden.items()},
-    )
+
+def _blocks_record(size_px: int, halo: int, count: int, found: _Gathered, sampled: SampledScene,
+                   regions: list[ChangeRegion]) -> dict[str, Any]:
+    """The result's ``blocks``: how the scene was cut, where its parameters came from and what each block did."""
+    scene = sampled.parameters
+    return {"size_px": size_px, "halo_px": halo, "count": count, "analysed": found.analysed_blocks,
+            "shift_and_thresholds_from": [list(i) for i in sampled.sampled],
+            "shadow_direction_rowcol": {"before": scene.shadow_directions[0], "after": scene.shadow_directions[1]},
+            "radiometric_fit": None if scene.fit is None else scene.fit.to_dict(),
+            "noise_sigma": [round(v, 4) for v in scene.sigma or ()],
+            "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
+            "per_block": found.per_block}
 
 
 @dataclass
@@ -239,6 +216,62 @@ class _BlockOutcome:
     hidden: dict[str, list[BaseGeometry]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     pieces: list[Piece] = field(default_factory=list)
+
+
+def _directions() -> dict[str, Any]:
+    return {d: {"structure": 0, "tower": 0} for d in ("before", "after")}
+
+
+@dataclass
+class _Gathered:
+    """What the blocks found, gathered in block order."""
+
+    totals: PixelTotals
+    #: Structures and towers seen on each date (and ``within_m`` when they were counted near change only).
+    seen: dict[str, Any] = field(default_factory=_directions)
+    masked: dict[str, float] = field(default_factory=lambda: {"before": 0.0, "after": 0.0})
+    pieces: list[Piece] = field(default_factory=list)
+    obscured_regions: list[dict[str, object]] = field(default_factory=list)
+    hidden: dict[str, list[BaseGeometry]] = field(default_factory=lambda: {"before": [], "after": []})
+    residuals: list[dict[str, float]] = field(default_factory=list)
+    per_block: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, out: _BlockOutcome) -> None:
+        self.per_block.append(out.record)
+        self.totals = self.totals + out.totals
+        if out.record["status"] != "analysed":
+            return
+        if out.residual is not None:
+            self.residuals.append(out.residual)
+        for d in ("before", "after"):
+            for k in self.seen[d]:
+                self.seen[d][k] += out.seen.get(d, {}).get(k, 0)
+        if "within_m" in out.seen:  # a block counted near change only: so does the scene
+            self.seen["within_m"] = out.seen["within_m"]
+        for k in self.masked:
+            self.masked[k] += out.masked.get(k, 0.0)
+        self.obscured_regions += out.obscured_regions
+        for d in self.hidden:
+            self.hidden[d] += out.hidden.get(d, [])
+        self.warnings += out.warnings
+        self.pieces += out.pieces
+
+    @property
+    def analysed_blocks(self) -> int:
+        return sum(1 for r in self.per_block if r["status"] == "analysed")
+
+    def residual_shift(self) -> dict[str, float] | None:
+        """The residual shift of all blocks' tiles: their count, the median of the blocks' medians, the largest."""
+        if not self.residuals:
+            return None
+        return {"tiles": int(sum(r["tiles"] for r in self.residuals)),
+                "median_px": round(float(np.median([r["median_px"] for r in self.residuals])), 2),
+                "max_px": round(float(max(r["max_px"] for r in self.residuals)), 2)}
+
+    def hidden_areas(self) -> dict[str, BaseGeometry]:
+        return {d: shapely.union_all([shapely.set_precision(g, 1e-3) for g in parts]) if parts else shapely.Polygon()
+                for d, parts in self.hidden.items()}
 
 
 def _analyse_block(job: BlockJob, blk: Block) -> _BlockOutcome:
@@ -259,9 +292,7 @@ def _analyse_block(job: BlockJob, blk: Block) -> _BlockOutcome:
         warnings.simplefilter("ignore", category=RuntimeWarning)
         try:
             res = analyse_scenes(before, after, aoi=job.request.aoi, config=job.config, mask=job.request.mask,
-                                 shift=job.shift, core=core_sl, shadow_directions=job.shadow_directions,
-                                 radiometry=job.fit, noise_sigma=job.sigma, cloud_thresholds=job.cloud_thresholds,
-                                 model=job.model)
+                                 core=core_sl, whole_scene=job.scene, model=job.model)
         except ModelError:
             raise  # the model cannot run on these images: no block could
         except InputError as exc:
