@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from campwatch.errors import ConfigError
 
 __all__ = ["DetectConfig", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
-           "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference", "ADDED_PARAMETERS"]
+           "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference", "ADDED_PARAMETERS",
+           "RETIRED_PARAMETERS", "parameter_fields"]
+
+logger = logging.getLogger(__name__)
 
 THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
@@ -39,6 +43,12 @@ MIN_PIXEL_SIZE_M = 0.05
 #: Parameters added after reports were first written, each with the value that does what was done
 #: before it existed: a report whose parameters lack one is re-run with it (:meth:`DetectConfig.from_recorded`).
 ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0, "objects_near_change": False}
+
+#: Parameters no stage reads any more, each with the parameter it followed in reports. A report
+#: that records one is re-run without it (whatever its value, nothing read it) and written with it
+#: where it stood, so that it verifies byte for byte (:meth:`DetectConfig.from_recorded`); a config
+#: file that sets one is read with a warning that it is ignored.
+RETIRED_PARAMETERS: dict[str, str] = {"min_lit_fraction": "shadow_brightness"}
 
 
 @dataclass(frozen=True)
@@ -168,9 +178,6 @@ class DetectConfig:
         Pixels darker than this fraction of the brightness of the ground around them are
         taken for shadow on that date (default 0.7). Shadows move with the sun, so only pixels lit on
         both dates are evidence of a structure.
-    min_lit_fraction : float
-        A region with a smaller share of pixels lit on both dates is a moved shadow
-        (``other_change``), never a structure (default 0.25).
     cloud_min_area_m2 : float
         Smallest change region that may be taken for a cloud or cloud shadow, in m2
         (default 300; 0 disables cloud detection).
@@ -279,7 +286,6 @@ class DetectConfig:
     shadow_reach_m: float = 5.0
     shadowless_pixel_m: float = 4.0
     shadow_brightness: float = 0.7
-    min_lit_fraction: float = 0.25
     cloud_min_area_m2: float = 300.0
     cloud_max_sharpness: float = 0.12
     cloud_brightness: float = 1.3
@@ -296,9 +302,12 @@ class DetectConfig:
     block_halo_m: float = 100.0
     objects_near_change: bool = True
     model: str | None = None
+    #: The retired parameters a report recorded (:data:`RETIRED_PARAMETERS`), as (name, value), given
+    #: back by :meth:`to_dict`; not a parameter: nothing reads it.
+    retired: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
+        for f in parameter_fields():
             _check_kind(f.name, str(f.type), getattr(self, f.name))
         if self.threshold_method not in THRESHOLD_METHODS:
             raise ConfigError(
@@ -310,7 +319,7 @@ class DetectConfig:
                 f"normalize={self.normalize!r} is not valid; "
                 f"expected one of {', '.join(NORMALIZE_METHODS)}"
             )
-        for f in fields(self):
+        for f in parameter_fields():
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and (
                     not math.isfinite(value) or value < 0):
@@ -382,10 +391,16 @@ class DetectConfig:
 
         A parameter added after reports were first written (:data:`ADDED_PARAMETERS`) is left
         out at the value that does what was done before it existed: a report made before it and
-        one made with that value read alike, and re-run (``verify``) alike, byte for byte.
+        one made with that value read alike, and re-run (``verify``) alike, byte for byte. A retired
+        parameter the config was recorded with (:meth:`from_recorded`) is given back where it stood.
         """
-        values = dataclasses.asdict(self)
-        return {k: v for k, v in values.items() if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]}
+        values = {f.name: getattr(self, f.name) for f in parameter_fields()}
+        out: dict[str, Any] = {}
+        for k, v in values.items():
+            if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]:
+                out[k] = v
+            out |= {name: value for name, value in self.retired if RETIRED_PARAMETERS[name] == k}
+        return out
 
     def replace(self, **changes: Any) -> DetectConfig:
         """Return a copy with ``changes`` applied; ``None`` values are ignored.
@@ -408,6 +423,10 @@ class DetectConfig:
         ConfigError
             If a name is not a parameter or a value is invalid.
         """
+        retired = [k for k in values if k in RETIRED_PARAMETERS]
+        if retired:
+            logger.warning("%s: %s no longer read by any stage; ignored", source, ", ".join(retired))
+            values = {k: v for k, v in values.items() if k not in RETIRED_PARAMETERS}
         _check_names(values, source=source)
         try:
             return cls(**values)
@@ -427,7 +446,9 @@ class DetectConfig:
         ConfigError
             As :meth:`from_dict`.
         """
-        return cls.from_dict({**ADDED_PARAMETERS, **values}, source=source)
+        retired = tuple((k, v) for k, v in values.items() if k in RETIRED_PARAMETERS)
+        values = {k: v for k, v in values.items() if k not in RETIRED_PARAMETERS}
+        return dataclasses.replace(cls.from_dict({**ADDED_PARAMETERS, **values}, source=source), retired=retired)
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> DetectConfig:
@@ -503,8 +524,13 @@ def _check_kind(name: str, annotation: str, value: Any) -> None:
         raise ConfigError(f"{name}={shown} is not valid; expected {expected}, got {type(value).__name__}")
 
 
+def parameter_fields() -> tuple[Field[Any], ...]:
+    """The fields of :class:`DetectConfig` that are parameters (all but ``retired``)."""
+    return tuple(f for f in fields(DetectConfig) if f.name != "retired")
+
+
 def _check_names(values: dict[str, Any], *, source: str) -> None:
-    valid = {f.name for f in fields(DetectConfig)}
+    valid = {f.name for f in parameter_fields()}
     unknown = sorted(set(values) - valid)
     if unknown:
         raise ConfigError(
@@ -525,7 +551,7 @@ def config_reference() -> str:
             entries.append(([n.strip() for n in joined.split(",")], kind, []))
         elif line.strip() and entries:
             entries[-1][2].append(line.strip())
-    defaults = {f.name: f.default for f in fields(DetectConfig)}
+    defaults = {f.name: f.default for f in parameter_fields()}
     out = [
         "# Detection parameters",
         "",
@@ -557,4 +583,8 @@ def config_reference() -> str:
     missing = sorted(set(defaults) - documented)
     if missing:  # pragma: no cover - a parameter added without its documentation
         raise AssertionError(f"DetectConfig documents no {', '.join(missing)}")
+    out += ["", "## Retired parameters", "",
+            "No stage reads these any more. A config file that sets one is read with a warning that it is",
+            "ignored; a report that records one re-runs without it and verifies as it was written.", ""]
+    out += [f"- `{name}`" for name in RETIRED_PARAMETERS]
     return "\n".join(out) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from conftest import AOIS, SAMPLE, sample_images
 
 from campwatch.cli.main import cli
+from campwatch.config import DetectConfig
 from campwatch.errors import InputError
 from campwatch.monitor.series import run_series
 from campwatch.monitor.verify import verify_report
@@ -45,6 +47,26 @@ def test_verify_reproduces_a_detect_report_and_touches_nothing(detect_run):
     assert res.output.count("same ") == 10  # 3 inputs, 5 outputs (mask, its class names and style, map, style), the report, its STAC Item
     assert _state(inputs) == before_inputs  # not one byte, not one timestamp
     assert _state(out) == before_out
+
+
+def test_a_report_recording_a_retired_parameter_still_verifies(tmp_path: Path):
+    # What campwatch wrote while min_lit_fraction was a parameter: the same run, the parameter recorded.
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for f in CAMP22[1:3]:
+        shutil.copy(f, inputs / f.name)
+    old = {}
+    for k, v in DetectConfig().to_dict().items():
+        old[k] = v
+        if k == "shadow_brightness":
+            old["min_lit_fraction"] = 0.25
+    out = tmp_path / "out"
+    run_detect(inputs / CAMP22[1].name, inputs / CAMP22[2].name, out, config=DetectConfig.from_recorded(old))
+    report = json.loads((out / "report.geojson").read_text())
+    assert list(report["parameters"]) == list(old)
+    res = verify_report(out / "report.geojson")
+    assert res.ok, res.problems
+    assert ("report report.geojson", "same", "byte for byte") in res.items
 
 
 @pytest.mark.slow

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campwatch.config import DetectConfig
+from campwatch.config import RETIRED_PARAMETERS, DetectConfig, parameter_fields
 from campwatch.errors import ConfigError
 
 
@@ -44,15 +42,13 @@ def test_config_from_file(tmp_path):
 
 def test_docs_config_md_is_the_reference_of_every_parameter():
     """docs/config.md is generated (`make docs`); it must say what the code does."""
-    from dataclasses import fields
-
     from conftest import ROOT
 
     from campwatch.config import config_reference
 
     text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert text == config_reference(), "docs/config.md is out of date: run `make docs`"
-    for f in fields(DetectConfig):
+    for f in parameter_fields():
         assert f"| `{f.name}` |" in text
 
 
@@ -80,7 +76,7 @@ def test_null_is_refused_where_a_parameter_cannot_be_unset(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from([f.name for f in fields(DetectConfig)]),
+@given(name=st.sampled_from([f.name for f in parameter_fields()]),
        value=st.one_of(st.booleans(), st.text(max_size=5), st.integers(-5, 5000), st.floats(allow_nan=True),
                        st.none(), st.lists(st.integers(), max_size=2)))
 def test_any_value_gives_a_config_or_a_config_error(name, value):
@@ -90,7 +86,7 @@ def test_any_value_gives_a_config_or_a_config_error(name, value):
     except ConfigError:
         return
     kept = getattr(config, name)
-    annotation = {f.name: str(f.type) for f in fields(DetectConfig)}[name]
+    annotation = {f.name: str(f.type) for f in parameter_fields()}[name]
     if "bool" in annotation:
         assert isinstance(kept, bool)
     elif "float" in annotation or "int" in annotation:
@@ -132,3 +128,33 @@ def test_recorded_parameters_give_back_the_config_parameters_added_since_include
     for config in (DetectConfig(), DetectConfig(noise_floor_k=0.0), DetectConfig(noise_floor_k=2.0)):
         assert DetectConfig.from_recorded(config.to_dict()) == config
     assert "noise_floor_k" not in DetectConfig(noise_floor_k=0.0).to_dict()  # as in reports before it existed
+
+
+def _as_recorded_before_retirement(values: dict, name: str, value: object) -> dict:
+    """A report's parameters as written while ``name`` was still a parameter: after the one it followed."""
+    out = {}
+    for k, v in values.items():
+        out[k] = v
+        if k == RETIRED_PARAMETERS[name]:
+            out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("value", [0.25, 0.9])
+def test_a_retired_parameter_a_report_recorded_is_given_back_where_it_stood(value):
+    old = _as_recorded_before_retirement(DetectConfig().to_dict(), "min_lit_fraction", value)
+    config = DetectConfig.from_recorded(old)
+    assert config == DetectConfig()  # nothing reads it: whatever its value, the run is the same
+    assert list(config.to_dict().items()) == list(old.items())  # the key order too: the report is the same bytes
+    assert "min_lit_fraction" not in DetectConfig().to_dict()  # a new run does not record it
+    assert "min_lit_fraction" not in {f.name for f in parameter_fields()}
+
+
+def test_a_config_file_with_a_retired_parameter_is_read_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "old.toml"
+    path.write_text("min_lit_fraction = 0.3\nmin_area_m2 = 30\n")
+    with caplog.at_level("WARNING", logger="campwatch.config"):
+        config = DetectConfig.from_file(path)
+    assert config == DetectConfig(min_area_m2=30)
+    assert f"config file {path}: min_lit_fraction no longer read by any stage; ignored" in caplog.text
+    assert "min_lit_fraction" not in config.to_dict()
