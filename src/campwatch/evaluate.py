@@ -34,8 +34,9 @@ from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import InputError
+from campwatch.io.bands import band_names_of
 from campwatch.io.jsonio import load_report
-from campwatch.io.scene import Scene, band_names_of, check_local
+from campwatch.io.scene import Scene, check_local
 from campwatch.io.sources import check_local_vector
 from campwatch.progress import staged, start
 

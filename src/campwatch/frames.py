@@ -36,11 +36,12 @@ from rasterio.warp import reproject, transform_bounds
 
 from campwatch._version import __version__
 from campwatch.errors import InputError
+from campwatch.io.dates import parse_date
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import read_mask
 from campwatch.io.output import OutputSet, check_writable
-from campwatch.io.scene import GRID_TAG, check_size, parse_date, sha256_file
-from campwatch.io.sources import open_raster
+from campwatch.io.scene import GRID_TAG, sha256_file
+from campwatch.io.sources import check_size, open_raster
 from campwatch.monitor.tracking import utm_of
 from campwatch.progress import start
 

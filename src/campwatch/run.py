@@ -134,7 +134,7 @@ def detect(
     mask : UserMask, optional
         Areas the user says not to analyse (:mod:`campwatch.io.masks`), on one date or all.
     bands : pair of tuples of band names, optional
-        The bands of each file in order (:func:`campwatch.io.scene.parse_band_names`), for
+        The bands of each file in order (:func:`campwatch.io.bands.parse_band_names`), for
         files that do not name them or name them wrongly.
     workers : int
         Blocks analysed at once when the AOI's window is analysed by blocks.

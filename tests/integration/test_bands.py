@@ -39,7 +39,7 @@ def test_8_bit_and_16_bit_images_mix(tmp_path: Path):
 
 
 def test_band_names_given_by_the_user(tmp_path: Path):
-    from campwatch.io.scene import parse_band_names
+    from campwatch.io.bands import parse_band_names
 
     before = write_tif(tmp_path / "a_2020-05-01.tif", camp_scene(7, buildings=BUILDINGS, noise_seed=1))
     after_data = camp_scene(7, buildings=BUILDINGS + [NEW], noise_seed=2)

@@ -20,7 +20,7 @@ from campwatch.cli.main import cli
 from campwatch.config import MAX_BLOCK_SIZE_PX, MIN_PIXEL_SIZE_M, SCALE_LIMITS_PX, DetectConfig
 from campwatch.errors import ConfigError
 from campwatch.io.aoi import MAX_AOI_FEATURES, MAX_AOI_VERTICES
-from campwatch.io.scene import MAX_BANDS, MAX_SIDE_PX
+from campwatch.io.sources import MAX_BANDS, MAX_SIDE_PX
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campwatch.errors import InputError, SceneError
-from campwatch.io.scene import parse_date
+from campwatch.io.dates import parse_date
 from campwatch.monitor.series import series_scenes
 
 CAMP22 = sorted((SAMPLE / "camp22").glob("camp22_*.tif"))

@@ -12,7 +12,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from campwatch.errors import CampwatchError, SceneError
-from campwatch.io.scene import parse_date, read_scene, scene_info
+from campwatch.io.dates import parse_date
+from campwatch.io.scene import read_scene, scene_info
 
 
 def test_date_from_name_and_tag(tmp_path):

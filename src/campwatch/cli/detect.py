@@ -10,7 +10,7 @@ import click
 from campwatch.classes import CLASSES
 from campwatch.cli.options import config_option, echo, mask_option, model_option, verbosity
 from campwatch.config import THRESHOLD_METHODS, DetectConfig
-from campwatch.io.scene import parse_band_names
+from campwatch.io.bands import parse_band_names
 from campwatch.run import run_detect
 
 

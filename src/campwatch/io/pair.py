@@ -30,11 +30,9 @@ from rasterio.windows import Window, from_bounds
 
 from campwatch.errors import AOIError, GridMismatchError, InputError, SceneError
 from campwatch.io.aoi import AOI
+from campwatch.io.bands import ALPHA, IGNORED, NOT_COMPARED
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import (
-    ALPHA,
-    IGNORED,
-    NOT_COMPARED,
     Scene,
     SceneInfo,
     read_scene,
@@ -65,7 +63,7 @@ class PairRequest:
     dates : pair of datetime.date or None
         Acquisition dates that replace what the file names and tags say.
     bands : pair of tuples of band names or None
-        The bands of each file in order (:func:`campwatch.io.scene.parse_band_names`).
+        The bands of each file in order (:func:`campwatch.io.bands.parse_band_names`).
     aoi : AOI, optional
         Only the AOI's window is read and only pixels inside it are analysed.
     mask : UserMask, optional

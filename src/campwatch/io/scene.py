@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import logging
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,54 +28,18 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 from scipy import ndimage
 
-from campwatch.errors import InputError, SceneError
-from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, imd_band_names, open_delivery
-from campwatch.io.sources import check_inside, check_local, open_raster
+from campwatch.errors import SceneError
+from campwatch.io.bands import band_names_of
+from campwatch.io.dates import name_date, parse_date
+from campwatch.io.delivery import RASTER_SUFFIXES, Acquisition, Delivery, open_delivery
+from campwatch.io.sources import check_inside, check_local, check_size, open_raster
 from campwatch.io.text import printable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Scene", "SceneInfo", "parse_date", "read_scene", "read_scene_onto", "scene_files", "scene_info",
-           "scene_info_undated", "sha256_file", "parse_band_names", "pixel_area", "band_names_of", "IMAGE_SUFFIXES",
-           "imagery_credit", "check_local", "check_inside", "check_size", "open_raster", "MAX_BANDS", "MAX_SIDE_PX",
-           "ALPHA", "IGNORED", "NOT_COMPARED", "file_window"]
-
-#: A full ISO date in a name (``2016-05-14``), found wherever it starts (lookahead: overlapping).
-_ISO_DATE = re.compile(r"(?=(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d))")
-#: A looser date (``20160514``, ``2016_05_14``), taken only when the name holds no ISO date.
-_LOOSE_DATE = re.compile(r"(?=(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d))")
-#: The years an image may be from: the first reconnaissance satellites, to next year.
-FIRST_YEAR = 1960
-_COLOR_NAMES = {
-    ColorInterp.blue: "blue",
-    ColorInterp.green: "green",
-    ColorInterp.red: "red",
-    ColorInterp.gray: "pan",
-    # GDAL 3.10's colour interpretations of the bands beyond colour.
-    ColorInterp.pan: "pan",
-    ColorInterp.coastal: "coastal",
-    ColorInterp.rededge: "rededge",
-    ColorInterp.nir: "nir",
-    ColorInterp.alpha: "alpha",
-}
-
-#: The name of a band that marks where the image is (its alpha band): a mask, never compared.
-ALPHA = "alpha"
-#: The name of a band the user said to ignore (``-`` in ``--before-bands``): never compared.
-IGNORED = "-"
-#: Bands that are read but never compared with the other date's.
-NOT_COMPARED = frozenset({ALPHA, IGNORED})
-_BAND_ALIASES = {
-    "b": "blue", "blue": "blue", "coastal": "coastal",
-    "g": "green", "green": "green",
-    "r": "red", "red": "red",
-    "nir": "nir", "near-infrared": "nir", "near infrared": "nir", "infrared": "nir", "n": "nir",
-    "pan": "pan", "panchromatic": "pan", "gray": "pan", "grey": "pan",
-    # STAC's common names of the other bands (Sentinel-2, Maxar's 8-band sensors).
-    **{n: n for n in ("yellow", "rededge", "rededge071", "rededge075", "rededge078", "nir08", "nir09", "nir2",
-                      "swir16", "swir22")},
-}
-
+__all__ = ["Scene", "SceneInfo", "read_scene", "read_scene_onto", "scene_files", "scene_info", "scene_info_undated",
+           "sha256_file", "pixel_area", "IMAGE_SUFFIXES", "imagery_credit", "check_local", "check_inside", "open_raster",
+           "file_window"]
 
 @dataclass(frozen=True)
 class SceneInfo:
@@ -207,145 +170,6 @@ def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _plausible(year: int, month: int, day: int) -> dt.date | None:
-    if not FIRST_YEAR <= year <= dt.date.today().year + 1:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _dates_in(name: str, pattern: re.Pattern[str]) -> list[dt.date]:
-    found = (_plausible(int(m[1]), int(m[2]), int(m[3])) for m in pattern.finditer(name))
-    return sorted({d for d in found if d is not None})
-
-
-def _name_date(path: str | Path) -> dt.date | None:
-    """The date a file name holds (as :func:`parse_date` reads it), or None when it holds none.
-
-    Raises
-    ------
-    SceneError
-        If the name holds two different dates.
-    """
-    name = Path(path).name
-    for pattern in (_ISO_DATE, _LOOSE_DATE):
-        dates = _dates_in(name, pattern)
-        if len(dates) > 1:
-            raise SceneError(f"{path}: the name holds {len(dates)} dates ({', '.join(d.isoformat() for d in dates)}); "
-                             "keep only the acquisition date in it, as YYYY-MM-DD")
-        if dates:
-            return dates[0]
-    return None
-
-
-def parse_date(path: str | Path, tags: dict[str, str] | None = None) -> dt.date:
-    """Return the acquisition date from a file name (``YYYY-MM-DD``) or its TIFF date tag.
-
-    The file name wins: it is what analysts see and sort by. In a name, a full ISO date
-    (``2016-05-14``) wins over looser forms (``20160514``); a date must be a real day of a
-    year from :data:`FIRST_YEAR` to next year (``camp_0256_0512_2012-01-01`` is of 2012, not
-    of the year 256).
-
-    Raises
-    ------
-    SceneError
-        If neither the name nor the tags give a valid date, or the name gives two
-        different dates (naming both).
-    """
-    named = _name_date(path)
-    if named is not None:
-        return named
-    for key in ("TIFFTAG_DATETIME", "ACQUISITION_DATE", "DATE_ACQUIRED"):
-        value = (tags or {}).get(key)
-        if value:
-            tag_match = re.match(r"\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})", value)
-            date = _plausible(int(tag_match[1]), int(tag_match[2]), int(tag_match[3])) if tag_match else None
-            if date is not None:
-                return date
-            raise SceneError(
-                f"{path}: the date tag {key}={value[:40]!r} is not a valid date from {FIRST_YEAR} on; "
-                "expected 'YYYY:MM:DD HH:MM:SS' or a file name with YYYY-MM-DD"
-            )
-    raise SceneError(
-        f"{path}: cannot tell the acquisition date; put it in the file name as YYYY-MM-DD "
-        "(for example 2016-05-14_camp25.tif) or in the TIFFTAG_DATETIME tag"
-    )
-
-
-#: The most bands an image may have: campwatch compares colour and near-infrared bands.
-MAX_BANDS = 64
-#: The most pixels an image may have on a side (a header can claim anything).
-MAX_SIDE_PX = 200_000
-
-
-def check_size(path: Any, count: int, width: int, height: int) -> None:
-    """Raise SceneError when an image's header claims more bands or pixels than campwatch takes."""
-    if count > MAX_BANDS:
-        raise SceneError(f"{path}: has {count} bands; campwatch takes at most {MAX_BANDS} (colour and near-infrared "
-                         "bands): keep those, for example with gdal_translate -b 1 -b 2 -b 3")
-    if max(width, height) > MAX_SIDE_PX:
-        raise SceneError(f"{path}: claims {width} x {height} pixels; campwatch takes at most {MAX_SIDE_PX:,} on a "
-                         "side: cut the AOI's window out of it first (gdal_translate -projwin)")
-
-
-def band_names_of(ds: Any) -> tuple[str | None, ...]:
-    """The colour name of each band of an open dataset (from descriptions or colour interpretation), or None.
-
-    Raises
-    ------
-    SceneError
-        When the dataset has more than :data:`MAX_BANDS` bands (read before any band is).
-    """
-    check_size(ds.name, ds.count, ds.width, ds.height)
-    names: list[str | None] = []
-    # Each access of these builds the whole tuple: once, not once a band.
-    descriptions, interps = ds.descriptions, ds.colorinterp
-    for i in range(ds.count):
-        desc = (descriptions[i] or "").strip().lower()
-        name = _BAND_ALIASES.get(desc)
-        if name is None:
-            name = _COLOR_NAMES.get(interps[i])
-            if interps[i] == ColorInterp.gray and ds.count > 1:
-                name = None  # GDAL calls the first band of any plain multi-band file gray
-        names.append(name)
-    named = [n for n in names if n and n != ALPHA]
-    if len(set(named)) != len(named):
-        return tuple(ALPHA if n == ALPHA else None for n in names)  # duplicated names: trust none
-    if not any(n and n != ALPHA for n in names):
-        return imd_band_names(ds) or tuple(names)  # a Maxar image names its bands in its .IMD
-    return tuple(names)
-
-
-def parse_band_names(text: str | Sequence[str], *, source: str = "--bands") -> tuple[str | None, ...]:
-    """Band names the user gives, in file band order: ``"blue,green,red,nir"``.
-
-    Each is a name or alias campwatch knows (blue, green, red, nir, pan, coastal, and the
-    aliases b, g, r, n, near-infrared, panchromatic, gray), or ``-`` for a band to ignore.
-
-    Raises
-    ------
-    InputError
-        Naming the value that is not a band name, or a name given twice.
-    """
-    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text)]
-    names: list[str | None] = []
-    for item in items:
-        if item in ("-", "", "skip"):
-            names.append(None)
-            continue
-        name = _BAND_ALIASES.get(item)
-        if name is None:
-            raise InputError(f"{source}: {item!r} is not a band name; use blue, green, red, nir, pan, coastal "
-                             "or - (ignore), in the file's band order")
-        names.append(name)
-    given = [n for n in names if n]
-    if len(set(given)) != len(given):
-        raise InputError(f"{source}: a band name is given twice ({', '.join(items)})")
-    return tuple(names)
-
-
 _CREDIT_TAGS = ("IMAGERY_CREDIT", "TIFFTAG_COPYRIGHT", "CREDIT", "COPYRIGHT")
 
 
@@ -438,13 +262,13 @@ def _date_and_notes(path: Path, delivery: Delivery) -> tuple[dt.date, tuple[str,
     meta = delivery.acquisition.date if delivery.acquisition is not None else None
     if meta is None or delivery.acquisition is None:
         for source in (path, delivery.rasters[0]) if delivery.layout == "bands" else (path,):
-            named = _name_date(source)
+            named = name_date(source)
             if named is not None:
                 return named, _tag_note(path, delivery.rasters[0], named)
         with open_raster(delivery.rasters[0]) as ds:
             return parse_date(path, ds.tags()), ()
     try:
-        named = _name_date(path)
+        named = name_date(path)
     except SceneError:  # two dates in the name: the metadata says which
         named = None
     if named is None or named == meta:

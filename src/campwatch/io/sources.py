@@ -19,7 +19,7 @@ from campwatch.errors import SceneError
 from campwatch.io.gdal import vector_gdal_off_network
 
 __all__ = ["check_local", "check_local_vector", "check_inside", "open_raster", "read_metadata_text", "MAX_VRT_DEPTH",
-           "MAX_METADATA_BYTES", "READ_DRIVERS"]
+           "MAX_METADATA_BYTES", "READ_DRIVERS", "check_size", "MAX_BANDS", "MAX_SIDE_PX"]
 
 #: The largest metadata file campwatch reads (a delivery's are a few kilobytes).
 MAX_METADATA_BYTES = 5_000_000
@@ -201,3 +201,19 @@ def open_raster(path: Path) -> Any:
             return rasterio.open(path, driver=READ_DRIVERS.get(path.suffix.lower(), "GTiff"))
     except RasterioIOError as exc:
         raise SceneError(f"{path}: not a readable raster ({exc}); expected a GeoTIFF") from exc
+
+
+#: The most bands an image may have: campwatch compares colour and near-infrared bands.
+MAX_BANDS = 64
+#: The most pixels an image may have on a side (a header can claim anything).
+MAX_SIDE_PX = 200_000
+
+
+def check_size(path: Any, count: int, width: int, height: int) -> None:
+    """Raise SceneError when an image's header claims more bands or pixels than campwatch takes."""
+    if count > MAX_BANDS:
+        raise SceneError(f"{path}: has {count} bands; campwatch takes at most {MAX_BANDS} (colour and near-infrared "
+                         "bands): keep those, for example with gdal_translate -b 1 -b 2 -b 3")
+    if max(width, height) > MAX_SIDE_PX:
+        raise SceneError(f"{path}: claims {width} x {height} pixels; campwatch takes at most {MAX_SIDE_PX:,} on a "
+                         "side: cut the AOI's window out of it first (gdal_translate -projwin)")

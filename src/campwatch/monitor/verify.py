@@ -20,9 +20,10 @@ from campwatch._version import __version__
 from campwatch.config import DetectConfig
 from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
 from campwatch.errors import CampwatchError, InputError
+from campwatch.io.bands import parse_band_names
 from campwatch.io.jsonio import load_report, reading_report
 from campwatch.io.recorded import recorded_path
-from campwatch.io.scene import parse_band_names, sha256_file
+from campwatch.io.scene import sha256_file
 from campwatch.monitor.series import run_series
 from campwatch.progress import start
 from campwatch.run import run_detect
