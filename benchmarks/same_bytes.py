@@ -4,7 +4,9 @@ Runs, with the ``campwatch`` on PATH (or ``--campwatch``):
 
 - the Camp 25 sample series (``campwatch series aois/camp25.geojson data/sample/camp25``);
 - the sample's first pair analysed by blocks (``block_size_px = 256``);
-- Joplin's tornado (``detect joplin/pre joplin/post``), when ``--realdata`` is given;
+- Joplin's tornado (``detect joplin/pre joplin/post``), when ``--realdata`` is given, and again
+  with a model of buildings when ``--model`` is given too (a card, or an ONNX file with its card
+  beside it: ``cards/tinycd_levir.toml`` beside ``../shared/models/tinycd_levir.onnx``);
 
 and writes one line per output file, ``sha256  path``, to ``--manifest``. Two manifests made at
 two commits are compared with ``diff``; ``--against OLD`` does that and exits 1 on a difference.
@@ -30,7 +32,7 @@ SAMPLE = ROOT / "data" / "sample" / "camp25"
 BLOCKS_TOML = "[detect]\nblock_size_px = 256\n"
 
 
-def runs(out: Path, realdata: Path | None) -> list[tuple[str, list[str]]]:
+def runs(out: Path, realdata: Path | None, model: Path | None) -> list[tuple[str, list[str]]]:
     """Each run's name and its command line after ``campwatch``."""
     dates = sorted(SAMPLE.glob("camp25_*.tif"))
     config = out / "blocks.toml"
@@ -41,8 +43,11 @@ def runs(out: Path, realdata: Path | None) -> list[tuple[str, list[str]]]:
     ]
     if realdata is not None:
         joplin = realdata / "joplin"
-        todo.append(("joplin", ["detect", str(joplin / "pre"), str(joplin / "post"), "--before-date", "2011-05-20",
-                                "--after-date", "2011-06-01", "--out", str(out / "joplin")]))
+        pair = ["detect", str(joplin / "pre"), str(joplin / "post"), "--before-date", "2011-05-20",
+                "--after-date", "2011-06-01"]
+        todo.append(("joplin", [*pair, "--out", str(out / "joplin")]))
+        if model is not None:
+            todo.append(("joplin-model", [*pair, "--model", str(model), "--out", str(out / "joplin-model")]))
     return todo
 
 
@@ -59,13 +64,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="a folder for the outputs (emptied first)")
     parser.add_argument("--realdata", type=Path, help="../shared/realdata, for Joplin")
+    parser.add_argument("--model", type=Path, help="a model of buildings' card, for Joplin with a model")
     parser.add_argument("--campwatch", default=shutil.which("campwatch") or "campwatch")
     parser.add_argument("--against", type=Path, help="a manifest made before: exit 1 when any file differs")
     args = parser.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    todo = runs(args.out, args.realdata)
+    todo = runs(args.out, args.realdata, args.model)
     for name, argv in todo:
         start = time.perf_counter()
         subprocess.run([args.campwatch, "-q", *argv], check=True)

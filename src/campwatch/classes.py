@@ -31,6 +31,8 @@ class ChangeClass:
     seen only on the earlier (razed, removed), None for neither (modified, other change).
     ``reverses``: the class that undoes this one (a structure demolished undoes one built).
     ``timeline_rank``: where the timeline figure stacks it (None: not drawn there).
+    ``finder``: the module of :mod:`campwatch.detection.finders` that finds it (None: other
+    change, what no finder claims).
     """
 
     name: str
@@ -46,6 +48,7 @@ class ChangeClass:
     appears: bool | None = None
     reverses: str | None = None
     timeline_rank: int | None = None
+    finder: str | None = None
 
     @property
     def unit(self) -> str:
@@ -76,37 +79,43 @@ CLASSES: dict[str, ChangeClass] = {
         ChangeClass("structure_new", 2, "#D55E00", "New structure",
                     "A building-like object that stands out from the ground only in the later image.",
                     "structure", "new structure", "new structures",
-                    max_pixel_m=_STRUCTURE_M, appears=True, reverses="structure_demolished", timeline_rank=0),
+                    max_pixel_m=_STRUCTURE_M, appears=True, reverses="structure_demolished", timeline_rank=0,
+                    finder="buildings"),
         ChangeClass("structure_demolished", 3, "#7F3C8D", "Demolished structure",
                     "A building-like object that stands out from the ground only in the earlier image.",
                     "structure", "structure demolished", "structures demolished",
-                    max_pixel_m=_STRUCTURE_M, appears=False, reverses="structure_new", timeline_rank=1),
+                    max_pixel_m=_STRUCTURE_M, appears=False, reverses="structure_new", timeline_rank=1,
+                    finder="buildings"),
         ChangeClass("structure_modified", 4, "#CC79A7", "Modified structure",
                     "A building present on both dates whose roof or shape changed.",
                     "structure", "structure modified", "structures modified",
-                    max_pixel_m=_STRUCTURE_M, timeline_rank=2),
+                    max_pixel_m=_STRUCTURE_M, timeline_rank=2, finder="buildings"),
         ChangeClass("structure_changed", 9, "#FFFFFF", "Structure changed, direction unknown",
                     "A building change whose direction, built or razed, the pixels do not tell: its reason is "
                     "in the change's cause.",
                     "structure", "structure changed (built or razed: not known)",
                     "structures changed (built or razed: not known)",
-                    max_pixel_m=_STRUCTURE_M, timeline_rank=3),
+                    max_pixel_m=_STRUCTURE_M, timeline_rank=3, finder="buildings"),
         ChangeClass("fence_razed", 5, "#E69F00", "Fence razed",
                     "A stretch of fence line whose linear signature is gone (a line, with its length).",
                     "fence", "fence razed", "fence razed",
-                    max_pixel_m=_FENCE_M, appears=False, reverses="fence_built", timeline_rank=6),
+                    max_pixel_m=_FENCE_M, appears=False, reverses="fence_built", timeline_rank=6,
+                    finder="fences"),
         ChangeClass("fence_built", 6, "#009E73", "Fence built",
                     "A new stretch of fence line.",
                     "fence", "fence built", "fence built",
-                    max_pixel_m=_FENCE_M, appears=True, reverses="fence_razed", timeline_rank=7),
+                    max_pixel_m=_FENCE_M, appears=True, reverses="fence_razed", timeline_rank=7,
+                    finder="fences"),
         ChangeClass("tower_added", 7, "#E7298A", "Tower added",
                     "A small raised object (a few metres across, casting a long shadow) only in the later image.",
                     "tower", "guard tower added", "guard towers added",
-                    max_pixel_m=_TOWER_M, appears=True, reverses="tower_removed", timeline_rank=4),
+                    max_pixel_m=_TOWER_M, appears=True, reverses="tower_removed", timeline_rank=4,
+                    finder="buildings"),
         ChangeClass("tower_removed", 8, "#56B4E9", "Tower removed",
                     "A small raised object only in the earlier image.",
                     "tower", "guard tower removed", "guard towers removed",
-                    max_pixel_m=_TOWER_M, appears=False, reverses="tower_added", timeline_rank=5),
+                    max_pixel_m=_TOWER_M, appears=False, reverses="tower_added", timeline_rank=5,
+                    finder="buildings"),
         ChangeClass("other_change", 1, "#F0E442", "Other change",
                     "Ground, fields, vegetation, water, shadows: change that is not a structure.",
                     "other", "other change", "other changes"),
@@ -122,6 +131,10 @@ def _check_rows(classes: dict[str, ChangeClass]) -> None:
     for c in classes.values():
         if c.reverses is not None and (c.reverses not in classes or classes[c.reverses].reverses != c.name):
             raise ValueError(f"change class {c.name!r} reverses {c.reverses!r}, which does not reverse it")
+    for c in classes.values():
+        if (c.finder is None) != (c.kind == "other") or (c.finder is not None and not c.finder.isidentifier()):
+            raise ValueError(f"change class {c.name!r}: its finder {c.finder!r} must be a module name, and None "
+                             "only for other change")
     ranks = [c.timeline_rank for c in classes.values() if c.timeline_rank is not None]
     if len(set(ranks)) != len(ranks):
         raise ValueError(f"change classes share a place on the timeline: {sorted(ranks)}")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from campwatch import run as run_module
 from campwatch.cli.main import cli
-from campwatch.detection import blocks
+from campwatch.detection.blocks import run as blocks_run
 from campwatch.io.aoi import read_aoi
 from campwatch.monitor.series import run_series
 from campwatch.publish.figures import before_after, change_map, closeups, location_figure, timeline
@@ -160,7 +160,7 @@ def test_figures_command_remakes_the_set_without_analysing(pair_report: Path, tm
         raise AssertionError("figures must not analyse again")
 
     monkeypatch.setattr(run_module, "analyse_scenes", no_analysis)
-    monkeypatch.setattr(blocks, "analyse_scenes", no_analysis)
+    monkeypatch.setattr(blocks_run, "analyse_scenes", no_analysis)
     out = tmp_path / "figs"
     res = CliRunner().invoke(cli, ["figures", str(pair_report), "--out", str(out), "--dpi", "100"])
     assert res.exit_code == 0, res.output

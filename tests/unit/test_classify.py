@@ -150,7 +150,7 @@ def test_a_models_building_change_under_a_thin_veil_is_not_claimed_alone(veiled_
     ],
 )
 def test_a_model_regions_direction_is_what_the_pixels_back_and_flips_with_the_dates(evidence, expected):
-    from campwatch.detection.classify import _direction
+    from campwatch.detection.direction import building_direction as _direction
 
     cb, ca, sb, sa, gb, ga = evidence
     cls, cause, lean = _direction(cb, ca, sb, sa, gb, ga, min_shadow_px=0.5)
@@ -169,7 +169,8 @@ def test_a_models_region_where_the_pixels_did_not_change_is_not_claimed():
     from conftest import array_scene
 
     from campwatch.config import DetectConfig
-    from campwatch.detection.classify import MODEL_BACKING, _learned
+    from campwatch.detection.direction import MODEL_BACKING
+    from campwatch.detection.direction import model_structure_changes as _learned
     from campwatch.detection.model import LearnedChange
     from campwatch.detection.structures import find_structures
 

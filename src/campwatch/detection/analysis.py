@@ -22,8 +22,9 @@ from campwatch.config import DetectConfig
 from campwatch.detection.align import apply_shift, match_shift_blur, measure_shift, residual_shifts
 from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.change import ChangeMeasures, change_measures
-from campwatch.detection.classify import OBJECTS_WORK, class_mask, classify_changes
+from campwatch.detection.classify import class_mask, classify_changes
 from campwatch.detection.model import CHANGE_EVERYWHERE, ChangeModel, LearnedChange, ModelError
+from campwatch.detection.objects import OBJECTS_WORK, OwnPixels
 from campwatch.detection.obscured import Obscured, extend_fringe, find_obscured
 from campwatch.detection.radiometry import (
     LinearFit,
@@ -165,7 +166,7 @@ def analyse_scenes(
         # The model takes the pair co-registered, each date in its own radiometry: it learnt to
         # see through the differences of light between dates, and matching them hides change
         # from it (Joplin: 180 razed houses found after matching, 215 without).
-        # A taught model's region is claimed only where change is measured (classify.TAUGHT_BACKING):
+        # A taught model's region is claimed only where change is measured (direction.TAUGHT_BACKING):
         # it classifies only the pixels near measured change, at a cost that grows with the change.
         near = _near(raw, before, TAUGHT_NEAR_M) if model.card.taught else None
         # A model of images takes the earlier date blurred as the resampling blurred the later one:
@@ -184,7 +185,7 @@ def analyse_scenes(
         veiled=(obscured.seen_through_before, obscured.seen_through_after), raw_changed=raw,
         fence_lines=[to_crs(f, before.crs) for f in aoi.fences] if aoi is not None and aoi.fences else None,
         known=_known_features(aoi, before), count_within=core, shadow_directions=shadow_directions,
-        after_own=_objects_scenes(prep, halfway=model is not None and model.card.covers == "buildings"),
+        own=_own_pixels(prep, halfway=model is not None and model.card.covers == "buildings"),
     )
     logger.info("%d changes", len(regions))
     step("the map of classes", PAIR_WORK["describe"])
@@ -210,11 +211,9 @@ def _check_not_everywhere(learned: LearnedChange, changed: np.ndarray, usable: n
                          "and its card (bands, scaling, output)")
 
 
-def _objects_scenes(prep: PreparedPair, *, halfway: bool,
-                    ) -> tuple[Scene, tuple[int, int], Scene, Scene, tuple[Scene, Scene] | None] | None:
-    """What each date's objects are found on (:func:`campwatch.detection.classify.classify_changes`'s
-    ``after_own``): the later date on its own pixels in the earlier's radiometry (as matched), blurred
-    as the resampling blurs and sharp, the shift in whole pixels, the earlier date blurred alike, and
+def _own_pixels(prep: PreparedPair, *, halfway: bool) -> OwnPixels | None:
+    """What each date's objects are found on (:class:`campwatch.detection.objects.OwnPixels`): the later
+    date on its own pixels in the earlier's radiometry (as matched), blurred as the resampling blurs and sharp, the shift in whole pixels, the earlier date blurred alike, and
     both dates (the later on its own pixels) blurred alike in the radiometry half-way between them
     (:meth:`LinearFit.halfway`), where each date's vegetation is measured (with ``halfway``: a model of
     buildings; else None)."""
@@ -233,14 +232,14 @@ def _objects_scenes(prep: PreparedPair, *, halfway: bool,
     before_blurred, matched_blurred = blurred[0], blurred[1]
     offset = (int(round(prep.shift[0])), int(round(prep.shift[1])))
     if not halfway:
-        return (matched_blurred, offset, before_blurred, matched, None)
+        return OwnPixels(matched_blurred, offset, before_blurred, matched)
     # Vegetation is measured on both dates in the radiometry half-way between them, blurred alike.
     earlier_mid, later_mid = before_blurred, blurred[-1]
     if prep.fit is not None:
         to_mid_later, to_mid_earlier = prep.fit.halfway()
         earlier_mid = _refit(earlier_mid, to_mid_earlier)
         later_mid = _refit(later_mid, to_mid_later)
-    return (matched_blurred, offset, before_blurred, matched, (earlier_mid, later_mid))
+    return OwnPixels(matched_blurred, offset, before_blurred, matched, (earlier_mid, later_mid))
 
 
 def _refit(scene: Scene, fit: LinearFit) -> Scene:

@@ -26,6 +26,8 @@ from skimage.transform import probabilistic_hough_line
 
 from campwatch.config import DetectConfig
 from campwatch.detection.change import fill_invalid, robust_sigma
+from campwatch.detection.confidence import calibrated
+from campwatch.detection.results import ChangeRegion
 from campwatch.detection.threads import for_each
 from campwatch.io.scene import Scene
 from campwatch.progress import tick
@@ -43,6 +45,39 @@ class FenceChange:
     ridge_before: float
     ridge_after: float
     source: str  # "aoi" or "imagery"
+
+    def region(self, rid: int, config: DetectConfig) -> ChangeRegion:
+        """The stretch as change ``rid`` (a line: length, no area), with its confidence and evidence."""
+        razed = self.change_class == "fence_razed"
+        was, now = (self.ridge_before, self.ridge_after) if razed else (self.ridge_after, self.ridge_before)
+        strong = float(np.clip(was / (2 * config.fence_ridge), 0, 1))
+        gone = float(np.clip(1 - max(now, 0.0) / config.fence_gone, 0, 1))
+        where = "earlier" if razed else "later"
+        return ChangeRegion(
+            id=rid,
+            geometry=self.geometry,
+            change_class=self.change_class,
+            confidence=calibrated("fence", 0.5 + 0.25 * strong + 0.25 * gone),
+            score=0.5 + 0.25 * strong + 0.25 * gone,
+            source="fence",
+            area_m2=0.0,
+            length_m=self.length_m,
+            mean_change=float("nan"),
+            changed_fraction=float("nan"),
+            brightness="lighter" if razed else "darker",
+            vegetation=None,
+            ndvi_change=None,
+            width_m=0.0,
+            rectangularity=float("nan"),
+            contrast_before=self.ridge_before,
+            contrast_after=self.ridge_after,
+            shadow_before=0.0,
+            shadow_after=0.0,
+            cause=f"a fence line seen only in the {where} image (fence lines from the {self.source})",
+            evidence={"line_contrast_before": round(self.ridge_before, 2),
+                      "line_contrast_after": round(self.ridge_after, 2),
+                      "units": "noise sigmas darker than the ground on both sides", "fence_lines_from": self.source},
+        )
 
 
 def tubeness(image: np.ndarray, sigmas: list[float]) -> np.ndarray:

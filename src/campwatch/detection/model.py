@@ -277,7 +277,7 @@ class LearnedChange:
     #: The probability above which a pixel is change.
     threshold: float = 0.5
     #: Whether a region of it is claimed only where campwatch measures change too (a taught model:
-    #: taught from a few labels, it is not trusted alone; :data:`campwatch.detection.classify.TAUGHT_BACKING`).
+    #: taught from a few labels, it is not trusted alone; :data:`campwatch.detection.direction.TAUGHT_BACKING`).
     backed: bool = False
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import shapely
@@ -26,13 +26,17 @@ __all__ = ["StructureObject", "StructureMap", "find_structures", "move_pixels", 
            "GROUND_SCALE_M"]
 
 
+#: What a structure-like object is: building-sized, or a small one with a long shadow.
+ObjectKind = Literal["structure", "tower"]
+
+
 @dataclass(frozen=True)
 class StructureObject:
     """One structure-like object found in a scene (pixel measures on the scene's grid)."""
 
     id: int
     bbox: tuple[int, int, int, int]
-    kind: str  # "structure" or "tower"
+    kind: ObjectKind
     area_m2: float
     width_m: float
     rectangularity: float
@@ -497,7 +501,7 @@ def find_structures(
     objects: dict[int, StructureObject] = {}
     rows, cols = labels.shape
     keep = np.zeros(int(labels.max()) + 1, dtype=bool)
-    shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, str, int]] = []
+    shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, ObjectKind, int]] = []
     tower_reach = max(reach, int(round(config.tower_shadow_reach_m / px)))
     min_rect = config.min_rectangularity
     if shadowless:
@@ -505,6 +509,7 @@ def find_structures(
         coarse_area = (max(config.min_structure_area_m2, _SHADOWLESS_MIN_PX * scene.pixel_area),
                        max(config.max_structure_area_m2, _SHADOWLESS_MAX_PX * scene.pixel_area))
         min_rect = min(min_rect, _SHADOWLESS_MIN_RECTANGULARITY)
+    kind: ObjectKind
     for prop in regionprops(labels, intensity_image=anomaly):
         area = prop.area * scene.pixel_area
         if shadowless:
