@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from shapely.geometry import mapping
 
 from campwatch.config import DetectConfig
 from campwatch.detection.fences import find_fence_lines, ridge_strength
-from campwatch.detection.structures import find_structures
+from campwatch.detection.structures import StructureMap, find_structures
 from campwatch.detection.vectorize import region_polygons
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, parse_aoi, read_aoi
@@ -94,22 +95,8 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
     for line in fences:
         features.append({"type": "Feature", "geometry": mapping(ll(line)),
                          "properties": {"role": "fence", "length_m": round(line.length, 1)} | seen})
-    covered = built.covered if built is not None else (lambda geom: False)
-    classical = {"structure": 0, "tower": 0}
-    for oid, obj in sorted(smap.objects.items()):
-        geom = polygons[oid]
-        if obj.kind == "structure" and covered(geom):
-            continue  # the structure built since, as the pair found it, stands for it
-        classical[obj.kind] += 1
-        props = {"area_m2": round(obj.area_m2, 1), "width_m": round(obj.width_m, 2),
-                 "shadow_px": round(obj.shadow_px, 2), "contrast": round(obj.contrast, 2),
-                 "found_by": "classical"} | seen
-        if obj.kind == "tower":
-            features.append({"type": "Feature", "geometry": mapping(ll(geom.centroid)),
-                             "properties": {"role": "tower"} | props})
-        else:
-            features.append({"type": "Feature", "geometry": mapping(ll(geom)),
-                             "properties": {"role": "structure"} | props})
+    classical = _classical_objects(smap, polygons, built.covered if built is not None else (lambda geom: False),
+                                   ll, seen, features)
     if built is not None:
         for geom, props in built.features:
             features.append({"type": "Feature", "geometry": mapping(ll(geom)),
@@ -156,6 +143,28 @@ class _BuiltSince:
         """Whether half of ``geom`` (a classical structure) lies in a structure built since."""
         return bool(geom.area > 0 and geom.intersection(self.union).area >= 0.5 * geom.area)
 
+
+
+def _classical_objects(smap: StructureMap, polygons: dict[int, Any], covered: Callable[[Any], bool],
+                       ll: Callable[[Any], Any], seen: dict[str, Any], features: list[dict[str, Any]]) -> dict[str, int]:
+    """Append the classical finder's towers (their centres) and structures to ``features`` (those a
+    structure built since covers left out); return how many of each."""
+    classical = {"structure": 0, "tower": 0}
+    for oid, obj in sorted(smap.objects.items()):
+        geom = polygons[oid]
+        if obj.kind == "structure" and covered(geom):
+            continue  # the structure built since, as the pair found it, stands for it
+        classical[obj.kind] += 1
+        props = {"area_m2": round(obj.area_m2, 1), "width_m": round(obj.width_m, 2),
+                 "shadow_px": round(obj.shadow_px, 2), "contrast": round(obj.contrast, 2),
+                 "found_by": "classical"} | seen
+        if obj.kind == "tower":
+            features.append({"type": "Feature", "geometry": mapping(ll(geom.centroid)),
+                             "properties": {"role": "tower"} | props})
+        else:
+            features.append({"type": "Feature", "geometry": mapping(ll(geom)),
+                             "properties": {"role": "structure"} | props})
+    return classical
 
 def _built_since(since: str | Path, image: str | Path, aoi: AOI, config: DetectConfig,
                  dates: tuple[dt.date | None, dt.date | None], *, crs: Any) -> _BuiltSince:

@@ -14,7 +14,7 @@ from campwatch._version import __version__
 from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possible_classes
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
-from campwatch.detection.results import PairResult, structure_counts
+from campwatch.detection.results import PairResult, PixelTotals, structure_counts
 from campwatch.document import REPORT_SCHEMA
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
@@ -96,8 +96,6 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                 "properties": clean(props)}
 
     features = LazyList(lambda: (feature(r) for r in result.regions), len(result.regions))
-    area_px = totals.pixel_area
-    analysed_m2 = totals.clear_px * area_px
     report = {
         "type": "FeatureCollection",
         "schema": REPORT_SCHEMA,
@@ -108,14 +106,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         },
         "interval": interval,
         "analysis_crs": crs.to_string(),
-        "grid": {
-            "transform": [round(v, 6) for v in tuple(grid.transform)[:6]],
-            "width": grid.shape[1],
-            "height": grid.shape[0],
-            "window": None if grid.window is None else {
-                "col_off": int(grid.window.col_off), "row_off": int(grid.window.row_off),
-                "width": int(grid.window.width), "height": int(grid.window.height)},
-        },
+        "grid": _grid_member(grid),
         "parameters": result.config.to_dict(),
         "model": model_member(result.model),
         "confidence": calibration().record(),
@@ -128,26 +119,10 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
                     "the shift left after that, by phase correlation on tiles (pixels)",
         },
         **({"blocks": result.blocks} if result.blocks is not None else {}),
-        "summary": {
-            **summary,
-            "analysed_area_m2": round(analysed_m2, 1),
-            "obscured_area_m2": {
-                "before": round(totals.obscured_px["before"] * area_px, 1),
-                "after": round(totals.obscured_px["after"] * area_px, 1),
-            },
-            "seen_through_area_m2": round(totals.seen_through_px * area_px, 1),
-            "obscured_regions": result.obscured_regions,
-            "not_analysed_fraction": round(1.0 - totals.analysed_px / max(1, totals.grid_px), 4),
-            "obscured_fraction": {
-                "before": round(totals.obscured_fraction("before"), 4),
-                "after": round(totals.obscured_fraction("after"), 4),
-            },
-            **structure_counts(result.structures_seen),
-            "masked_by_user_m2": {k: round(v, 1) for k, v in result.masked_m2.items()},
-        },
+        "summary": _summary_member(result, totals, summary),
         "class_codes": {c.name: c.code for c in CLASSES.values()}
         | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},
-        "classes": classes_member(float(np.sqrt(area_px))),
+        "classes": classes_member(float(np.sqrt(totals.pixel_area))),
         "warnings": list(result.warnings),
         "software": software_versions(),
         "inputs": inputs,
@@ -155,6 +130,41 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         "features": features,
     }
     return clean(report)
+
+
+def _grid_member(grid: Any) -> dict[str, Any]:
+    """The analysed grid: its transform, size and window of the earlier image."""
+    return {
+        "transform": [round(v, 6) for v in tuple(grid.transform)[:6]],
+        "width": grid.shape[1],
+        "height": grid.shape[0],
+        "window": None if grid.window is None else {
+            "col_off": int(grid.window.col_off), "row_off": int(grid.window.row_off),
+            "width": int(grid.window.width), "height": int(grid.window.height)},
+    }
+
+
+def _summary_member(result: PairResult, totals: PixelTotals, summary: dict[str, Any]) -> dict[str, Any]:
+    """The report's summary: the classes' counts and sizes, and what was analysed, hidden or masked."""
+    area_px = totals.pixel_area
+    analysed_m2 = totals.clear_px * area_px
+    return {
+        **summary,
+        "analysed_area_m2": round(analysed_m2, 1),
+        "obscured_area_m2": {
+            "before": round(totals.obscured_px["before"] * area_px, 1),
+            "after": round(totals.obscured_px["after"] * area_px, 1),
+        },
+        "seen_through_area_m2": round(totals.seen_through_px * area_px, 1),
+        "obscured_regions": result.obscured_regions,
+        "not_analysed_fraction": round(1.0 - totals.analysed_px / max(1, totals.grid_px), 4),
+        "obscured_fraction": {
+            "before": round(totals.obscured_fraction("before"), 4),
+            "after": round(totals.obscured_fraction("after"), 4),
+        },
+        **structure_counts(result.structures_seen),
+        "masked_by_user_m2": {k: round(v, 1) for k, v in result.masked_m2.items()},
+    }
 
 
 def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any]:

@@ -20,24 +20,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import threading
-import tomllib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from campwatch.detection.card import (
+    MODEL_OUTPUTS,
+    TAUGHT_PIXEL_FACTOR,
+    ModelCard,
+    ModelError,
+    find_card,
+    read_card,
+)
 from campwatch.detection.features import (
     FEATURE_HALO_PX,
-    FEATURE_SETS,
     feature_count,
     pixel_features,
     tile_windows,
 )
-from campwatch.errors import InputError
+from campwatch.detection.inference import (
+    CPU_PROVIDER,
+    GPU_PROVIDERS,
+    choose_providers,
+    run_session,
+    session_for,
+    set_inference_threads,
+)
 from campwatch.io.scene import Scene
 from campwatch.progress import start
 
@@ -45,221 +56,10 @@ __all__ = ["ModelCard", "ChangeModel", "ModelError", "LearnedChange", "load_mode
            "models_folder", "resolve_model", "list_models", "model_member", "MODEL_OUTPUTS", "run_session",
            "set_inference_threads", "choose_providers", "GPU_PROVIDERS", "CPU_PROVIDER"]
 
-#: What a model's probability covers.
-MODEL_OUTPUTS = ("buildings", "all")
-
-#: The largest tile a card may ask for, and the largest model file read, so that a hostile
-#: card or file cannot make campwatch spend memory it does not have.
-MAX_TILE_PX = 4096
+#: The largest model file read, so that a hostile file cannot make campwatch spend memory it does not have.
 MAX_MODEL_BYTES = 2 * 1024**3
-#: A taught model refuses pixels more than this many times finer or coarser than it was taught on.
-TAUGHT_PIXEL_FACTOR = 2.0
 #: Feature rows a pixel classifier takes at once (about 50 MB of features).
 _ROWS_PER_RUN = 262_144
-
-
-class ModelError(InputError):
-    """A model file or its card that campwatch cannot use (exit 2)."""
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a change model is, what it takes and what it gives.
-
-    Attributes
-    ----------
-    name, licence, source : str
-        What the model is, the terms it may be used under, where it comes from.
-    bands : tuple of str
-        The bands of each date's input, in order (``("red", "green", "blue")``).
-    inputs : pair of str
-        The names of the earlier and later date's inputs in the ONNX graph.
-    output : str
-        The name of the output in the ONNX graph: a (1, 1, H, W) probability of change.
-    covers : {"buildings", "all"}
-        What change the probability is of.
-    scale : str
-        How a date is brought to the range 0..1 the model was trained on: ``"stretch"``
-        (8-bit images divided by 255; others by a percentile stretch shared by both dates).
-    mean, std : tuple of float
-        Per-band normalisation after scaling: ``(x - mean) / std``.
-    tile_multiple : int
-        The model's height and width must be multiples of this.
-    threshold : float
-        The probability above which a pixel is change, as trained.
-    pixel_size_m : pair of float
-        The range of pixel sizes (metres) of the imagery it was trained on.
-    tile_px, overlap_px : int
-        Inference tiles and their overlap, in pixels (seams are blended over the overlap).
-    features : str
-        Empty for a model of images (two (1, bands, H, W) inputs). For a pixel classifier,
-        the versioned name of the feature set campwatch computes before the graph
-        (:data:`campwatch.detection.features.FEATURE_SETS`); the graph then takes one (N, F)
-        input, ``inputs[0]``, and gives (N, 2) class probabilities, change the second.
-    training : dict
-        What a taught model was taught from: the pairs with their SHA-256 and label counts,
-        the pixel sizes, the validation score (empty for a model the user brings).
-    """
-
-    name: str
-    licence: str
-    source: str
-    bands: tuple[str, ...]
-    inputs: tuple[str, str]
-    output: str
-    covers: str
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    tile_multiple: int = 16
-    threshold: float = 0.5
-    pixel_size_m: tuple[float, float] = (0.3, 1.0)
-    scale: str = "stretch"
-    stretch_percentiles: tuple[float, float] = (2.0, 98.0)
-    tile_px: int = 512
-    overlap_px: int = 64
-    notes: str = ""
-    features: str = ""
-    training: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def taught(self) -> bool:
-        """Whether this is a pixel classifier campwatch feeds its own features (``campwatch teach``)."""
-        return bool(self.features)
-
-    @classmethod
-    def from_dict(cls, values: Any, *, source: str) -> ModelCard:
-        """A card from its table, every name and value checked.
-
-        Raises
-        ------
-        ModelError
-            Naming the card, the key, the value and what was expected.
-        """
-        if not isinstance(values, dict):
-            raise ModelError(f"model card {source}: expected a table of keys, got {type(values).__name__}")
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ModelError(f"model card {source}: unknown key(s) {', '.join(unknown)}; "
-                             f"valid ones are {', '.join(sorted(known))}")
-        missing = sorted(k for k in ("name", "licence", "source", "bands", "inputs", "output", "covers", "mean", "std")
-                         if k not in values)
-        if missing:
-            raise ModelError(f"model card {source}: missing key(s) {', '.join(missing)}")
-
-        def text(key: str) -> str:
-            v = values.get(key, cls.__dataclass_fields__[key].default)
-            if not isinstance(v, str) or (key != "notes" and not v.strip()):
-                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a non-empty string")
-            return v
-
-        def numbers(key: str, n: int | None = None) -> tuple[float, ...]:
-            v = values.get(key, cls.__dataclass_fields__[key].default)
-            if (not isinstance(v, (list, tuple)) or not v or (n is not None and len(v) != n)
-                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)):
-                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a list of "
-                                 f"{n or 'one or more'} numbers")
-            return tuple(float(x) for x in v)
-
-        def whole(key: str, low: int, high: int) -> int:
-            v = values.get(key, cls.__dataclass_fields__[key].default)
-            if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
-                raise ModelError(f"model card {source}: {key}={v!r} is not valid; expected a whole number "
-                                 f"from {low} to {high}")
-            return v
-
-        bands = values["bands"]
-        if (not isinstance(bands, (list, tuple)) or not bands or not all(isinstance(b, str) and b for b in bands)
-                or len(set(bands)) != len(bands)):
-            raise ModelError(f"model card {source}: bands={bands!r} is not valid; expected a list of distinct band "
-                             "names such as [\"red\", \"green\", \"blue\"]")
-        features = values.get("features", "")
-        if not isinstance(features, str) or (features and features not in FEATURE_SETS):
-            raise ModelError(f"model card {source}: features={features!r} is not valid; expected one of "
-                             f"{', '.join(FEATURE_SETS)} (the feature sets this campwatch computes), or none for "
-                             "a model of images")
-        inputs = values["inputs"]
-        if features:
-            if not isinstance(inputs, (list, tuple)) or len(inputs) != 1 or not isinstance(inputs[0], str):
-                raise ModelError(f"model card {source}: inputs={inputs!r} is not valid; a pixel classifier takes "
-                                 "one input, its features: [\"features\"]")
-            inputs = [inputs[0], ""]
-        elif not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or not all(isinstance(i, str) for i in inputs):
-            raise ModelError(f"model card {source}: inputs={inputs!r} is not valid; expected the names of the "
-                             "earlier and the later date's inputs, [\"a\", \"b\"]")
-        training = values.get("training", {})
-        if not isinstance(training, dict):
-            raise ModelError(f"model card {source}: training={training!r} is not valid; expected a table")
-        covers = text("covers")
-        if covers not in MODEL_OUTPUTS:
-            raise ModelError(f"model card {source}: covers={covers!r} is not valid; expected one of "
-                             f"{', '.join(MODEL_OUTPUTS)}")
-        scale = text("scale")
-        if scale != "stretch":
-            raise ModelError(f"model card {source}: scale={scale!r} is not valid; expected \"stretch\"")
-        mean, std = numbers("mean", len(bands)), numbers("std", len(bands))
-        if min(std) <= 0:
-            raise ModelError(f"model card {source}: std={list(std)!r} is not valid; expected numbers > 0")
-        threshold = values.get("threshold", 0.5)
-        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold < 1:
-            raise ModelError(f"model card {source}: threshold={threshold!r} is not valid; expected 0 < threshold < 1")
-        sizes = numbers("pixel_size_m", 2)
-        if not 0 < sizes[0] <= sizes[1]:
-            raise ModelError(f"model card {source}: pixel_size_m={list(sizes)!r} is not valid; expected "
-                             "[smallest, largest] metres > 0")
-        low, high = numbers("stretch_percentiles", 2)
-        if not 0 <= low < high <= 100:
-            raise ModelError(f"model card {source}: stretch_percentiles={[low, high]!r} is not valid; expected "
-                             "0 <= low < high <= 100")
-        multiple = whole("tile_multiple", 1, 512)
-        tile = whole("tile_px", multiple, MAX_TILE_PX)
-        overlap = whole("overlap_px", 0, tile // 2)
-        if tile % multiple:
-            raise ModelError(f"model card {source}: tile_px={tile} is not a multiple of tile_multiple={multiple}")
-        return cls(name=text("name"), licence=text("licence"), source=text("source"), bands=tuple(bands),
-                   inputs=(inputs[0], inputs[1]), output=text("output"), covers=covers, mean=mean, std=std,
-                   tile_multiple=multiple, threshold=float(threshold), pixel_size_m=(sizes[0], sizes[1]),
-                   scale=scale, stretch_percentiles=(low, high), tile_px=tile, overlap_px=overlap,
-                   notes=text("notes"), features=features, training=training)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The card as a table (for the report); a model of images' card as it always was."""
-        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-        if not self.taught:
-            del out["features"], out["training"]
-        else:
-            out["inputs"] = [self.inputs[0]]
-        return out
-
-
-def find_card(model_path: Path) -> Path | None:
-    """The card file beside a model: ``<stem>.toml`` or ``<stem>.json``, if there is one."""
-    for suffix in (".toml", ".json"):
-        candidate = model_path.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_card(path: Path) -> dict[str, Any]:
-    """The table of a TOML or JSON card file.
-
-    Raises
-    ------
-    ModelError
-        If it cannot be read or parsed.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"model card {path}: cannot be read ({exc})") from exc
-    try:
-        values = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ModelError(f"model card {path}: cannot be parsed ({exc})") from exc
-    if isinstance(values, dict) and isinstance(values.get("model"), dict):
-        values = values["model"]
-    return values  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -461,7 +261,7 @@ class ChangeModel:
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # in a worker: its own session, its threads
         self.__dict__.update(state)
-        self.session = _session(self.path)
+        self.session = session_for(self.path)
 
 
 def check_probability(p: np.ndarray, source: str) -> np.ndarray:
@@ -577,95 +377,6 @@ def run_tiled(run: Any, a: np.ndarray, b: np.ndarray, *, tile: int, overlap: int
     return acc / np.maximum(weight, 1e-12)
 
 
-_SESSIONS: dict[str, Any] = {}
-
-#: How often the thread that waits for an inference looks for Ctrl-C, in seconds.
-INTERRUPT_POLL_S = 0.1
-
-
-def run_session(session: Any, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[Any]:
-    """``session.run(outputs, feeds)``, stopped within a fraction of a second by Ctrl-C.
-
-    One inference of a large tile can take a minute, and Python sees a Ctrl-C only once the
-    call returns. So the inference runs in a thread of its own while this one waits; on
-    ``KeyboardInterrupt`` (or any exit) the run is told to stop (onnxruntime's
-    ``RunOptions.terminate``), waited for, and the interrupt raised.
-    """
-    import onnxruntime as ort
-
-    options = ort.RunOptions()
-    result: list[Any] = []
-    failure: list[BaseException] = []
-    done = threading.Event()
-
-    def infer() -> None:
-        try:
-            result.extend(session.run(outputs, feeds, options))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            failure.append(exc)
-        finally:
-            done.set()
-
-    # Waited for on an Event, not Thread.join: a join that Ctrl-C interrupts marks the thread
-    # ended while it still runs (and the process then aborts at exit).
-    threading.Thread(target=infer, name="campwatch-inference", daemon=True).start()
-    try:
-        while not done.wait(INTERRUPT_POLL_S):
-            pass
-    except BaseException:
-        options.terminate = True
-        done.wait()
-        raise
-    if failure:
-        raise failure[0]
-    return result
-
-
-#: onnxruntime's execution providers of a GPU, used when the installed onnxruntime offers one
-#: (``onnxruntime-gpu``), best first; the CPU's is always the last resort.
-GPU_PROVIDERS = ("CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider")
-CPU_PROVIDER = "CPUExecutionProvider"
-
-#: The intra-op threads of the sessions this process opens (0: onnxruntime's own choice, one per core).
-_THREADS = [0]
-
-
-def set_inference_threads(threads: int) -> None:
-    """Give the sessions this process opens from now on ``threads`` intra-op threads (0: one per core).
-
-    A process of ``--workers N`` takes its share of the cores, so that N inferences at once do
-    not fight over them.
-    """
-    _THREADS[0] = max(0, int(threads))
-
-
-def choose_providers(available: Sequence[str]) -> list[str]:
-    """The execution providers to ask for, best first: a GPU's when onnxruntime offers one, then the CPU's."""
-    return [p for p in GPU_PROVIDERS if p in available] + [CPU_PROVIDER]
-
-
-def _session(path: Path) -> Any:
-    """An onnxruntime session for a model file, one per file, thread count and process (quiet).
-
-    On a GPU when the installed onnxruntime offers one (:func:`choose_providers`); onnxruntime
-    falls back to the CPU where the GPU cannot run it, and :meth:`ChangeModel.provider_notes` says so.
-    """
-    key = f"{path.resolve()}|{_THREADS[0]}"
-    if key not in _SESSIONS:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = _THREADS[0]
-        try:
-            _SESSIONS[key] = ort.InferenceSession(str(path), sess_options=options,
-                                                  providers=choose_providers(ort.get_available_providers()))
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelError(f"model {path}: not a model onnxruntime can run ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:300]})") from exc
-    return _SESSIONS[key]
-
-
 def load_model(path: str | Path) -> ChangeModel:
     """Open a model and its card, and check that they fit each other.
 
@@ -699,7 +410,7 @@ def load_model(path: str | Path) -> ChangeModel:
     if size > MAX_MODEL_BYTES:
         raise ModelError(f"model {path}: {size:,} bytes, more than the {MAX_MODEL_BYTES:,} campwatch reads")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    session = _session(path)
+    session = session_for(path)
     if values is None:
         meta = session.get_modelmeta().custom_metadata_map
         if "campwatch_card" not in meta:

@@ -10,58 +10,29 @@ dates.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.text import Text
 from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.classes import ANALYST_CLASSES, CLASSES, TIMELINE_CLASSES, possible_classes, summarize
+from campwatch.classes import ANALYST_CLASSES, CLASSES, possible_classes, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE
 from campwatch.io.scene import Scene
-from campwatch.io.text import printable
+from campwatch.publish.labels import MapLabel, number_label, place_labels
+from campwatch.publish.style import light, plain_text
+from campwatch.publish.timeline import timeline
 from campwatch.publish.views import ChangeView, MappedChange
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-
-F = TypeVar("F", bound=Callable[..., Figure])
-
-
-def _plain_text(f: F) -> F:
-    """Draw every text of a figure as it is: names, credits and tags come from inputs and are
-    data, never mathtext (a ``$`` in an AOI name must not garble a title or stop a figure)."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Figure:
-        if args and isinstance(args[0], ChangeView):  # the AOI's name and the credit: no control characters
-            view = args[0]
-            args = (dataclasses.replace(view, name=printable(view.name),
-                                        credit=printable(view.credit) if view.credit else view.credit), *args[1:])
-        if isinstance(kwargs.get("credit"), str):
-            kwargs["credit"] = printable(kwargs["credit"])
-        with matplotlib.rc_context({"text.parse_math": False}):
-            fig = f(*args, **kwargs)
-        for text in fig.findobj(Text):  # any other text from an input: NUL, ESC, overrides as escapes
-            shown = text.get_text()
-            if not shown.isprintable():
-                text.set_text("".join(c if c in "\n " or c.isprintable() else printable(c) for c in shown))
-        return fig
-
-    return wrapper  # type: ignore[return-value]
 
 
 __all__ = ["true_colour", "stretch_limits", "change_map", "before_after", "closeups", "location_figure", "timeline",
@@ -215,125 +186,8 @@ def _draw_change(ax: Axes, c: MappedChange, *, label: bool = True, scale: float 
         _plot_outline(ax, c.geometry, color=style.colour, lw=1.6 * scale,
                       ls="--" if c.confidence < LOW_CONFIDENCE else "-")
     if label and c.change_class != "other_change":
-        return _number(ax, c, fontsize=7 * scale)
+        return number_label(ax, c, fontsize=7 * scale)
     return None
-
-
-@dataclass(frozen=True)
-class MapLabel:
-    """A change's number, to be placed beside its anchor (a point of the change, data coordinates)."""
-
-    ax: Axes
-    x: float
-    y: float
-    text: str
-    colour: str
-    fontsize: float = 7.0
-    #: Whether the change is drawn as a marker (a tower): other numbers keep off it.
-    marker: bool = False
-
-
-def _number(ax: Axes, c: MappedChange, *, fontsize: float = 7.0) -> MapLabel:
-    style = CLASSES[c.change_class]
-    pt = c.geometry.centroid if style.kind == "tower" else c.geometry.representative_point()
-    # A change the analyst confirmed carries a tick by its number.
-    text = f"{c.number} \u2713" if c.review in ("confirmed", "corrected") else str(c.number)
-    return MapLabel(ax, float(pt.x), float(pt.y), text, style.colour, fontsize, marker=style.kind == "tower")
-
-
-#: How far a number may be put from its change, in rings of candidate places (the first ring touches
-#: the change's point; the others are joined to it by a leader line).
-LABEL_RINGS = 6
-
-
-def _furniture_boxes(ax: Axes, renderer: Any) -> list[Any]:
-    """Display boxes of what a number must never cover in ``ax``: scale bar, north arrow, a legend in it."""
-    boxes = []
-    for artist in ax.artists:
-        if isinstance(artist, ScaleBar):
-            boxes.append(artist.info.window_extent)
-    for text in ax.texts:
-        if getattr(text, "_campwatch_furniture", False):
-            boxes.append(text.get_window_extent(renderer))
-    legend = ax.get_legend()
-    if legend is not None:
-        boxes.append(legend.get_window_extent(renderer))
-    return boxes
-
-
-def place_labels(fig: Figure, labels: list[MapLabel]) -> int:
-    """Put each number beside its change where it overlaps no other number, stays inside its map frame
-    and is not under the scale bar, north arrow or a legend; return how many found no such place.
-
-    The figure's layout is settled first (one draw) and then fixed, so that the numbers, placed in
-    display space, stay where they were put. Each number tries, in order, the eight places around its
-    change's point at widening rings (``LABEL_RINGS``; beyond the first a thin leader line joins it to
-    its change); one that finds none is left out, and the caller says so. Greedy and deterministic: the
-    same changes give the same figure. (adjustText nudges labels iteratively and within a time limit,
-    so it neither guarantees no overlap nor gives the same figure on a slower machine.)
-    """
-    if not labels:
-        return 0
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    fig.set_layout_engine("none")  # the numbers must not move the axes they were placed in
-    to_points = 72.0 / fig.dpi
-    missing = 0
-    for ax in dict.fromkeys(label.ax for label in labels):
-        frame = ax.get_window_extent(renderer)
-        mine = [label for label in labels if label.ax is ax]
-        anchors = ax.transData.transform(np.array([[label.x, label.y] for label in mine]))
-        blocked = [(b.x0, b.y0, b.x1, b.y1) for b in _furniture_boxes(ax, renderer)]
-        marker_r = 6.0 / to_points  # a tower's triangle, in pixels
-        markers = [(x - marker_r, y - marker_r, x + marker_r, y + marker_r)
-                   for (x, y), label in zip(anchors, mine, strict=True) if label.marker]
-        placed: list[tuple[float, float, float, float]] = []
-        for (ax_x, ax_y), label in zip(anchors, mine, strict=True):
-            pad_pt = 0.15 * label.fontsize
-            probe = ax.text(0, 0, label.text, fontsize=label.fontsize)
-            extent = probe.get_window_extent(renderer)
-            probe.remove()
-            pad = pad_pt / to_points + 1.0
-            w, h = extent.width + 2 * pad, extent.height + 2 * pad
-            gap = (4.0 if not label.marker else 6.0) / to_points
-            own = (ax_x - marker_r, ax_y - marker_r, ax_x + marker_r, ax_y + marker_r) if label.marker else None
-            others = [m for m in markers if m != own]
-            spot = None
-            for ring in range(LABEL_RINGS):
-                d = gap + ring * (h + 2.0)
-                for sx, sy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1), (0, -1), (1, 0), (-1, 0)):
-                    x0 = ax_x + (d if sx > 0 else -d - w if sx < 0 else -w / 2)
-                    y0 = ax_y + (d if sy > 0 else -d - h if sy < 0 else -h / 2)
-                    box = (x0, y0, x0 + w, y0 + h)
-                    if (box[0] < frame.x0 + 1 or box[1] < frame.y0 + 1 or box[2] > frame.x1 - 1
-                            or box[3] > frame.y1 - 1):
-                        continue
-                    if any(_overlap(box, b) for b in (*blocked, *placed, *others)):
-                        continue
-                    spot = (box, ring)
-                    break
-                if spot is not None:
-                    break
-            if spot is None:
-                missing += 1
-                continue
-            (x0, y0, x1, y1), ring = spot
-            placed.append((x0, y0, x1, y1))
-            offset = ((x0 + pad - ax_x) * to_points, (y0 + pad - ax_y) * to_points)
-            lead: dict[str, Any] = {"arrowprops": {"arrowstyle": "-", "color": label.colour, "lw": 0.8,
-                                                   "shrinkA": 0, "shrinkB": 0}} if ring else {}
-            ax.annotate(label.text, xy=(label.x, label.y), xytext=offset, textcoords="offset points",
-                        ha="left", va="bottom", fontsize=label.fontsize, annotation_clip=False,
-                        color="black" if _light(label.colour) else "white",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": label.colour, "ec": "none"}, **lead)
-    return missing
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _rings(geom: BaseGeometry) -> list[np.ndarray]:
@@ -386,7 +240,7 @@ def _draw_changes(ax: Axes, changes: list[MappedChange]) -> list[MapLabel] | Non
                     lines.set_capstyle("butt")
                 ax.add_collection(lines)
         if name != "other_change" and numbered:
-            labels.extend(_number(ax, c) for c in group)
+            labels.extend(number_label(ax, c) for c in group)
     return labels if numbered else None
 
 
@@ -396,23 +250,12 @@ def _legend_handle(c: Any, label: str) -> Patch | Line2D:
                       linestyle="none", label=label)
     if c.linear:
         return Line2D([], [], color=c.colour, lw=3, label=label)
-    if _light(c.colour):  # a white outline shows on a dark swatch, as on the imagery
+    if light(c.colour):  # a white outline shows on a dark swatch, as on the imagery
         return Patch(facecolor="#404040", edgecolor=c.colour, lw=2, label=label)
     return Patch(facecolor="none", edgecolor=c.colour, lw=2, label=label)
 
 
-def _light(colour: str) -> bool:
-    """Whether a colour is too light to see on the white of a page."""
-    from matplotlib.colors import to_rgb
-
-    return bool(np.mean(to_rgb(colour)) > 0.9)
-
-
-def _bar_edge(colour: str) -> str:
-    return "#555555" if _light(colour) else "white"
-
-
-@_plain_text
+@plain_text
 def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the annotated change map (the change overlay) of a run.
 
@@ -480,7 +323,7 @@ def change_map(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     return fig
 
 
-@_plain_text
+@plain_text
 def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     """Return before and after panels of identical extent and scale, each dated.
 
@@ -523,7 +366,7 @@ def before_after(view: ChangeView, *, width_in: float = 14.0) -> Figure:
     return fig
 
 
-@_plain_text
+@plain_text
 def closeups(
     view: ChangeView, *, max_changes: int = 12, chip_m: float = 40.0
 ) -> Figure:
@@ -602,7 +445,7 @@ def _dms(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.4f}\u00b0 {pos if value >= 0 else neg}"
 
 
-@_plain_text
+@plain_text
 def location_figure(view: ChangeView, *, width_in: float = 10.0) -> Figure:
     """Return the location figure: the AOI outline on the imagery with a latitude/longitude grid.
 
@@ -727,156 +570,3 @@ def _region(ax: Axes, lon: float, lat: float) -> None:
     ax.yaxis.set_major_formatter(lambda v, _: f"{abs(v):g}\u00b0{'N' if v >= 0 else 'S'}")
     ax.set_title("The AOI in its region", fontsize=9)
     ax.set_xlabel("Borders: Natural Earth 1:110m, approximate", fontsize=6, color="#555555")
-
-
-#: The classes a timeline counts as bars (other change is noted, not drawn).
-
-
-@_plain_text
-def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | None = None) -> Figure:
-    """Return the timeline of a series report (:func:`campwatch.monitor.series.run_series`).
-
-    Three panels sharing a date axis: the changes of each class in each interval (bars
-    spanning the interval, stacked; other change noted above them), the fence length
-    razed so far, and the structures and towers seen on each compared date. Dates that
-    were skipped (mostly hidden) are marked. Classes the pixels cannot show (the report's
-    ``classes.possible``) are left out: no fence panel, tower line or legend entry at 8 m.
-    """
-    import datetime as dt
-
-    import matplotlib.dates as mdates
-
-    def day(s: str) -> dt.date:
-        return dt.date.fromisoformat(s)
-
-    pairs = series.get("pairs", [])
-    possible = set(series.get("classes", {}).get("possible", CLASSES))
-    shown = [name for name in TIMELINE_CLASSES if name in possible]
-    with_counts = any(p.get("structures_seen") for p in pairs)
-    with_fences = "fence_razed" in possible
-    ratios = [2.2] + [1] * with_fences + [1] * with_counts
-    fig = Figure(figsize=(width_in, width_in * (0.44 + 0.18 * (len(ratios) - 1))), layout="constrained")
-    axes: list[Any] = list(np.atleast_1d(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)))
-    ax_bar, ax_count = axes[0], axes[-1]
-    bottom_ax = axes[-1]
-    # Changes seen on one image only (snow, vehicles, material) are not counted: the caption says how many.
-    features = [f for f in series.get("features", []) if not f["properties"].get("transient")]
-    transient = len(series.get("features", [])) - len(features)
-    image_dates = sorted({day(i["date"]) for i in series.get("images", [])})
-    intervals = sorted({(f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
-                        for f in features} | {(p["from"], p["to"]) for p in pairs})
-    # A change dated to a span of several images (seen across a cloud or against a baseline) is noted,
-    # not drawn as a bar.
-    spans = [iv for iv in intervals if any(day(iv[0]) < d < day(iv[1]) for d in image_dates)]
-    intervals = [iv for iv in intervals if iv not in spans]
-    for start, end in intervals:
-        x0, x1 = mdates.date2num(day(start)), mdates.date2num(day(end))
-        width = (x1 - x0) * 0.9
-        bottom = 0
-        in_interval = [f["properties"] for f in features
-                       if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"]) == (start, end)]
-        for name in shown:
-            n = sum(1 for p in in_interval if p["class"] == name)
-            if n:
-                ax_bar.bar(x0 + (x1 - x0) * 0.05, n, width=width, bottom=bottom, align="edge",
-                           color=CLASSES[name].colour, edgecolor=_bar_edge(CLASSES[name].colour), linewidth=0.5)
-                bottom += n
-        other = sum(1 for p in in_interval if p["class"] == "other_change")
-        if other:
-            ax_bar.annotate(f"+{other} other", xy=((x0 + x1) / 2, bottom), xytext=(0, 3),
-                            textcoords="offset points", ha="center", fontsize=7, color="#555555")
-    ax_bar.set_ylabel("changes per interval")
-    ax_bar.yaxis.get_major_locator().set_params(integer=True)
-    ax_bar.legend(handles=[Patch(facecolor=CLASSES[n].colour, edgecolor=_bar_edge(CLASSES[n].colour), linewidth=0.5,
-                                 label=CLASSES[n].label) for n in shown],
-                  loc="upper left", fontsize=7, ncols=4, framealpha=0.9)
-    ax_bar.margins(y=0.35)
-
-    images = series.get("images", [])
-    dates = [day(i["date"]) for i in images]
-    if with_fences:
-        ax_fence = axes[1]
-        razed = [sum(f["properties"].get("length_m") or 0.0 for f in features
-                     if f["properties"]["class"] == "fence_razed" and day(f["properties"]["interval"]["to"]) <= d)
-                 for d in dates]
-        ax_fence.step(dates, razed, where="post", color=CLASSES["fence_razed"].colour, lw=2)
-        ax_fence.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)
-        ax_fence.set_ylabel("fence razed\nso far (m)")
-
-    if spans:
-        n_span = sum(1 for f in features if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"])
-                     in spans and f["properties"]["class"] != "other_change")
-        ax_bar.set_title(f"Not drawn: {n_span} structure, tower or fence changes dated only to a span of several "
-                         "images (seen across a cloud, or against the baseline)", fontsize=8, loc="right", color="#555555")
-    seen: dict[str, dict[str, int]] = {}
-    for p in pairs:
-        counts = p.get("structures_seen") or {}
-        if "before" in counts:
-            seen.setdefault(p["from"], counts["before"])
-        if "after" in counts:
-            seen[p["to"]] = counts["after"]
-    when = sorted(seen)
-    if with_counts:
-        for kind, style in (("structure", {"color": "#333333", "marker": "s"}),
-                            ("tower", {"color": "#777777", "marker": "^"})):
-            if not any(c.kind == kind and name in possible for name, c in CLASSES.items()):
-                continue
-            ax_count.plot([day(d) for d in when], [seen[d].get(kind, 0) for d in when], lw=1.5, ms=5,
-                          label=f"{kind}s seen", **style)
-        ax_count.set_ylabel("seen in image")
-        ax_count.legend(loc="upper left", fontsize=7)
-        ax_count.margins(y=0.25)
-
-    for ax in axes:
-        for img in images:
-            if img.get("status") == "skipped":
-                ax.axvline(day(img["date"]), color="#999999", ls=":", lw=1)
-        for d in dates:
-            ax.axvline(d, color="#dddddd", lw=0.5, zorder=0)
-        ax.grid(axis="y", color="#eeeeee")
-    for img in images:
-        if img.get("status") == "skipped":
-            ax_bar.annotate("skipped", xy=(mdates.date2num(day(img["date"])), 1.0), xycoords=("data", "axes fraction"),
-                            xytext=(2, -10), textcoords="offset points", fontsize=7, color="#777777", rotation=90,
-                            va="top")
-    bottom_ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-    bottom_ax.set_xticks(dates)
-    for label in bottom_ax.get_xticklabels():
-        label.set_rotation(30)
-        label.set_ha("right")
-    aoi = series.get("aoi") or {}
-    fig.suptitle(f"{aoi.get('name', 'AOI')}: changes from {dates[0].isoformat()} to {dates[-1].isoformat()}"
-                 if dates else "Timeline", fontsize=12)
-    footer = f"Each image date is a grey line; dotted: skipped (mostly hidden). Analysis: campwatch {__version__}"
-    if transient:
-        footer = f"Not counted: {transient} changes seen on one image only (transient). " + footer
-    if credit:
-        footer = f"{credit}. " + footer
-    bottom_ax.set_xlabel(footer, fontsize=7, color="#333333", loc="left")
-    _thin_date_labels(fig, bottom_ax)
-    return fig
-
-
-def _thin_date_labels(fig: Figure, ax: Axes) -> None:
-    """Hide the date labels that would overlap one already shown, first and last date kept.
-
-    Every image date keeps its tick and grey line; only its label gives way. The layout is settled
-    first (one draw) and fixed after, so what was checked is what is drawn.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    labels = [t for t in ax.get_xticklabels() if t.get_text()]
-    if len(labels) < 3:
-        return
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    fig.set_layout_engine("none")
-    boxes = [t.get_window_extent(renderer).expanded(1.05, 1.0) for t in labels]
-    last = boxes[-1]
-    kept = 0
-    for i in range(1, len(labels) - 1):
-        if boxes[i].overlaps(boxes[kept]) or boxes[i].overlaps(last):
-            labels[i].set_visible(False)
-        else:
-            kept = i
