@@ -4,7 +4,8 @@ Runs, with the ``campwatch`` on PATH (or ``--campwatch``):
 
 - the Camp 25 sample series (``campwatch series aois/camp25.geojson data/sample/camp25``);
 - the sample's first pair analysed by blocks (``block_size_px = 256``);
-- Joplin's tornado (``detect joplin/pre joplin/post``), when ``--realdata`` is given, and again
+- the Dabancheng frames placed and compared as a series (``frames dabancheng/frames --series``)
+  and Joplin's tornado (``detect joplin/pre joplin/post``), when ``--realdata`` is given, and Joplin again
   with a model of buildings when ``--model`` is given too (a card, or an ONNX file with its card
   beside it: ``cards/tinycd_levir.toml`` beside ``../shared/models/tinycd_levir.onnx``);
 
@@ -43,6 +44,9 @@ def runs(out: Path, realdata: Path | None, model: Path | None) -> list[tuple[str
     ]
     if realdata is not None:
         joplin = realdata / "joplin"
+        todo.append(("dabancheng", ["frames", str(realdata / "dabancheng" / "frames"), "--bounds", "88.2453",
+                                    "43.3713", "88.3239", "43.3965", "--hide", "0", "730", "200", "810",
+                                    "--series", "--out", str(out / "dabancheng")]))
         pair = ["detect", str(joplin / "pre"), str(joplin / "post"), "--before-date", "2011-05-20",
                 "--after-date", "2011-06-01"]
         todo.append(("joplin", [*pair, "--out", str(out / "joplin")]))
@@ -67,11 +71,13 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="a model of buildings' card, for Joplin with a model")
     parser.add_argument("--campwatch", default=shutil.which("campwatch") or "campwatch")
     parser.add_argument("--against", type=Path, help="a manifest made before: exit 1 when any file differs")
+    parser.add_argument("--only", nargs="+", help="run only these (series, blocks, dabancheng, joplin, joplin-model)")
     args = parser.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    todo = runs(args.out, args.realdata, args.model)
+    todo = [(name, argv) for name, argv in runs(args.out, args.realdata, args.model)
+            if args.only is None or name in args.only]
     for name, argv in todo:
         start = time.perf_counter()
         subprocess.run([args.campwatch, "-q", *argv], check=True)
@@ -81,7 +87,8 @@ def main() -> int:
     print(f"{len(lines)} files; manifest in {args.out / 'manifest.txt'}")
     if args.against is None:
         return 0
-    old = set(args.against.read_text().splitlines())
+    names = {name for name, _ in todo}
+    old = {line for line in args.against.read_text().splitlines() if line.split("  ", 1)[1].split("/")[0] in names}
     new = set(lines)
     differ = sorted(old ^ new, key=lambda line: line.split("  ", 1)[1])
     for line in differ:

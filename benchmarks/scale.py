@@ -67,7 +67,7 @@ info = pair_info(request)
 info_b = info.before
 px = abs(info_b.transform.a)
 shape = (info_b.height, info_b.width)
-blocks = plan_blocks(shape, config.block_size_px, halo_px(config, px))
+blocks = plan_blocks(shape, config.blocks.block_size_px, halo_px(config, px))
 def read(win):
     return read_pair(request, info, window=win)[:2]
 # The scene's shift, radiometric fit, noise and thresholds, from one block (detect takes up to 9).

@@ -38,7 +38,7 @@ from campwatch._version import __version__
 from campwatch.errors import InputError
 from campwatch.io.dates import parse_date
 from campwatch.io.jsonio import write_json
-from campwatch.io.masks import read_mask
+from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.scene import GRID_TAG, sha256_file
 from campwatch.io.sources import check_size, open_raster
@@ -163,32 +163,7 @@ def write_frames(
     check_writable(out)
     mask = read_mask(mask_path) if mask_path is not None else None
 
-    dates: dict[dt.date, Path] = {}
-    size: tuple[int, int, int] | None = None
-    for f in files:
-        try:
-            date = parse_date(f)
-        except Exception as exc:  # noqa: BLE001 - SceneError: say it as an input error of this command
-            raise InputError(f"{f.name}: {exc}") from None
-        if date in dates:
-            raise InputError(f"{f.name} and {dates[date].name} are both dated {date.isoformat()}: one frame a date")
-        dates[date] = f
-        with open_raster(f) as ds:
-            check_size(f, ds.count, ds.width, ds.height)
-            if ds.crs is not None:
-                raise InputError(f"{f.name}: is georeferenced already ({ds.crs.to_string()}); campwatch frames "
-                                 "places screenshots, give georeferenced images to campwatch series directly")
-            here = (ds.count, ds.height, ds.width)
-        if ds.count < 3:
-            raise InputError(f"{f.name}: has {ds.count} band(s); a frame is a colour screenshot (red, green, blue)")
-        if size is None:
-            size = here
-        elif here[1:] != size[1:]:
-            raise InputError(f"{f.name} is {here[2]} x {here[1]} px but {files[0].name} is {size[2]} x {size[1]} px: "
-                             "frames of one view must be of one size (take every screenshot at one zoom and "
-                             "window size)")
-    assert size is not None
-    _, height, width = size
+    dates, (height, width) = _dated_frames(files)
     for box in hide_px:
         x0, y0, x1, y1 = (int(v) for v in box)
         if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
@@ -200,18 +175,7 @@ def write_frames(
     left, bottom, right, top = transform_bounds("EPSG:4326", utm, west, south, east, north, densify_pts=21)
     screen = math.sqrt(((right - left) / width) * ((top - bottom) / height))
     warnings: list[str] = []
-    wanted = pixel_size or screen
-    if pixel_size is not None and pixel_size < 0.9 * screen:
-        warnings.append(f"--pixel-size {pixel_size:g} m is finer than the screen's pixel ({screen:.2f} m): the frames "
-                        "are upsampled, and nothing smaller than a screen pixel can be seen")
-    sensor = None
-    if source_pixel_m is None and (found := _sensor_pixel(files)) is not None:
-        source_pixel_m, sensor = found
-    if source_pixel_m is not None and wanted < 0.9 * source_pixel_m:
-        named = f" ({sensor} in the frames' names)" if sensor else ""
-        warnings.append(f"the pixel asked for ({wanted:.2f} m) is finer than the imagery's own ({source_pixel_m:g} m"
-                        f"{named}): analysed at {source_pixel_m:g} m, its pixels are not read as objects")
-        wanted = source_pixel_m
+    wanted, source_pixel_m = _written_pixel(files, screen, pixel_size, source_pixel_m, warnings)
     for w in warnings:
         logger.warning("%s", w)
     cols, rows = max(1, int(round((right - left) / wanted))), max(1, int(round((top - bottom) / wanted)))
@@ -220,6 +184,7 @@ def write_frames(
                 f"E {east:g} N {north:g} (degrees), {screen:.2f} m per screen pixel; written at {wanted:.2f} m "
                 f"in {utm.to_string()} (campwatch frames {__version__})")
     resampling = Resampling.average if wanted > 1.1 * screen else Resampling.bilinear
+    place = _Placement(src_transform, (height, width), utm, transform, (rows, cols), resampling, assigned)
 
     images: dict[dt.date, Path] = {}
     frame_records = []
@@ -227,33 +192,7 @@ def write_frames(
     with OutputSet(out) as outs:
         for date in sorted(dates):
             f = dates[date]
-            with open_raster(f) as ds:
-                data = ds.read(indexes=[1, 2, 3])
-                dtype = ds.dtypes[0]
-            valid = np.full((height, width), 255, dtype="uint8")
-            if mask is not None:
-                hidden = mask.pixels(date, crs=CRS.from_epsg(4326), transform=src_transform, shape=(height, width))
-                valid[hidden] = 0
-            for x0, y0, x1, y1 in hide_px:
-                valid[int(y0):int(y1), int(x0):int(x1)] = 0
-            dest = np.zeros((3, rows, cols), dtype="float32")
-            for band in range(3):
-                reproject(data[band].astype("float32"), dest[band], src_transform=src_transform, src_crs="EPSG:4326",
-                          src_nodata=None, dst_transform=transform, dst_crs=utm, resampling=resampling)
-            cover = np.zeros((rows, cols), dtype="float32")
-            reproject(valid.astype("float32"), cover, src_transform=src_transform, src_crs="EPSG:4326",
-                      dst_transform=transform, dst_crs=utm, resampling=Resampling.average)
-            name = f"{_safe_stem(f.stem, date)}_{date.isoformat()}.tif"
-            path = outs.path(f"images/{name}")
-            with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=3, dtype=dtype, crs=utm,
-                               transform=transform, compress="deflate", tiled=True) as dst:
-                top_value = np.iinfo(dtype).max if np.issubdtype(np.dtype(dtype), np.integer) else None
-                dst.write(np.clip(np.round(dest), 0, top_value).astype(dtype))
-                dst.write_mask(np.where(cover >= 254.0, 255, 0).astype("uint8"))
-                for i, colour in enumerate(("red", "green", "blue"), start=1):
-                    dst.set_band_description(i, colour)
-                dst.update_tags(TIFFTAG_DATETIME=f"{date:%Y:%m:%d} 00:00:00", **{GRID_TAG: assigned},
-                                CAMPWATCH_FRAME=f.name)
+            name = _write_frame(outs, f, date, place, mask=mask, hide_px=hide_px)
             images[date] = outs.final_path(f"images/{name}")
             frame_records.append({"frame": f.name, "sha256": sha256_file(f), "date": date.isoformat(),
                                   "image": f"images/{name}"})
@@ -286,3 +225,108 @@ def frames_aoi(record: dict[str, Any]) -> dict[str, Any]:
         "type": "Feature", "properties": {"name": "frames", "source": "the bounds given to campwatch frames"},
         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
 
+
+
+def _written_pixel(files: Sequence[Path], screen: float, pixel_size: float | None, source_pixel_m: float | None,
+                   warnings: list[str]) -> tuple[float, float | None]:
+    """The GeoTIFFs' pixel (m), and the imagery's own when known (given, or of a sensor the names name);
+    what the user should know of the choice goes into ``warnings``."""
+    wanted = pixel_size or screen
+    if pixel_size is not None and pixel_size < 0.9 * screen:
+        warnings.append(f"--pixel-size {pixel_size:g} m is finer than the screen's pixel ({screen:.2f} m): the frames "
+                        "are upsampled, and nothing smaller than a screen pixel can be seen")
+    sensor = None
+    if source_pixel_m is None and (found := _sensor_pixel(files)) is not None:
+        source_pixel_m, sensor = found
+    if source_pixel_m is not None and wanted < 0.9 * source_pixel_m:
+        named = f" ({sensor} in the frames' names)" if sensor else ""
+        warnings.append(f"the pixel asked for ({wanted:.2f} m) is finer than the imagery's own ({source_pixel_m:g} m"
+                        f"{named}): analysed at {source_pixel_m:g} m, its pixels are not read as objects")
+        wanted = source_pixel_m
+    return wanted, source_pixel_m
+
+def _dated_frames(files: Sequence[Path]) -> tuple[dict[dt.date, Path], tuple[int, int]]:
+    """Each frame by its date, and the frames' one size (rows, columns).
+
+    Raises
+    ------
+    InputError
+        When a frame has no date, two have one date, one is georeferenced already, not in colour, or of
+        another size.
+    """
+    dates: dict[dt.date, Path] = {}
+    size: tuple[int, int, int] | None = None
+    for f in files:
+        try:
+            date = parse_date(f)
+        except Exception as exc:  # noqa: BLE001 - SceneError: say it as an input error of this command
+            raise InputError(f"{f.name}: {exc}") from None
+        if date in dates:
+            raise InputError(f"{f.name} and {dates[date].name} are both dated {date.isoformat()}: one frame a date")
+        dates[date] = f
+        with open_raster(f) as ds:
+            check_size(f, ds.count, ds.width, ds.height)
+            if ds.crs is not None:
+                raise InputError(f"{f.name}: is georeferenced already ({ds.crs.to_string()}); campwatch frames "
+                                 "places screenshots, give georeferenced images to campwatch series directly")
+            here = (ds.count, ds.height, ds.width)
+        if ds.count < 3:
+            raise InputError(f"{f.name}: has {ds.count} band(s); a frame is a colour screenshot (red, green, blue)")
+        if size is None:
+            size = here
+        elif here[1:] != size[1:]:
+            raise InputError(f"{f.name} is {here[2]} x {here[1]} px but {files[0].name} is {size[2]} x {size[1]} px: "
+                             "frames of one view must be of one size (take every screenshot at one zoom and "
+                             "window size)")
+    assert size is not None
+    return dates, (size[1], size[2])
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where the frames go: their screen grid in degrees, the GeoTIFFs' grid, and the note of who placed them."""
+
+    src_transform: Affine
+    screen: tuple[int, int]  # the frames' (rows, columns)
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]  # the GeoTIFFs' (rows, columns)
+    resampling: Resampling
+    assigned: str
+
+
+def _write_frame(outs: OutputSet, f: Path, date: dt.date, place: _Placement, *, mask: UserMask | None,
+                 hide_px: Sequence[tuple[int, int, int, int]]) -> str:
+    """Write frame ``f`` as the GeoTIFF ``images/<stem>_<date>.tif`` of ``outs``; return its name."""
+    height, width = place.screen
+    rows, cols = place.shape
+    src_transform, transform, utm, resampling, assigned = (place.src_transform, place.transform, place.crs,
+                                                           place.resampling, place.assigned)
+    with open_raster(f) as ds:
+        data = ds.read(indexes=[1, 2, 3])
+        dtype = ds.dtypes[0]
+    valid = np.full((height, width), 255, dtype="uint8")
+    if mask is not None:
+        hidden = mask.pixels(date, crs=CRS.from_epsg(4326), transform=src_transform, shape=(height, width))
+        valid[hidden] = 0
+    for x0, y0, x1, y1 in hide_px:
+        valid[int(y0):int(y1), int(x0):int(x1)] = 0
+    dest = np.zeros((3, rows, cols), dtype="float32")
+    for band in range(3):
+        reproject(data[band].astype("float32"), dest[band], src_transform=src_transform, src_crs="EPSG:4326",
+                  src_nodata=None, dst_transform=transform, dst_crs=utm, resampling=resampling)
+    cover = np.zeros((rows, cols), dtype="float32")
+    reproject(valid.astype("float32"), cover, src_transform=src_transform, src_crs="EPSG:4326",
+              dst_transform=transform, dst_crs=utm, resampling=Resampling.average)
+    name = f"{_safe_stem(f.stem, date)}_{date.isoformat()}.tif"
+    path = outs.path(f"images/{name}")
+    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=3, dtype=dtype, crs=utm,
+                       transform=transform, compress="deflate", tiled=True) as dst:
+        top_value = np.iinfo(dtype).max if np.issubdtype(np.dtype(dtype), np.integer) else None
+        dst.write(np.clip(np.round(dest), 0, top_value).astype(dtype))
+        dst.write_mask(np.where(cover >= 254.0, 255, 0).astype("uint8"))
+        for i, colour in enumerate(("red", "green", "blue"), start=1):
+            dst.set_band_description(i, colour)
+        dst.update_tags(TIFFTAG_DATETIME=f"{date:%Y:%m:%d} 00:00:00", **{GRID_TAG: assigned},
+                        CAMPWATCH_FRAME=f.name)
+    return name

@@ -80,7 +80,7 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
     smap = find_structures(scene, config=config, valid=valid)
     task.advance("finding fences", by=5)
     polygons = region_polygons(smap.labels, scene.transform)
-    fences = find_fence_lines(scene, ridge_strength(scene, pixel_size=px), config=config)
+    fences = find_fence_lines(scene, ridge_strength(scene, pixel_size=px), config=config.fences)
     task.advance(f"{len(smap.objects)} objects and {len(fences)} fence lines found", by=2)
     to_ll = transformer(scene.crs, "EPSG:4326")
     built = _built_since(since, image, aoi, config, (since_date, date), crs=scene.crs) if since is not None else None

@@ -113,7 +113,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         "thresholds": result.thresholds.to_dict(),
         "coregistration": {
             "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],
-            "applied": bool(result.config.coregister and result.shift != (0.0, 0.0)),
+            "applied": bool(result.config.coregistration.coregister and result.shift != (0.0, 0.0)),
             "residual": result.residual_shift,
             "note": "shift (row, col) by which the after image was moved onto the before image; residual: "
                     "the shift left after that, by phase correlation on tiles (pixels)",

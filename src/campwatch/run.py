@@ -56,7 +56,7 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
                  scheduler: str | None = None) -> PairResult:
     """Analyse a pair, whole or block by block as its size asks.
 
-    An AOI window larger than one block (``config.block_size_px`` and its halo) is analysed
+    An AOI window larger than one block (``config.blocks.block_size_px`` and its halo) is analysed
     block by block, ``workers`` blocks at once, its class mask in a scratch folder that the
     result removes when it is closed (use it as ``with analyse_pair(...) as result:``) or let
     go of; a smaller one whole. The result is the same for any ``workers``, and on a Dask

@@ -89,7 +89,7 @@ def test_a_kilometre_opening_is_refused_at_once(tmp_path, images):
 @given(pixel=st.floats(MIN_PIXEL_SIZE_M, 100.0), factor=st.floats(0.0, 3.0))
 def test_the_scale_check_passes_exactly_what_fits(pixel, factor):
     config = DetectConfig(opening_radius_m=factor * SCALE_LIMITS_PX["opening_radius_m"] * pixel)
-    if config.opening_radius_m / pixel > SCALE_LIMITS_PX["opening_radius_m"]:
+    if config.segment.opening_radius_m / pixel > SCALE_LIMITS_PX["opening_radius_m"]:
         with pytest.raises(ConfigError, match="opening_radius_m="):
             config.check_scale(pixel)
     else:

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campwatch.config import RETIRED_PARAMETERS, DetectConfig, parameter_fields
+from campwatch.config import (
+    PARAMETER_ORDER,
+    RETIRED_PARAMETERS,
+    SECTION_OF,
+    SECTIONS,
+    DetectConfig,
+    parameter_fields,
+)
 from campwatch.errors import ConfigError
 
 
@@ -28,16 +35,61 @@ def test_config_from_file(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("[detect]\nmin_area_m2 = 40\nthreshold_method = 'otsu'\n")
     c = DetectConfig.from_file(p)
-    assert c.min_area_m2 == 40 and c.threshold_method == "otsu"
-    assert c.replace(min_area_m2=None, noise_k=5).noise_k == 5
+    assert c.segment.min_area_m2 == 40 and c.thresholds.threshold_method == "otsu"
+    assert c.replace(min_area_m2=None, noise_k=5).thresholds.noise_k == 5
     j = tmp_path / "c.json"
     j.write_text('{"noise_k": 3}')
-    assert DetectConfig.from_file(j).noise_k == 3
+    assert DetectConfig.from_file(j).thresholds.noise_k == 3
     with pytest.raises(ConfigError, match="cannot be parsed"):
         (tmp_path / "bad.toml").write_text("= =")
         DetectConfig.from_file(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot be read"):
         DetectConfig.from_file(tmp_path / "none.toml")
+
+
+def test_a_section_table_sets_its_parameters_as_their_names_alone_do(tmp_path):
+    """``[detect.fences]`` holds the fence stage's parameters; flat names still read (old files, reports)."""
+    tables = tmp_path / "tables.toml"
+    tables.write_text("[detect]\nmin_area_m2 = 40\n\n[detect.fences]\nfence_gone = 2.0\nfence_ridge = 5.0\n"
+                      "\n[detect.blocks]\nblock_size_px = 1024\n")
+    flat = tmp_path / "flat.toml"
+    flat.write_text("min_area_m2 = 40\nfence_gone = 2.0\nfence_ridge = 5.0\nblock_size_px = 1024\n")
+    from_tables, from_flat = DetectConfig.from_file(tables), DetectConfig.from_file(flat)
+    assert from_tables == from_flat == DetectConfig(min_area_m2=40, fence_gone=2.0, fence_ridge=5.0, block_size_px=1024)
+    assert from_tables.fences.fence_gone == 2.0 and from_tables.blocks.block_size_px == 1024
+    assert from_tables.to_dict() == from_flat.to_dict()  # reports record them by name alone
+    assert list(from_tables.to_dict()) == list(PARAMETER_ORDER)  # in the order reports have always had
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[detect.fences]\nmin_area_m2 = 40\n")
+    with pytest.raises(ConfigError, match=r"\[fences\] has no parameter\(s\) min_area_m2; its parameters are fence_ridge"):
+        DetectConfig.from_file(wrong)
+    twice = tmp_path / "twice.toml"
+    twice.write_text("fence_gone = 1.0\n[fences]\nfence_gone = 2.0\n")
+    with pytest.raises(ConfigError, match="fence_gone given twice, alone and in \\[fences\\]"):
+        DetectConfig.from_file(twice)
+    with pytest.raises(ConfigError, match="fences=3 is not valid; expected FenceOptions"):
+        DetectConfig(fences=3)  # type: ignore[arg-type]
+
+
+def test_every_parameter_is_in_one_section_and_read_by_a_stage():
+    """A parameter no stage reads is dead (as min_lit_fraction was): each is read as ``.section.name``, or by a
+    stage that takes its section, somewhere in the stages."""
+    import re
+    from pathlib import Path
+
+    import campwatch
+
+    src = Path(campwatch.__file__).parent
+    modules = [p.read_text() for p in src.rglob("*.py") if p.name != "config.py"]
+    for name, section in SECTION_OF.items():
+        options = SECTIONS[section].__name__
+        # Read through DetectConfig (config.fences.fence_gone), or by a stage that takes its section (FenceOptions).
+        assert any(re.search(rf"\.{section}\.{name}\b", code)
+                   or (options in code and re.search(rf"\.{name}\b", code)) for code in modules), \
+            f"no stage reads {section}.{name}"
+    assert set(SECTION_OF) | {"model"} == set(PARAMETER_ORDER)
+    defaults = DetectConfig()
+    assert all(isinstance(getattr(defaults, attr), cls) for attr, cls in SECTIONS.items())
 
 
 def test_docs_config_md_is_the_reference_of_every_parameter():
@@ -85,7 +137,7 @@ def test_any_value_gives_a_config_or_a_config_error(name, value):
         config = DetectConfig.from_dict({name: value})
     except ConfigError:
         return
-    kept = getattr(config, name)
+    kept = config.value(name)
     annotation = {f.name: str(f.type) for f in parameter_fields()}[name]
     if "bool" in annotation:
         assert isinstance(kept, bool)

@@ -7,7 +7,7 @@ import pytest
 from conftest import TRANSFORM, array_scene, ground
 from shapely.geometry import LineString
 
-from campwatch.config import DetectConfig
+from campwatch.config import FenceOptions
 from campwatch.detection.fences import fence_changes, find_fence_lines, ridge_strength
 
 SHAPE = (240, 320)
@@ -26,7 +26,7 @@ def fenced(gap: tuple[int, int] | None = None, seed: int = 3) -> np.ndarray:
 
 def test_a_fence_line_is_found_where_it_runs():
     scene = array_scene(fenced())
-    lines = find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=DetectConfig())
+    lines = find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=FenceOptions())
     assert len(lines) == 1
     (x0, y0), (x1, y1) = sorted(lines[0].coords)
     row_y = TRANSFORM.f - (ROW + 0.5) * 0.5
@@ -36,13 +36,13 @@ def test_a_fence_line_is_found_where_it_runs():
 
 def test_plain_ground_has_no_fence_line():
     scene = array_scene(ground(SHAPE, 5))
-    assert find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=DetectConfig()) == []
+    assert find_fence_lines(scene, ridge_strength(scene, pixel_size=0.5), config=FenceOptions()) == []
 
 
 def test_a_razed_stretch_is_measured_where_it_was_razed():
     gap = (120, 200)  # 40 m
     before, after = array_scene(fenced()), array_scene(fenced(gap, seed=3))
-    found = fence_changes(before, after, usable=np.ones(SHAPE, bool), config=DetectConfig())
+    found = fence_changes(before, after, usable=np.ones(SHAPE, bool), config=FenceOptions())
     assert [f.change_class for f in found] == ["fence_razed"]
     razed = found[0]
     # The ridge is smoothed over fence_smooth_m (4 m): the ends of the stretch come in by a few metres.
@@ -56,7 +56,7 @@ def test_a_razed_stretch_is_measured_where_it_was_razed():
 def test_a_built_stretch_is_the_razed_one_reversed():
     gap = (120, 200)
     found = fence_changes(array_scene(fenced(gap)), array_scene(fenced()), usable=np.ones(SHAPE, bool),
-                          config=DetectConfig())
+                          config=FenceOptions())
     assert [f.change_class for f in found] == ["fence_built"]
     assert 40.0 - 2 * 4.0 <= found[0].length_m <= 40.0
 
@@ -65,7 +65,7 @@ def test_nothing_changes_where_nothing_was_usable():
     usable = np.ones(SHAPE, bool)
     usable[:, 100:220] = False
     found = fence_changes(array_scene(fenced()), array_scene(fenced((120, 200))), usable=usable,
-                          config=DetectConfig())
+                          config=FenceOptions())
     assert found == []
 
 
@@ -73,9 +73,9 @@ def test_a_razed_stretch_found_in_a_window_is_the_one_found_over_the_whole_grid(
     gap = (120, 200)
     before, after = array_scene(fenced()), array_scene(fenced(gap, seed=3))
     usable = np.ones(SHAPE, bool)
-    whole = fence_changes(before, after, usable=usable, config=DetectConfig())
+    whole = fence_changes(before, after, usable=usable, config=FenceOptions())
     window = [(slice(60, 180), slice(0, 320))]  # the fence's row with 30 m either side
-    part = fence_changes(before, after, usable=usable, config=DetectConfig(), windows=window)
+    part = fence_changes(before, after, usable=usable, config=FenceOptions(), windows=window)
     # The probabilistic Hough transform draws its pixels at random, the window's others than the
     # grid's: the line may be found a pixel off.
     assert [f.change_class for f in part] == [f.change_class for f in whole] == ["fence_razed"]
@@ -84,8 +84,8 @@ def test_a_razed_stretch_found_in_a_window_is_the_one_found_over_the_whole_grid(
     # The AOI's line, followed only where it crosses the window; nothing where no window is.
     line = LineString([(TRANSFORM.c + COLS[0] * 0.5, TRANSFORM.f - (ROW + 0.5) * 0.5),
                        (TRANSFORM.c + COLS[1] * 0.5, TRANSFORM.f - (ROW + 0.5) * 0.5)])
-    given = fence_changes(before, after, usable=usable, config=DetectConfig(), lines=[line],
+    given = fence_changes(before, after, usable=usable, config=FenceOptions(), lines=[line],
                           windows=[(slice(60, 180), slice(100, 220))])
     assert [f.change_class for f in given] == ["fence_razed"] and given[0].source == "aoi"
     assert 40.0 - 2 * 4.0 <= given[0].length_m <= 40.0
-    assert fence_changes(before, after, usable=usable, config=DetectConfig(), windows=[]) == []
+    assert fence_changes(before, after, usable=usable, config=FenceOptions(), windows=[]) == []

@@ -29,9 +29,9 @@ def _obscured(before_img: np.ndarray, after_img: np.ndarray):
     before, after = array_scene(before_img), array_scene(after_img, date=dt.date(2020, 6, 1))
     measures = change_measures(before, after)
     # Clouds are searched above the noise threshold, with a hysteresis of their own (they fade out).
-    noise = choose_thresholds(measures, dataclasses.replace(CONFIG, threshold_method="noise"))
-    labels = label_regions(change_mask(measures, noise, hysteresis_ratio=CONFIG.cloud_hysteresis_ratio))
-    return find_obscured(labels, before, after, measures, CONFIG)
+    noise = choose_thresholds(measures, dataclasses.replace(CONFIG.thresholds, threshold_method="noise"))
+    labels = label_regions(change_mask(measures, noise, hysteresis_ratio=CONFIG.clouds.cloud_hysteresis_ratio))
+    return find_obscured(labels, before, after, measures, CONFIG.clouds)
 
 
 def test_a_bright_smooth_veil_is_a_cloud_on_the_later_date():

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 from skimage.morphology import disk, opening
 
-from campwatch.config import DetectConfig
+from campwatch.config import SegmentOptions
 from campwatch.detection.segment import clean_mask, near_windows, open_mask
 
 
@@ -16,7 +16,7 @@ def test_clean_mask_removes_slivers_and_specks():
     mask[10:40, 10:40] = True  # 225 m2: kept
     mask[60, 10:90] = True  # a one-pixel sliver
     mask[80:84, 80:84] = True  # 4 m2 speck
-    out = clean_mask(mask, pixel_size=0.5, config=DetectConfig())
+    out = clean_mask(mask, pixel_size=0.5, config=SegmentOptions())
     assert out[12:38, 12:38].all()
     assert not out[60].any() and not out[80:84, 80:84].any()
 

@@ -8,7 +8,7 @@ from conftest import BUILDINGS, array_scene, camp_scene
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campwatch.config import DetectConfig
+from campwatch.config import SegmentOptions, ThresholdOptions
 from campwatch.detection.change import change_measures
 from campwatch.detection.segment import change_mask, clean_mask
 from campwatch.detection.threshold import choose_thresholds, noise_threshold
@@ -26,7 +26,7 @@ def _pair_measures(extra_noise: float):
 def test_a_higher_threshold_never_yields_a_larger_mask(k1, k2):
     m = _pair_measures(5.0)
     lo, hi = sorted((k1, k2))
-    masks = [change_mask(m, choose_thresholds(m, DetectConfig(threshold_method="noise", noise_k=k)))
+    masks = [change_mask(m, choose_thresholds(m, ThresholdOptions(threshold_method="noise", noise_k=k)))
              for k in (lo, hi)]
     assert masks[1].sum() <= masks[0].sum()
     assert np.all(masks[0] | ~masks[1])  # the high mask lies within the low one
@@ -34,8 +34,8 @@ def test_a_higher_threshold_never_yields_a_larger_mask(k1, k2):
 
 def test_thresholds_find_the_change_and_not_the_noise():
     m = _pair_measures(5.0)
-    t = choose_thresholds(m, DetectConfig())
-    mask = clean_mask(change_mask(m, t), pixel_size=0.5, config=DetectConfig())
+    t = choose_thresholds(m, ThresholdOptions())
+    mask = clean_mask(change_mask(m, t), pixel_size=0.5, config=SegmentOptions())
     assert mask[102:128, 102:138].all()
     assert mask.sum() < 30 * 40 * 1.2
     assert noise_threshold(np.array([])) == float("inf")
@@ -45,7 +45,7 @@ def test_thresholds_find_the_change_and_not_the_noise():
 @given(noise=st.floats(2.0, 30.0))
 def test_either_threshold_is_the_lower_of_otsu_and_noise(noise):
     m = _pair_measures(noise)
-    got = {method: choose_thresholds(m, DetectConfig(threshold_method=method))
+    got = {method: choose_thresholds(m, ThresholdOptions(threshold_method=method))
            for method in ("either", "otsu", "noise", "auto")}
     for side in ("gain", "loss"):
         lower = min(getattr(got["otsu"], side), getattr(got["noise"], side))
@@ -77,9 +77,9 @@ def test_an_automatic_threshold_never_goes_under_the_pixels_own_noise():
     a = camp_scene(3, buildings=BUILDINGS, noise_seed=1).astype("float32")
     b = a + np.random.default_rng(2).normal(0, 5.0, a.shape)
     m = change_measures(array_scene(a), array_scene(b))
-    otsu = choose_thresholds(m, DetectConfig(noise_floor_k=0.0, threshold_method="otsu"))
+    otsu = choose_thresholds(m, ThresholdOptions(noise_floor_k=0.0, threshold_method="otsu"))
     assert otsu.gain < 1.2 and otsu.floor == 0.0
-    t = choose_thresholds(m, DetectConfig(threshold_method="otsu"))
+    t = choose_thresholds(m, ThresholdOptions(threshold_method="otsu"))
     assert t.floor == pytest.approx(3 * np.sqrt(np.mean(np.square(np.divide(m.pixel_noise, m.sigma)))))
     assert t.floor > 3.0 and t.gain == t.loss == t.floor
     assert t.to_dict()["floor"] == round(t.floor, 4)
@@ -92,8 +92,8 @@ def test_an_automatic_threshold_never_goes_under_the_pixels_own_noise():
     b = a + 40 * field / field.std()
     b[:, 100:130, 100:140] += 300
     m = change_measures(array_scene(a), array_scene(b))
-    t, without = choose_thresholds(m, DetectConfig()), choose_thresholds(m, DetectConfig(noise_floor_k=0.0))
+    t, without = choose_thresholds(m, ThresholdOptions()), choose_thresholds(m, ThresholdOptions(noise_floor_k=0.0))
     assert t.floor < 0.7 < without.loss < without.gain
     assert (t.gain, t.loss) == (without.gain, without.loss)
     # A threshold the user gives is theirs.
-    assert choose_thresholds(m, DetectConfig(gain_threshold=0.5, loss_threshold=0.5)).gain == 0.5
+    assert choose_thresholds(m, ThresholdOptions(gain_threshold=0.5, loss_threshold=0.5)).gain == 0.5

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import array_scene, ground
 
-from campwatch.config import DetectConfig
+from campwatch.config import DetectConfig, VegetationOptions
 from campwatch.detection.analysis import analyse_scenes
 from campwatch.detection.vegetation import greenness, stable_vegetation, vegetation
 
@@ -38,22 +38,22 @@ def test_greenness_of_invalid_and_dark_pixels_is_zero():
 
 def test_vegetation_thresholds_come_from_the_config():
     px = np.array([100, 300, 200, 500], "float32")[:, None, None] * np.ones((4, 1, 1), "float32")  # NDVI 0.43
-    assert vegetation(array_scene(px), config=DetectConfig()).all()
-    assert not vegetation(array_scene(px), config=DetectConfig(vegetation_ndvi=0.5)).any()
+    assert vegetation(array_scene(px), config=VegetationOptions()).all()
+    assert not vegetation(array_scene(px), config=VegetationOptions(vegetation_ndvi=0.5)).any()
     rgb = array_scene(px[:3])  # excess green (600 - 200 - 100) / 600 = 0.5
-    assert vegetation(rgb, config=DetectConfig(vegetation_exg=0.45)).all()
-    assert not vegetation(rgb, config=DetectConfig(vegetation_exg=0.55)).any()
+    assert vegetation(rgb, config=VegetationOptions(vegetation_exg=0.45)).all()
+    assert not vegetation(rgb, config=VegetationOptions(vegetation_exg=0.55)).any()
 
 
 def test_stable_vegetation_is_vegetation_on_both_dates_only():
     before = np.broadcast_to(GRASS_SPRING[:, None, None], (4, 4, 4)).copy()
     after = np.broadcast_to(GRASS_SUMMER[:, None, None], (4, 4, 4)).copy()
     after[:, :2] = ROOF[:, None, None]  # a roof built on half the grass
-    stable = stable_vegetation(array_scene(before), array_scene(after), config=DetectConfig())
+    stable = stable_vegetation(array_scene(before), array_scene(after), config=VegetationOptions())
     assert stable[2:].all() and not stable[:2].any()
     assert stable_vegetation(array_scene(before), array_scene(after),
-                             config=DetectConfig(ignore_stable_vegetation=False)) is None
-    assert stable_vegetation(array_scene(before[:1]), array_scene(after[:1]), config=DetectConfig()) is None
+                             config=VegetationOptions(ignore_stable_vegetation=False)) is None
+    assert stable_vegetation(array_scene(before[:1]), array_scene(after[:1]), config=VegetationOptions()) is None
 
 
 def _field_pair(after_field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

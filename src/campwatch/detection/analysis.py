@@ -132,7 +132,8 @@ def analyse_scenes(
     config.check_scale(_pixel_size_m(before), source=str(before.path or "the images"))
     scene = whole_scene or SceneParameters()
     if scene.thresholds is not None:
-        config = dataclasses.replace(config, gain_threshold=scene.thresholds.gain, loss_threshold=scene.thresholds.loss)
+        config = dataclasses.replace(config, thresholds=dataclasses.replace(
+            config.thresholds, gain_threshold=scene.thresholds.gain, loss_threshold=scene.thresholds.loss))
     # Where the metadata gives the sun's azimuth, shadows fall away from it: no need to guess.
     shadow_directions = (scene.shadow_directions[0] or sun_shadow_direction(before),
                          scene.shadow_directions[1] or sun_shadow_direction(after))
@@ -243,7 +244,8 @@ def _thresholded(
     were searched with (``sigma``, ``cloud_thresholds``: the bands' noise and those thresholds, if known)."""
     before, after, analysed = prep.before, prep.after, prep.analysed
     # Each date's vegetation in its own radiometry: matching the later one's shifts its colours.
-    stable = stable_vegetation(before, prep.after_aligned if prep.after_aligned is not None else after, config=config)
+    stable = stable_vegetation(before, prep.after_aligned if prep.after_aligned is not None else after,
+                                config=config.vegetation)
     # The resampling blurred the after scene: its change is measured against the before scene
     # blurred alike, or every edge is change (structures are found on the sharp one).
     matched = match_shift_blur(before, prep.shift)
@@ -251,7 +253,7 @@ def _thresholded(
                                                               stable=stable)
     tick("looking for clouds and their shadows")
     cloud_labels, cloud_thr = _cloud_search_regions(measures, before, config, thresholds=cloud_thresholds)
-    obscured = find_obscured(cloud_labels, before, after, measures, config)
+    obscured = find_obscured(cloud_labels, before, after, measures, config.clouds)
     if obscured.found:
         tick("measuring change again without the clouds")
         # A cloud's change set the thresholds: choose them again without it. Lower
@@ -270,10 +272,10 @@ def _choose_without(measures: ChangeMeasures, exclude: np.ndarray | None, config
     """The thresholds ``config`` chooses for ``measures``, the pixels in ``exclude`` left out of the choice
     (all of them used when that would leave none)."""
     if exclude is None:
-        return choose_thresholds(measures, config)
+        return choose_thresholds(measures, config.thresholds)
     stats = dataclasses.replace(measures, valid=measures.valid & ~exclude,
                                 noise_reference=measures.noise_reference & ~exclude)
-    return choose_thresholds(stats if stats.valid.any() else measures, config)
+    return choose_thresholds(stats if stats.valid.any() else measures, config.thresholds)
 
 
 def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: DetectConfig, *,
@@ -284,15 +286,16 @@ def _cloud_search_regions(measures: ChangeMeasures, scene: Scene, config: Detect
     A cloud or its shadow is a strong change that fades out over tens of metres: it is
     searched among the pixels above the noise threshold (``threshold_method="noise"``,
     whatever the change mask takes: a threshold that splits the noise of a side with no
-    change would fray a cloud's outline with specks), down to ``config.cloud_hysteresis_ratio``
+    change would fray a cloud's outline with specks), down to ``config.clouds.cloud_hysteresis_ratio``
     of it; and a shadow over a field keeps the field (vegetation on both dates is not
     change, but it is shaded). Pixels in ``exclude`` do not count towards the threshold;
     ``thresholds``, when given (a block takes its scene's), are used instead.
     """
     if thresholds is None:
-        thresholds = _choose_without(measures, exclude, dataclasses.replace(config, threshold_method="noise"))
-    raw = change_mask(measures, thresholds, hysteresis_ratio=config.cloud_hysteresis_ratio)
-    return label_regions(clean_mask(raw, pixel_size=float(np.sqrt(scene.pixel_area)), config=config)), thresholds
+        thresholds = _choose_without(measures, exclude, dataclasses.replace(
+            config, thresholds=dataclasses.replace(config.thresholds, threshold_method="noise")))
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.clouds.cloud_hysteresis_ratio)
+    return label_regions(clean_mask(raw, pixel_size=float(np.sqrt(scene.pixel_area)), config=config.segment)), thresholds
 
 
 @dataclass(frozen=True)
@@ -393,10 +396,10 @@ def change_regions(
     thresholds = _choose_without(measures, exclude, config)
     logger.info("thresholds: gain %.2f, loss %.2f (%s)", thresholds.gain, thresholds.loss, thresholds.method)
     pixel = float(np.sqrt(before.pixel_area))
-    raw = change_mask(measures, thresholds, hysteresis_ratio=config.hysteresis_ratio)
+    raw = change_mask(measures, thresholds, hysteresis_ratio=config.thresholds.hysteresis_ratio)
     if stable is not None:
         raw &= ~stable
-    cleaned = clean_mask(raw, pixel_size=pixel, config=config)
+    cleaned = clean_mask(raw, pixel_size=pixel, config=config.segment)
     return measures, thresholds, label_regions(cleaned), raw
 
 

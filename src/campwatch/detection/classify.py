@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from rasterio.features import rasterize
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["classify_changes", "class_mask", "OBJECTS_WORK", "SHADOWLESS_MIN_CHANGE"]
 
-#: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``), a structure change's
+#: In pixels too coarse to show shadows (``DetectConfig().structures.shadowless_pixel_m``), a structure change's
 #: mean change is at least this many times the threshold.
 SHADOWLESS_MIN_CHANGE = 3.0
 
@@ -107,7 +107,7 @@ def classify_changes(
     seen : dict
         How many structures and towers were found on each date inside the usable area:
         ``{"before": {"structure": n, "tower": m}, "after": {...}}``; near change only when
-        ``config.objects_near_change`` took windows of the grid (:func:`near_change`), and
+        ``config.structures.objects_near_change`` took windows of the grid (:func:`near_change`), and
         then ``"within_m"`` gives the margin.
     """
     valid = measures.valid
@@ -131,7 +131,7 @@ def classify_changes(
                         usable=usable, changed=changed, raw_changed=raw, veiled=veiled, objects=objects,
                         windows=windows, fence_lines=fence_lines, possible=tuple(possible))
     areas, lines = _named_changes(evidence, learned, own)
-    reach = max(1, int(round(config.shadow_reach_m / px)))
+    reach = max(1, int(round(config.structures.shadow_reach_m / px)))
     labels, named = _number(areas, evidence, learned, reach)
     polygons = region_polygons(labels, before.transform)
     boxes = ndimage.find_objects(labels)  # one pass for every region's bounding box
@@ -169,13 +169,13 @@ def _named_changes(evidence: Evidence, learned: LearnedChange | None,
             if isinstance(found, Candidate):
                 areas.append(found)
             else:
-                lines.append(cast(LineChange, found))
+                lines.append(found)
     if learned is not None and learned.covers == "buildings":
         areas = _with_model(areas, evidence, learned, own)
     areas = [c for c in areas if c.change_class in evidence.possible]
     lines = [c for c in lines if c.change_class in evidence.possible]
     config, measures = evidence.config, evidence.measures
-    if evidence.pixel_m > config.shadowless_pixel_m:
+    if evidence.pixel_m > config.structures.shadowless_pixel_m:
         # No shadow backs a structure in coarse pixels: its change must be strong. A roof built
         # or razed changes its pixels far more than snow, a season or a field does.
         areas = [c for c in areas if c.model is not None
@@ -193,8 +193,8 @@ def _with_model(areas: list[Candidate], evidence: Evidence, learned: LearnedChan
     halfway = None if own is None else own.halfway
     if own is not None and halfway is None:
         raise ValueError("a model of buildings needs both dates in the half-way radiometry (OwnPixels.halfway)")
-    green_b = vegetation(evidence.before if halfway is None else halfway[0], config=config)
-    green_a = vegetation(evidence.after if halfway is None else halfway[1], config=config)
+    green_b = vegetation(evidence.before if halfway is None else halfway[0], config=config.vegetation)
+    green_a = vegetation(evidence.after if halfway is None else halfway[1], config=config.vegetation)
     if own is not None and green_a is not None:
         green_a = move_pixels(green_a, own.offset, False)
     smap_b, smap_a = evidence.objects

@@ -108,10 +108,10 @@ def _named(candidate: Candidate, measured: _Measured, evidence: Evidence) -> tup
     # The thing stands on the later date, or (gone) on the earlier.
     stands = 0 if row.appears is False else 1
     evidence_terms = [
-        float(np.clip((measured.changed_fraction - config.min_changed_fraction) / (1 - config.min_changed_fraction),
+        float(np.clip((measured.changed_fraction - config.structures.min_changed_fraction) / (1 - config.structures.min_changed_fraction),
                       0, 1)),
-        float(np.clip(measured.contrast[stands] / config.structure_anomaly - 1.0, 0, 1)),
-        float(np.clip(measured.shadow[stands] / (2 * max(config.min_shadow_px, 1e-9)), 0, 1)),
+        float(np.clip(measured.contrast[stands] / config.structures.structure_anomaly - 1.0, 0, 1)),
+        float(np.clip(measured.shadow[stands] / (2 * max(config.structures.min_shadow_px, 1e-9)), 0, 1)),
         float(np.clip(candidate.score, 0, 1)),
     ]
     score = 0.5 + 0.5 * float(np.mean(evidence_terms))
@@ -142,8 +142,8 @@ def _other_cause(measured: _Measured, evidence: Evidence) -> str:
     dark_a = float(smap_a.dark[sl][m].mean())
     ndvi_b, ndvi_a = measured.ndvi
     ndvi_delta = measured.ndvi_change
-    if (ndvi_delta is not None and abs(ndvi_delta) > config.vegetation_ndvi_change
-            and max(ndvi_b or 0.0, ndvi_a or 0.0) > config.max_structure_ndvi):
+    if (ndvi_delta is not None and abs(ndvi_delta) > config.vegetation.vegetation_ndvi_change
+            and max(ndvi_b or 0.0, ndvi_a or 0.0) > config.vegetation.max_structure_ndvi):
         return "vegetation"
     if max(dark_b, dark_a) > 0.5 and min(dark_b, dark_a) < 0.2:
         return "shadow"

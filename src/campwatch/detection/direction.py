@@ -129,7 +129,7 @@ def model_structure_changes(
     new or gone to a model that never saw clouds.
     """
     min_px = config.min_region_px(before.pixel_area)
-    reach = max(1, int(round(config.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
+    reach = max(1, int(round(config.structures.shadow_reach_m / float(np.sqrt(before.pixel_area)))))
     regions = label(learned.mask & usable, connectivity=2)
     structures = [c for c in candidates if CLASSES[c.change_class].kind == "structure"]
     owned = np.zeros(usable.shape, dtype="int32")  # which classical structure change holds each pixel
@@ -160,7 +160,7 @@ def model_structure_changes(
             out.append(Candidate(match.change_class, sl, m, f"{match.cause}; the change model agrees", match.score,
                                   model=record))
             continue
-        if max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) >= config.max_overlap_absent:
+        if max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) >= config.structures.max_overlap_absent:
             continue
         cover_b = float((smap_b.labels[sl] > 0)[m].mean())
         cover_a = float((smap_a.labels[sl] > 0)[m].mean())
@@ -174,7 +174,7 @@ def model_structure_changes(
         green_b = None if greens[0] is None else float(greens[0][sl][m].mean())
         green_a = None if greens[1] is None else float(greens[1][sl][m].mean())
         cls, cause, lean = building_direction(cover_b, cover_a, shadow_b, shadow_a, green_b, green_a,
-                                      min_shadow_px=config.min_shadow_px)
+                                      min_shadow_px=config.structures.min_shadow_px)
         record.update(classical="sees no structure change here", lean=round(lean, 3),
                       shadow_px={"before": round(shadow_b, 2), "after": round(shadow_a, 2)},
                       cover={"before": round(cover_b, 3), "after": round(cover_a, 3)})

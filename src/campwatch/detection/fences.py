@@ -24,7 +24,7 @@ from shapely.ops import substring
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 from skimage.transform import probabilistic_hough_line
 
-from campwatch.config import DetectConfig
+from campwatch.config import DetectConfig, FenceOptions
 from campwatch.detection.change import fill_invalid, robust_sigma
 from campwatch.detection.confidence import calibrated
 from campwatch.detection.results import ChangeRegion
@@ -50,8 +50,8 @@ class FenceChange:
         """The stretch as change ``rid`` (a line: length, no area), with its confidence and evidence."""
         razed = self.change_class == "fence_razed"
         was, now = (self.ridge_before, self.ridge_after) if razed else (self.ridge_after, self.ridge_before)
-        strong = float(np.clip(was / (2 * config.fence_ridge), 0, 1))
-        gone = float(np.clip(1 - max(now, 0.0) / config.fence_gone, 0, 1))
+        strong = float(np.clip(was / (2 * config.fences.fence_ridge), 0, 1))
+        gone = float(np.clip(1 - max(now, 0.0) / config.fences.fence_gone, 0, 1))
         where = "earlier" if razed else "later"
         return ChangeRegion(
             id=rid,
@@ -139,7 +139,7 @@ def _is_line_not_edge(bright: np.ndarray, line_px: LineString, offset: float, to
     return abs(vals[0] - vals[1]) <= tolerance * max(1e-9, (vals[0] + vals[1]) / 2)
 
 
-def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: DetectConfig) -> list[LineString]:
+def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: FenceOptions) -> list[LineString]:
     """Long straight fence lines in a scene, in map coordinates.
 
     Parameters
@@ -147,7 +147,7 @@ def find_fence_lines(scene: Scene, ridge: np.ndarray, *, config: DetectConfig) -
     scene : Scene
     ridge : (M, N) ndarray
         :func:`ridge_strength` of the scene.
-    config : DetectConfig
+    config : FenceOptions
         ``fence_ridge`` (ridge strength of a fence), ``fence_min_line_m`` (shortest straight
         piece looked for), ``fence_min_length_m`` (shortest fence line kept, pieces that
         continue each other joined).
@@ -261,7 +261,7 @@ def fence_changes(
     after: Scene,
     *,
     usable: np.ndarray,
-    config: DetectConfig,
+    config: FenceOptions,
     lines: list[BaseGeometry] | None = None,
     exclude: np.ndarray | None = None,
     windows: list[tuple[slice, slice]] | None = None,
@@ -273,7 +273,7 @@ def fence_changes(
     before, after : Scene
     usable : (M, N) ndarray of bool
         Pixels analysed on both dates (valid, inside the AOI, not obscured or veiled).
-    config : DetectConfig
+    config : FenceOptions
     lines : list of LineString, optional
         Fence lines in map coordinates (from the AOI file). Default: found in the imagery
         of both dates.
@@ -311,7 +311,7 @@ def fence_changes(
     return _merged_pieces(pieces, px, source, config)
 
 
-def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: DetectConfig,
+def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: FenceOptions,
                   lines: list[BaseGeometry] | None, pieces: dict[str, list[tuple[BaseGeometry, float, float]]]) -> None:
     """Add to ``pieces`` the razed and built stretches along ``lines`` (found in the imagery when None)."""
     px = float(np.sqrt(before.pixel_area))
@@ -366,7 +366,7 @@ def _fence_pieces(before: Scene, after: Scene, usable: np.ndarray, config: Detec
 
 
 def _merged_pieces(pieces: dict[str, list[tuple[BaseGeometry, float, float]]], px: float, source: str,
-                   config: DetectConfig) -> list[FenceChange]:
+                   config: FenceOptions) -> list[FenceChange]:
     """The stretches of each class joined into fence changes."""
     out = []
     for cls, found in pieces.items():

@@ -74,15 +74,15 @@ def near_change(
 
     Change is the cleaned change mask, the groups of the mask before clean-up large enough to
     be half of the smallest tower (towers are too small to survive the clean-up), and what a
-    model calls change. None (the whole grid) when ``config.objects_near_change`` is off or the
+    model calls change. None (the whole grid) when ``config.structures.objects_near_change`` is off or the
     windows would cover most of the grid (:func:`campwatch.detection.segment.near_windows`).
     """
-    if not config.objects_near_change:
+    if not config.structures.objects_near_change:
         return None
     px = float(np.sqrt(scene.pixel_area))
     seed = changed.copy()
     if raw_changed is not None:
-        min_px = max(2, int(config.min_changed_fraction * config.min_tower_area_m2 / scene.pixel_area / 2))
+        min_px = max(2, int(config.structures.min_changed_fraction * config.towers.min_tower_area_m2 / scene.pixel_area / 2))
         _, groups, stats, _ = cv2.connectedComponentsWithStats(raw_changed.astype(np.uint8), connectivity=8)
         large = stats[:, cv2.CC_STAT_AREA] >= min_px
         large[0] = False

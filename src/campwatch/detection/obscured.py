@@ -18,7 +18,7 @@ from scipy import ndimage
 from skimage.filters import sobel
 from skimage.measure import regionprops
 
-from campwatch.config import DetectConfig
+from campwatch.config import CloudOptions
 from campwatch.detection.change import ChangeMeasures, median_background
 from campwatch.io.scene import Scene
 
@@ -58,7 +58,7 @@ class Obscured:
 
 
 def find_obscured(
-    labels: np.ndarray, before: Scene, after: Scene, measures: ChangeMeasures, config: DetectConfig
+    labels: np.ndarray, before: Scene, after: Scene, measures: ChangeMeasures, config: CloudOptions
 ) -> Obscured:
     """Find change regions that are clouds or cloud shadows, and correct their thin parts.
 

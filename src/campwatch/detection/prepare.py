@@ -206,19 +206,19 @@ def _coregister(
     Raises
     ------
     GridMismatchError
-        When the images are shifted by more than ``config.max_shift_px``.
+        When the images are shifted by more than ``config.coregistration.max_shift_px``.
     """
     measured = False
     if shift is not None:
         after = apply_shift(after, shift)
-    elif config.coregister:
+    elif config.coregistration.coregister:
         shift = (0.0, 0.0)
-        est = measure_shift(before, after, max_shift=config.max_shift_px)
+        est = measure_shift(before, after, max_shift=config.coregistration.max_shift_px)
         if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
             (dr, dc), _ = est.outside
             raise GridMismatchError(
                 f"{after.path} is shifted by {math.hypot(dr, dc):.1f} pixels (row {dr:+.0f}, col {dc:+.0f}) "
-                f"against {before.path}, more than max_shift_px={config.max_shift_px}; "
+                f"against {before.path}, more than max_shift_px={config.coregistration.max_shift_px}; "
                 "co-register the images first or raise max_shift_px"
             )
         if est.strength >= MIN_SHIFT_STRENGTH:
@@ -232,8 +232,8 @@ def _coregister(
         shift = (0.0, 0.0)
     residual: dict[str, float] | None = None
     tick("measuring the shift left on tiles")
-    if config.coregister and measure_residual:
-        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.max_shift_px,
+    if config.coregistration.coregister and measure_residual:
+        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.coregistration.max_shift_px,
                                                                        min_strength=MIN_SHIFT_STRENGTH)]
         if residuals:
             residual = {"tiles": len(residuals), "median_px": round(float(np.median(residuals)), 2),
@@ -263,9 +263,9 @@ def _match_radiometry(
     block and its own fit would match that change away, so the scene's is used.
     """
     fit = None
-    if config.normalize in ("invariant", "offset"):
-        fit = (invariant_fit(before, after, min_correlation=config.min_gain_correlation)
-               if config.normalize == "invariant" else offset_fit(before, after))
+    if config.radiometry.normalize in ("invariant", "offset"):
+        fit = (invariant_fit(before, after, min_correlation=config.radiometry.min_gain_correlation)
+               if config.radiometry.normalize == "invariant" else offset_fit(before, after))
         if scene_fit is not None and sigma is not None:
             departure = fit_departure(fit, scene_fit, after.data, analysed, sigma)
             logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
@@ -273,4 +273,4 @@ def _match_radiometry(
                 warn(messages, f"radiometry departs from the scene's by {departure:.1f} noise sigmas (a change "
                                 "covers most of the block): the scene's radiometric fit is used")
                 fit = scene_fit
-    return normalize(before, after, method=config.normalize, fit=fit), fit
+    return normalize(before, after, method=config.radiometry.normalize, fit=fit), fit

@@ -101,7 +101,7 @@ def structure_counts(seen: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The report's member for the structures and towers each date holds.
 
     ``structures_seen`` when they were counted in the whole analysed area; ``structures_near_change``
-    (with ``within_m``, the margin) when only near change (``DetectConfig.objects_near_change``).
+    (with ``within_m``, the margin) when only near change (``DetectConfig().structures.objects_near_change``).
 
     Examples
     --------

@@ -8,7 +8,7 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.measure import label
 from skimage.morphology import disk, remove_small_holes, remove_small_objects
 
-from campwatch.config import DetectConfig
+from campwatch.config import SegmentOptions
 from campwatch.detection.change import ChangeMeasures
 from campwatch.detection.threshold import Thresholds
 
@@ -53,7 +53,7 @@ def open_mask(mask: np.ndarray, radius: int) -> np.ndarray:
     return out.view(bool)
 
 
-def clean_mask(mask: np.ndarray, *, pixel_size: float, config: DetectConfig) -> np.ndarray:
+def clean_mask(mask: np.ndarray, *, pixel_size: float, config: SegmentOptions) -> np.ndarray:
     """Remove slivers and specks from a change mask and fill small holes.
 
     An opening with a disk of ``config.opening_radius_m``, then removal of regions and

@@ -17,6 +17,7 @@ from skimage.morphology import remove_small_holes
 from campwatch.config import DetectConfig
 from campwatch.detection.change import median_background, ndvi, robust_sigma, upsample_bilinear
 from campwatch.detection.segment import open_mask
+from campwatch.detection.shadows import bearing, cast_shadow, shadow_depth, shadow_direction, sun_shadow_direction
 from campwatch.io.scene import Scene
 
 logger = logging.getLogger(__name__)
@@ -167,19 +168,6 @@ def rectangularity(mask: np.ndarray) -> float:
     return float(min(1.0, n / (a * b)))
 
 
-def shadow_depth(obj: np.ndarray, dark: np.ndarray, reach: int) -> float:
-    """Dark pixels within ``reach`` of an object, per pixel of its outline.
-
-    About the mean width, in pixels, of the shadow the object casts along its outline;
-    0 for a flat patch with no shadow.
-    """
-    if not obj.any():
-        return 0.0
-    outline = int((obj & ~ndimage.binary_erosion(obj)).sum())
-    near = ndimage.binary_dilation(obj, iterations=reach) & ~obj
-    return float((dark & near).sum()) / max(1, outline)
-
-
 def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> np.ndarray:
     """Mahalanobis distance of each pixel's residual from the ground, per band: (M, N) float32.
 
@@ -219,119 +207,6 @@ def _anomaly(resid: np.ndarray, valid: np.ndarray, *, sample: int = 200_000) -> 
     return np.sqrt(out)
 
 
-def _shifted(mask: np.ndarray, dr: int, dc: int) -> np.ndarray:
-    """``mask`` moved by whole pixels (rows ``dr``, cols ``dc``), filled with False."""
-    out = np.zeros_like(mask)
-    rows, cols = mask.shape
-    if abs(dr) >= rows or abs(dc) >= cols:
-        return out
-    src = mask[max(0, -dr):rows - max(0, dr), max(0, -dc):cols - max(0, dc)]
-    out[max(0, dr):max(0, dr) + src.shape[0], max(0, dc):max(0, dc) + src.shape[1]] = src
-    return out
-
-
-def cast_shadow(obj: np.ndarray, dark: np.ndarray, direction: tuple[float, float], reach: int) -> float:
-    """Length, in pixels, of the shadow ``obj`` casts along ``direction``.
-
-    From every pixel of the object's edge that faces ``direction`` (a (row, col) unit
-    vector), walks away from the object and counts the dark pixels met before the first
-    lit one; returns the upper quartile (the corners of a rounded footprint see little). A patch of ground with dark pixels beside it in another
-    direction casts none.
-    """
-    rows, cols = obj.shape
-    step = (int(round(direction[0])), int(round(direction[1])))
-    ahead = _shifted(obj, -step[0], -step[1]) if step != (0, 0) else obj
-    edge_r, edge_c = np.nonzero(obj & ~ahead)
-    if edge_r.size == 0:
-        return 0.0
-    alive = np.ones(edge_r.size, dtype=bool)
-    length = np.zeros(edge_r.size, dtype="float32")
-    for k in range(1, reach + 1):
-        rr = np.rint(edge_r + direction[0] * k).astype(int)
-        cc = np.rint(edge_c + direction[1] * k).astype(int)
-        inside = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
-        rr, cc = np.clip(rr, 0, rows - 1), np.clip(cc, 0, cols - 1)
-        on_obj = obj[rr, cc]
-        is_dark = inside & dark[rr, cc]
-        alive &= is_dark | on_obj
-        length[alive & ~on_obj] += 1
-        if not alive.any():
-            break
-    return float(np.percentile(length, 75))
-
-
-def _bearing(direction: tuple[float, float]) -> float:
-    """The compass bearing, degrees, of a (row, col) direction on a north-up grid."""
-    return math.degrees(math.atan2(direction[1], -direction[0])) % 360.0
-
-
-def sun_shadow_direction(scene: Scene) -> tuple[float, float] | None:
-    """The direction, (row, col) unit vector, of shadows on a scene whose metadata gives the sun's azimuth.
-
-    A shadow points away from the sun: toward the azimuth plus 180 degrees. The azimuth is
-    taken as the grid's (a projected grid's north departs from true north by its
-    convergence, a degree or two: well within what :func:`cast_shadow` tolerates). None when
-    the metadata gives no azimuth or the sun is below the horizon.
-    """
-    acquisition = scene.acquisition
-    if acquisition is None or acquisition.sun_azimuth is None:
-        return None
-    if acquisition.sun_elevation is not None and acquisition.sun_elevation <= 0:
-        return None
-    azimuth = math.radians(acquisition.sun_azimuth)
-    east, north = -math.sin(azimuth), -math.cos(azimuth)
-    col, row = east / scene.transform.a, north / scene.transform.e
-    length = math.hypot(row, col)
-    return (row / length, col / length)
-
-
-def shadow_direction(
-    objects: list[tuple[np.ndarray, np.ndarray]], *, reach: int, min_objects: int = 3
-) -> tuple[float, float] | None:
-    """The direction, (row, col) unit vector, in which the objects of a scene cast shadows.
-
-    A box's shadow is its footprint swept away from the sun, so the centroid of the shadow
-    lies from the centroid of the footprint exactly in the shadow's direction, whatever the
-    footprint's shape. Each object votes with that vector, using the dark pixels connected
-    to it within ``2 * reach``, weighted by their number. None when fewer than
-    ``min_objects`` have a shadow or their directions disagree (resultant length under 0.5).
-
-    Parameters
-    ----------
-    objects : list of (obj, dark)
-        Object mask and dark mask, cropped alike (crops should reach ``2 * reach`` beyond
-        the object).
-    """
-    vectors, weights = [], []
-    for obj, dark in objects:
-        near = ndimage.binary_dilation(obj, iterations=2 * reach) & dark & ~obj
-        touching = ndimage.binary_dilation(obj, iterations=1) & near
-        if touching.sum() < 2:
-            continue
-        comp, _ = ndimage.label(near)
-        ids = np.unique(comp[touching])
-        attached = np.isin(comp, ids[ids > 0])
-        n = int(attached.sum())
-        if n < 4:
-            continue
-        ro, co = np.nonzero(obj)
-        rd, cd = np.nonzero(attached)
-        v = np.array([rd.mean() - ro.mean(), cd.mean() - co.mean()])
-        norm = float(np.hypot(*v))
-        if norm == 0:
-            continue
-        vectors.append(v / norm)
-        weights.append(n)
-    if len(vectors) < min_objects:
-        return None
-    w = np.asarray(weights, dtype="float64")
-    mean = (np.asarray(vectors) * w[:, None]).sum(axis=0) / w.sum()
-    length = float(np.hypot(*mean))
-    if length < 0.5:
-        return None
-    return (float(mean[0] / length), float(mean[1] / length))
-
-
 def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, shape: tuple[int, int]) -> bool:
     """Whether an object touches the edge of the valid area or of the grid (so its size is unknown)."""
     r0, c0, r1, c1 = bbox
@@ -341,7 +216,7 @@ def _cut(bbox: tuple[int, int, int, int], obj: np.ndarray, valid: np.ndarray, sh
 
 
 def near_change_margin_m(config: DetectConfig, pixel_size: float) -> float:
-    """How far from change, in metres, objects are looked for (``DetectConfig.objects_near_change``).
+    """How far from change, in metres, objects are looked for (``DetectConfig().structures.objects_near_change``).
 
     The largest structure's side (``max_structure_area_m2`` as a square) or the longest fence
     line kept (``fence_min_length_m``), whichever is longer, plus the longest shadow looked for
@@ -354,17 +229,17 @@ def near_change_margin_m(config: DetectConfig, pixel_size: float) -> float:
     >>> near_change_margin_m(DetectConfig(), 0.5)
     216.4213562373095
     """
-    return (max(math.sqrt(config.max_structure_area_m2), config.fence_min_length_m)
-            + max(config.shadow_reach_m, config.tower_shadow_reach_m) + _ground_scale_m(config, pixel_size))
+    return (max(math.sqrt(config.structures.max_structure_area_m2), config.fences.fence_min_length_m)
+            + max(config.structures.shadow_reach_m, config.towers.tower_shadow_reach_m) + _ground_scale_m(config, pixel_size))
 
 
 def _ground_scale_m(config: DetectConfig, pixel_size: float) -> float:
     """The extent, in metres, of the ground each pixel is measured against: :data:`GROUND_SCALE_M`, or
     :data:`_SHADOWLESS_GROUND_PX` pixels where pixels are too coarse to show shadows."""
-    return _SHADOWLESS_GROUND_PX * pixel_size if pixel_size > config.shadowless_pixel_m else GROUND_SCALE_M
+    return _SHADOWLESS_GROUND_PX * pixel_size if pixel_size > config.structures.shadowless_pixel_m else GROUND_SCALE_M
 
 
-#: In pixels too coarse to show shadows (``DetectConfig.shadowless_pixel_m``): the ground is
+#: In pixels too coarse to show shadows (``DetectConfig().structures.shadowless_pixel_m``): the ground is
 #: measured over this many pixels (a compound of buildings must not pull it), and a structure
 #: covers at least this many.
 _SHADOWLESS_GROUND_PX = 50
@@ -391,22 +266,22 @@ def _object_pixels(scene: Scene, valid: np.ndarray, config: DetectConfig, *, sha
     # Shadow is dark against the ground around it (under a thin veil too); shadows count
     # wherever the scene has data: an object at the edge of a masked area still casts one.
     ground_level = background.mean(axis=0)
-    dark = (bright < config.shadow_brightness * ground_level) & scene.valid
+    dark = (bright < config.structures.shadow_brightness * ground_level) & scene.valid
     # A veil of light fills shadows in: under one, a shadow is only somewhat darker.
-    dimmed = (bright < (1.0 + config.shadow_brightness) / 2.0 * ground_level) & scene.valid
+    dimmed = (bright < (1.0 + config.structures.shadow_brightness) / 2.0 * ground_level) & scene.valid
     # The residual from the ground, in the background's own memory (not needed after this).
     anomaly = _anomaly(np.subtract(scene.data, background, out=background), valid)
     del background
     green = ndvi(scene)
-    cand = (anomaly > config.structure_anomaly) & valid
+    cand = (anomaly > config.structures.structure_anomaly) & valid
     if not shadowless:
         cand &= ~dark  # a dark roof cannot be told from a shadow where shadows show
     if green is not None:
-        cand &= green <= config.max_structure_ndvi
-    radius = int(round(config.opening_radius_m / px))
+        cand &= green <= config.vegetation.max_structure_ndvi
+    radius = int(round(config.segment.opening_radius_m / px))
     if radius > 0:
         cand = open_mask(cand, radius)
-    cand = remove_small_holes(cand, max_size=max(1, int(config.min_tower_area_m2 / scene.pixel_area)))
+    cand = remove_small_holes(cand, max_size=max(1, int(config.towers.min_tower_area_m2 / scene.pixel_area)))
     # In coarse pixels a streak bent across the grid touches itself only at corners: one object, not pieces.
     labels = label(cand, connectivity=2 if shadowless else 1).astype("int32")
     return labels, dark, dimmed, anomaly
@@ -451,9 +326,9 @@ def find_structures(
     """Find the structure-like objects of a scene.
 
     A pixel belongs to a candidate when it stands out from the ground around it by more
-    than ``config.structure_anomaly`` noise sigmas, is lit (not shadow) and not green.
+    than ``config.structures.structure_anomaly`` noise sigmas, is lit (not shadow) and not green.
     A candidate is a structure when it has a building's size, width and rectangular shape
-    and casts a shadow of at least ``config.min_shadow_px`` pixels in the direction in
+    and casts a shadow of at least ``config.structures.min_shadow_px`` pixels in the direction in
     which the scene's objects cast theirs (:func:`shadow_direction`; any direction when
     the scene does not tell). A smaller one (``min_tower_area_m2`` up to
     ``min_structure_area_m2``) is a tower when it casts, in that direction, a shadow
@@ -492,22 +367,56 @@ def find_structures(
         valid = scene.valid
     px = float(np.sqrt(scene.pixel_area))
     # Pixels too coarse to show a building's shadow: a roof is found by its contrast alone.
-    shadowless = px > config.shadowless_pixel_m
+    shadowless = px > config.structures.shadowless_pixel_m
     if windows is None:
         labels, dark, dimmed, anomaly = _object_pixels(scene, valid, config, shadowless=shadowless)
     else:
         labels, dark, dimmed, anomaly = _object_pixels_within(scene, valid, config, windows, shadowless=shadowless)
-    reach = max(1, int(round(config.shadow_reach_m / px)))
+    reach = max(1, int(round(config.structures.shadow_reach_m / px)))
+    shaped = _shaped(scene, labels, anomaly, valid, config, reach=reach, shadowless=shadowless)
+    direction = _voted_direction(scene, shaped, labels, dark, reach=reach, given=direction)
     objects: dict[int, StructureObject] = {}
-    rows, cols = labels.shape
     keep = np.zeros(int(labels.max()) + 1, dtype=bool)
-    shaped: list[tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, ObjectKind, int]] = []
-    tower_reach = max(reach, int(round(config.tower_shadow_reach_m / px)))
-    min_rect = config.min_rectangularity
+    for prop, (r0, c0, r1, c1), obj, width, rect, kind, far in shaped:
+        under_veil = veiled is not None and float(veiled[r0:r1, c0:c1][obj].mean()) >= 0.5
+        shade = (dimmed if under_veil else dark)[r0:r1, c0:c1]
+        if direction is None:
+            shadow = shadow_depth(obj, shade, far)
+        else:
+            shadow = cast_shadow(obj, shade, direction, far)
+        is_known = known is not None and float(known[r0:r1, c0:c1][obj].mean()) >= 0.5
+        if kind == "structure" and shadow < config.structures.min_shadow_px and not is_known and not shadowless:
+            continue
+        # A tower is tall for its size: its shadow is longer than it is wide.
+        if kind == "tower" and not is_known and (
+                direction is None or shadow * px < config.towers.min_tower_shadow_ratio * width):
+            continue
+        keep[prop.label] = True
+        objects[prop.label] = StructureObject(
+            id=prop.label, bbox=prop.bbox, kind=kind, area_m2=prop.area * scene.pixel_area, width_m=width,
+            rectangularity=rect, shadow_px=shadow, contrast=float(prop.intensity_mean),
+        )
+    labels = np.where(keep[labels], labels, 0).astype("int32")
+    return StructureMap(labels=labels, objects=objects, direction=direction, dark=dark, anomaly=anomaly)
+
+
+#: A candidate of the right size and shape: its region, box with its shadow's reach, mask over the box,
+#: width (m), rectangularity, kind, and how far its shadow is looked for (px).
+_Shaped = tuple[Any, tuple[int, int, int, int], np.ndarray, float, float, ObjectKind, int]
+
+
+def _shaped(scene: Scene, labels: np.ndarray, anomaly: np.ndarray, valid: np.ndarray, config: DetectConfig, *,
+            reach: int, shadowless: bool) -> list[_Shaped]:
+    """The candidates of a structure's or a tower's size, width and rectangular shape (shadows not yet asked)."""
+    px = float(np.sqrt(scene.pixel_area))
+    rows, cols = labels.shape
+    shaped: list[_Shaped] = []
+    tower_reach = max(reach, int(round(config.towers.tower_shadow_reach_m / px)))
+    min_rect = config.structures.min_rectangularity
     if shadowless:
         # Coarse pixels merge a compound's buildings into one object, wings and all.
-        coarse_area = (max(config.min_structure_area_m2, _SHADOWLESS_MIN_PX * scene.pixel_area),
-                       max(config.max_structure_area_m2, _SHADOWLESS_MAX_PX * scene.pixel_area))
+        coarse_area = (max(config.structures.min_structure_area_m2, _SHADOWLESS_MIN_PX * scene.pixel_area),
+                       max(config.structures.max_structure_area_m2, _SHADOWLESS_MAX_PX * scene.pixel_area))
         min_rect = min(min_rect, _SHADOWLESS_MIN_RECTANGULARITY)
     kind: ObjectKind
     for prop in regionprops(labels, intensity_image=anomaly):
@@ -521,12 +430,12 @@ def find_structures(
                 continue
             # With no shadow to show it stands, a roof must stand out clearly: a cluster of a
             # few pixels just over the threshold is the noise of coarse pixels.
-            if prop.intensity_mean < _SHADOWLESS_CONTRAST * config.structure_anomaly:
+            if prop.intensity_mean < _SHADOWLESS_CONTRAST * config.structures.structure_anomaly:
                 continue
             kind, far = "structure", reach
-        elif config.min_structure_area_m2 <= area <= config.max_structure_area_m2:
+        elif config.structures.min_structure_area_m2 <= area <= config.structures.max_structure_area_m2:
             kind, far = "structure", reach
-        elif config.min_tower_area_m2 <= area < config.min_structure_area_m2:
+        elif config.towers.min_tower_area_m2 <= area < config.structures.min_structure_area_m2:
             kind, far = "tower", tower_reach
         else:
             continue
@@ -537,13 +446,20 @@ def find_structures(
         if kind == "tower" and _cut(prop.bbox, obj, valid[r0:r1, c0:c1], labels.shape):
             continue  # a piece of something larger that nodata or cloud cuts off: not a tower
         width = 2.0 * float(ndimage.distance_transform_edt(np.pad(obj, 1)).max()) * px
-        if width < (config.min_structure_width_m if kind == "structure" else config.min_tower_width_m):
+        if width < (config.structures.min_structure_width_m if kind == "structure" else config.towers.min_tower_width_m):
             continue
         rect = rectangularity(obj)
         if rect < min_rect:
             continue
         shaped.append((prop, (r0, c0, r1, c1), obj, width, rect, kind, far))
+    return shaped
 
+
+def _voted_direction(scene: Scene, shaped: list[_Shaped], labels: np.ndarray, dark: np.ndarray, *, reach: int,
+                     given: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The direction of shadows: ``given``, else voted by the structure candidates' shadows; a given one that
+    the scene's own shadows contradict where the metadata gave the sun's azimuth gives way to them."""
+    rows, cols = labels.shape
     votes = []
     for prop, _, _, _, _, kind, _ in shaped:
         if kind != "structure":
@@ -552,34 +468,14 @@ def find_structures(
         r0, c0, r1, c1 = prop.bbox
         r0, c0, r1, c1 = max(0, r0 - m), max(0, c0 - m), min(rows, r1 + m), min(cols, c1 + m)
         votes.append((labels[r0:r1, c0:c1] == prop.label, dark[r0:r1, c0:c1]))
-    if direction is None:
-        direction = shadow_direction(votes, reach=reach)
-    elif sun_shadow_direction(scene) is not None and (seen := shadow_direction(votes, reach=reach)) is not None \
-            and direction[0] * seen[0] + direction[1] * seen[1] < 0:
+    if given is None:
+        return shadow_direction(votes, reach=reach)
+    if sun_shadow_direction(scene) is not None and (seen := shadow_direction(votes, reach=reach)) is not None \
+            and given[0] * seen[0] + given[1] * seen[1] < 0:
         # A direction given where the metadata gives the sun's azimuth, that the scene's own
         # shadows contradict, is not trusted: a wrong azimuth must not hide every structure.
         logger.warning("%s: shadows fall toward %.0f degrees, not toward %.0f degrees as given (the metadata's sun "
                        "azimuth or the whole image's shadows); the scene's own direction is used",
-                       scene.path.name if scene.path else "scene", _bearing(seen), _bearing(direction))
-        direction = seen
-    for prop, (r0, c0, r1, c1), obj, width, rect, kind, far in shaped:
-        under_veil = veiled is not None and float(veiled[r0:r1, c0:c1][obj].mean()) >= 0.5
-        shade = (dimmed if under_veil else dark)[r0:r1, c0:c1]
-        if direction is None:
-            shadow = shadow_depth(obj, shade, far)
-        else:
-            shadow = cast_shadow(obj, shade, direction, far)
-        is_known = known is not None and float(known[r0:r1, c0:c1][obj].mean()) >= 0.5
-        if kind == "structure" and shadow < config.min_shadow_px and not is_known and not shadowless:
-            continue
-        # A tower is tall for its size: its shadow is longer than it is wide.
-        if kind == "tower" and not is_known and (
-                direction is None or shadow * px < config.min_tower_shadow_ratio * width):
-            continue
-        keep[prop.label] = True
-        objects[prop.label] = StructureObject(
-            id=prop.label, bbox=prop.bbox, kind=kind, area_m2=prop.area * scene.pixel_area, width_m=width,
-            rectangularity=rect, shadow_px=shadow, contrast=float(prop.intensity_mean),
-        )
-    labels = np.where(keep[labels], labels, 0).astype("int32")
-    return StructureMap(labels=labels, objects=objects, direction=direction, dark=dark, anomaly=anomaly)
+                       scene.path.name if scene.path else "scene", bearing(seen), bearing(given))
+        return seen
+    return given

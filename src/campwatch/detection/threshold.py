@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.filters import threshold_otsu
 
-from campwatch.config import DetectConfig
+from campwatch.config import ThresholdOptions
 from campwatch.detection.change import ChangeMeasures
 
 __all__ = ["Thresholds", "choose_thresholds", "noise_floor", "noise_threshold"]
@@ -31,7 +31,7 @@ class Thresholds:
         return out
 
 
-def noise_floor(measures: ChangeMeasures, config: DetectConfig) -> float:
+def noise_floor(measures: ChangeMeasures, config: ThresholdOptions) -> float:
     """The least an automatic threshold may be: ``noise_floor_k`` times the pixels' own noise, in the
     units of the magnitude (noise sigmas of the difference).
 
@@ -61,7 +61,7 @@ def _otsu(values: np.ndarray) -> float:
     return float(threshold_otsu(values))
 
 
-def _one(values: np.ndarray, noise_values: np.ndarray, config: DetectConfig) -> float:
+def _one(values: np.ndarray, noise_values: np.ndarray, config: ThresholdOptions) -> float:
     noise = noise_threshold(noise_values, k=config.noise_k)
     if config.threshold_method == "noise":
         return noise
@@ -73,7 +73,7 @@ def _one(values: np.ndarray, noise_values: np.ndarray, config: DetectConfig) -> 
     return min(otsu, noise) if config.threshold_method == "either" else max(otsu, noise)
 
 
-def choose_thresholds(measures: ChangeMeasures, config: DetectConfig) -> Thresholds:
+def choose_thresholds(measures: ChangeMeasures, config: ThresholdOptions) -> Thresholds:
     """Choose gain and loss thresholds for ``measures`` as ``config`` says.
 
     Gain pixels are those whose mean standardised difference is positive (brighter),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from campwatch.config import DetectConfig
+from campwatch.config import VegetationOptions
 from campwatch.detection.change import ndvi
 from campwatch.io.scene import Scene
 
@@ -36,7 +36,7 @@ def greenness(scene: Scene) -> tuple[np.ndarray, str] | None:
     return out.astype("float32"), "exg"
 
 
-def vegetation(scene: Scene, *, config: DetectConfig) -> np.ndarray | None:
+def vegetation(scene: Scene, *, config: VegetationOptions) -> np.ndarray | None:
     """Pixels of ``scene`` that are vegetation: NDVI of at least ``config.vegetation_ndvi``, or without a
     near-infrared band an excess-green index of at least ``config.vegetation_exg``.
 
@@ -51,7 +51,7 @@ def vegetation(scene: Scene, *, config: DetectConfig) -> np.ndarray | None:
     return index >= (config.vegetation_ndvi if name == "ndvi" else config.vegetation_exg)
 
 
-def stable_vegetation(before: Scene, after: Scene, *, config: DetectConfig) -> np.ndarray | None:
+def stable_vegetation(before: Scene, after: Scene, *, config: VegetationOptions) -> np.ndarray | None:
     """Pixels that are vegetation on both dates: what changed there is the season, growth or mowing,
     not the land cover, and is not reported as change.
 

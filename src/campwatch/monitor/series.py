@@ -185,7 +185,7 @@ def compare_series(
 ) -> list[ImageRecord]:
     """Compare each image with the last usable one before it, in date order.
 
-    A date whose AOI is hidden over more than ``config.max_obscured_fraction`` (nodata,
+    A date whose AOI is hidden over more than ``config.clouds.max_obscured_fraction`` (nodata,
     or a thick cloud or its shadow that a comparison finds on it) is skipped: recorded,
     and the next image is compared with the last usable one. ``on_pair`` receives each
     pair's result as it comes (so that only one pair is in memory at a time).
@@ -202,7 +202,7 @@ def compare_series(
         One per image, in date order, saying whether it was compared or skipped and why.
     """
     records = [ImageRecord(Path(i.path), i.date) for i in infos]
-    limit = config.max_obscured_fraction
+    limit = config.clouds.max_obscured_fraction
     prev: ImageRecord | None = None
     earlier: ImageRecord | None = None  # the usable image before ``prev``
     task = start("image", len(infos), "comparing the images in date order")

@@ -1,6 +1,6 @@
 """Analyse a pair larger than memory block by block; changes across block edges come out whole.
 
-A window of more than one block (``DetectConfig.block_size_px`` a side, plus a halo of
+A window of more than one block (``DetectConfig().blocks.block_size_px`` a side, plus a halo of
 ``block_halo_m``) is cut into blocks. Each block is read with its halo and analysed by
 :func:`campwatch.detection.analysis.analyse_scenes`, with one shift, one noise level and one pair of
 thresholds for the whole scene, chosen first on a sample of blocks, and the scene's

@@ -84,7 +84,7 @@ def scene_parameters(blocks: list[Block], job: BlockJob, run: Runner) -> Sampled
     notes: list[str] = []
     directions: tuple[list[tuple[tuple[float, float], int]], ...] = ([], [])
     config = job.config
-    method = config.threshold_method
+    method = config.thresholds.threshold_method
     chosen = sample_blocks(blocks, SAMPLE_BLOCKS)
     rest = [b for b in blocks if b not in chosen]
     task = start("sample block", len(chosen), "choosing the scene's shift, thresholds and radiometry")

@@ -49,12 +49,12 @@ class Block:
 
 def halo_px(config: DetectConfig, pixel_size: float) -> int:
     """The halo of a block in pixels of size ``pixel_size`` (metres)."""
-    return max(1, int(math.ceil(config.block_halo_m / pixel_size)))
+    return max(1, int(math.ceil(config.blocks.block_halo_m / pixel_size)))
 
 
 def needs_blocks(shape: tuple[int, int], config: DetectConfig, pixel_size: float) -> bool:
     """Whether a window of ``shape`` holds more pixels than one block with its halo."""
-    side = config.block_size_px + 2 * halo_px(config, pixel_size)
+    side = config.blocks.block_size_px + 2 * halo_px(config, pixel_size)
     return shape[0] * shape[1] > side * side
 
 

@@ -121,9 +121,9 @@ def analyse_blockwise(
                 shape=(int(window.height), int(window.width)), window=window)
     shape, transform, px = grid.shape, grid.transform, info_b.pixel_size
     halo = halo_px(config, px)
-    blocks = plan_blocks(shape, config.block_size_px, halo)
+    blocks = plan_blocks(shape, config.blocks.block_size_px, halo)
     logger.info("%d x %d pixels in %d blocks of %d (halo %d px)", shape[0], shape[1], len(blocks),
-                config.block_size_px, halo)
+                config.blocks.block_size_px, halo)
 
     # 1. One shift and one pair of thresholds for the scene, from blocks spread over it; the blocks take them.
     job = BlockJob(request=request, info=info, window=window, transform=transform, shape=shape, config=config,
@@ -158,13 +158,13 @@ def analyse_blockwise(
         messages.append(f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
     # 3. Join the parts of changes larger than a halo; number every change.
-    regions = _joined_changes(found.pieces, blocks, grid, px, config.min_area_m2, scratch_path)
+    regions = _joined_changes(found.pieces, blocks, grid, px, config.segment.min_area_m2, scratch_path)
 
     overview, overview_obscured, overview_no_data = _overview(reduced.result(), request, grid, scene.shift, config,
                                                               scratch_path, scene.fit)
     thresholds = Thresholds(gain=scene.thresholds.gain, loss=scene.thresholds.loss,
                             method=f"{scene.thresholds.method}, median of {len(sampled.sampled)} sample blocks")
-    record = _blocks_record(config.block_size_px, halo, len(blocks), found, sampled, regions)
+    record = _blocks_record(config.blocks.block_size_px, halo, len(blocks), found, sampled, regions)
     return BlockwiseResult(
         before=overview.before, after=overview.after, aoi=aoi, config=config, thresholds=thresholds, regions=regions,
         shift=scene.shift, residual_shift=found.residual_shift(), warnings=tuple(dict.fromkeys(messages)),
@@ -355,7 +355,7 @@ def _overview(
     ``fit``: the scene's radiometric fit (a linear map holds for pixel averages too).
     """
     pair = shift_pair(reduced, shift)
-    pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.normalize, fit=fit))
+    pair = dataclasses.replace(pair, after=normalize(pair.before, pair.after, method=config.radiometry.normalize, fit=fit))
     with rasterio.open(mask_path) as src:
         codes = src.read(1, out_shape=pair.shape, resampling=Resampling.mode)
     inside = np.ones(pair.shape, dtype=bool)

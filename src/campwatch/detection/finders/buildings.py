@@ -47,15 +47,15 @@ def find(evidence: Evidence) -> list[Candidate]:
             obj = present.objects[oid]
             sl, m = _object_mask(present, oid)
             mask = changed if obj.kind == "structure" else raw_changed
-            if float(mask[sl][m].mean()) < config.min_changed_fraction:
+            if float(mask[sl][m].mean()) < config.structures.min_changed_fraction:
                 continue
             cover = float((other.labels[sl][m] > 0).mean())
-            veiled_there = float(other_veiled[sl][m].mean()) >= config.max_overlap_absent
+            veiled_there = float(other_veiled[sl][m].mean()) >= config.structures.max_overlap_absent
             # Under a thin veil a dimmed roof still stands out a little: ask for plainer ground.
-            limit = config.max_absent_anomaly * (config.veiled_absent_factor if veiled_there else 1.0)
+            limit = config.structures.max_absent_anomaly * (config.structures.veiled_absent_factor if veiled_there else 1.0)
             like_ground = float(np.median(other.anomaly[sl][m])) < limit
-            if cover < config.max_overlap_absent and like_ground:
-                score = 1.0 - cover / config.max_overlap_absent
+            if cover < config.structures.max_overlap_absent and like_ground:
+                score = 1.0 - cover / config.structures.max_overlap_absent
                 out.append(Candidate(named(obj.kind), sl, m, f"a {obj.kind} {where}", score))
             elif (present is smap_a and obj.kind == "structure" and cover >= 0.5
                   and max(float(veiled[0][sl][m].mean()), float(veiled[1][sl][m].mean())) < 0.05):
@@ -63,7 +63,7 @@ def find(evidence: Evidence) -> list[Candidate]:
                 mb = evidence.before.data[(slice(None),) + sl][:, m].mean(axis=1)
                 ma = evidence.after.data[(slice(None),) + sl][:, m].mean(axis=1)
                 rel = float(np.linalg.norm(ma - mb)) / max(float(np.linalg.norm(mb)), 1e-9)
-                if rel >= config.min_roof_change:
+                if rel >= config.structures.min_roof_change:
                     out.append(Candidate("structure_modified", sl, m,
                                          "a structure on both dates whose roof changed", min(1.0, cover)))
     return out
