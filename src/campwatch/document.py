@@ -1,12 +1,24 @@
-"""The kinds of document campwatch writes and reads back, by their ``schema`` names.
+"""The kinds of document campwatch writes and reads back, by their ``schema`` names, and the records
+every one of them carries to be traced and repeated.
 
 One place for the names: the builders write them, and every reader (verify, figures, the HTML
-report, STAC, evaluate) takes a document by them.
+report, STAC, evaluate) takes a document by them. :class:`Provenance` is what a report records of
+its inputs (:class:`InputRecord`), outputs, parameters and software, read back with clear errors
+for a document of another kind, of a newer campwatch, or malformed.
 """
 
 from __future__ import annotations
 
-__all__ = ["REPORT_SCHEMA", "SERIES_SCHEMA", "CHECK_SCHEMA", "SCHEMAS"]
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import TypeAlias
+
+from campwatch._version import __version__
+from campwatch.errors import InputError
+
+__all__ = ["REPORT_SCHEMA", "SERIES_SCHEMA", "CHECK_SCHEMA", "SCHEMAS", "JSONValue", "InputRecord", "Provenance",
+           "check_schema"]
 
 #: A pair's report (``report.geojson`` of ``detect``, and each pair of a series or check).
 REPORT_SCHEMA = "campwatch-report/1"
@@ -16,3 +28,138 @@ SERIES_SCHEMA = "campwatch-series/1"
 CHECK_SCHEMA = "campwatch-check/1"
 #: Every document kind, by schema name.
 SCHEMAS = {"report": REPORT_SCHEMA, "series": SERIES_SCHEMA, "check": CHECK_SCHEMA}
+
+
+#: A value of a JSON document.
+JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _not_a_report(source: str, problem: str) -> InputError:
+    return InputError(f"{source}: not a campwatch report ({problem})")
+
+
+def check_schema(doc: object, schemas: tuple[str, ...], *, source: str) -> str:
+    """The schema of ``doc`` when it is one of ``schemas``.
+
+    Raises
+    ------
+    InputError
+        For a document of another kind ("not a campwatch report"), or of a later version of one of
+        ``schemas`` (made by a newer campwatch: saying which version this one reads).
+    """
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if schema in schemas:
+        return str(schema)
+    if isinstance(schema, str) and "/" in schema:
+        name, version = schema.rsplit("/", 1)
+        known = [s for s in schemas if s.rsplit("/", 1)[0] == name]
+        if known and version.isdigit() and int(version) > int(known[0].rsplit("/", 1)[1]):
+            raise InputError(f"{source}: a {name} document of version {version}, made by a newer campwatch; this "
+                             f"one ({__version__}) reads {known[0]}: update campwatch to read it")
+    raise _not_a_report(source, f"no schema {' or '.join(map(repr, schemas))}")
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One input file of a run: what it was for, where it was, its SHA-256, and what the user said of it.
+
+    ``role``: ``before``, ``after``, ``image`` (of a series or check), ``aoi``, ``mask``,
+    ``model`` or ``model card``. ``date``: an image's date in a series or check; ``date_given``
+    and ``bands_given``: what the user gave instead of what the file says; ``scene``: the
+    scene (a folder of tiles, a Sentinel-2 SAFE) a file is one part of.
+    """
+
+    role: str
+    path: str
+    sha256: str
+    date: str | None = None
+    date_given: str | None = None
+    bands_given: str | None = None
+    scene: str | None = None
+
+    def to_geojson(self) -> dict[str, JSONValue]:
+        """The record as a report writes it (members left out when unset)."""
+        out: dict[str, JSONValue] = {"role": self.role}
+        if self.date is not None:
+            out["date"] = self.date
+        out |= {"path": self.path, "sha256": self.sha256}
+        for name in ("date_given", "bands_given", "scene"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    @classmethod
+    def from_geojson(cls, rec: object, *, source: str, index: int = 0) -> InputRecord:
+        """The record ``inputs[index]`` of a report read from ``source``.
+
+        Raises
+        ------
+        InputError
+            When it is not a table with a string ``role``, ``path`` and SHA-256, or a member is not a string.
+        """
+        if not isinstance(rec, dict):
+            raise _not_a_report(source, f"inputs[{index}] is not a table")
+        for key in ("role", "path", "sha256"):
+            if not isinstance(rec.get(key), str):
+                raise _not_a_report(source, f"inputs[{index}] has no {key!r} string")
+        if not _SHA256.fullmatch(rec["sha256"]):
+            raise _not_a_report(source, f"inputs[{index}].sha256 is not a SHA-256")
+        extra = {}
+        for key in ("date", "date_given", "bands_given", "scene"):
+            value = rec.get(key)
+            if value is not None and not isinstance(value, str):
+                raise _not_a_report(source, f"inputs[{index}].{key} is not a string")
+            extra[key] = value
+        return cls(role=rec["role"], path=rec["path"], sha256=rec["sha256"], **extra)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a report records so that it can be traced and repeated: its inputs and outputs with their
+    SHA-256, the parameters and the software (:meth:`from_geojson` checks each)."""
+
+    schema: str
+    inputs: tuple[InputRecord, ...]
+    #: Output file name (inside the report's folder) to its SHA-256.
+    outputs: dict[str, str]
+    parameters: dict[str, JSONValue]
+    software: dict[str, JSONValue]
+
+    def of_role(self, role: str) -> list[InputRecord]:
+        """The inputs of ``role``, in the order recorded."""
+        return [rec for rec in self.inputs if rec.role == role]
+
+    @classmethod
+    def from_geojson(cls, doc: object, schemas: tuple[str, ...], *, source: str) -> Provenance:
+        """The provenance of a report (a document whose ``schema`` is one of ``schemas``).
+
+        Raises
+        ------
+        InputError
+            When it is another kind of document, one made by a newer campwatch, or its records are
+            malformed: an input without role, path or SHA-256, an output name that leads out of the
+            report's folder, a member that is not a table.
+        """
+        schema = check_schema(doc, schemas, source=source)
+        assert isinstance(doc, dict)
+        for key in ("software", "parameters", "summary", "aoi"):
+            if key in doc and doc[key] is not None and not isinstance(doc[key], dict):
+                raise _not_a_report(source, f"{key!r} is not a table")
+        inputs = doc.get("inputs", [])
+        if not isinstance(inputs, list):
+            raise _not_a_report(source, "'inputs' is not a list")
+        records = tuple(InputRecord.from_geojson(rec, source=source, index=i) for i, rec in enumerate(inputs))
+        outputs = doc.get("outputs", {})
+        if not isinstance(outputs, dict):
+            raise _not_a_report(source, "'outputs' is not a table")
+        for name, digest in outputs.items():
+            parts = PurePosixPath(name).parts
+            if not name or PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name or "\x00" in name \
+                    or PureWindowsPath(name).drive:
+                raise _not_a_report(source, f"the output name {name[:80]!r} leads out of the report's folder")
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                raise _not_a_report(source, f"the output {name[:80]!r} has no SHA-256")
+        return cls(schema=schema, inputs=records, outputs=dict(outputs), parameters=dict(doc.get("parameters") or {}),
+                   software=dict(doc.get("software") or {}))

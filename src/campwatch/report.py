@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from campwatch.classes import CLASSES, NO_CHANGE, NOT_ANALYSED, OBSCURED, possib
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.detection.results import PairResult, PixelTotals, structure_counts
-from campwatch.document import REPORT_SCHEMA
+from campwatch.document import REPORT_SCHEMA, InputRecord
 from campwatch.io.geometry import to_wgs84
 from campwatch.io.jsonio import LazyList, clean
 
@@ -52,15 +53,15 @@ def classes_member(pixel_m: float) -> dict[str, Any]:
     return {"pixel_size_m": round(pixel_m, 3), "possible": possible, "not_possible": why}
 
 
-def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: dict[str, str],
+def build_report(result: PairResult, *, inputs: Sequence[InputRecord], outputs: dict[str, str],
                  series_links: dict[int, tuple[str, str]] | None = None) -> dict[str, Any]:
     """Return the report of a run as a GeoJSON FeatureCollection (RFC 7946, WGS84).
 
     Parameters
     ----------
     result : DetectResult or BlockwiseResult
-    inputs : list of dict
-        ``{"role", "path", "sha256"}`` of every input file.
+    inputs : sequence of InputRecord
+        Every input file (:func:`campwatch.run.input_records`).
     outputs : dict
         Output file name to its SHA-256.
     series_links : dict, optional
@@ -125,7 +126,7 @@ def build_report(result: PairResult, *, inputs: list[dict[str, Any]], outputs: d
         "classes": classes_member(float(np.sqrt(totals.pixel_area))),
         "warnings": list(result.warnings),
         "software": software_versions(),
-        "inputs": inputs,
+        "inputs": [rec.to_geojson() for rec in inputs],
         "outputs": outputs,
         "features": features,
     }
@@ -167,8 +168,8 @@ def _summary_member(result: PairResult, totals: PixelTotals, summary: dict[str, 
     }
 
 
-def _image(scene: Any, inputs: list[dict[str, Any]], role: str) -> dict[str, Any]:
-    hashes = [i["sha256"] for i in inputs if i["role"] == role]
+def _image(scene: Any, inputs: Sequence[InputRecord], role: str) -> dict[str, Any]:
+    hashes = [i.sha256 for i in inputs if i.role == role]
     image = {
         "file": scene.path.name if scene.path else None,
         "date": scene.date.isoformat(),

@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,15 @@ from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.detection.results import PairResult
 from campwatch.detection.threads import using_threads
+from campwatch.document import InputRecord
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
+from campwatch.io.provenance import file_record, scene_records
 from campwatch.io.recorded import publish_paths
-from campwatch.io.scene import scene_files, sha256_file
+from campwatch.io.scene import sha256_file
 from campwatch.progress import staged, start
 from campwatch.publish.figures import change_map
 from campwatch.publish.qgis import mask_categories_xml, mask_qml, vector_qml
@@ -168,7 +171,7 @@ def write_outputs(
     result: PairResult,
     out_dir: str | Path,
     *,
-    inputs: list[dict[str, str]],
+    inputs: Sequence[InputRecord],
     credit: str | None = None,
     recorded_as: str | Path | None = None,
 ) -> dict[str, Path]:
@@ -197,7 +200,7 @@ def stage_outputs(
     result: PairResult,
     outs: OutputSet,
     *,
-    inputs: list[dict[str, str]],
+    inputs: Sequence[InputRecord],
     credit: str | None = None,
     prefix: str = "",
     series_links: dict[int, tuple[str, str]] | None = None,
@@ -247,7 +250,7 @@ def input_records(
     aoi_path: str | Path | None = None,
     mask_path: str | Path | None = None,
     model: dict[str, Any] | None = None,
-) -> list[dict[str, str]]:
+) -> list[InputRecord]:
     """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
 
     A folder of tiles gives one record per tile. A date or band names the user gave are
@@ -258,28 +261,21 @@ def input_records(
     records = []
     for role, path, given, names in (("before", request.before, request.dates[0], request.bands[0]),
                                      ("after", request.after, request.dates[1], request.bands[1])):
-        for f in scene_files(path):
-            rec = {"role": role, "path": str(f.resolve()), "sha256": sha256_file(f)}
-            if given is not None:
-                rec["date_given"] = given.isoformat()
-            if names is not None:
-                rec["bands_given"] = ",".join(n or "-" for n in names)
-            if f != Path(path):
-                rec["scene"] = str(Path(path).resolve())
-            records.append(rec)
+        records += scene_records(role, path, date_given=None if given is None else given.isoformat(),
+                                 bands_given=None if names is None else ",".join(n or "-" for n in names))
     for role, extra in (("aoi", aoi_path), ("mask", mask_path)):
         if extra is not None:
-            records.append({"role": role, "path": str(Path(extra).resolve()), "sha256": sha256_file(extra)})
+            records.append(file_record(role, extra))
     return records + model_records(model)
 
 
-def model_records(model: dict[str, Any] | None) -> list[dict[str, str]]:
+def model_records(model: dict[str, Any] | None) -> list[InputRecord]:
     """The input records of a change model's file and card (none without a model)."""
     if not model:
         return []
-    records = [{"role": "model", "path": model["path"], "sha256": model["sha256"]}]
+    records = [InputRecord(role="model", path=model["path"], sha256=model["sha256"])]
     if model.get("card_sha256"):
-        records.append({"role": "model card", "path": model["card"], "sha256": model["card_sha256"]})
+        records.append(InputRecord(role="model card", path=model["card"], sha256=model["card_sha256"]))
     return records
 
 

@@ -147,6 +147,8 @@ def test_verify_a_series_report(tmp_path: Path):
     ("not json", "not a campwatch report (not JSON"),
     ('{"type": "FeatureCollection", "features": []}', "not a campwatch report (no schema"),
     ('{"schema": "campwatch-report/1"}', "the report has no 'inputs'"),
+    ('{"schema": "campwatch-series/3", "inputs": []}', "a campwatch-series document of version 3, made by a newer "
+                                                        "campwatch"),
 ])
 def test_verify_bad_report_exit_2(tmp_path: Path, text: str, message: str):
     path = tmp_path / "report.geojson"

@@ -223,3 +223,28 @@ def test_outputs_take_the_mode_of_the_umask_not_the_0700_of_a_staging_folder(tmp
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "out" / "report.json").stat().st_mode) == 0o644
+
+
+def test_two_runs_committing_one_new_folder_at_once_both_succeed_and_it_holds_one_whole_set(tmp_path, monkeypatch):
+    """Two identical checks into one folder (issue 17, class 6): the second's commit finds the folder the
+    first made a moment before; it replaces that set as any old set, it does not fail."""
+    from campwatch.io import output
+
+    out = tmp_path / "check"
+    real_replace = os.replace
+    raced = []
+
+    def replace(src, dst, *args, **kwargs):
+        if not raced and os.fspath(dst) == os.fspath(out):
+            raced.append(True)
+            with OutputSet(out) as first:  # the other run commits between our look and our move
+                first.path("report.json").write_text("first")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    with OutputSet(out) as second:
+        second.path("report.json").write_text("second")
+    assert raced
+    assert (out / "report.json").read_text() == "second"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or old set left

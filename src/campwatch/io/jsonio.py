@@ -6,7 +6,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from campwatch.document import Provenance
 from campwatch.errors import InputError
 
 __all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report", "reading_report"]
@@ -66,7 +66,8 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
     Raises
     ------
     InputError
-        If the file is missing, not JSON, or not such a document.
+        If the file is missing, not JSON, or not such a document (of another kind, of a newer
+        campwatch, or with malformed records: :meth:`campwatch.document.Provenance.from_geojson`).
     """
     path = Path(path)
     if not path.is_file():
@@ -77,11 +78,7 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
         raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
     except RecursionError:
         raise InputError(f"{path}: not a campwatch report (JSON nested too deep)") from None
-    if not isinstance(doc, dict) or doc.get("schema") not in schemas:
-        raise InputError(f"{path}: not a campwatch report (no schema {' or '.join(map(repr, schemas))})")
-    problem = _provenance_problem(doc)
-    if problem:
-        raise InputError(f"{path}: not a campwatch report ({problem})")
+    Provenance.from_geojson(doc, schemas, source=str(path))  # its kind, version and records, checked
     return doc
 
 
@@ -95,41 +92,6 @@ def reading_report(path: str | Path) -> Iterator[None]:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InputError(f"{path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
-
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _provenance_problem(doc: dict[str, Any]) -> str | None:
-    """What is wrong with a report's ``inputs`` and ``outputs`` records, if anything.
-
-    Every input is a table with a string ``role``, ``path`` and a SHA-256; every output
-    name is a path inside the report's folder (relative, no ``..``) with a SHA-256.
-    """
-    for key in ("software", "parameters", "summary", "aoi"):
-        if key in doc and doc[key] is not None and not isinstance(doc[key], dict):
-            return f"{key!r} is not a table"
-    inputs = doc.get("inputs", [])
-    if not isinstance(inputs, list):
-        return "'inputs' is not a list"
-    for i, rec in enumerate(inputs):
-        if not isinstance(rec, dict):
-            return f"inputs[{i}] is not a table"
-        for key in ("role", "path", "sha256"):
-            if not isinstance(rec.get(key), str):
-                return f"inputs[{i}] has no {key!r} string"
-        if not _SHA256.fullmatch(rec["sha256"]):
-            return f"inputs[{i}].sha256 is not a SHA-256"
-    outputs = doc.get("outputs", {})
-    if not isinstance(outputs, dict):
-        return "'outputs' is not a table"
-    for name, digest in outputs.items():
-        parts = Path(name).parts
-        if not name or Path(name).is_absolute() or ".." in parts or "\\" in name or "\x00" in name:
-            return f"the output name {name[:80]!r} leads out of the report's folder"
-        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-            return f"the output {name[:80]!r} has no SHA-256"
-    return None
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:

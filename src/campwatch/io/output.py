@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -214,6 +215,10 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
+#: How often a commit is tried when another run commits the same folder at the same moment.
+_COMMIT_TRIES = 5
+
+
 class OutputSet:
     """A set of output files written to a staging folder and committed together.
 
@@ -341,20 +346,39 @@ class OutputSet:
             (self._staging / MANIFEST).write_text(json.dumps(self._top_names()), encoding="utf-8")
             self._fsync_all()
             staging, self._staging = self._staging, None
-            if not self._dir.exists():
-                os.replace(staging, self._dir)  # the new folder appears whole
-            elif _exchange(staging, self._dir):
-                # One atomic step: the staged set is the output folder; the old set is where the staging was.
-                shutil.rmtree(staging, ignore_errors=True)
-            else:
-                # Two steps: the folder is briefly absent, never mixed; a run that dies between them
-                # leaves the old set aside, and the next run puts it back (clear_dead_runs).
-                old = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}{_OLD_PREFIX}", dir=self._dir.parent))
-                os.replace(self._dir, old / "set")
-                os.replace(staging, self._dir)
-                shutil.rmtree(old, ignore_errors=True)
-            return
+            for attempt in range(_COMMIT_TRIES):
+                try:
+                    self._replace_with(staging)
+                    return
+                except OSError as exc:
+                    # Another run committed the same folder at the same moment (it appeared, or went
+                    # aside for a moment): the set it put there is replaced as any old set is.
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOENT) or attempt == _COMMIT_TRIES - 1:
+                        self._staging = staging  # cleared by __exit__
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         self._commit_files()
+
+    def _replace_with(self, staging: Path) -> None:
+        """Put the staged folder where the output folder is: whole, never mixed with the old set."""
+        if not self._dir.exists():
+            os.replace(staging, self._dir)  # the new folder appears whole
+        elif _exchange(staging, self._dir):
+            # One atomic step: the staged set is the output folder; the old set is where the staging was.
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            # Two steps: the folder is briefly absent, never mixed; a run that dies between them
+            # leaves the old set aside, and the next run puts it back (clear_dead_runs).
+            old = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}{_OLD_PREFIX}", dir=self._dir.parent))
+            os.replace(self._dir, old / "set")
+            try:
+                os.replace(staging, self._dir)
+            except OSError:
+                if not self._dir.exists():
+                    os.replace(old / "set", self._dir)  # the old set back where it was
+                raise  # (else another run's set took its place meanwhile: the old one goes)
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
 
     def _manifest(self) -> set[str]:
         """The names of the folder's campwatch outputs, as its manifest lists them (none without one)."""

@@ -42,6 +42,7 @@ from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import FileOnlyWhileLocked, OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest, pixel_size_m
+from campwatch.io.provenance import file_record
 from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import SceneInfo, scene_files, sha256_file
 from campwatch.monitor.review import apply_reviews
@@ -444,10 +445,9 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         "parameters": plan.config.to_dict(),
         "new": [c.feature(plan.crs) for c in found.new],
         "known_false_alarms": [c.feature(plan.crs) for c in found.false_alarms],
-        "inputs": [{"role": "image", "date": i.date.isoformat(), "path": str(Path(i.path).resolve()),
-                    "sha256": scene_digest(i)} for i in plan.infos]
-        + [{"role": "aoi", "path": str(plan.aoi_path.resolve()), "sha256": sha256_file(plan.aoi_path)}]
-        + model_records(stager.model),
+        "inputs": [rec.to_geojson() for rec in [file_record("image", i.path, sha256=scene_digest(i),
+                                                                date=i.date.isoformat()) for i in plan.infos]
+                   + [file_record("aoi", plan.aoi_path)] + model_records(stager.model)],
         "model": model_member(stager.model),
         "confidence": calibration().record(),
         "classes": classes_member(pixel_size_m(plan.base)),

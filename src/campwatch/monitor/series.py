@@ -39,13 +39,13 @@ from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import MANIFEST, OutputSet, check_writable
 from campwatch.io.pair import PairRequest, aoi_window, pixel_size_m
+from campwatch.io.provenance import file_record, scene_records
 from campwatch.io.recorded import publish_paths
 from campwatch.io.scene import (
     IMAGE_SUFFIXES,
     SceneInfo,
     check_inside,
     file_window,
-    scene_files,
     scene_info,
     sha256_file,
 )
@@ -459,14 +459,10 @@ def series_report(
     """The series report (GeoJSON FeatureCollection, WGS84) before its output hashes."""
     changes = sorted(tracker.changes, key=lambda c: (c.first[1], c.id))
     summary = summarize(c for c in changes if not c.transient)
-    inputs = [
-        {"role": "image", "date": r.date.isoformat(), "path": str(f.resolve()), "sha256": sha256_file(f)}
-        | ({"scene": str(Path(r.path).resolve())} if f != Path(r.path) else {})
-        for r in records for f in scene_files(r.path)
-    ]
-    inputs.append({"role": "aoi", "path": str(Path(aoi_path).resolve()), "sha256": sha256_file(aoi_path)})
+    inputs = [rec for r in records for rec in scene_records("image", r.path, date=r.date.isoformat())]
+    inputs.append(file_record("aoi", aoi_path))
     if mask_path is not None:
-        inputs.append({"role": "mask", "path": str(Path(mask_path).resolve()), "sha256": sha256_file(mask_path)})
+        inputs.append(file_record("mask", mask_path))
     inputs += model_records(model)
     skipped = [r for r in records if r.status == "skipped"]
     report = {
@@ -491,7 +487,7 @@ def series_report(
             "transient": {k: n for k, n in summarize(c for c in changes if c.transient).counts.items() if n},
         },
         "software": software_versions(),
-        "inputs": inputs,
+        "inputs": [rec.to_geojson() for rec in inputs],
         "outputs": {},
         "features": [c.feature(tracker.crs) for c in changes],
     }

@@ -18,7 +18,7 @@ from typing import Any
 
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, Provenance
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
 from campwatch.io.jsonio import load_report, reading_report
@@ -50,12 +50,12 @@ class Verification:
         return [i for i in self.items if i[1] != "same"]
 
 
-def _load(report_path: Path) -> dict[str, Any]:
+def _load(report_path: Path) -> tuple[Provenance, dict[str, Any]]:
     doc = load_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
     for key in ("inputs", "outputs", "parameters", "software"):
         if key not in doc:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
-    return doc
+    return Provenance.from_geojson(doc, (REPORT_SCHEMA, SERIES_SCHEMA), source=str(report_path)), doc
 
 
 def verify_report(report_path: str | Path) -> Verification:
@@ -67,37 +67,37 @@ def verify_report(report_path: str | Path) -> Verification:
         If the file is not a campwatch report.
     """
     report_path = Path(report_path)
-    doc = _load(report_path)
+    record, doc = _load(report_path)
     with reading_report(report_path):
-        return _verify(report_path, doc)
+        return _verify(report_path, record, doc)
 
 
-def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
-    kind = "series" if doc["schema"] == SERIES_SCHEMA else "detect"
+def _verify(report_path: Path, record: Provenance, doc: dict[str, Any]) -> Verification:
+    kind = "series" if record.schema == SERIES_SCHEMA else "detect"
     result = Verification(report_path, kind)
-    recorded = doc["software"].get("campwatch")
+    recorded = record.software.get("campwatch")
     if recorded != __version__:
         result.notes.append(f"the report was made by campwatch {recorded}, this is {__version__}: "
                             "outputs may differ for that reason alone")
 
     present = True
     # Hashing a large image takes a while: one step per input, then the re-run reports its own.
-    task = start("input", len(doc["inputs"]), "hashing the inputs")
+    task = start("input", len(record.inputs), "hashing the inputs")
     folder = report_path.parent  # the report's relative paths are from its folder
-    for rec in task.each(doc["inputs"], lambda r: f"input {r['role']} {Path(r['path']).name} hashed"):
-        path = recorded_path(rec["path"], folder)
-        label = f"input {rec['role']} {path}"
+    for rec in task.each(list(record.inputs), lambda r: f"input {r.role} {Path(r.path).name} hashed"):
+        path = recorded_path(rec.path, folder)
+        label = f"input {rec.role} {path}"
         if not path.is_file():
             result.items.append((label, "missing", "not found"))
             present = False
             continue
         digest = sha256_file(path)
-        if digest == rec["sha256"]:
+        if digest == rec.sha256:
             result.items.append((label, "same", digest[:16]))
         else:
-            result.items.append((label, "changed", f"sha256 {digest[:16]}..., recorded {rec['sha256'][:16]}..."))
+            result.items.append((label, "changed", f"sha256 {digest[:16]}..., recorded {rec.sha256[:16]}..."))
 
-    for name, digest in doc["outputs"].items():
+    for name, digest in record.outputs.items():
         beside = report_path.parent / name
         if not beside.is_file():
             result.items.append((f"output {name} beside the report", "missing", "not found"))
@@ -114,11 +114,11 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
     with tempfile.TemporaryDirectory(prefix="campwatch-verify-") as tmp:
         out = Path(tmp) / "out"
         try:
-            main = _rerun(doc, kind, out, folder)
+            main = _rerun(record, doc, kind, out, folder)
         except CampwatchError as exc:
             result.items.append(("re-run", "error", str(exc)))
             return result
-        for name, digest in doc["outputs"].items():
+        for name, digest in record.outputs.items():
             again = out / name
             if not again.is_file():
                 result.items.append((f"output {name}", "missing", "the re-run did not make it"))
@@ -147,42 +147,40 @@ def _verify(report_path: Path, doc: dict[str, Any]) -> Verification:
 AFTER_REPORT = ("item.json", "report.html")
 
 
-def _rerun(doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
+def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
     def where(value: str) -> Path:
         return recorded_path(value, folder)
 
-    parameters = dict(doc["parameters"])
-    if isinstance(parameters.get("model"), str) and where(parameters["model"]).exists():
-        parameters["model"] = str(where(parameters["model"]))  # a model file, recorded from the report's folder
+    parameters = dict(record.parameters)
+    model = parameters.get("model")
+    if isinstance(model, str) and where(model).exists():
+        parameters["model"] = str(where(model))  # a model file, recorded from the report's folder
     config = DetectConfig.from_recorded(parameters, source="the report's parameters")
 
-    aoi = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "aoi"), None)
+    aoi = next((where(i.path) for i in record.of_role("aoi")), None)
+    mask = next((where(i.path) for i in record.of_role("mask")), None)
     if kind == "series":
         if aoi is None:
             raise InputError("the series report names no AOI file")
-        scenes = {where(i.get("scene") or i["path"]) for i in doc["inputs"] if i["role"] == "image"}
+        scenes = {where(i.scene or i.path) for i in record.of_role("image")}
         folders = {p.parent for p in scenes}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         figures = doc.get("figures")
-        mask = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
                    dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder,
                    only={p.name for p in scenes})  # the images it recorded, not those that came after
         return "series.geojson"
 
     def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
-        recs = [i for i in doc["inputs"] if i["role"] == role]
+        recs = record.of_role(role)
         if not recs:
             raise InputError(f"the report names no {role} image")
-        path = where(recs[0].get("scene") or recs[0]["path"])
-        given = recs[0].get("date_given")
-        names = recs[0].get("bands_given")
-        return (path, dt.date.fromisoformat(given) if given else None,
+        given, names = recs[0].date_given, recs[0].bands_given
+        return (where(recs[0].scene or recs[0].path), dt.date.fromisoformat(given) if given else None,
                 parse_band_names(names, source="the report's bands") if names else None)
 
     (before, d_b, n_b), (after, d_a, n_a) = scene("before"), scene("after")
-    mask = next((where(i["path"]) for i in doc["inputs"] if i["role"] == "mask"), None)
     run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a),
                recorded_as=folder)
     return "report.geojson"
