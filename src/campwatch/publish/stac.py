@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.document import SERIES_SCHEMA
+from campwatch.document import SERIES_SCHEMA, InputRecord
 from campwatch.io.geometry import rfc7946, transformer
 
 __all__ = ["run_item", "FILE_EXTENSION", "MEDIA_TYPES"]
@@ -136,6 +136,7 @@ def run_item(
         item.add_asset(name, pystac.Asset(href=name, media_type=media, roles=list(roles),
                                           extra_fields={"file:checksum": _multihash(digest)}))
     for rec in report.get("inputs", []):
-        item.add_link(pystac.Link(rel="derived_from", target=str(rec["path"]), title=str(rec.get("role", "input")),
-                                  extra_fields={"file:checksum": _multihash(str(rec["sha256"]))}))
+        record = InputRecord.from_geojson(rec, source="the report")
+        item.add_link(pystac.Link(rel="derived_from", target=record.path, title=record.role,
+                                  extra_fields={"file:checksum": _multihash(record.sha256)}))
     return item

@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.detection.results import PairResult
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, Provenance
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
@@ -163,7 +163,7 @@ def _figure_pair(request: PairRequest, shift: tuple[float, float] = (0.0, 0.0)) 
     return shift_pair(read_reduced_pair(request), shift)
 
 
-def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...], folder: Path) -> None:
+def _check_inputs(record: Provenance, roles: tuple[str, ...], folder: Path) -> None:
     """Refuse to draw a report over files that are not the ones it was made from (re-hashed).
 
     ``folder``: the report's folder, which its relative paths are from.
@@ -173,25 +173,25 @@ def _check_inputs(doc: dict[str, Any], roles: tuple[str, ...], folder: Path) -> 
     InputError
         Naming the file, its SHA-256 and the one the report records.
     """
-    for rec in doc["inputs"]:
-        path = recorded_path(rec["path"], folder)
-        if rec["role"] not in roles or not path.is_file():
+    for rec in record.inputs:
+        path = recorded_path(rec.path, folder)
+        if rec.role not in roles or not path.is_file():
             continue
         got = sha256_file(path)
-        if got != rec["sha256"]:
+        if got != rec.sha256:
             raise InputError(f"{path}: not the file the report was made from (sha256 {got[:16]}..., recorded "
-                             f"{rec['sha256'][:16]}...); figures would show other imagery than was analysed: put "
+                             f"{rec.sha256[:16]}...); figures would show other imagery than was analysed: put "
                              "the original back, or analyse again")
 
 
-def _scene_path(doc: dict[str, Any], role: str, folder: Path) -> tuple[Path, dt.date | None]:
-    recs = [i for i in doc["inputs"] if i["role"] == role]
+def _scene_path(record: Provenance, role: str, folder: Path) -> tuple[Path, dt.date | None]:
+    recs = record.of_role(role)
     if not recs:
         raise InputError(f"the report names no {role} image")
-    path = recorded_path(recs[0].get("scene") or recs[0]["path"], folder)
+    path = recorded_path(recs[0].scene or recs[0].path, folder)
     if not path.exists():
         raise InputError(f"{path}: the report's {role} image is not there any more; figures need it")
-    given = recs[0].get("date_given")
+    given = recs[0].date_given
     return path, dt.date.fromisoformat(given) if given else None
 
 
@@ -214,10 +214,11 @@ def view_from_report(report_path: str | Path) -> ChangeView:
 
 def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
     folder = report_path.parent
-    _check_inputs(doc, ("before", "after", "aoi"), folder)
-    (before_path, d_b), (after_path, d_a) = _scene_path(doc, "before", folder), _scene_path(doc, "after", folder)
-    aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
-    aoi_file = recorded_path(aoi_rec["path"], folder) if aoi_rec else None
+    record = Provenance.from_geojson(doc, (REPORT_SCHEMA,), source=str(report_path))
+    _check_inputs(record, ("before", "after", "aoi"), folder)
+    (before_path, d_b), (after_path, d_a) = _scene_path(record, "before", folder), _scene_path(record, "after", folder)
+    aoi_rec = next(iter(record.of_role("aoi")), None)
+    aoi_file = recorded_path(aoi_rec.path, folder) if aoi_rec else None
     aoi = read_aoi(aoi_file) if aoi_file is not None and aoi_file.is_file() else None
     shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
     applied = bool(doc.get("coregistration", {}).get("applied"))
@@ -291,21 +292,21 @@ def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: boo
     def where(value: str) -> Path:
         return recorded_path(value, here)
 
+    record = Provenance.from_geojson(doc, (SERIES_SCHEMA,), source=series_path)
     if not trusted:
-        _check_inputs(doc, ("image", "aoi"), here)
+        _check_inputs(record, ("image", "aoi"), here)
     compared = [i for i in doc["images"] if i["status"] == "compared"]
     if len(compared) < 2:
         raise InputError(f"{series_path}: the series compared fewer than two images")
-    by_name = {where(i.get("scene") or i["path"]).name: where(i.get("scene") or i["path"])
-               for i in doc["inputs"] if i["role"] == "image"}
+    by_name = {where(i.scene or i.path).name: where(i.scene or i.path) for i in record.of_role("image")}
     first, last = by_name.get(compared[0]["file"]), by_name.get(compared[-1]["file"])
     for rec, path in ((compared[0], first), (compared[-1], last)):
         if path is None or not path.exists():
             raise InputError(f"{rec['file']}: the series' image is not there any more; figures need it")
-    aoi_rec = next((i for i in doc["inputs"] if i["role"] == "aoi"), None)
-    if aoi_rec is None or not where(aoi_rec["path"]).is_file():
+    aoi_rec = next(iter(record.of_role("aoi")), None)
+    if aoi_rec is None or not where(aoi_rec.path).is_file():
         raise InputError(f"{series_path}: the AOI file it names is not there any more")
-    aoi = read_aoi(where(aoi_rec["path"]))
+    aoi = read_aoi(where(aoi_rec.path))
     assert first is not None and last is not None
     pair = _figure_pair(PairRequest(first, last, aoi=aoi))
     before, after = pair.before, pair.after
