@@ -18,7 +18,8 @@ from campwatch._version import __version__
 from campwatch.errors import InputError
 
 __all__ = ["REPORT_SCHEMA", "SERIES_SCHEMA", "CHECK_SCHEMA", "SCHEMAS", "JSONValue", "InputRecord", "Provenance",
-           "check_schema"]
+           "check_schema", "PAIR_REPORT", "SERIES_REPORT", "CHECK_REPORT", "CHANGE_MASK", "STAC_ITEM", "REPORT_HTML",
+           "PAIR_OUTPUTS", "DESCRIBING", "AFTER_REPORT"]
 
 #: A pair's report (``report.geojson`` of ``detect``, and each pair of a series or check).
 REPORT_SCHEMA = "campwatch-report/1"
@@ -163,3 +164,21 @@ class Provenance:
                 raise _not_a_report(source, f"the output {name[:80]!r} has no SHA-256")
         return cls(schema=schema, inputs=records, outputs=dict(outputs), parameters=dict(doc.get("parameters") or {}),
                    software=dict(doc.get("software") or {}))
+
+
+#: The file names of the documents campwatch writes, by kind.
+PAIR_REPORT = "report.geojson"
+SERIES_REPORT = "series.geojson"
+CHECK_REPORT = "check.json"
+CHANGE_MASK = "change_mask.tif"
+STAC_ITEM = "item.json"
+REPORT_HTML = "report.html"
+
+#: The files a pair's run delivers (``detect``, and each pair of a series or check), in the order they
+#: are committed: the report after every output it hashes, then the STAC Item that describes it.
+PAIR_OUTPUTS = (CHANGE_MASK, "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png", PAIR_REPORT,
+                "report.qml", STAC_ITEM)
+#: The files a report describes rather than hashes: itself and its STAC Item.
+DESCRIBING = (PAIR_REPORT, SERIES_REPORT, CHECK_REPORT, STAC_ITEM)
+#: The files written after a report, which it cannot hash: ``verify`` compares them with its re-run's.
+AFTER_REPORT = (STAC_ITEM, REPORT_HTML)

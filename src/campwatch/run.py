@@ -27,7 +27,7 @@ from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.detection.results import PairResult
 from campwatch.detection.threads import using_threads
-from campwatch.document import InputRecord
+from campwatch.document import DESCRIBING, PAIR_OUTPUTS, PAIR_REPORT, STAC_ITEM, InputRecord
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.jsonio import write_json
 from campwatch.io.masks import UserMask, read_mask
@@ -48,11 +48,8 @@ __all__ = ["analyse_pair", "detect", "run_detect", "write_outputs", "stage_outpu
 
 logger = logging.getLogger(__name__)
 
-#: The files a detect run writes, in the order they are committed (report last).
-OUTPUT_NAMES = ("change_mask.tif", "change_mask.tif.aux.xml", "change_mask.qml", "change_map.png", "report.geojson",
-                "report.qml", "item.json")
-#: The report and the STAC Item that describes it: the report records every other output's hash.
-_DESCRIBING = ("report.geojson", "item.json")
+#: The files a detect run writes, in the order they are committed (:data:`campwatch.document.PAIR_OUTPUTS`).
+OUTPUT_NAMES = PAIR_OUTPUTS
 
 
 def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, workers: int = 1,
@@ -226,17 +223,17 @@ def stage_outputs(
     FigureCanvasAgg(fig)
     fig.savefig(map_path, dpi=150, metadata={"Software": None})
     task.advance("the report and its STAC item", by=OUTPUT_WORK["save"])
-    hashes = {name: sha256_file(outs.path(prefix + name)) for name in OUTPUT_NAMES if name not in _DESCRIBING}
+    hashes = {name: sha256_file(outs.path(prefix + name)) for name in OUTPUT_NAMES if name not in DESCRIBING}
     report = build_report(result, inputs=inputs, outputs=hashes, series_links=series_links)
     # Published: every path the report records is relative to the folder it will be in.
     report = publish_paths(report, outs.recorded_folder(prefix))
-    report_path = outs.path(prefix + "report.geojson")
+    report_path = outs.path(prefix + PAIR_REPORT)
     write_json(report, report_path)
     report_sha = sha256_file(report_path)
-    write_stac_item(run_item(report, report_name="report.geojson", report_sha256=report_sha, outputs=hashes),
-                    outs.path(prefix + "item.json"))
+    write_stac_item(run_item(report, report_name=PAIR_REPORT, report_sha256=report_sha, outputs=hashes),
+                    outs.path(prefix + STAC_ITEM))
     task.advance("written", by=OUTPUT_WORK["report"])
-    return hashes | {"report.geojson": report_sha, "item.json": sha256_file(outs.path(prefix + "item.json"))}
+    return hashes | {PAIR_REPORT: report_sha, STAC_ITEM: sha256_file(outs.path(prefix + STAC_ITEM))}
 
 
 def write_stac_item(item: Any, path: Path) -> None:

@@ -31,7 +31,7 @@ from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.detection.results import PairResult, structure_counts
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
+from campwatch.document import REPORT_HTML, REPORT_SCHEMA, SERIES_REPORT, SERIES_SCHEMA, STAC_ITEM
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.delivery import is_scene
@@ -433,15 +433,15 @@ def run_series(
         report["outputs"] = {"series.qml": sha256_file(outs.path("series.qml"))} | report["outputs"]
         # Published: every path the report records is relative to its folder.
         report = publish_paths(report, outs.recorded_folder())
-        write_json(report, outs.path("series.geojson"))
+        write_json(report, outs.path(SERIES_REPORT))
         if view is not None:
-            outs.path("report.html").write_text(report_html(view, pngs, kind="series", doc=report, folder=outs.out_dir),
+            outs.path(REPORT_HTML).write_text(report_html(view, pngs, kind="series", doc=report, folder=outs.out_dir),
                                                 encoding="utf-8")
-        write_stac_item(run_item(report, report_name="series.geojson",
-                                 report_sha256=sha256_file(outs.path("series.geojson")), outputs=report["outputs"]),
-                        outs.path("item.json"))
+        write_stac_item(run_item(report, report_name=SERIES_REPORT,
+                                 report_sha256=sha256_file(outs.path(SERIES_REPORT)), outputs=report["outputs"]),
+                        outs.path(STAC_ITEM))
         paths: dict[str, Path] = {
-            name: outs.final_path(name) for name in ("series.geojson", "report.html") if name in outs.names}
+            name: outs.final_path(name) for name in (SERIES_REPORT, REPORT_HTML) if name in outs.names}
     return SeriesResult(report=report, changes=tracker.changes, paths=paths)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, Provenance
+from campwatch.document import AFTER_REPORT, PAIR_REPORT, REPORT_SCHEMA, SERIES_REPORT, SERIES_SCHEMA, Provenance
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
 from campwatch.io.jsonio import load_report, reading_report
@@ -143,9 +143,6 @@ def _verify(report_path: Path, record: Provenance, doc: dict[str, Any]) -> Verif
     return result
 
 
-#: The outputs written after the report, which it cannot hash: ``verify`` compares them with the re-run's.
-AFTER_REPORT = ("item.json", "report.html")
-
 
 def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
     def where(value: str) -> Path:
@@ -170,7 +167,7 @@ def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder
         run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
                    dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder,
                    only={p.name for p in scenes})  # the images it recorded, not those that came after
-        return "series.geojson"
+        return SERIES_REPORT
 
     def scene(role: str) -> tuple[Path, dt.date | None, tuple[str | None, ...] | None]:
         recs = record.of_role(role)
@@ -183,4 +180,4 @@ def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder
     (before, d_b, n_b), (after, d_a, n_a) = scene("before"), scene("after")
     run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a),
                recorded_as=folder)
-    return "report.geojson"
+    return PAIR_REPORT

@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.detection.results import PairResult
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, Provenance
+from campwatch.document import CHANGE_MASK, REPORT_SCHEMA, SERIES_SCHEMA, STAC_ITEM, Provenance
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
@@ -226,7 +226,7 @@ def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
                         (float(shift[0]), float(shift[1])) if applied else (0.0, 0.0))
     before, after = pair.before, pair.after
     obscured = None
-    mask_path = report_path.parent / "change_mask.tif"
+    mask_path = report_path.parent / CHANGE_MASK
     if mask_path.is_file():
         with rasterio.open(mask_path) as ds:
             if (ds.height, ds.width) == (doc["grid"]["height"], doc["grid"]["width"]):
@@ -263,7 +263,7 @@ def unverified(report_path: Path) -> str | None:
     ``file:checksum``): a report edited after the run no longer matches, and its figures say
     so (``campwatch verify`` says more: it re-runs the analysis).
     """
-    item = report_path.parent / "item.json"
+    item = report_path.parent / STAC_ITEM
     try:
         asset = json.loads(item.read_text(encoding="utf-8"))["assets"][report_path.name]
         recorded = str(asset["file:checksum"]).removeprefix("1220")
