@@ -13,7 +13,7 @@ from typing import Any
 
 from campwatch.errors import ConfigError
 
-__all__ = ["DetectConfig", "SECTIONS", "SECTION_OF", "PARAMETER_ORDER", "ThresholdOptions", "SegmentOptions",
+__all__ = ["DetectConfig", "Section", "SECTIONS", "SECTION_OF", "PARAMETER_ORDER", "ThresholdOptions", "SegmentOptions",
            "StructureOptions", "TowerOptions", "FenceOptions", "VegetationOptions", "CloudOptions",
            "CoregistrationOptions", "RadiometryOptions", "BlockOptions", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
            "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference", "ADDED_PARAMETERS",
@@ -54,7 +54,15 @@ RETIRED_PARAMETERS: dict[str, str] = {"min_lit_fraction": "shadow_brightness"}
 
 
 @dataclass(frozen=True)
-class ThresholdOptions:
+class Section:
+    """A section of :class:`DetectConfig`: the parameters of one stage, each checked when it is made."""
+
+    def __post_init__(self) -> None:
+        _check_section(self)
+
+
+@dataclass(frozen=True)
+class ThresholdOptions(Section):
     """How change is told from noise: the thresholds of the change magnitude.
 
     ``[detect.thresholds]`` in a config file; ``DetectConfig().thresholds``.
@@ -93,12 +101,9 @@ class ThresholdOptions:
     noise_floor_k: float = 3.0
     hysteresis_ratio: float = 0.7
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class SegmentOptions:
+class SegmentOptions(Section):
     """How the change mask is cleaned into regions.
 
     ``[detect.segment]`` in a config file; ``DetectConfig().segment``.
@@ -115,9 +120,6 @@ class SegmentOptions:
     opening_radius_m: float = 1.0
     min_area_m2: float = 25.0
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
     def min_region_px(self, pixel_area: float) -> int:
         """The fewest pixels a change region has: ``min_area_m2``, and never under 4 pixels.
 
@@ -128,7 +130,7 @@ class SegmentOptions:
 
 
 @dataclass(frozen=True)
-class StructureOptions:
+class StructureOptions(Section):
     """What a structure is, and when it was built, demolished or modified.
 
     ``[detect.structures]`` in a config file; ``DetectConfig().structures``.
@@ -203,12 +205,9 @@ class StructureOptions:
     shadow_brightness: float = 0.7
     objects_near_change: bool = True
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class TowerOptions:
+class TowerOptions(Section):
     """What a guard tower is: a small object with a long shadow.
 
     ``[detect.towers]`` in a config file; ``DetectConfig().towers``.
@@ -232,12 +231,9 @@ class TowerOptions:
     min_tower_shadow_ratio: float = 0.8
     tower_shadow_reach_m: float = 15.0
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class FenceOptions:
+class FenceOptions(Section):
     """What a fence line is, and when a stretch of it was razed or built.
 
     ``[detect.fences]`` in a config file; ``DetectConfig().fences``.
@@ -276,12 +272,9 @@ class FenceOptions:
     fence_bridge_m: float = 10.0
     fence_smooth_m: float = 4.0
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class VegetationOptions:
+class VegetationOptions(Section):
     """What vegetation is, and when its change is not a change of land cover.
 
     ``[detect.vegetation]`` in a config file; ``DetectConfig().vegetation``.
@@ -313,12 +306,9 @@ class VegetationOptions:
     vegetation_ndvi_change: float = 0.15
     max_structure_ndvi: float = 0.3
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class CloudOptions:
+class CloudOptions(Section):
     """Clouds and their shadows: what hides a date, and how much of it may be hidden.
 
     ``[detect.clouds]`` in a config file; ``DetectConfig().clouds``.
@@ -361,12 +351,9 @@ class CloudOptions:
     cloud_margin_m: float = 5.0
     max_obscured_fraction: float = 0.5
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class CoregistrationOptions:
+class CoregistrationOptions(Section):
     """How the later image is moved onto the earlier.
 
     ``[detect.coregistration]`` in a config file; ``DetectConfig().coregistration``.
@@ -385,12 +372,9 @@ class CoregistrationOptions:
     coregister: bool = True
     max_shift_px: float = 5.0
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class RadiometryOptions:
+class RadiometryOptions(Section):
     """How the later image's radiometry is matched to the earlier's.
 
     ``[detect.radiometry]`` in a config file; ``DetectConfig().radiometry``.
@@ -417,12 +401,9 @@ class RadiometryOptions:
     normalize: str = "invariant"
     min_gain_correlation: float = 0.65
 
-    def __post_init__(self) -> None:
-        _check_section(self)
-
 
 @dataclass(frozen=True)
-class BlockOptions:
+class BlockOptions(Section):
     """How a pair larger than memory is analysed block by block.
 
     ``[detect.blocks]`` in a config file; ``DetectConfig().blocks``.
@@ -441,9 +422,6 @@ class BlockOptions:
 
     block_size_px: int = 2048
     block_halo_m: float = 100.0
-
-    def __post_init__(self) -> None:
-        _check_section(self)
 
 def _check_section(section: Any) -> None:
     """Raise ConfigError naming the first parameter of ``section`` whose value is not valid."""
