@@ -737,7 +737,10 @@ def _flattened(values: dict[str, Any], *, source: str) -> dict[str, Any]:
     ConfigError
         When a table holds a name that is not a parameter of its section, or a parameter is given twice.
     """
-    out = {k: v for k, v in values.items() if not (k in SECTIONS and isinstance(v, dict))}
+    for attr in SECTIONS:
+        if attr in values and not isinstance(values[attr], dict):
+            raise ConfigError(f"{source}: {attr} is not valid; expected the table [{attr}] of its parameters")
+    out = {k: v for k, v in values.items() if k not in SECTIONS}
     for attr in SECTIONS:
         table = values.get(attr)
         if not isinstance(table, dict):

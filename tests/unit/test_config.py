@@ -67,6 +67,10 @@ def test_a_section_table_sets_its_parameters_as_their_names_alone_do(tmp_path):
     twice.write_text("fence_gone = 1.0\n[fences]\nfence_gone = 2.0\n")
     with pytest.raises(ConfigError, match="fence_gone given twice, alone and in \\[fences\\]"):
         DetectConfig.from_file(twice)
+    with pytest.raises(ConfigError, match=r"config: fences is not valid; expected the table \[fences\]"):
+        DetectConfig.from_dict({"fences": [1]})
+    with pytest.raises(ConfigError, match="config: fence_gone='x' is not valid; expected a number, got str"):
+        DetectConfig.from_dict({"fences": {"fence_gone": "x"}})
     with pytest.raises(ConfigError, match="fences=3 is not valid; expected FenceOptions"):
         DetectConfig(fences=3)  # type: ignore[arg-type]
 
@@ -128,7 +132,7 @@ def test_null_is_refused_where_a_parameter_cannot_be_unset(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from([f.name for f in parameter_fields()]),
+@given(name=st.sampled_from([f.name for f in parameter_fields()] + list(SECTIONS)),
        value=st.one_of(st.booleans(), st.text(max_size=5), st.integers(-5, 5000), st.floats(allow_nan=True),
                        st.none(), st.lists(st.integers(), max_size=2)))
 def test_any_value_gives_a_config_or_a_config_error(name, value):
@@ -137,6 +141,7 @@ def test_any_value_gives_a_config_or_a_config_error(name, value):
         config = DetectConfig.from_dict({name: value})
     except ConfigError:
         return
+    assert name not in SECTIONS  # a section is a table of parameters: no value above is one
     kept = config.value(name)
     annotation = {f.name: str(f.type) for f in parameter_fields()}[name]
     if "bool" in annotation:
