@@ -88,6 +88,7 @@ STAGED = r'''
 import json, sys, time, functools, resource
 import campwatch.detection.analysis as analysis, campwatch.detection.blocks.run as blocks
 import campwatch.detection.classify as classify, campwatch.detection.model as model, campwatch.run as run
+import campwatch.detection.objects as objects, campwatch.detection.finders.fences as fence_finder
 from campwatch.cli.main import cli
 out_json, args = sys.argv[1], sys.argv[2:]
 # (module, attribute, stage). Within the sample blocks every stage counts as choosing the scene's parameters.
@@ -96,9 +97,9 @@ STAGES = [(blocks, "scene_parameters", "sample blocks: the scene's shift, fit, n
           (analysis, "prepare_pair", "co-register, match radiometry"),
           (analysis, "_thresholded", "measure, threshold, clouds, segment"),
           (model.ChangeModel, "change", "learned model"),
-          (classify, "find_structures", "structures and towers (both dates)"),
-          (classify, "fence_changes", "fences (both dates)"),
-          (classify, "_describe", "describe each change"),
+          (objects, "find_structures", "structures and towers (both dates)"),
+          (fence_finder, "fence_changes", "fences (both dates)"),
+          (classify, "describe", "describe each change"),
           (analysis, "classify_changes", "classify: the rest"),
           (blocks, "_analyse_block", "blocks: the rest (pieces, class codes)"),
           (blocks, "_overview", "overview for figures"),
