@@ -19,7 +19,7 @@ from campwatch.errors import InputError
 
 __all__ = ["REPORT_SCHEMA", "SERIES_SCHEMA", "CHECK_SCHEMA", "SCHEMAS", "JSONValue", "InputRecord", "Provenance",
            "check_schema", "PAIR_REPORT", "SERIES_REPORT", "CHECK_REPORT", "CHANGE_MASK", "STAC_ITEM", "REPORT_HTML",
-           "PAIR_OUTPUTS", "DESCRIBING", "AFTER_REPORT"]
+           "PAIR_OUTPUTS", "DESCRIBING", "AFTER_REPORT", "ChangeFeature", "change_features"]
 
 #: A pair's report (``report.geojson`` of ``detect``, and each pair of a series or check).
 REPORT_SCHEMA = "campwatch-report/1"
@@ -182,3 +182,106 @@ PAIR_OUTPUTS = (CHANGE_MASK, "change_mask.tif.aux.xml", "change_mask.qml", "chan
 DESCRIBING = (PAIR_REPORT, SERIES_REPORT, CHECK_REPORT, STAC_ITEM)
 #: The files written after a report, which it cannot hash: ``verify`` compares them with its re-run's.
 AFTER_REPORT = (STAC_ITEM, REPORT_HTML)
+
+
+@dataclass(frozen=True)
+class ChangeFeature:
+    """One change of a report, a series or a check: a GeoJSON Feature (WGS84), read back typed.
+
+    ``properties`` holds every property as written; the members below read the ones the
+    figures, the HTML report and the scores take.
+    """
+
+    #: Its id in the document (None where a document made by hand for a timeline gives none).
+    id: int | str | None
+    change_class: str
+    #: The GeoJSON geometry, WGS84 (None where a document made by hand for a timeline holds none).
+    geometry: dict[str, JSONValue] | None
+    #: The dates of the images between which it happened (from, to).
+    interval: tuple[str, str]
+    properties: dict[str, JSONValue]
+
+    @property
+    def area_m2(self) -> float:
+        return float(self.properties.get("area_m2") or 0.0)  # type: ignore[arg-type]
+
+    @property
+    def length_m(self) -> float | None:
+        value = self.properties.get("length_m")
+        return None if value is None else float(value)  # type: ignore[arg-type]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.properties.get("confidence") or 0.0)  # type: ignore[arg-type]
+
+    @property
+    def transient(self) -> bool:
+        """Seen on one image only (a series' transient change): kept in the report, not counted."""
+        return bool(self.properties.get("transient"))
+
+    @property
+    def found_by(self) -> str:
+        return str(self.properties.get("found_by", "pair"))
+
+    @property
+    def series_status(self) -> str | None:
+        value = self.properties.get("series_status")
+        return None if value is None else str(value)
+
+    @property
+    def centroid_lonlat(self) -> tuple[float, float] | None:
+        value = self.properties.get("centroid_lonlat")
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+            return float(value[0]), float(value[1])  # type: ignore[arg-type]
+        return None
+
+    @property
+    def review(self) -> str | None:
+        """What the analyst said of it (confirmed, rejected, corrected), when they reviewed it."""
+        value = self.properties.get("review")
+        return str(value.get("review")) if isinstance(value, dict) and value.get("review") is not None else None
+
+    def to_geojson(self) -> dict[str, JSONValue]:
+        """The feature as a report writes it."""
+        return {"type": "Feature", "id": self.id, "geometry": self.geometry, "properties": self.properties}
+
+    @classmethod
+    def from_geojson(cls, feature: object, *, source: str, index: int = 0) -> ChangeFeature:
+        """The change ``features[index]`` of a document read from ``source``.
+
+        Raises
+        ------
+        InputError
+            When it is not a Feature with a class and an interval of two dates, or its id or geometry
+            is of the wrong kind.
+        """
+        where = f"features[{index}]"
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+            raise _not_a_report(source, f"{where} is not a feature with properties")
+        props = feature["properties"]
+        if not isinstance(feature.get("geometry"), (dict, type(None))):
+            raise _not_a_report(source, f"{where} has a geometry that is not a GeoJSON geometry")
+        if not isinstance(props.get("class"), str):
+            raise _not_a_report(source, f"{where} has no class")
+        if not isinstance(props.get("id"), (int, str, type(None))) or isinstance(props.get("id"), bool):
+            raise _not_a_report(source, f"{where} has an id that is neither a number nor a string")
+        interval = props.get("interval")
+        if not (isinstance(interval, dict) and isinstance(interval.get("from"), str)
+                and isinstance(interval.get("to"), str)):
+            raise _not_a_report(source, f"{where} has no interval of two dates")
+        return cls(id=props.get("id"), change_class=props["class"], geometry=feature.get("geometry"),
+                   interval=(interval["from"], interval["to"]), properties=props)
+
+
+def change_features(doc: dict[str, JSONValue], *, source: str) -> list[ChangeFeature]:
+    """Every change of a report, a series or a check (its ``features``), read typed.
+
+    Raises
+    ------
+    InputError
+        When ``features`` is not a list, or one of them is not a change (:meth:`ChangeFeature.from_geojson`).
+    """
+    features = doc.get("features", [])
+    if not isinstance(features, list):
+        raise _not_a_report(source, "'features' is not a list")
+    return [ChangeFeature.from_geojson(f, source=source, index=i) for i, f in enumerate(features)]

@@ -32,7 +32,7 @@ from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.model import load_model, resolve_model
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA
+from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, change_features
 from campwatch.errors import InputError
 from campwatch.io.bands import band_names_of
 from campwatch.io.jsonio import load_report
@@ -219,7 +219,8 @@ def score_report(report_path: str | Path, truth_path: str | Path, classes: Itera
     if report.get("schema") == SERIES_SCHEMA:
         return score_series(report_path, truth_path, classes)
     interval = (report["interval"]["from"], report["interval"]["to"])
-    return score_features(report["features"], interval, truth_path, classes)
+    return score_features([f.to_geojson() for f in change_features(report, source=str(report_path))], interval,
+                          truth_path, classes)
 
 
 def score_series(series_path: str | Path, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
@@ -233,8 +234,7 @@ def score_series(series_path: str | Path, truth_path: str | Path, classes: Itera
     total = {c: ClassScore(c, 0, 0, 0, unit="m" if CLASSES[c].linear else "objects") for c in classes}
     for pair in report["pairs"]:
         interval = (pair["from"], pair["to"])
-        feats = [f for f in report["features"]
-                 if (f["properties"]["interval"]["from"], f["properties"]["interval"]["to"]) == interval]
+        feats = [f.to_geojson() for f in change_features(report, source=str(series_path)) if f.interval == interval]
         for c, sc in score_features(feats, interval, truth_path, classes).items():
             t = total[c]
             total[c] = ClassScore(c, round(t.true_positives + sc.true_positives, 1),

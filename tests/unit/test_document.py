@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, InputRecord, Provenance, check_schema
+from campwatch.document import (
+    REPORT_SCHEMA,
+    SERIES_SCHEMA,
+    ChangeFeature,
+    InputRecord,
+    Provenance,
+    change_features,
+    check_schema,
+)
 from campwatch.errors import InputError
 
 SHA = "a" * 64
@@ -66,3 +74,37 @@ def test_a_series_is_read_where_a_series_is_asked_for_and_only_there():
     assert check_schema({"schema": SERIES_SCHEMA}, (REPORT_SCHEMA, SERIES_SCHEMA), source="s") == SERIES_SCHEMA
     with pytest.raises(InputError, match="not a campwatch report"):
         check_schema({"schema": SERIES_SCHEMA}, (REPORT_SCHEMA,), source="s")
+
+
+def _feature(**props):
+    p = {"id": 3, "class": "structure_new", "confidence": 0.81, "area_m2": 240.0, "length_m": None,
+         "interval": {"from": "2015-04-18", "to": "2015-09-26"}, "centroid_lonlat": [129.8, 41.8],
+         "review": {"review": "confirmed"}}
+    p.update(props)
+    return {"type": "Feature", "id": p["id"], "geometry": {"type": "Point", "coordinates": [129.8, 41.8]},
+            "properties": p}
+
+
+def test_a_change_is_read_typed_and_written_back_as_it_stood():
+    f = ChangeFeature.from_geojson(_feature(), source="r")
+    assert (f.id, f.change_class, f.interval) == (3, "structure_new", ("2015-04-18", "2015-09-26"))
+    assert (f.area_m2, f.length_m, f.confidence, f.centroid_lonlat) == (240.0, None, 0.81, (129.8, 41.8))
+    assert (f.review, f.found_by, f.transient, f.series_status) == ("confirmed", "pair", False, None)
+    assert f.to_geojson() == _feature()
+    fence = ChangeFeature.from_geojson(_feature(**{"class": "fence_razed", "length_m": 50, "transient": True,
+                                                   "found_by": "bridge", "series_status": "new"}), source="r")
+    assert (fence.length_m, fence.transient, fence.found_by, fence.series_status) == (50.0, True, "bridge", "new")
+
+
+@pytest.mark.parametrize("feature, message", [
+    ([1], r"features\[0\] is not a feature with properties"),
+    ({"type": "Feature", "geometry": [1], "properties": {"id": 1}}, r"features\[0\] has a geometry that is not a"),
+    (_feature(**{"class": None}), r"features\[0\] has no class"),
+    (_feature(id=True), r"features\[0\] has an id that is neither a number nor a string"),
+    (_feature(interval={"from": "2015-04-18"}), r"features\[0\] has no interval of two dates"),
+])
+def test_a_malformed_change_is_not_a_campwatch_report(feature, message):
+    with pytest.raises(InputError, match=f"^r: not a campwatch report \\({message}"):
+        change_features({"features": [feature]}, source="r")
+    with pytest.raises(InputError, match="'features' is not a list"):
+        change_features({"features": {"a": 1}}, source="r")

@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, TIMELINE_CLASSES
+from campwatch.document import ChangeFeature, change_features
 from campwatch.publish.style import bar_edge, plain_text
 
 if TYPE_CHECKING:
@@ -25,11 +26,6 @@ __all__ = ["timeline"]
 
 def _day(s: str) -> dt.date:
     return dt.date.fromisoformat(s)
-
-
-def _interval(feature: dict[str, Any]) -> tuple[str, str]:
-    interval = feature["properties"]["interval"]
-    return interval["from"], interval["to"]
 
 
 @plain_text
@@ -52,10 +48,11 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     axes: list[Any] = list(np.atleast_1d(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)))
     ax_bar, bottom_ax = axes[0], axes[-1]
     # Changes seen on one image only (snow, vehicles, material) are not counted: the caption says how many.
-    features = [f for f in series.get("features", []) if not f["properties"].get("transient")]
-    transient = len(series.get("features", [])) - len(features)
+    every = change_features(series, source="the series")
+    features = [f for f in every if not f.transient]
+    transient = len(every) - len(features)
     image_dates = sorted({_day(i["date"]) for i in series.get("images", [])})
-    intervals = sorted({_interval(f) for f in features} | {(p["from"], p["to"]) for p in pairs})
+    intervals = sorted({f.interval for f in features} | {(p["from"], p["to"]) for p in pairs})
     # A change dated to a span of several images (seen across a cloud or against a baseline) is noted,
     # not drawn as a bar.
     spans = [iv for iv in intervals if any(_day(iv[0]) < d < _day(iv[1]) for d in image_dates)]
@@ -66,7 +63,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     if with_fences:
         _fence_panel(axes[1], features, dates)
     if spans:
-        n_span = sum(1 for f in features if _interval(f) in spans and f["properties"]["class"] != "other_change")
+        n_span = sum(1 for f in features if f.interval in spans and f.change_class != "other_change")
         ax_bar.set_title(f"Not drawn: {n_span} structure, tower or fence changes dated only to a span of several "
                          "images (seen across a cloud, or against the baseline)", fontsize=8, loc="right", color="#555555")
     if with_counts:
@@ -85,21 +82,21 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     return fig
 
 
-def _interval_bars(ax: Any, features: list[dict[str, Any]], intervals: list[tuple[str, str]],
+def _interval_bars(ax: Any, features: list[ChangeFeature], intervals: list[tuple[str, str]],
                    shown: list[str]) -> None:
     """The changes of each class in each interval, stacked bars spanning it; other change noted above."""
     for start, end in intervals:
         x0, x1 = mdates.date2num(_day(start)), mdates.date2num(_day(end))
         width = (x1 - x0) * 0.9
         bottom = 0
-        in_interval = [f["properties"] for f in features if _interval(f) == (start, end)]
+        in_interval = [f for f in features if f.interval == (start, end)]
         for name in shown:
-            n = sum(1 for p in in_interval if p["class"] == name)
+            n = sum(1 for f in in_interval if f.change_class == name)
             if n:
                 ax.bar(x0 + (x1 - x0) * 0.05, n, width=width, bottom=bottom, align="edge",
                        color=CLASSES[name].colour, edgecolor=bar_edge(CLASSES[name].colour), linewidth=0.5)
                 bottom += n
-        other = sum(1 for p in in_interval if p["class"] == "other_change")
+        other = sum(1 for f in in_interval if f.change_class == "other_change")
         if other:
             ax.annotate(f"+{other} other", xy=((x0 + x1) / 2, bottom), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=7, color="#555555")
@@ -111,10 +108,9 @@ def _interval_bars(ax: Any, features: list[dict[str, Any]], intervals: list[tupl
     ax.margins(y=0.35)
 
 
-def _fence_panel(ax: Any, features: list[dict[str, Any]], dates: list[dt.date]) -> None:
+def _fence_panel(ax: Any, features: list[ChangeFeature], dates: list[dt.date]) -> None:
     """The length of fence razed up to each image date."""
-    razed = [sum(f["properties"].get("length_m") or 0.0 for f in features
-                 if f["properties"]["class"] == "fence_razed" and _day(f["properties"]["interval"]["to"]) <= d)
+    razed = [sum(f.length_m or 0.0 for f in features if f.change_class == "fence_razed" and _day(f.interval[1]) <= d)
              for d in dates]
     ax.step(dates, razed, where="post", color=CLASSES["fence_razed"].colour, lw=2)
     ax.plot(dates, razed, "o", color=CLASSES["fence_razed"].colour, ms=4)

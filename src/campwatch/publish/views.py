@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.detection.results import PairResult
-from campwatch.document import CHANGE_MASK, REPORT_SCHEMA, SERIES_SCHEMA, STAC_ITEM, Provenance
+from campwatch.document import CHANGE_MASK, REPORT_SCHEMA, SERIES_SCHEMA, STAC_ITEM, Provenance, change_features
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
@@ -128,32 +128,30 @@ def _counted_earlier(statuses: Any) -> int:
     return sum(1 for status in statuses if status in ("found_again", "undoes"))
 
 
-def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool) -> list[MappedChange]:
+def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool, source: str) -> list[MappedChange]:
     to_crs = transformer("EPSG:4326", crs)
     out = []
     # Numbers (when not the ids): the changes an analyst names first, in the report's order.
     # A change seen on one image only (a series' transient change) is kept in the report, not drawn.
-    feats = [f for f in doc.get("features", []) if not f["properties"].get("transient")]
-    order = sorted(range(len(feats)), key=lambda i: (feats[i]["properties"]["class"] not in ANALYST_CLASSES, i))
+    feats = [f for f in change_features(doc, source=source) if not f.transient]
+    order = sorted(range(len(feats)), key=lambda i: (feats[i].change_class not in ANALYST_CLASSES, i))
     rank = {i: n for n, i in enumerate(order, start=1)}
     for i, f in enumerate(feats):
-        n = rank[i]
-        p = f["properties"]
-        geom = shapely.transform(shape(f["geometry"]),
-                                 lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
-        lon, lat = p.get("centroid_lonlat") or (None, None)
+        if f.geometry is None or f.id is None:
+            raise InputError(f"{source}: not a campwatch report (a change without {'geometry' if f.id is not None else 'id'})")
+        geom = shapely.transform(shape(f.geometry), lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
         out.append(MappedChange(
-            number=int(p["id"]) if numbered_by_id else n,
-            id=str(p["id"]),
-            change_class=p["class"],
+            number=int(f.id) if numbered_by_id else rank[i],
+            id=str(f.id),
+            change_class=f.change_class,
             geometry=geom,
-            area_m2=float(p.get("area_m2") or 0.0),
-            length_m=p.get("length_m"),
-            confidence=float(p.get("confidence") or 0.0),
-            interval=(p["interval"]["from"], p["interval"]["to"]),
-            lonlat=(float(lon), float(lat)) if lon is not None and lat is not None else _lonlat(geom, crs),
-            found_by=p.get("found_by", "pair"),
-            review=(p.get("review") or {}).get("review") if isinstance(p.get("review"), dict) else None,
+            area_m2=f.area_m2,
+            length_m=f.length_m,
+            confidence=f.confidence,
+            interval=f.interval,
+            lonlat=f.centroid_lonlat or _lonlat(geom, crs),
+            found_by=f.found_by,
+            review=f.review,
         ))
     return out
 
@@ -234,12 +232,14 @@ def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
     no_data = ~(before.valid & after.valid)
     credit = imagery_credit([before, after], aoi)
     name = (doc.get("aoi") or {}).get("name") or after_path.stem
+    features = change_features(doc, source=str(report_path))
     return ChangeView(
-        name=name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=True), aoi=aoi,
+        name=name, before=before, after=after,
+        changes=_features(doc, before.crs, numbered_by_id=True, source=str(report_path)), aoi=aoi,
         obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
         extra={"report": doc, "not_analysed": NOT_ANALYSED}, chips=pair.chips,
-        counted_earlier=_counted_earlier(f["properties"].get("series_status") for f in doc.get("features", []))
-        if any("series_status" in f["properties"] for f in doc.get("features", [])) else None,
+        counted_earlier=_counted_earlier(f.series_status for f in features)
+        if any("series_status" in f.properties for f in features) else None,
     )
 
 
@@ -312,7 +312,7 @@ def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: boo
     before, after = pair.before, pair.after
     credit = imagery_credit([before, after], aoi)
     return ChangeView(
-        name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False),
+        name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False, source=series_path),
         aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},
         chips=pair.chips,
     )
