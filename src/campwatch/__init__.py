@@ -2,8 +2,9 @@
 
 The package, in the order data flows through it::
 
-    errors, document, grid, classes, config   the vocabulary: errors, the documents' schema
-                  names, the analysed grid, change classes, parameters
+    errors, document, grid, classes, sections, config   the vocabulary: errors, the documents
+                  (schema names, provenance, changes, the files a run delivers), the analysed
+                  grid, change classes, parameters (one section per stage)
     io/           read scenes, AOI files, masks, labels and pairs; write change masks, JSON, output sets
     detection/    the stages of the analysis of a pair: align, radiometry, change, threshold,
                   segment, obscured, structures, fences, classify, vectorize; model (a change

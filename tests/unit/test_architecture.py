@@ -21,7 +21,7 @@ SRC = Path(campwatch.__file__).resolve().parent
 LAYERS: list[tuple[str, ...]] = [
     ("campwatch._version", "campwatch.errors", "campwatch.progress", "campwatch.document",
      "campwatch.grid"),
-    ("campwatch.classes", "campwatch.config"),
+    ("campwatch.classes", "campwatch.sections", "campwatch.config"),
     ("campwatch.io.", "campwatch.data."),
     ("campwatch.detection.",),  # the stages and what they find (results); analysis and blocks run them, below
     ("campwatch.detection.analysis", "campwatch.detection.blocks."),
