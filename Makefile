@@ -37,7 +37,7 @@ test: $(BIN)/campwatch
 	$(BIN)/mypy src/campwatch
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-## test-fast: the quick lane for your own loop (about 5 minutes on 2 cores): every test not marked slow
+## test-fast: the quick lane for your own loop (about 3 minutes on 2 cores): every test not marked slow
 test-fast: $(BIN)/campwatch
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
