@@ -16,7 +16,8 @@ import numpy as np
 from campwatch.document import Provenance
 from campwatch.errors import InputError
 
-__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report", "reading_report"]
+__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report", "read_report",
+           "reading_report"]
 
 
 class LazyList(list):  # type: ignore[type-arg]
@@ -61,7 +62,13 @@ def clean(value: Any) -> Any:
 
 
 def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
-    """Read a campwatch JSON document (report, series report) whose ``schema`` is one of ``schemas``.
+    """Read a campwatch JSON document (report, series report) whose ``schema`` is one of ``schemas``
+    (:func:`read_report`, without its provenance)."""
+    return read_report(path, schemas)[0]
+
+
+def read_report(path: str | Path, schemas: tuple[str, ...]) -> tuple[dict[str, Any], Provenance]:
+    """A campwatch JSON document whose ``schema`` is one of ``schemas``, and its provenance, checked.
 
     Raises
     ------
@@ -78,8 +85,7 @@ def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
         raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
     except RecursionError:
         raise InputError(f"{path}: not a campwatch report (JSON nested too deep)") from None
-    Provenance.from_geojson(doc, schemas, source=str(path))  # its kind, version and records, checked
-    return doc
+    return doc, Provenance.from_geojson(doc, schemas, source=str(path))  # its kind, version and records
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from campwatch.config import DetectConfig
 from campwatch.document import AFTER_REPORT, PAIR_REPORT, REPORT_SCHEMA, SERIES_REPORT, SERIES_SCHEMA, Provenance
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
-from campwatch.io.jsonio import load_report, reading_report
+from campwatch.io.jsonio import read_report, reading_report
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import sha256_file
 from campwatch.monitor.series import run_series
@@ -51,11 +51,11 @@ class Verification:
 
 
 def _load(report_path: Path) -> tuple[Provenance, dict[str, Any]]:
-    doc = load_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
+    doc, record = read_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
     for key in ("inputs", "outputs", "parameters", "software"):
         if key not in doc:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
-    return Provenance.from_geojson(doc, (REPORT_SCHEMA, SERIES_SCHEMA), source=str(report_path)), doc
+    return record, doc
 
 
 def verify_report(report_path: str | Path) -> Verification:

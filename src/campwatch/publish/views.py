@@ -29,11 +29,19 @@ from shapely.geometry.base import BaseGeometry
 from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.detection.results import PairResult
-from campwatch.document import CHANGE_MASK, REPORT_SCHEMA, SERIES_SCHEMA, STAC_ITEM, Provenance, change_features
+from campwatch.document import (
+    CHANGE_MASK,
+    REPORT_SCHEMA,
+    SERIES_SCHEMA,
+    STAC_ITEM,
+    ChangeFeature,
+    Provenance,
+    change_features,
+)
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
-from campwatch.io.jsonio import load_report, reading_report
+from campwatch.io.jsonio import load_report, read_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
@@ -128,12 +136,13 @@ def _counted_earlier(statuses: Any) -> int:
     return sum(1 for status in statuses if status in ("found_again", "undoes"))
 
 
-def _features(doc: dict[str, Any], crs: Any, *, numbered_by_id: bool, source: str) -> list[MappedChange]:
+def _mapped(features: list[ChangeFeature], crs: Any, *, numbered_by_id: bool, source: str) -> list[MappedChange]:
+    """The changes of a document as a figure draws them, in ``crs``."""
     to_crs = transformer("EPSG:4326", crs)
     out = []
     # Numbers (when not the ids): the changes an analyst names first, in the report's order.
     # A change seen on one image only (a series' transient change) is kept in the report, not drawn.
-    feats = [f for f in change_features(doc, source=source) if not f.transient]
+    feats = [f for f in features if not f.transient]
     order = sorted(range(len(feats)), key=lambda i: (feats[i].change_class not in ANALYST_CLASSES, i))
     rank = {i: n for n, i in enumerate(order, start=1)}
     for i, f in enumerate(feats):
@@ -205,14 +214,13 @@ def view_from_report(report_path: str | Path) -> ChangeView:
         If the report is not a campwatch pair report or an image it names is gone.
     """
     report_path = Path(report_path)
-    doc = load_report(report_path, (REPORT_SCHEMA,))
+    doc, record = read_report(report_path, (REPORT_SCHEMA,))
     with reading_report(report_path):
-        return dataclasses.replace(_report_view(report_path, doc), unverified=unverified(report_path))
+        return dataclasses.replace(_report_view(report_path, doc, record), unverified=unverified(report_path))
 
 
-def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
+def _report_view(report_path: Path, doc: dict[str, Any], record: Provenance) -> ChangeView:
     folder = report_path.parent
-    record = Provenance.from_geojson(doc, (REPORT_SCHEMA,), source=str(report_path))
     _check_inputs(record, ("before", "after", "aoi"), folder)
     (before_path, d_b), (after_path, d_a) = _scene_path(record, "before", folder), _scene_path(record, "after", folder)
     aoi_rec = next(iter(record.of_role("aoi")), None)
@@ -235,7 +243,7 @@ def _report_view(report_path: Path, doc: dict[str, Any]) -> ChangeView:
     features = change_features(doc, source=str(report_path))
     return ChangeView(
         name=name, before=before, after=after,
-        changes=_features(doc, before.crs, numbered_by_id=True, source=str(report_path)), aoi=aoi,
+        changes=_mapped(features, before.crs, numbered_by_id=True, source=str(report_path)), aoi=aoi,
         obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
         extra={"report": doc, "not_analysed": NOT_ANALYSED}, chips=pair.chips,
         counted_earlier=_counted_earlier(f.series_status for f in features)
@@ -312,7 +320,8 @@ def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: boo
     before, after = pair.before, pair.after
     credit = imagery_credit([before, after], aoi)
     return ChangeView(
-        name=aoi.name, before=before, after=after, changes=_features(doc, before.crs, numbered_by_id=False, source=series_path),
+        name=aoi.name, before=before, after=after, changes=_mapped(change_features(doc, source=series_path), before.crs, numbered_by_id=False,
+                                                    source=series_path),
         aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},
         chips=pair.chips,
     )
