@@ -30,6 +30,13 @@ SOIL = np.array([225, 290, 360, 525], "float32")
 ROOF = np.array([575, 610, 610, 660], "float32")
 
 
+def series_doc(doc: dict[str, Any]):
+    """A series report made by hand (a timeline's test): ``doc`` with the series' schema, read typed."""
+    from campwatch.document import SERIES_SCHEMA, SeriesReport
+
+    return SeriesReport.from_geojson({"schema": SERIES_SCHEMA} | doc, source="the test's series")
+
+
 def write_tif(
     path: Path,
     data: np.ndarray,

@@ -32,10 +32,10 @@ from campwatch.classes import CLASSES
 from campwatch.config import DetectConfig
 from campwatch.detection.analysis import PAIR_WORK, analyse_scenes
 from campwatch.detection.model import load_model, resolve_model
-from campwatch.document import REPORT_SCHEMA, SERIES_SCHEMA, change_features
+from campwatch.document import JSONTable, PairReport, SeriesReport
 from campwatch.errors import InputError
 from campwatch.io.bands import band_names_of
-from campwatch.io.jsonio import load_report
+from campwatch.io.jsonio import read_report
 from campwatch.io.scene import Scene, check_local
 from campwatch.io.sources import check_local_vector
 from campwatch.progress import staged, start
@@ -215,12 +215,11 @@ def score_report(report_path: str | Path, truth_path: str | Path, classes: Itera
     InputError
         If ``report_path`` is not a campwatch pair or series report.
     """
-    report = load_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
-    if report.get("schema") == SERIES_SCHEMA:
-        return score_series(report_path, truth_path, classes)
-    interval = (report["interval"]["from"], report["interval"]["to"])
-    return score_features([f.to_geojson() for f in change_features(report, source=str(report_path))], interval,
-                          truth_path, classes)
+    report = read_report(report_path, PairReport, SeriesReport)
+    if isinstance(report, SeriesReport):
+        return _score_series(report, truth_path, classes)
+    assert isinstance(report, PairReport)
+    return score_features([f.to_geojson() for f in report.features], report.interval, truth_path, classes)
 
 
 def score_series(series_path: str | Path, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
@@ -229,12 +228,17 @@ def score_series(series_path: str | Path, truth_path: str | Path, classes: Itera
     A change dated to the wrong interval counts as a false positive there and a miss
     where it belonged. Scores are summed over the compared pairs.
     """
-    report = load_report(series_path, (SERIES_SCHEMA,))
+    report = read_report(series_path, SeriesReport)
+    assert isinstance(report, SeriesReport)
+    return _score_series(report, truth_path, classes)
+
+
+def _score_series(report: SeriesReport, truth_path: str | Path, classes: Iterable[str]) -> dict[str, ClassScore]:
     classes = tuple(classes)
     total = {c: ClassScore(c, 0, 0, 0, unit="m" if CLASSES[c].linear else "objects") for c in classes}
-    for pair in report["pairs"]:
-        interval = (pair["from"], pair["to"])
-        feats = [f.to_geojson() for f in change_features(report, source=str(series_path)) if f.interval == interval]
+    for pair in report.pairs:
+        interval = pair.interval
+        feats = [f.to_geojson() for f in report.features if f.interval == interval]
         for c, sc in score_features(feats, interval, truth_path, classes).items():
             t = total[c]
             total[c] = ClassScore(c, round(t.true_positives + sc.true_positives, 1),
@@ -244,7 +248,7 @@ def score_series(series_path: str | Path, truth_path: str | Path, classes: Itera
 
 
 def score_features(
-    features: list[dict[str, Any]], interval: tuple[str, str], truth_path: str | Path, classes: Iterable[str]
+    features: list[JSONTable], interval: tuple[str, str], truth_path: str | Path, classes: Iterable[str]
 ) -> dict[str, ClassScore]:
     """Score GeoJSON change features (WGS84) against the truth events of ``interval``."""
     det = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326") if features else None

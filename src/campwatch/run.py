@@ -27,9 +27,9 @@ from campwatch.detection.blocks import analyse_blockwise, needs_blocks
 from campwatch.detection.model import load_model, resolve_model
 from campwatch.detection.results import PairResult
 from campwatch.detection.threads import using_threads
-from campwatch.document import DESCRIBING, PAIR_OUTPUTS, PAIR_REPORT, STAC_ITEM, InputRecord
+from campwatch.document import DESCRIBING, PAIR_OUTPUTS, PAIR_REPORT, STAC_ITEM, InputRecord, JSONTable, PairReport
 from campwatch.io.aoi import AOI, read_aoi
-from campwatch.io.jsonio import write_json
+from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import OutputSet, check_writable
 from campwatch.io.pair import BandNames, Dates, PairRequest, aoi_window, pair_info, read_pair
@@ -226,11 +226,12 @@ def stage_outputs(
     hashes = {name: sha256_file(outs.path(prefix + name)) for name in OUTPUT_NAMES if name not in DESCRIBING}
     report = build_report(result, inputs=inputs, outputs=hashes, series_links=series_links)
     # Published: every path the report records is relative to the folder it will be in.
-    report = publish_paths(report, outs.recorded_folder(prefix))
+    doc = publish_paths(clean(report.to_geojson()), outs.recorded_folder(prefix))
     report_path = outs.path(prefix + PAIR_REPORT)
-    write_json(report, report_path)
+    write_json(doc, report_path)
     report_sha = sha256_file(report_path)
-    write_stac_item(run_item(report, report_name=PAIR_REPORT, report_sha256=report_sha, outputs=hashes),
+    published = PairReport.from_geojson(doc, source=str(report_path))
+    write_stac_item(run_item(published, report_name=PAIR_REPORT, report_sha256=report_sha, outputs=hashes),
                     outs.path(prefix + STAC_ITEM))
     task.advance("written", by=OUTPUT_WORK["report"])
     return hashes | {PAIR_REPORT: report_sha, STAC_ITEM: sha256_file(outs.path(prefix + STAC_ITEM))}
@@ -246,7 +247,7 @@ def input_records(
     *,
     aoi_path: str | Path | None = None,
     mask_path: str | Path | None = None,
-    model: dict[str, Any] | None = None,
+    model: JSONTable | None = None,
 ) -> list[InputRecord]:
     """The provenance record of a pair's inputs: role, absolute path and SHA-256 of each file.
 
@@ -266,13 +267,13 @@ def input_records(
     return records + model_records(model)
 
 
-def model_records(model: dict[str, Any] | None) -> list[InputRecord]:
+def model_records(model: JSONTable | None) -> list[InputRecord]:
     """The input records of a change model's file and card (none without a model)."""
     if not model:
         return []
-    records = [InputRecord(role="model", path=model["path"], sha256=model["sha256"])]
+    records = [InputRecord(role="model", path=str(model["path"]), sha256=str(model["sha256"]))]
     if model.get("card_sha256"):
-        records.append(InputRecord(role="model card", path=model["card"], sha256=model["card_sha256"]))
+        records.append(InputRecord(role="model card", path=str(model["card"]), sha256=str(model["card_sha256"])))
     return records
 
 

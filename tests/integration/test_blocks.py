@@ -274,7 +274,7 @@ def test_series_and_check_by_blocks(tmp_path, aoi_file):
     config = DetectConfig(block_size_px=CORNER, block_halo_m=30)
 
     result = run_series(aoi, images, tmp_path / "series", config=config, dpi=60)
-    report = result.report
+    report = result.report.to_geojson()
     named = sorted((f["properties"]["class"], f["properties"]["interval"]["from"], f["properties"]["interval"]["to"],
                     f["properties"]["last_confirmed"])
                    for f in report["features"] if f["properties"]["class"] != "other_change")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import AOIS, SAMPLE
+from conftest import AOIS, SAMPLE, series_doc
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
@@ -132,20 +132,20 @@ def test_timeline_panels(tmp_path: Path):
                      {"properties": {"class": "structure_new", "length_m": None,
                                      "interval": {"from": "2020-01-01", "to": "2020-05-01"}}}],
     }
-    fig = timeline(doc)
+    fig = timeline(series_doc(doc))
     assert len(fig.axes) == 3
     fence = fig.axes[1].lines[0].get_ydata()
     assert list(fence) == [0.0, 0.0, 120.0]
     assert [t.get_text() for t in fig.axes[0].texts] == ["skipped"]
-    assert len(timeline(doc | {"pairs": []}).axes) == 2
+    assert len(timeline(series_doc(doc | {"pairs": []})).axes) == 2
     # At 8 m fences and towers cannot be seen: no fence panel, no tower line, no legend entry for them.
-    coarse = timeline(doc | {"classes": {"possible": ["structure_new", "structure_demolished", "structure_modified",
-                                                       "other_change"]}})
+    coarse = timeline(series_doc(doc | {"classes": {"possible": ["structure_new", "structure_demolished", "structure_modified",
+                                                       "other_change"]}}))
     assert len(coarse.axes) == 2
     assert [t.get_text() for t in coarse.axes[1].get_legend().get_texts()] == ["structures seen"]
     legend = [t.get_text() for t in coarse.axes[0].get_legend().get_texts()]
     assert legend == ["New structure", "Demolished structure", "Modified structure"]
-    assert len(timeline(doc | {"pairs": [], "classes": {"possible": ["other_change"]}}).axes) == 1
+    assert len(timeline(series_doc(doc | {"pairs": [], "classes": {"possible": ["other_change"]}})).axes) == 1
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +305,7 @@ def test_text_from_inputs_is_drawn_as_it_is_never_as_mathtext(view, name):
     doc = {"aoi": {"name": name}, "images": [{"date": "2020-01-01", "status": "compared"},
                                              {"date": "2020-06-01", "status": "compared"}],
            "pairs": [], "features": []}
-    _pixels(timeline(doc, credit=name))
+    _pixels(timeline(series_doc(doc), credit=name))
 
 
 def _crowded(view, n: int = 120):
@@ -403,7 +403,7 @@ def test_timeline_date_labels_never_overlap(tmp_path: Path):
            "pairs": [{"from": a, "to": b} for a, b in zip(dates, dates[1:])],
            "features": [{"properties": {"class": "structure_new", "length_m": None,
                                         "interval": {"from": dates[3], "to": dates[4]}}}]}
-    fig = timeline(doc)
+    fig = timeline(series_doc(doc))
     ax = fig.axes[-1]
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -415,7 +415,7 @@ def test_timeline_date_labels_never_overlap(tmp_path: Path):
     boxes = [t.get_window_extent(renderer) for t in shown]
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     # A short series shows every date.
-    few = timeline(doc | {"images": doc["images"][::20], "pairs": []})
+    few = timeline(series_doc(doc | {"images": doc["images"][::20], "pairs": []}))
     assert [t.get_text() for t in few.axes[-1].get_xticklabels()] == dates[::20]
 
 
@@ -427,7 +427,7 @@ def test_every_legend_swatch_shows_on_its_legend(view):
                                             {"date": "2020-05-01", "status": "compared"}],
            "pairs": [], "features": [{"properties": {"class": "structure_changed", "length_m": None,
                                                      "interval": {"from": "2020-01-01", "to": "2020-05-01"}}}]}
-    tl = timeline(doc)
+    tl = timeline(series_doc(doc))
     legends = [change_map(view).legends[0], tl.axes[0].get_legend()]
     for legend in legends:
         ground = np.array(to_rgb(legend.get_frame().get_facecolor()))

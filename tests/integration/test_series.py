@@ -14,12 +14,23 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from conftest import AOIS, BUILDINGS, SAMPLE, TRANSFORM, camp_scene, grid_aoi_coords, sample_images, write_tif
+from conftest import (
+    AOIS,
+    BUILDINGS,
+    SAMPLE,
+    TRANSFORM,
+    camp_scene,
+    grid_aoi_coords,
+    sample_images,
+    series_doc,
+    write_tif,
+)
 from shapely.geometry import LineString, box
 
 from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
 from campwatch.detection.results import seen_fraction
+from campwatch.document import PairReport, SeriesReport
 from campwatch.errors import InputError, SceneError
 from campwatch.evaluate import score_series
 from campwatch.monitor.series import run_series, series_scenes
@@ -53,8 +64,21 @@ def test_camp25_series_dates_every_truth_event_to_its_interval(camp25_series):
 
 def test_camp25_series_report(camp25_series):
     out, result = camp25_series
-    report = json.loads((out / "series.geojson").read_text())
-    assert report == result.report
+    text = (out / "series.geojson").read_text()
+    report = json.loads(text)
+    assert report == result.report.to_geojson()
+    # Read typed and written back, the series and every pair's report are what was written, member for member.
+    assert json.dumps(SeriesReport.from_geojson(report, source="s").to_geojson()) == json.dumps(report)
+    pair_reports = sorted(out.glob("*/*/report.geojson"))
+    assert len(pair_reports) == len(report["pairs"]) + len(report["bridges"]) == 6
+    for path in pair_reports:
+        doc = json.loads(path.read_text())
+        typed = PairReport.from_geojson(doc, source=str(path))
+        assert json.dumps(typed.to_geojson()) == json.dumps(doc)
+        assert typed.interval == (doc["interval"]["from"], doc["interval"]["to"])
+        assert typed.grid is not None and (typed.grid.height, typed.grid.width) == (doc["grid"]["height"],
+                                                                                    doc["grid"]["width"])
+        assert [f.id for f in typed.features] == [f["id"] for f in doc["features"]]
     assert [i["date"] for i in report["images"]] == ["2015-04-18", "2015-09-26", "2016-05-14", "2016-10-02",
                                                      "2017-06-11", "2018-03-30"]
     assert all(i["status"] == "compared" for i in report["images"])
@@ -155,7 +179,7 @@ def test_mostly_hidden_date_is_kept_in_the_record_and_skipped(tmp_path: Path):
     write_tif(images / "g_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=3))
     out = tmp_path / "out"
     result = run_series(_grid_aoi(tmp_path), images, out, figures=False)
-    report = result.report
+    report = result.report.to_geojson()
     statuses = {i["date"]: (i["status"], i["reason"]) for i in report["images"]}
     assert statuses["2020-07-01"][0] == "skipped"
     assert "of the AOI has no data" in statuses["2020-07-01"][1]
@@ -288,7 +312,7 @@ def test_series_of_images_in_different_crs_and_pixel_size(tmp_path: Path):
                 dst.set_band_description(b, ds.descriptions[b - 1])
     write_tif(images / "g_2020-09-01.tif", camp_scene(7, buildings=BUILDINGS + [NEW_BUILDING], noise_seed=3))
     result = run_series(_grid_aoi(tmp_path), images, tmp_path / "out", figures=False)
-    report = result.report
+    report = result.report.to_geojson()
     assert [i["status"] for i in report["images"]] == ["compared"] * 3
     new = [f["properties"] for f in report["features"] if f["properties"]["class"] == "structure_new"]
     assert [p["interval"] for p in new] == [{"from": "2020-05-01", "to": "2020-07-01"}]
@@ -308,7 +332,7 @@ def test_series_with_a_date_delivered_as_a_folder_of_tiles(tmp_path: Path):
     write_tif(tiles / "east.tif", after[:, :, 120:], transform=TRANSFORM * TRANSFORM.translation(120, 0))
     (images / "readme.txt").write_text("delivered in two tiles")
     result = run_series(_grid_aoi(tmp_path), images, tmp_path / "out", figures=False)
-    report = result.report
+    report = result.report.to_geojson()
     assert [(i["file"], i["status"]) for i in report["images"]] == [("g_2020-05-01.tif", "compared"),
                                                                     ("g_2020-09-01", "compared")]
     new = [f["properties"] for f in report["features"] if f["properties"]["class"] == "structure_new"]
@@ -337,7 +361,7 @@ def test_a_change_undone_by_the_next_image_is_one_transient_record():
     assert len(tracker.changes) == 2
     assert by_place[28].transient and by_place[28].reverted == {"from": "2020-02-01", "to": "2020-03-01"}
     assert not by_place[70].transient and by_place[70].reverted is None
-    assert by_place[28].feature("EPSG:32652")["properties"]["transient"] is True
+    assert by_place[28].feature("EPSG:32652").properties["transient"] is True
     # Undone two images later, a change was seen standing on two images: reverted, not transient.
     tracker.add_pair(_fake_pair("2020-03-01", "2020-04-01", []))
     gone = tracker.add_pair(_fake_pair("2020-04-01", "2020-05-01", [_region("structure_demolished", roof)]))
@@ -358,9 +382,9 @@ def test_transient_changes_are_in_the_geojson_but_not_in_counts_lines_or_timelin
               "pairs": [{"from": "2020-01-01", "to": "2020-02-01"}],
               "features": [feature("C1", "structure_new", False)] + [feature(f"S{i}", "structure_new", True)
                                                                      for i in range(3)]}
-    assert SeriesResult(report=report, changes=[]).lines()[1] == (
+    assert SeriesResult(report=series_doc(report), changes=[]).lines()[1] == (
         "  2020-01-01 -> 2020-02-01: 1 new structure, 3 on this image only (transient, not counted)")
-    fig = timeline(report)
+    fig = timeline(series_doc(report))
     bars = [p.get_height() for p in fig.axes[0].patches if p.get_height() > 0]
     assert bars == [1]
     assert fig.axes[-1].get_xlabel().startswith("Not counted: 3 changes seen on one image only")
@@ -405,7 +429,7 @@ def test_evaluate_scores_a_series_report_as_verify_and_figures_take_it(camp25_se
 def test_cloud_warnings_name_their_pair_and_the_bridge_line_speaks_in_words(camp25_series):
     """Issue 29, 7: a cloud warning says which pair it belongs to; the bridge line counts in words."""
     out, result = camp25_series
-    report = result.report
+    report = result.report.to_geojson()
     clouds = {(p["from"], p["to"]): [w for w in p["warnings"] if w.startswith("cloud on")] for p in report["pairs"]}
     assert clouds[("2015-09-26", "2016-05-14")][0].startswith("cloud on 2016-05-14 (pair 2015-09-26 -> 2016-05-14): ")
     assert clouds[("2016-05-14", "2016-10-02")][0].startswith("cloud on 2016-05-14 (pair 2016-05-14 -> 2016-10-02): ")
@@ -418,7 +442,7 @@ def test_cloud_warnings_name_their_pair_and_the_bridge_line_speaks_in_words(camp
 
 def test_a_fence_stretch_has_a_length_and_no_area(camp25_series):
     out, result = camp25_series
-    fences = [f["properties"] for f in result.report["features"] if f["properties"]["class"] == "fence_razed"]
+    fences = [f["properties"] for f in result.report.to_geojson()["features"] if f["properties"]["class"] == "fence_razed"]
     assert fences and all(p["area_m2"] is None and p["length_m"] > 0 for p in fences)
     pair = json.loads((out / "pairs" / f"{fences[0]['interval']['from']}_{fences[0]['interval']['to']}"
                        / "report.geojson").read_text())
@@ -435,10 +459,10 @@ def test_a_pairs_changes_name_their_series_change_and_both_count_those_counted_e
     from campwatch.publish.views import view_from_report
 
     out, result = camp25_series
-    series_ids = {f["properties"]["id"] for f in result.report["features"]}
+    series_ids = {f["properties"]["id"] for f in result.report.to_geojson()["features"]}
     lines = result.lines()
     earlier_total = 0
-    for pair in result.report["pairs"]:
+    for pair in result.report.to_geojson()["pairs"]:
         doc = json.loads((out / pair["folder"] / "report.geojson").read_text())
         props = [f["properties"] for f in doc["features"]]
         assert props and all(p["series_id"] in series_ids for p in props)
@@ -448,7 +472,7 @@ def test_a_pairs_changes_name_their_series_change_and_both_count_those_counted_e
         assert pair["counted_earlier"] == earlier
         # The series' changes of this interval are the pair's new ones, each once.
         new_ids = {p["series_id"] for p in props if p["series_status"] == "new"}
-        here = {f["properties"]["id"] for f in result.report["features"]
+        here = {f["properties"]["id"] for f in result.report.to_geojson()["features"]
                 if f["properties"]["interval"] == {"from": pair["from"], "to": pair["to"]}}
         assert new_ids == here
         line = next(line for line in lines if line.startswith(f"  {pair['from']} -> {pair['to']}: "))

@@ -63,10 +63,12 @@ def test_a_pair_writes_its_item(tmp_path: Path):
 def test_a_footprint_across_the_antimeridian_is_split_there():
     """A grid across 180 degrees gives two polygons either side of it, not a band round the globe, and a
     bbox whose west is greater than its east (RFC 7946, 5.2)."""
+    from campwatch.document import GridRecord
     from campwatch.publish.stac import _footprint, _rfc7946
 
     # UTM 60N (central meridian 177 E) from 2 to 4 degrees east of it, at 52 N: across 180.
-    grid = {"transform": [10.0, 0.0, 700_000.0, 0.0, -10.0, 5_800_000.0], "width": 10_000, "height": 5_000}
+    grid = GridRecord(transform=(10.0, 0.0, 700_000.0, 0.0, -10.0, 5_800_000.0), width=10_000, height=5_000,
+                      window=None)
     geom, bbox = _rfc7946(_footprint(grid, "EPSG:32660"))
     assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
     west, east = sorted(geom.geoms, key=lambda g: g.bounds[0])

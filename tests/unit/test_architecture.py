@@ -19,7 +19,7 @@ SRC = Path(campwatch.__file__).resolve().parent
 
 #: The layers, bottom first: a module imports from its own layer and those below it only.
 LAYERS: list[tuple[str, ...]] = [
-    ("campwatch._version", "campwatch.errors", "campwatch.progress", "campwatch.document",
+    ("campwatch._version", "campwatch.errors", "campwatch.progress", "campwatch.document.",
      "campwatch.grid"),
     ("campwatch.classes", "campwatch.sections", "campwatch.config"),
     ("campwatch.io.", "campwatch.data."),

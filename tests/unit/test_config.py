@@ -154,9 +154,10 @@ def test_any_value_gives_a_config_or_a_config_error(name, value):
 
 def test_deeply_nested_files_are_refused_not_crashed_on(tmp_path):
     """JSON nested far deeper than any real file (issue 17, class 4) is a clear error, exit 2."""
+    from campwatch.document import PairReport
     from campwatch.errors import InputError
     from campwatch.io.aoi import read_aoi
-    from campwatch.io.jsonio import load_report
+    from campwatch.io.jsonio import read_report
     from campwatch.io.masks import read_mask
 
     deep = "[" * 200_000 + "]" * 200_000
@@ -164,7 +165,7 @@ def test_deeply_nested_files_are_refused_not_crashed_on(tmp_path):
         ("c.json", DetectConfig.from_file, "cannot be parsed"),
         ("a.geojson", read_aoi, "nested too deep"),
         ("m.geojson", read_mask, "mask file"),
-        ("r.geojson", lambda p: load_report(p, ("campwatch-report/1",)), "nested too deep"),
+        ("r.geojson", lambda p: read_report(p, PairReport), "nested too deep"),
     ):
         path = tmp_path / name
         path.write_text(deep)

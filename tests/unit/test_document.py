@@ -7,11 +7,16 @@ import json
 import pytest
 
 from campwatch.document import (
+    CHECK_SCHEMA,
     REPORT_SCHEMA,
     SERIES_SCHEMA,
     ChangeFeature,
+    CheckReport,
     InputRecord,
+    LazyList,
+    PairReport,
     Provenance,
+    SeriesReport,
     change_features,
     check_schema,
 )
@@ -108,3 +113,123 @@ def test_a_malformed_change_is_not_a_campwatch_report(feature, message):
         change_features({"features": [feature]}, source="r")
     with pytest.raises(InputError, match="'features' is not a list"):
         change_features({"features": {"a": 1}}, source="r")
+
+
+def _pair_doc(**members):
+    """A pair's report as campwatch writes it, member for member, in its order."""
+    doc = {
+        "type": "FeatureCollection", "schema": REPORT_SCHEMA, "aoi": {"name": "Camp 25", "bounds": [129.7, 41.8, 129.8, 41.9]},
+        "images": {"before": {"file": "a.tif", "date": "2020-01-01", "sha256": SHA, "files": 1,
+                              "bands": ["red", None], "dtype": "uint8"},
+                   "after": {"file": "b.tif", "date": "2020-05-01", "sha256": None, "files": 2, "bands": ["red", None],
+                             "dtype": "uint8", "acquisition": {"sensor": "WV02"}}},
+        "interval": {"from": "2020-01-01", "to": "2020-05-01"}, "analysis_crs": "EPSG:32652",
+        "grid": {"transform": [0.5, 0.0, 600000.0, 0.0, -0.5, 4640000.0], "width": 512, "height": 256,
+                 "window": None},
+        "parameters": {"min_area_m2": 25.0}, "model": {"used": False, "note": "none"},
+        "confidence": {"name": "c", "fitted_on": ["sample"]}, "thresholds": {"gain": 0.2},
+        "coregistration": {"shift_px": [0.5, -1.0], "applied": True, "residual": None, "note": "n"},
+        "summary": {"counts": {"structure_new": 1}}, "class_codes": {"structure_new": 1, "no_change": 0},
+        "classes": {"pixel_size_m": 0.5, "possible": ["structure_new"], "not_possible": {"fence_razed": "coarse"}},
+        "warnings": ["w"], "software": {"campwatch": "0.1.0"},
+        "inputs": [{"role": "before", "path": "a.tif", "sha256": SHA}], "outputs": {"change_mask.tif": SHA},
+        "features": [_feature(id=1, area_m2=120.0)],
+    }
+    doc.update(members)
+    return doc
+
+
+def test_a_pair_report_is_read_typed_and_written_back_as_it_stood():
+    doc = _pair_doc()
+    report = PairReport.from_geojson(doc, source="r.geojson")
+    assert report.interval == ("2020-01-01", "2020-05-01") and report.aoi_name == "Camp 25"
+    assert report.before.bands == ("red", None) and report.after.sha256 is None and report.after.files == 2
+    assert report.grid is not None and (report.grid.width, report.grid.height) == (512, 256)
+    assert report.coregistration is not None and report.coregistration.shift_px == (0.5, -1.0)
+    assert report.classes is not None and report.classes.not_possible == {"fence_razed": "coarse"}
+    assert [f.area_m2 for f in report.features] == [120.0]
+    assert report.provenance.outputs == {"change_mask.tif": SHA}
+    assert json.dumps(report.to_geojson()) == json.dumps(doc)
+    # A report of an older campwatch without the members added since is read; they are None.
+    old = {k: v for k, v in doc.items() if k not in ("coregistration", "thresholds", "confidence", "classes")}
+    older = PairReport.from_geojson(old, source="old.geojson")
+    assert older.coregistration is None and older.classes is None and older.thresholds is None
+
+
+def test_a_report_being_written_keeps_its_features_lazy():
+    made = []
+
+    def features():
+        for i in range(3):
+            made.append(i)
+            yield _feature(id=i)
+
+    report = PairReport.from_geojson(_pair_doc(features=LazyList(features, 3)), source="r.geojson")
+    assert made == [] and len(report.features) == 3  # nothing made until it is iterated
+    assert [f.id for f in report.features] == [0, 1, 2]
+    out = report.to_geojson()["features"]
+    assert isinstance(out, LazyList) and [f["id"] for f in out] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    ({"images": []}, "'images' is not a table"),
+    ({"images": {"before": {"date": "2020-01-01"}}}, "images.after is not a table"),
+    ({"interval": {"from": "2020-01-01"}}, "interval.'to' is not a string"),
+    ({"grid": {"transform": [1, 2, 3], "width": 5, "height": 5}}, "grid.transform is not 6 numbers"),
+    ({"grid": {"transform": [1, 0, 0, 0, -1, 0], "width": -5, "height": 5}}, "grid.width and grid.height are not sizes"),
+    ({"coregistration": {"shift_px": ["a", 1]}}, "coregistration.shift_px is not 2 numbers"),
+    ({"classes": {"possible": [1]}}, "'classes' does not name classes"),
+    ({"summary": [1]}, "'summary' is not a table"),
+    ({"warnings": "w"}, "'warnings' is not a list"),
+    ({"features": {}}, "'features' is not a list"),
+])
+def test_a_malformed_pair_report_is_refused_naming_the_member(members, message):
+    with pytest.raises(InputError, match="not a campwatch report") as err:
+        PairReport.from_geojson(_pair_doc(**members), source="r.geojson")
+    assert message in str(err.value)
+
+
+def _pair_summary(**members):
+    summary = {"from": "2020-01-01", "to": "2020-05-01", "before_image": "a.tif", "after_image": "b.tif",
+               "folder": "pairs/2020-01-01_2020-05-01", "counts": {"structure_new": 1},
+               "fence_length_m": {"fence_razed": 0.0}, "shift_px": [0.0, 0.0], "residual_shift": None,
+               "hidden_fraction": {"before": 0.0, "after": 0.25},
+               "structures_seen": {"before": {"structure": 2}, "after": {"structure": 3}}, "warnings": [],
+               "outputs": {"report.geojson": SHA}, "counted_earlier": 0}
+    summary.update(members)
+    return summary
+
+
+def test_a_series_and_a_check_are_read_typed_and_written_back_as_they_stood():
+    series = {"type": "FeatureCollection", "schema": SERIES_SCHEMA, "pair_schema": REPORT_SCHEMA,
+              "aoi": {"name": "Camp 25"}, "analysis_crs": "EPSG:32652",
+              "images": [{"file": "a.tif", "date": "2020-01-01", "status": "compared", "hidden_fraction": 0.0,
+                          "reason": None},
+                         {"file": "c.tif", "date": "2020-03-01", "status": "skipped", "hidden_fraction": 0.9,
+                          "reason": "cloud"}],
+              "pairs": [_pair_summary()], "parameters": {}, "model": None, "confidence": None,
+              "summary": {"images": 2}, "software": {}, "inputs": [], "outputs": {}, "features": [_feature()],
+              "classes": None, "figures": {"dpi": 300}, "bridges": []}
+    report = SeriesReport.from_geojson(series, source="s.geojson")
+    assert [i.status for i in report.images] == ["compared", "skipped"] and report.figures_dpi == 300
+    assert report.pairs[0].interval == ("2020-01-01", "2020-05-01") and report.pairs[0].hidden_fraction == (0.0, 0.25)
+    assert report.pairs[0].structures == {"before": {"structure": 2}, "after": {"structure": 3}}
+    assert json.dumps(report.to_geojson()) == json.dumps(series)
+    near = {("structures_near_change" if k == "structures_seen" else k): ({"within_m": 50.0} if k == "structures_seen"
+                                                                          else v) for k, v in _pair_summary().items()}
+    near["kind"] = "baseline"
+    check = {"schema": CHECK_SCHEMA, "check": {"check_id": "camp25-2020-05-01-abc"}, "aoi": {"name": "Camp 25"},
+             "images": series["images"], "pairs": [near], "parameters": {}, "new": [_feature()],
+             "known_false_alarms": [], "inputs": [], "model": None, "confidence": None, "classes": None,
+             "software": {}}
+    typed = CheckReport.from_geojson(check, source="check.json")
+    assert typed.check_id == "camp25-2020-05-01-abc" and typed.pairs[0].structures_near_change
+    assert typed.pairs[0].kind == "baseline" and len(typed.new) == 1
+    assert json.dumps(typed.to_geojson()) == json.dumps(check)
+    with pytest.raises(InputError, match=r"pairs\[0\] is not a table"):
+        SeriesReport.from_geojson(series | {"pairs": [1]}, source="s.geojson")
+    with pytest.raises(InputError, match=r"images\[1\].'status' is not a string"):
+        SeriesReport.from_geojson(series | {"images": [series["images"][0], {"date": "2020-01-01"}]},
+                                  source="s.geojson")
+    with pytest.raises(InputError, match="'check' is not a table"):
+        CheckReport.from_geojson({k: v for k, v in check.items() if k != "check"}, source="check.json")

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from campwatch.document import PairReport
 from campwatch.errors import InputError
-from campwatch.io.jsonio import LazyList, clean, load_report, write_json, write_json_atomic
+from campwatch.io.jsonio import LazyList, clean, read_report, write_json, write_json_atomic
 
 
 def test_write_json_is_deterministic_and_streams_features_one_per_line(tmp_path):
@@ -58,4 +59,4 @@ def test_load_report_names_what_is_wrong(tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        load_report(path, ("campwatch-report/1",))
+        read_report(path, PairReport)

@@ -9,38 +9,18 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from campwatch.document import Provenance
+from campwatch.document import CheckReport, JSONValue, LazyList, PairReport, SeriesReport, check_schema
 from campwatch.errors import InputError
 
-__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "load_report", "read_report",
+#: The kinds of report a caller takes.
+Report = TypeVar("Report", bound="PairReport | SeriesReport | CheckReport")
+
+__all__ = ["LazyList", "clean", "write_json", "write_json_atomic", "read_document", "read_report",
            "reading_report"]
-
-
-class LazyList(list):  # type: ignore[type-arg]
-    """A list that yields its items from a function when iterated (once per iteration), holding none.
-
-    ``json`` writes it as a list (:func:`write_json`): a report's features are made one at
-    a time as they are written, so that a scene with a hundred thousand changes does not
-    hold them all as dicts.
-    """
-
-    def __init__(self, items: Any, length: int) -> None:
-        super().__init__()
-        self._items = items
-        self._length = length
-
-    def __iter__(self) -> Any:
-        return iter(self._items())
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __bool__(self) -> bool:
-        return self._length > 0
 
 
 def clean(value: Any) -> Any:
@@ -61,31 +41,41 @@ def clean(value: Any) -> Any:
     return value
 
 
-def load_report(path: str | Path, schemas: tuple[str, ...]) -> dict[str, Any]:
-    """Read a campwatch JSON document (report, series report) whose ``schema`` is one of ``schemas``
-    (:func:`read_report`, without its provenance)."""
-    return read_report(path, schemas)[0]
-
-
-def read_report(path: str | Path, schemas: tuple[str, ...]) -> tuple[dict[str, Any], Provenance]:
-    """A campwatch JSON document whose ``schema`` is one of ``schemas``, and its provenance, checked.
+def read_document(path: str | Path) -> JSONValue:
+    """A JSON document campwatch reads (a report, a series, a check), as JSON: not yet checked.
 
     Raises
     ------
     InputError
-        If the file is missing, not JSON, or not such a document (of another kind, of a newer
-        campwatch, or with malformed records: :meth:`campwatch.document.Provenance.from_geojson`).
+        If the file is missing or not JSON (or nested too deep to read).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: report not found")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a campwatch report (not JSON: {exc})") from exc
     except RecursionError:
         raise InputError(f"{path}: not a campwatch report (JSON nested too deep)") from None
-    return doc, Provenance.from_geojson(doc, schemas, source=str(path))  # its kind, version and records
+
+
+def read_report(path: str | Path, *kinds: type[Report], doc: JSONValue = None) -> Report:
+    """A campwatch report of one of ``kinds`` (:class:`~campwatch.document.PairReport`,
+    :class:`~campwatch.document.SeriesReport`, :class:`~campwatch.document.CheckReport`), read typed:
+    the kind its ``schema`` names. ``doc``: the file's JSON when read already (:func:`read_document`).
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not JSON, or not such a document (of another kind, of a newer
+        campwatch, or malformed: :meth:`campwatch.document.PairReport.from_geojson`).
+    """
+    if doc is None:
+        doc = read_document(path)
+    schema = check_schema(doc, tuple(kind.schema for kind in kinds), source=str(path))
+    kind = next(kind for kind in kinds if kind.schema == schema)
+    return cast(Report, kind.from_geojson(doc, source=str(path)))
 
 
 @contextlib.contextmanager

@@ -35,10 +35,19 @@ from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.detection.results import PairResult
-from campwatch.document import CHECK_SCHEMA
+from campwatch.document import (
+    CHECK_REPORT,
+    CHECK_SCHEMA,
+    REPORT_HTML,
+    CheckReport,
+    JSONTable,
+    Provenance,
+    SeriesImage,
+    SeriesReport,
+)
 from campwatch.errors import InputError, OutputError
 from campwatch.io.aoi import AOI, aoi_key, read_aoi
-from campwatch.io.jsonio import write_json
+from campwatch.io.jsonio import clean, write_json
 from campwatch.io.masks import UserMask, read_mask
 from campwatch.io.output import FileOnlyWhileLocked, OutputSet, check_writable, clear_dead_runs, disk_full
 from campwatch.io.pair import PairRequest, pixel_size_m
@@ -73,7 +82,8 @@ class CheckResult:
     aoi: str
     status: str  # "ok", "obscured", "already checked", "no new image"
     summary: str
-    new: list[dict[str, Any]] = field(default_factory=list)
+    #: The properties of each change new to the history.
+    new: list[JSONTable] = field(default_factory=list)
     confirmed: int = 0
     check_id: str | None = None
     history: Path | None = None
@@ -84,14 +94,14 @@ class CheckResult:
         """Whether this check added any change to the history."""
         return bool(self.new)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"aoi": self.aoi, "status": self.status, "summary": self.summary, "new": self.new,
+    def to_dict(self) -> JSONTable:
+        return {"aoi": self.aoi, "status": self.status, "summary": self.summary, "new": list(self.new),
                 "confirmed": self.confirmed, "check_id": self.check_id,
                 "history": None if self.history is None else str(self.history),
                 "folder": None if self.folder is None else str(self.folder)}
 
 
-def describe_new(changes: list[TrackedChange] | list[dict[str, Any]]) -> str:
+def describe_new(changes: list[TrackedChange] | list[JSONTable]) -> str:
     """Say what ``changes`` are in words: '2 guard towers removed, 1 new structure, 340 m of fence razed'."""
     return describe(summarize(changes))
 
@@ -148,7 +158,7 @@ def _clear_leftovers(folder: Path, history: Path) -> None:
 
 
 def _stage_check_figures(
-    result: PairResult, outs: OutputSet, check_doc: dict[str, Any], headline: str, tracker: ChangeTracker,
+    result: PairResult, outs: OutputSet, check: CheckReport, headline: str, tracker: ChangeTracker,
     crs: Any, key_name: str, *, dpi: int,
 ) -> None:
     """The figures of a check's newest pair, the AOI's timeline so far, and report.html."""
@@ -170,24 +180,17 @@ def _stage_check_figures(
     view = dataclasses.replace(view, changes=named)
     dates = sorted({c.before[1] for c in tracker.changes} | {c.first[1] for c in tracker.changes}
                    | {result.before.date, result.after.date})
-    history_doc = {
-        "aoi": {"name": view.name},
-        "images": [{"date": d.isoformat(), "status": "compared"} for d in dates],
-        "pairs": [],
-        "features": [c.feature(crs) for c in sorted(tracker.changes, key=lambda c: (c.first[1], c.id))],
-    }
-    _, pngs = stage_figure_set(figure_set(view, series=history_doc), outs, dpi=dpi)
-    pair_doc = next((p for p in check_doc["pairs"] if p["kind"] == "pair" and p["to"] == result.after.date.isoformat()),
-                    None)
-    doc = dict(check_doc) | {"warnings": list(result.warnings)}
-    if pair_doc is not None:
-        doc["coregistration"] = {"shift_px": pair_doc["shift_px"]}
-    also = [c.feature(crs)["properties"] for c in tracker.changes
-            if c.found_by == "baseline" and c.properties.get("check_id") == check_doc["check"]["check_id"]
+    # The AOI's timeline so far: every image date the history knows, and every change it holds.
+    history = SeriesReport(
+        aoi={"name": view.name}, images=tuple(SeriesImage(file="", date=d.isoformat(), status="compared") for d in dates),
+        pairs=(), features=[c.feature(crs) for c in sorted(tracker.changes, key=lambda c: (c.first[1], c.id))])
+    _, pngs = stage_figure_set(figure_set(view, series=history), outs, dpi=dpi)
+    also = [c.feature(crs) for c in tracker.changes
+            if c.found_by == "baseline" and c.properties.get("check_id") == check.check_id
             and "false_alarm_of" not in c.properties]
-    outs.path("report.html").write_text(
-        report_html(view, pngs, kind="check", doc=doc, headline=f"{key_name}: {headline}", also=also,
-                    folder=outs.out_dir),
+    outs.path(REPORT_HTML).write_text(
+        report_html(view, pngs, kind="check", doc=check, headline=f"{key_name}: {headline}", also=also,
+                    folder=outs.out_dir, warnings=result.warnings),
         encoding="utf-8")
 
 
@@ -256,16 +259,17 @@ def run_check(
             records = _stage(plan, stager)
             found = _record(plan, records, stager, now=now)
             # Published: every path check.json records is relative to the check's folder.
-            check_doc = publish_paths(_check_doc(plan, found, records, stager), outs.recorded_folder())
-            write_json(check_doc, outs.path("check.json"))
+            doc = publish_paths(clean(_check_doc(plan, found, records, stager).to_geojson()), outs.recorded_folder())
+            write_json(doc, outs.path(CHECK_REPORT))
             if figures and stager.newest is not None and found.newest_ok:
-                _stage_check_figures(stager.newest, outs, check_doc, found.text, plan.tracker, plan.crs,
+                check = CheckReport.from_geojson(doc, source=str(outs.final_path(CHECK_REPORT)))
+                _stage_check_figures(stager.newest, outs, check, found.text, plan.tracker, plan.crs,
                                      plan.key_name, dpi=dpi)
         # The check's folder is in place: now the history, in one rename.
         _commit(plan, found)
     logger.info("%s: %s", plan.key_name, found.text)
     return CheckResult(plan.key_name, found.status, found.text,
-                       new=[c.feature(plan.crs)["properties"] for c in found.new], confirmed=found.confirmed,
+                       new=[c.feature(plan.crs).properties for c in found.new], confirmed=found.confirmed,
                        check_id=plan.check_id, history=plan.history, folder=plan.out_dir / plan.check_id)
 
 
@@ -384,7 +388,7 @@ class _Found:
     newest_ok: bool
     new: list[TrackedChange]
     confirmed: int
-    record: dict[str, Any]
+    record: JSONTable
     #: New changes that recur a change the analyst rejected: recorded, not reported.
     false_alarms: list[TrackedChange] = field(default_factory=list)
 
@@ -418,7 +422,7 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
         text = (f"newest image {newest.path.name}: {why}; nothing reported for it"
                 + (f" (since {since}: {describe_new(paired)})" if paired else ""))
     start_info = infos[plan.start]
-    record = {
+    record: JSONTable = {
         "check_id": check_id, "aoi": plan.key_name,
         "checked_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"), "status": status,
         "newest_image": newest.path.name, "newest_date": newest.date.isoformat(),
@@ -427,32 +431,26 @@ def _record(plan: _Plan, records: list[ImageRecord], stager: PairStager, *, now:
         "baseline_image": plan.base.path.name, "baseline_date": plan.base.date.isoformat(),
         "compared_through": last_usable.date.isoformat() if last_usable else start_info.date.isoformat(),
         "new_changes": len(new), "confirmed_changes": confirmed,
-        "summary": text, "skipped": json.dumps([r.to_dict() for r in skipped]),
+        "summary": text, "skipped": json.dumps([r.record().to_geojson() for r in skipped]),
         "report_folder": str((plan.out_dir / check_id).resolve()), "key": plan.key,
         "campwatch_version": __version__,
     }
     return _Found(status, text, newest_ok, new, confirmed, record, alarms)
 
 
-def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: PairStager) -> dict[str, Any]:
+def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: PairStager) -> CheckReport:
     """The check's ``check.json``: its row, the images, the pairs, the parameters, what is new, the inputs."""
-    return {
-        "schema": CHECK_SCHEMA,
-        "check": found.record,
-        "aoi": plan.aoi.summary(),
-        "images": [r.to_dict() for r in records],
-        "pairs": [summary | {"kind": kind} for kind, summary in stager.staged],
-        "parameters": plan.config.to_dict(),
-        "new": [c.feature(plan.crs) for c in found.new],
-        "known_false_alarms": [c.feature(plan.crs) for c in found.false_alarms],
-        "inputs": [rec.to_geojson() for rec in [file_record("image", i.path, sha256=scene_digest(i),
-                                                                date=i.date.isoformat()) for i in plan.infos]
-                   + [file_record("aoi", plan.aoi_path)] + model_records(stager.model)],
-        "model": model_member(stager.model),
-        "confidence": calibration().record(),
-        "classes": classes_member(pixel_size_m(plan.base)),
-        "software": software_versions(),
-    }
+    inputs = [file_record("image", i.path, sha256=scene_digest(i), date=i.date.isoformat()) for i in plan.infos]
+    return CheckReport(
+        check=clean(found.record), aoi=clean(plan.aoi.summary()), images=tuple(r.record() for r in records),
+        pairs=tuple(stager.staged), new=tuple(c.feature(plan.crs) for c in found.new),
+        known_false_alarms=tuple(c.feature(plan.crs) for c in found.false_alarms),
+        model=clean(model_member(stager.model)), confidence=calibration().record(),
+        classes=classes_member(pixel_size_m(plan.base)),
+        provenance=Provenance(schema=CHECK_SCHEMA, inputs=tuple(inputs + [file_record("aoi", plan.aoi_path)]
+                                                                + model_records(stager.model)),
+                              outputs={}, parameters=plan.config.to_dict(), software=dict(software_versions())),
+    )
 
 
 def _with_reviews(rows: gpd.GeoDataFrame, changes: list[TrackedChange]) -> gpd.GeoDataFrame:

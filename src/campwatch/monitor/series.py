@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import rasterio
@@ -31,7 +30,17 @@ from campwatch.config import DetectConfig
 from campwatch.detection.confidence import calibration
 from campwatch.detection.model import model_member
 from campwatch.detection.results import PairResult, structure_counts
-from campwatch.document import REPORT_HTML, REPORT_SCHEMA, SERIES_REPORT, SERIES_SCHEMA, STAC_ITEM
+from campwatch.document import (
+    REPORT_HTML,
+    SERIES_REPORT,
+    SERIES_SCHEMA,
+    STAC_ITEM,
+    JSONTable,
+    PairSummary,
+    Provenance,
+    SeriesImage,
+    SeriesReport,
+)
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.delivery import is_scene
@@ -164,14 +173,11 @@ class ImageRecord:
     hidden_fraction: float | None = None
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.path.name,
-            "date": self.date.isoformat(),
-            "status": self.status,
-            "hidden_fraction": None if self.hidden_fraction is None else round(self.hidden_fraction, 4),
-            "reason": self.reason,
-        }
+    def record(self) -> SeriesImage:
+        """What a series or check report records of it."""
+        return SeriesImage(file=self.path.name, date=self.date.isoformat(), status=self.status,
+                           hidden_fraction=None if self.hidden_fraction is None else round(self.hidden_fraction, 4),
+                           reason=self.reason)
 
 
 def compare_series(
@@ -256,27 +262,21 @@ def pair_name(result: PairResult) -> str:
     return f"{result.before.date.isoformat()}_{result.after.date.isoformat()}"
 
 
-def pair_summary(result: PairResult, hashes: dict[str, str], folder: str) -> dict[str, Any]:
-    """What a series report records of one pair."""
+def pair_summary(result: PairResult, hashes: dict[str, str], folder: str, *, counted_earlier: int | None = None,
+                 kind: str | None = None) -> PairSummary:
+    """What a series or check report records of one pair."""
     summary = result.summary()
-    return {
-        "from": result.before.date.isoformat(),
-        "to": result.after.date.isoformat(),
-        "before_image": result.before.path.name if result.before.path else None,
-        "after_image": result.after.path.name if result.after.path else None,
-        "folder": folder,
-        "counts": summary.counts,
-        "fence_length_m": summary.to_dict()["fence_length_m"],
-        "shift_px": [round(result.shift[0], 2), round(result.shift[1], 2)],
-        "residual_shift": result.residual_shift,
-        "hidden_fraction": {
-            "before": round(result.obscured_fraction("before"), 4),
-            "after": round(result.obscured_fraction("after"), 4),
-        },
-        **structure_counts(result.structures_seen),
-        "warnings": list(result.warnings),
-        "outputs": hashes,
-    }
+    ((member, structures),) = structure_counts(result.structures_seen).items()
+    return PairSummary(
+        start=result.before.date.isoformat(), end=result.after.date.isoformat(),
+        before_image=result.before.path.name if result.before.path else None,
+        after_image=result.after.path.name if result.after.path else None,
+        folder=folder, counts=dict(summary.counts), fence_length_m=summary.to_dict()["fence_length_m"],
+        shift_px=(round(result.shift[0], 2), round(result.shift[1], 2)),
+        residual_shift=clean(result.residual_shift),
+        hidden_fraction=(round(result.obscured_fraction("before"), 4), round(result.obscured_fraction("after"), 4)),
+        structures=clean(structures), structures_near_change=member == "structures_near_change",
+        warnings=tuple(result.warnings), outputs=dict(hashes), counted_earlier=counted_earlier, kind=kind)
 
 
 class PairStager:
@@ -287,7 +287,7 @@ class PairStager:
     ``"bridge"``: across an image a cloud hid in part, taking only the changes ``within``
     what it hid; ``"baseline"``: against the baseline). Its outputs go to
     ``pairs/``, ``bridges/`` or ``baseline/`` and ``<from>_<to>/``; :attr:`staged` keeps each
-    pair's summary (:func:`pair_summary`) with its kind, in order; :attr:`newest` the
+    pair's summary (:func:`pair_summary`), its kind in it, in order; :attr:`newest` the
     result of the last consecutive pair.
     """
 
@@ -297,10 +297,10 @@ class PairStager:
                  mask_path: str | Path | None = None) -> None:
         self.outs, self.tracker = outs, tracker
         self.aoi_path, self.mask_path = aoi_path, mask_path
-        self.staged: list[tuple[str, dict[str, Any]]] = []
+        self.staged: list[PairSummary] = []
         self.newest: PairResult | None = None
         #: The change model the pairs were analysed with (its record), or None.
-        self.model: dict[str, Any] | None = None
+        self.model: JSONTable | None = None
 
     def __call__(self, result: PairResult, found_by: str = "pair", within: BaseGeometry | None = None) -> None:
         self.tracker.add_pair(result, found_by=found_by, within=within)
@@ -314,15 +314,14 @@ class PairStager:
         links = dict(self.tracker.links)
         hashes = stage_outputs(result, self.outs, inputs=inputs, credit=result.credit, prefix=f"{folder}/",
                                series_links=links)
-        summary = pair_summary(result, hashes, folder)
         # The pair's map shows every change it found; the series counts once what an earlier
         # interval counted already: both say how many.
-        summary["counted_earlier"] = sum(1 for _, status in links.values() if status in ("found_again", "undoes"))
-        self.staged.append((found_by, summary))
+        earlier = sum(1 for _, status in links.values() if status in ("found_again", "undoes"))
+        self.staged.append(pair_summary(result, hashes, folder, counted_earlier=earlier, kind=found_by))
 
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        """The summaries of the pairs of one kind, in order."""
-        return [summary for k, summary in self.staged if k == kind]
+    def of_kind(self, kind: str) -> list[PairSummary]:
+        """The summaries of the pairs of one kind, in order (as a series records them: without their kind)."""
+        return [dataclasses.replace(summary, kind=None) for summary in self.staged if summary.kind == kind]
 
     def compare(self, infos: Sequence[SceneInfo], aoi: AOI, config: DetectConfig, *,
                 mask: UserMask | None = None) -> list[ImageRecord]:
@@ -335,34 +334,32 @@ class PairStager:
 class SeriesResult:
     """The outcome of :func:`run_series`: the report and where the outputs went."""
 
-    report: dict[str, Any]
+    report: SeriesReport
     changes: list[TrackedChange]
     paths: dict[str, Path] = dataclasses.field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """What the series found, a line per image skipped, pair and bridge, for a terminal."""
         report = self.report
-        out = [f"{report['aoi']['name']}: {report['summary']['images']} images, {len(report['pairs'])} pairs compared"]
-        out += [f"  skipped {img['file']}: {img['reason']}" for img in report["images"] if img["status"] == "skipped"]
-        for pair in report["pairs"]:
-            new = [f["properties"] for f in report["features"]
-                   if f["properties"]["interval"] == {"from": pair["from"], "to": pair["to"]}]
-            summary = summarize(p for p in new if not p.get("transient"))
+        out = [f"{report.aoi_name}: {len(report.images)} images, {len(report.pairs)} pairs compared"]
+        out += [f"  skipped {img.file}: {img.reason}" for img in report.images if img.status == "skipped"]
+        for pair in report.pairs:
+            new = [f for f in report.features if f.interval == pair.interval]
+            summary = summarize(f for f in new if not f.transient)
             parts = [describe(summary)] if summary.found else []
-            transient = sum(1 for p in new if p.get("transient"))
+            transient = sum(1 for f in new if f.transient)
             if transient:
                 parts.append(f"{transient} on this image only (transient, not counted)")
-            if pair.get("counted_earlier"):
-                parts.append(f"{pair['counted_earlier']} more on the pair's map, counted in an earlier interval")
-            out.append(f"  {pair['from']} -> {pair['to']}: {', '.join(parts) if parts else 'no change'}")
-        for bridge in report.get("bridges", []):
-            found = [f["properties"] for f in report["features"] if f["properties"]["found_by"] == "bridge"
-                     and f["properties"]["interval"] == {"from": bridge["from"], "to": bridge["to"]}]
-            named = [p for p in found if p["class"] != "other_change"]
+            if pair.counted_earlier:
+                parts.append(f"{pair.counted_earlier} more on the pair's map, counted in an earlier interval")
+            out.append(f"  {pair.start} -> {pair.end}: {', '.join(parts) if parts else 'no change'}")
+        for bridge in report.bridges:
+            found = [f for f in report.features if f.found_by == "bridge" and f.interval == bridge.interval]
+            named = [f for f in found if f.change_class != "other_change"]
             # In words, as every other line ("2 new structures"), with the changes' ids to find them.
-            what = (f"{describe(summarize(named))} ({', '.join(str(p['id']) for p in named)})"
+            what = (f"{describe(summarize(named))} ({', '.join(str(f.id) for f in named)})"
                     if named else "nothing new")
-            out.append(f"  {bridge['from']} -> {bridge['to']} where a cloud hid the image between: {what}")
+            out.append(f"  {bridge.start} -> {bridge.end} where a cloud hid the image between: {what}")
         return out + [f"  wrote {path}" for path in self.paths.values()]
 
 
@@ -418,27 +415,29 @@ def run_series(
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path,
                                model=stager.model)
-        # Which classes the pixels can show, for a series in degrees too: its pairs are analysed in metres.
-        report["classes"] = classes_member(pixel_size_m(infos[0]))
-        report["figures"] = {"dpi": dpi} if figures else None  # so that verify makes the same files
-        report["bridges"] = bridges
-        report["outputs"] = {f"{p['folder']}/{name}": h for p in pairs + bridges for name, h in p["outputs"].items()}
+        # Which classes the pixels can show, for a series in degrees too: its pairs are analysed in metres;
+        # the figures' resolution, so that verify makes the same files.
+        report = dataclasses.replace(report, classes=classes_member(pixel_size_m(infos[0])),
+                                     figures_dpi=dpi if figures else None, bridges=tuple(bridges))
+        outputs = {f"{p.folder}/{name}": h for p in pairs + bridges for name, h in p.outputs.items()}
         pngs: dict[str, bytes] = {}
         view = None
         if figures:
             view = series_view(report, source=str(images_dir), trusted=True)
             fig_hashes, pngs = stage_figure_set(figure_set(view, series=report), outs, dpi=dpi)
-            report["outputs"] = fig_hashes | report["outputs"]
+            outputs = fig_hashes | outputs
         outs.path("series.qml").write_text(vector_qml(id_field="id"), encoding="utf-8")  # QGIS's default style
-        report["outputs"] = {"series.qml": sha256_file(outs.path("series.qml"))} | report["outputs"]
+        outputs = {"series.qml": sha256_file(outs.path("series.qml"))} | outputs
+        report = dataclasses.replace(report, provenance=dataclasses.replace(report.provenance, outputs=outputs))
         # Published: every path the report records is relative to its folder.
-        report = publish_paths(report, outs.recorded_folder())
-        write_json(report, outs.path(SERIES_REPORT))
+        doc = publish_paths(clean(report.to_geojson()), outs.recorded_folder())
+        write_json(doc, outs.path(SERIES_REPORT))
+        report = SeriesReport.from_geojson(doc, source=str(outs.final_path(SERIES_REPORT)))
         if view is not None:
             outs.path(REPORT_HTML).write_text(report_html(view, pngs, kind="series", doc=report, folder=outs.out_dir),
                                                 encoding="utf-8")
         write_stac_item(run_item(report, report_name=SERIES_REPORT,
-                                 report_sha256=sha256_file(outs.path(SERIES_REPORT)), outputs=report["outputs"]),
+                                 report_sha256=sha256_file(outs.path(SERIES_REPORT)), outputs=outputs),
                         outs.path(STAC_ITEM))
         paths: dict[str, Path] = {
             name: outs.final_path(name) for name in (SERIES_REPORT, REPORT_HTML) if name in outs.names}
@@ -449,14 +448,14 @@ def series_report(
     aoi: AOI,
     aoi_path: str | Path,
     records: list[ImageRecord],
-    pairs: list[dict[str, Any]],
+    pairs: list[PairSummary],
     tracker: ChangeTracker,
     config: DetectConfig,
     *,
     mask_path: str | Path | None = None,
-    model: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The series report (GeoJSON FeatureCollection, WGS84) before its output hashes."""
+    model: JSONTable | None = None,
+) -> SeriesReport:
+    """The series report (GeoJSON FeatureCollection, WGS84 when written) before its output hashes."""
     changes = sorted(tracker.changes, key=lambda c: (c.first[1], c.id))
     summary = summarize(c for c in changes if not c.transient)
     inputs = [rec for r in records for rec in scene_records("image", r.path, date=r.date.isoformat())]
@@ -465,18 +464,10 @@ def series_report(
         inputs.append(file_record("mask", mask_path))
     inputs += model_records(model)
     skipped = [r for r in records if r.status == "skipped"]
-    report = {
-        "type": "FeatureCollection",
-        "schema": SERIES_SCHEMA,
-        "pair_schema": REPORT_SCHEMA,
-        "aoi": aoi.summary(),
-        "analysis_crs": tracker.crs.to_string(),
-        "images": [r.to_dict() for r in records],
-        "pairs": pairs,
-        "parameters": config.to_dict(),
-        "model": model_member(model),
-        "confidence": calibration().record(),
-        "summary": {
+    return SeriesReport(
+        aoi=clean(aoi.summary()), analysis_crs=tracker.crs.to_string(), images=tuple(r.record() for r in records),
+        pairs=tuple(pairs), model=clean(model_member(model)), confidence=calibration().record(),
+        summary=clean({
             "images": len(records),
             "compared": sum(r.status == "compared" for r in records),
             "skipped": [{"file": r.path.name, "date": r.date.isoformat(), "reason": r.reason} for r in skipped],
@@ -485,10 +476,8 @@ def series_report(
             "fence_built_m": round(summary.length_m["fence_built"], 1),
             # Changes undone by the next image (snow, vehicles, material): in the features, not the counts.
             "transient": {k: n for k, n in summarize(c for c in changes if c.transient).counts.items() if n},
-        },
-        "software": software_versions(),
-        "inputs": [rec.to_geojson() for rec in inputs],
-        "outputs": {},
-        "features": [c.feature(tracker.crs) for c in changes],
-    }
-    return dict(clean(report))
+        }),
+        provenance=Provenance(schema=SERIES_SCHEMA, inputs=tuple(inputs), outputs={}, parameters=config.to_dict(),
+                              software=dict(software_versions())),
+        features=[c.feature(tracker.crs) for c in changes],
+    )

@@ -382,19 +382,19 @@ def rows_from_tracked(changes: list[TrackedChange], crs: Any, aoi: str) -> gpd.G
     rows = []
     geoms = []
     for c in changes:
-        f = c.feature(crs)
-        p = f["properties"]
+        feature = c.feature(crs)
+        p = feature.properties
         rows.append({
             "change_id": c.id, "aoi": aoi, "class": c.properties.get("found_class", c.change_class),
-            "interval_from": p["interval"]["from"], "interval_to": p["interval"]["to"],
-            "before_image": c.before[0], "first_image": c.first[0], "first_seen": p["interval"]["to"],
+            "interval_from": feature.interval[0], "interval_to": feature.interval[1],
+            "before_image": c.before[0], "first_image": c.first[0], "first_seen": feature.interval[1],
             "last_image": c.last[0], "last_confirmed": p["last_confirmed"], "confidence": p["confidence"],
             "area_m2": p["area_m2"], "length_m": p["length_m"], "found_by": c.found_by,
             "reverted_from": c.reverted["from"] if c.reverted else None,
             "reverted_to": c.reverted["to"] if c.reverted else None,
             "pairs": json.dumps(c.pairs), "cause": p["cause"], "check_id": c.properties.get("check_id"),
         })
-        geoms.append(shape(f["geometry"]))
+        geoms.append(shape(feature.geometry))
     if not rows:
         return _empty(CHANGE_COLUMNS)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")

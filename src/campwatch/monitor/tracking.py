@@ -21,8 +21,10 @@ from shapely.geometry.base import BaseGeometry
 
 from campwatch.classes import REVERSAL
 from campwatch.detection.results import PairResult
+from campwatch.document import ChangeFeature
 from campwatch.io.aoi import AOI
 from campwatch.io.geometry import to_wgs84, transformer
+from campwatch.io.jsonio import clean
 
 __all__ = ["TrackedChange", "ChangeTracker", "reproject", "same_place", "aoi_utm", "utm_of", "REVERSAL", "MIN_SEEN_FRACTION"]
 
@@ -94,7 +96,7 @@ class TrackedChange:
         """The two image dates the change happened between."""
         return self.before[1], self.first[1]
 
-    def feature(self, crs: Any) -> dict[str, Any]:
+    def feature(self, crs: Any) -> ChangeFeature:
         """This change as a GeoJSON feature in WGS84."""
         geom = to_wgs84(self.geometry, crs)
         c = reproject(self.geometry.centroid, crs, "EPSG:4326")
@@ -120,7 +122,8 @@ class TrackedChange:
         }
         if "review" in self.properties:  # only a history's changes have one
             props["review"] = dict(self.properties["review"])
-        return {"type": "Feature", "id": self.id, "geometry": mapping(geom), "properties": props}
+        return ChangeFeature(id=self.id, change_class=self.change_class, geometry=mapping(geom),
+                             interval=(self.before[1].isoformat(), self.first[1].isoformat()), properties=clean(props))
 
 
 class ChangeTracker:

@@ -14,14 +14,13 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from campwatch._version import __version__
 from campwatch.config import DetectConfig
-from campwatch.document import AFTER_REPORT, PAIR_REPORT, REPORT_SCHEMA, SERIES_REPORT, SERIES_SCHEMA, Provenance
+from campwatch.document import AFTER_REPORT, PAIR_REPORT, SERIES_REPORT, PairReport, SeriesReport, check_schema
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
-from campwatch.io.jsonio import read_report, reading_report
+from campwatch.io.jsonio import read_document, read_report, reading_report
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import sha256_file
 from campwatch.monitor.series import run_series
@@ -50,12 +49,16 @@ class Verification:
         return [i for i in self.items if i[1] != "same"]
 
 
-def _load(report_path: Path) -> tuple[Provenance, dict[str, Any]]:
-    doc, record = read_report(report_path, (REPORT_SCHEMA, SERIES_SCHEMA))
+def _load(report_path: Path) -> PairReport | SeriesReport:
+    raw = read_document(report_path)
+    check_schema(raw, (PairReport.schema, SeriesReport.schema), source=str(report_path))
+    assert isinstance(raw, dict)
     for key in ("inputs", "outputs", "parameters", "software"):
-        if key not in doc:
+        if key not in raw:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
-    return record, doc
+    doc = read_report(report_path, PairReport, SeriesReport, doc=raw)
+    assert isinstance(doc, (PairReport, SeriesReport))
+    return doc
 
 
 def verify_report(report_path: str | Path) -> Verification:
@@ -67,13 +70,14 @@ def verify_report(report_path: str | Path) -> Verification:
         If the file is not a campwatch report.
     """
     report_path = Path(report_path)
-    record, doc = _load(report_path)
+    doc = _load(report_path)
     with reading_report(report_path):
-        return _verify(report_path, record, doc)
+        return _verify(report_path, doc)
 
 
-def _verify(report_path: Path, record: Provenance, doc: dict[str, Any]) -> Verification:
-    kind = "series" if record.schema == SERIES_SCHEMA else "detect"
+def _verify(report_path: Path, doc: PairReport | SeriesReport) -> Verification:
+    record = doc.provenance
+    kind = "series" if isinstance(doc, SeriesReport) else "detect"
     result = Verification(report_path, kind)
     recorded = record.software.get("campwatch")
     if recorded != __version__:
@@ -114,7 +118,7 @@ def _verify(report_path: Path, record: Provenance, doc: dict[str, Any]) -> Verif
     with tempfile.TemporaryDirectory(prefix="campwatch-verify-") as tmp:
         out = Path(tmp) / "out"
         try:
-            main = _rerun(record, doc, kind, out, folder)
+            main = _rerun(doc, out, folder)
         except CampwatchError as exc:
             result.items.append(("re-run", "error", str(exc)))
             return result
@@ -144,7 +148,9 @@ def _verify(report_path: Path, record: Provenance, doc: dict[str, Any]) -> Verif
 
 
 
-def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder: Path) -> str:
+def _rerun(doc: PairReport | SeriesReport, out: Path, folder: Path) -> str:
+    record = doc.provenance
+
     def where(value: str) -> Path:
         return recorded_path(value, folder)
 
@@ -156,16 +162,15 @@ def _rerun(record: Provenance, doc: dict[str, Any], kind: str, out: Path, folder
 
     aoi = next((where(i.path) for i in record.of_role("aoi")), None)
     mask = next((where(i.path) for i in record.of_role("mask")), None)
-    if kind == "series":
+    if isinstance(doc, SeriesReport):
         if aoi is None:
             raise InputError("the series report names no AOI file")
         scenes = {where(i.scene or i.path) for i in record.of_role("image")}
         folders = {p.parent for p in scenes}
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
-        figures = doc.get("figures")
-        run_series(aoi, folders.pop(), out, config=config, figures=bool(figures),
-                   dpi=int(figures["dpi"]) if figures else 300, mask_path=mask, recorded_as=folder,
+        run_series(aoi, folders.pop(), out, config=config, figures=doc.figures_dpi is not None,
+                   dpi=doc.figures_dpi or 300, mask_path=mask, recorded_as=folder,
                    only={p.name for p in scenes})  # the images it recorded, not those that came after
         return SERIES_REPORT
 

@@ -11,10 +11,12 @@ analysing anything again (``campwatch figures``).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import io
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,16 @@ from PIL import Image
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, summarize
 from campwatch.detection.confidence import LOW_CONFIDENCE, calibration
-from campwatch.document import SERIES_SCHEMA
+from campwatch.document import (
+    REPORT_HTML,
+    SERIES_SCHEMA,
+    AnyReport,
+    ChangeFeature,
+    CheckReport,
+    PairReport,
+    SeriesImage,
+    SeriesReport,
+)
 from campwatch.io.output import OutputSet
 from campwatch.io.recorded import recorded_path
 from campwatch.io.text import printable
@@ -49,9 +60,9 @@ FIGURE_TITLES = {
 HTML_WIDTH_PX = 1600
 
 
-def figure_set(view: ChangeView, *, series: dict[str, Any] | None = None) -> dict[str, Figure]:
+def figure_set(view: ChangeView, *, series: SeriesReport | None = None) -> dict[str, Figure]:
     """Every figure of ``view``, by file stem; the timeline only when a series (or history) is given."""
-    draw: dict[str, Any] = {
+    draw: dict[str, Callable[[], Figure]] = {
         "location": lambda: location_figure(view),
         "before_after": lambda: before_after(view),
         "change_overlay": lambda: change_map(view),
@@ -135,12 +146,13 @@ def report_html(
     pngs: dict[str, bytes],
     *,
     kind: str,
-    doc: dict[str, Any],
+    doc: AnyReport,
     headline: str | None = None,
     report_date: dt.date | None = None,
-    also: list[dict[str, Any]] | None = None,
+    also: Sequence[ChangeFeature] = (),
     folder: str | Path | None = None,
     doc_folder: str | Path | None = None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """Render the self-contained HTML report.
 
@@ -151,20 +163,22 @@ def report_html(
     pngs : dict
         PNG bytes of each figure by stem (embedded, downscaled to ``HTML_WIDTH_PX``).
     kind : {"pair", "series", "check"}
-    doc : dict
+    doc : PairReport, SeriesReport or CheckReport
         The run's report (``report.geojson``, ``series.geojson`` or ``check.json``): its
         images, warnings, parameters, software and hashes fill the caveats and provenance.
     headline : str, optional
         What is new (a check's summary line).
-    also : list of dict, optional
+    also : sequence of ChangeFeature, optional
         Changes outside the figures' pair to list too (a check's finds against its
-        baseline): GeoJSON feature properties of :meth:`campwatch.monitor.series.TrackedChange.feature`.
+        baseline: :meth:`campwatch.monitor.tracking.TrackedChange.feature`).
     folder : str or Path, optional
         Where the page is written: the paths of inputs are shown relative to it, and none
         absolute (a published page must not carry the analyst's user and folder names).
     doc_folder : str or Path, optional
         The folder of ``doc`` on disk, which its relative paths are from, when it is not
         ``folder`` (``campwatch figures --out`` elsewhere).
+    warnings : sequence of str, optional
+        Warnings of the figures' pair besides the report's own (a check's newest pair).
     """
     env = Environment(loader=PackageLoader("campwatch.publish", "templates"), autoescape=select_autoescape(["html"]),
                       finalize=_shown)
@@ -180,12 +194,13 @@ def report_html(
         }
     else:
         header = {"name": view.name, "aliases": "", "source": "", "approximate": False, "centre": "", "size": ""}
-    images = doc.get("images")
-    if isinstance(images, dict):  # a pair report: before and after
-        images = [dict(images["before"], status="compared"), dict(images["after"], status="compared")]
-    images = images or []
-    if kind == "check":  # every image of the AOI, not only this check's
-        images = [{"date": i["date"], "status": "compared"} for i in doc.get("inputs", []) if i["role"] == "image"]
+    images: Sequence[SeriesImage]
+    if isinstance(doc, PairReport):  # before and after
+        images = [SeriesImage(file=i.file or "", date=i.date, status="compared") for i in (doc.before, doc.after)]
+    elif isinstance(doc, CheckReport):  # every image of the AOI, not only this check's
+        images = [SeriesImage(file="", date=i.date or "", status="compared") for i in doc.provenance.of_role("image")]
+    else:
+        images = doc.images
     summary = summarize(view.changes)
     summary_rows = [{"label": CLASSES[name].label, "colour": CLASSES[name].colour, "count": summary.counts[name],
                      "total": f"{summary.size(name):,.0f} " + ("m" if CLASSES[name].linear else "m\u00b2")}
@@ -198,25 +213,22 @@ def report_html(
         for ch in sorted(view.changes, key=lambda ch: ch.number) if ch.change_class in ANALYST_CLASSES
     ]
     other = [ch for ch in view.changes if ch.change_class not in ANALYST_CLASSES]
-    caveats = _caveats(view, doc, kind)
+    caveats = _caveats(view, doc, list(warnings))
     figures = [{"stem": s, "title": FIGURE_TITLES[s], "caption": _CAPTIONS[s], "src": _data_uri(pngs[s])}
                for s in FIGURE_TITLES if s in pngs]
-    inputs = [dict(i, path=_relative(i.get("path"), folder, doc_folder)) for i in doc.get("inputs", [])]
-    outputs = doc.get("outputs", {})
-    parameters = dict(doc.get("parameters", {}))
+    record = doc.provenance
+    inputs = [dataclasses.replace(i, path=_relative(i.path, folder, doc_folder)) for i in record.inputs]
+    outputs = record.outputs
+    parameters = dict(record.parameters)
     if parameters.get("model"):
         parameters["model"] = _relative(parameters["model"], folder, doc_folder)
     return env.get_template("report.html").render(
         kind=kind, header=header, view=view, images=images, headline=headline, summary_rows=summary_rows,
         gazetteer=gazetteer, other_count=len(other), other_area=f"{sum(ch.area_m2 for ch in other):,.0f}",
-        caveats=caveats, figures=figures, inputs=inputs, outputs=outputs, also=[
-            {"id": p["id"], "label": CLASSES[p["class"]].label, "colour": CLASSES[p["class"]].colour,
-             "size": f"{p['length_m']:,.0f} m" if p.get("length_m") is not None else f"{p['area_m2']:,.0f} m\u00b2",
-             "lat": f"{p['centroid_lonlat'][1]:.6f}", "lon": f"{p['centroid_lonlat'][0]:.6f}",
-             "interval": f"{p['interval']['from']} to {p['interval']['to']}", "confidence": f"{p['confidence']:.2f}"}
-            for p in (also or []) if p["class"] in ANALYST_CLASSES],
+        caveats=caveats, figures=figures, inputs=inputs, outputs=outputs, also=[_also(f) for f in also
+                                                                              if f.change_class in ANALYST_CLASSES],
         parameters=json.dumps(parameters, indent=1),
-        software=doc.get("software", {}), version=__version__, credit=view.credit,
+        software=record.software, version=__version__, credit=view.credit,
         report_date=(report_date or dt.datetime.now(dt.timezone.utc).date()).isoformat(),
         dates=f"{view.before.date.isoformat()} to {view.after.date.isoformat()}",
     )
@@ -255,61 +267,78 @@ def _relative(path: Any, folder: str | Path | None, doc_folder: str | Path | Non
     return p.name
 
 
-def _caveats(view: ChangeView, doc: dict[str, Any], kind: str) -> list[str]:
+def _also(f: ChangeFeature) -> dict[str, str]:
+    """A row of the changes listed besides the figures' pair."""
+    lonlat = f.centroid_lonlat or (float("nan"), float("nan"))
+    label = CLASSES[f.change_class]
+    return {"id": str(f.id), "label": label.label, "colour": label.colour,
+            "size": f"{f.length_m:,.0f} m" if f.length_m is not None else f"{f.area_m2:,.0f} m\u00b2",
+            "lat": f"{lonlat[1]:.6f}", "lon": f"{lonlat[0]:.6f}", "interval": f"{f.interval[0]} to {f.interval[1]}",
+            "confidence": f"{f.confidence:.2f}"}
+
+
+def _pair_caveats(view: ChangeView, doc: PairReport) -> list[str]:
+    """What a pair could not see, and how far its images were moved onto each other."""
+    out = []
+    ob = doc.summary.get("obscured_area_m2")
+    ob = ob if isinstance(ob, dict) else {}
+    if ob.get("before") or ob.get("after"):
+        out.append(f"Hidden by cloud or cloud shadow, not analysed: {ob.get('before', 0):,.0f} m\u00b2 on "
+                   f"{view.before.date.isoformat()}, {ob.get('after', 0):,.0f} m\u00b2 on "
+                   f"{view.after.date.isoformat()}.")
+    frac = doc.summary.get("not_analysed_fraction")
+    if isinstance(frac, (int, float)) and frac:
+        out.append(f"{frac:.1%} of the image window was not analysed (outside the AOI, or no data on a date).")
+    if doc.coregistration is None:
+        return out
+    shift, residual = doc.coregistration.shift_px, doc.coregistration.residual
+    left = (f"; left after correction: median {residual['median_px']:.2f} px, at most "
+            f"{residual['max_px']:.2f} px over {residual['tiles']} tiles") if residual else ""
+    out.append(f"Misregistration measured and corrected: {shift[0]:+.2f} rows, {shift[1]:+.2f} columns "
+               f"(pixels) of the later image{left}.")
+    return out
+
+
+def _caveats(view: ChangeView, doc: AnyReport, warnings: list[str]) -> list[str]:
     out = []
     if view.unverified:
         out.append(f"NOT VERIFIED: the report shown here: {view.unverified}. What it says may not be what "
                    "campwatch found; run campwatch verify on it.")
-    summary = doc.get("summary", {})
-    if kind == "pair":
-        ob = summary.get("obscured_area_m2", {})
-        if ob.get("before") or ob.get("after"):
-            out.append(f"Hidden by cloud or cloud shadow, not analysed: {ob.get('before', 0):,.0f} m\u00b2 on "
-                       f"{view.before.date.isoformat()}, {ob.get('after', 0):,.0f} m\u00b2 on "
-                       f"{view.after.date.isoformat()}.")
-        frac = summary.get("not_analysed_fraction")
-        if frac:
-            out.append(f"{frac:.1%} of the image window was not analysed (outside the AOI, or no data on a date).")
-        shift = doc.get("coregistration", {}).get("shift_px")
-        if shift is not None:
-            residual = doc.get("coregistration", {}).get("residual") or {}
-            left = (f"; left after correction: median {residual['median_px']:.2f} px, at most "
-                    f"{residual['max_px']:.2f} px over {residual['tiles']} tiles") if residual else ""
-            out.append(f"Misregistration measured and corrected: {shift[0]:+.2f} rows, {shift[1]:+.2f} columns "
-                       f"(pixels) of the later image{left}.")
+    if isinstance(doc, PairReport):
+        out += _pair_caveats(view, doc)
+        warnings = list(doc.warnings) + warnings
     else:
-        for img in doc.get("images", []):
-            if isinstance(img, dict) and img.get("status") == "skipped":
-                out.append(f"{img['file']} ({img['date']}) was not compared: {img['reason']}.")
-        for pair in doc.get("pairs", []):
-            hid = pair.get("hidden_fraction", {})
-            shift = pair.get("shift_px", [0, 0])
-            out.append(f"{pair['from']} to {pair['to']}: hidden {hid.get('before', 0):.1%} / "
-                       f"{hid.get('after', 0):.1%} of the AOI; misregistration corrected {shift[0]:+.2f}, "
-                       f"{shift[1]:+.2f} px.")
-    transient = sum((summary.get("transient") or {}).values()) if kind != "pair" else 0
-    if transient:
-        out.append(f"{transient} changes were seen on one image only and gone on the next (snow, vehicles, "
+        for img in doc.images:
+            if img.status == "skipped":
+                out.append(f"{img.file} ({img.date}) was not compared: {img.reason}.")
+        for pair in doc.pairs:
+            (hid_before, hid_after), shift = pair.hidden_fraction, pair.shift_px
+            out.append(f"{pair.start} to {pair.end}: hidden {hid_before:.1%} / {hid_after:.1%} of the AOI; "
+                       f"misregistration corrected {shift[0]:+.2f}, {shift[1]:+.2f} px.")
+    transient = doc.summary.get("transient") if isinstance(doc, SeriesReport) else None
+    transient_n = sum(v for v in transient.values() if isinstance(v, int)) if isinstance(transient, dict) else 0
+    if transient_n:
+        out.append(f"{transient_n} changes were seen on one image only and gone on the next (snow, vehicles, "
                    "material: marked transient in the GeoJSON); they are not counted or drawn.")
-    for bridge in doc.get("bridges", []):
-        out.append(f"A cloud hid part of the image between {bridge['from']} and {bridge['to']}: those two were "
+    for bridge in doc.bridges if isinstance(doc, SeriesReport) else ():
+        out.append(f"A cloud hid part of the image between {bridge.start} and {bridge.end}: those two were "
                    "compared too, and the changes found where the cloud was are dated to that wider span.")
-    classes = doc.get("classes") or {}
-    why = classes.get("not_possible") or {}
+    why = doc.classes.not_possible if doc.classes is not None else {}
     if why:
         reasons: dict[str, list[str]] = {}
         for name, reason in why.items():
             reasons.setdefault(reason, []).append(CLASSES[name].label.lower() if name in CLASSES else name)
         out.append("Not looked for at this pixel size, so not reported: " + "; ".join(
             f"{', '.join(names)} ({reason})" for reason, names in reasons.items()) + ".")
-    fitted_on = ", ".join((doc.get("confidence") or calibration().record()).get("fitted_on") or []) or "none yet"
+    fitted = (doc.confidence or calibration().record()).get("fitted_on")
+    fitted_on = ", ".join(str(name) for name in fitted) if isinstance(fitted, list) and fitted else "none yet"
     out.append(f"Confidence (0 to 1) is the share of changes found the same way, with evidence as strong, that "
                f"were right on the labelled sets campwatch was calibrated on ({fitted_on}); on other "
                f"imagery it sorts changes, it is not a rate. Below {LOW_CONFIDENCE:g} a change is doubtful "
                "(drawn dashed on the maps): check the close-up before citing it.")
     if view.aoi is not None and view.aoi.approximate:
         out.append("The AOI outline is approximate (from a published description, not surveyed).")
-    for w in doc.get("warnings", []):
+    for w in warnings:
         out.append(f"Warning: {w}")
     if view.credit and "synthetic" in view.credit.lower():
         out.append("The imagery is synthetic (campwatch's sample), not a real image.")
@@ -329,14 +358,13 @@ def write_figures(report_path: str | Path, out_dir: str | Path, *, dpi: int = 30
         schema = json.loads(report_path.read_text(encoding="utf-8")).get("schema")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, RecursionError):
         schema = None
-    if schema == SERIES_SCHEMA:
-        view = view_from_series(report_path)
-        doc, kind, series = view.extra["series"], "series", view.extra["series"]
-    else:
-        view = view_from_report(report_path)
-        doc, kind, series = view.extra["report"], "pair", None
+    view = view_from_series(report_path) if schema == SERIES_SCHEMA else view_from_report(report_path)
+    doc = view.document
+    assert doc is not None
+    series = doc if isinstance(doc, SeriesReport) else None
+    kind = "series" if series is not None else "pair"
     with OutputSet(out_dir) as outs:
         _, pngs = stage_figure_set(figure_set(view, series=series), outs, dpi=dpi)
-        outs.path("report.html").write_text(report_html(view, pngs, kind=kind, doc=doc, folder=Path(out_dir),
+        outs.path(REPORT_HTML).write_text(report_html(view, pngs, kind=kind, doc=doc, folder=Path(out_dir),
                                                         doc_folder=report_path.parent), encoding="utf-8")
         return {name: outs.final_path(name) for name in outs.names}

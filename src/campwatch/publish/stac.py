@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import numpy as np
 import pystac
@@ -15,7 +14,8 @@ from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
 
 from campwatch._version import __version__
-from campwatch.document import SERIES_SCHEMA, InputRecord
+from campwatch.document import GridRecord, PairReport, SeriesReport
+from campwatch.errors import InputError
 from campwatch.io.geometry import rfc7946, transformer
 
 __all__ = ["run_item", "FILE_EXTENSION", "MEDIA_TYPES"]
@@ -39,10 +39,10 @@ def _multihash(sha256_hex: str) -> str:
     return "1220" + sha256_hex
 
 
-def _footprint(grid: dict[str, Any], crs: str) -> Polygon:
+def _footprint(grid: GridRecord, crs: str) -> Polygon:
     """The analysed grid's outline in WGS84 (its edges sampled, so that a reprojection bends them as it should)."""
-    a, b, c, d, e, f = grid["transform"][:6]
-    w, h = grid["width"], grid["height"]
+    a, b, c, d, e, f = grid.transform[:6]
+    w, h = grid.width, grid.height
     t = np.linspace(0.0, 1.0, 9)
     cols = np.concatenate([t * w, np.full(9, w), (1 - t) * w, np.zeros(9)])
     rows = np.concatenate([np.zeros(9), t * h, np.full(9, h), (1 - t) * h])
@@ -73,15 +73,15 @@ def _slug(text: str) -> str:
 
 
 def run_item(
-    report: dict[str, Any], *, report_name: str, report_sha256: str, outputs: dict[str, str],
+    report: PairReport | SeriesReport, *, report_name: str, report_sha256: str, outputs: dict[str, str],
     geometry: Polygon | None = None,
 ) -> pystac.Item:
     """The STAC Item of a run (a pair's report or a series) from its report.
 
     Parameters
     ----------
-    report : dict
-        The run's report as written (``campwatch-report/1`` or ``campwatch-series/1``).
+    report : PairReport or SeriesReport
+        The run's report as written.
     report_name, report_sha256 : str
         The report's name in the output folder and its SHA-256.
     outputs : dict
@@ -97,20 +97,23 @@ def run_item(
     (``start_datetime``, ``end_datetime``).
     """
     if geometry is None:
-        if "grid" in report and report.get("analysis_crs"):
-            geometry = _footprint(report["grid"], report["analysis_crs"])
+        if isinstance(report, PairReport) and report.grid is not None and report.analysis_crs:
+            geometry = _footprint(report.grid, report.analysis_crs)
         else:
-            w, s, e, n = report["aoi"]["bounds"]
-            geometry = Polygon([(w, s), (e, s), (e, n), (w, n), (w, s)])
-    if "interval" in report:
-        start, end = report["interval"]["from"], report["interval"]["to"]
+            bounds = (report.aoi or {}).get("bounds")
+            if not (isinstance(bounds, list) and len(bounds) == 4):
+                raise InputError("the report holds neither its grid nor its AOI's bounds: no footprint for its STAC Item")
+            w, s_, e, n = (float(v) for v in bounds)  # type: ignore[arg-type]
+            geometry = Polygon([(w, s_), (e, s_), (e, n), (w, n), (w, s_)])
+    if isinstance(report, PairReport):
+        start, end = report.interval
     else:
-        dates = sorted(i["date"] for i in report["images"])
+        dates = sorted(i.date for i in report.images)
         start, end = dates[0], dates[-1]
-    aoi_name = (report.get("aoi") or {}).get("name") or "pair"
-    kind = "series" if report.get("schema") == SERIES_SCHEMA else "pair"
-    model = report.get("model") or {}
-    counts = report.get("summary", {}).get("counts") if isinstance(report.get("summary"), dict) else None
+    aoi_name = report.aoi_name or "pair"
+    kind = "series" if isinstance(report, SeriesReport) else "pair"
+    model = report.model or {}
+    counts = report.summary.get("counts")
     shape_, bbox = _rfc7946(geometry)
     item = pystac.Item(
         id=f"campwatch-{_slug(aoi_name)}-{kind}-{start}-{end}-{report_sha256[:12]}",
@@ -122,11 +125,11 @@ def run_item(
         properties={
             "title": f"{aoi_name}: change between {start} and {end}",
             "campwatch:kind": kind,
-            "campwatch:schema": report.get("schema"),
+            "campwatch:schema": report.schema,
             "campwatch:version": __version__,
             "campwatch:model": model.get("name") if model.get("used") else None,
             "campwatch:counts": counts,
-            "campwatch:classes": report.get("classes"),
+            "campwatch:classes": None if report.classes is None else report.classes.to_geojson(),
         },
         stac_extensions=[FILE_EXTENSION],
     )
@@ -135,8 +138,7 @@ def run_item(
         media, roles = MEDIA_TYPES.get(suffix, ("application/octet-stream", ["data"]))
         item.add_asset(name, pystac.Asset(href=name, media_type=media, roles=list(roles),
                                           extra_fields={"file:checksum": _multihash(digest)}))
-    for rec in report.get("inputs", []):
-        record = InputRecord.from_geojson(rec, source="the report")
+    for record in report.provenance.inputs:
         item.add_link(pystac.Link(rel="derived_from", target=record.path, title=record.role,
                                   extra_fields={"file:checksum": _multihash(record.sha256)}))
     return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
@@ -12,7 +13,7 @@ from matplotlib.patches import Patch
 
 from campwatch._version import __version__
 from campwatch.classes import CLASSES, TIMELINE_CLASSES
-from campwatch.document import ChangeFeature, change_features
+from campwatch.document import ChangeFeature, PairSummary, SeriesImage, SeriesReport
 from campwatch.publish.style import bar_edge, plain_text
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def _day(s: str) -> dt.date:
 
 
 @plain_text
-def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | None = None) -> Figure:
+def timeline(series: SeriesReport, *, width_in: float = 10.0, credit: str | None = None) -> Figure:
     """Return the timeline of a series report (:func:`campwatch.monitor.series.run_series`).
 
     Three panels sharing a date axis: the changes of each class in each interval (bars
@@ -38,28 +39,28 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     were skipped (mostly hidden) are marked. Classes the pixels cannot show (the report's
     ``classes.possible``) are left out: no fence panel, tower line or legend entry at 8 m.
     """
-    pairs = series.get("pairs", [])
-    possible = set(series.get("classes", {}).get("possible", CLASSES))
+    pairs = series.pairs
+    possible = set(series.classes.possible if series.classes is not None else CLASSES)
     shown = [name for name in TIMELINE_CLASSES if name in possible]
-    with_counts = any(p.get("structures_seen") for p in pairs)
+    with_counts = any(p.structures and not p.structures_near_change for p in pairs)
     with_fences = "fence_razed" in possible
     ratios = [2.2] + [1] * with_fences + [1] * with_counts
     fig = Figure(figsize=(width_in, width_in * (0.44 + 0.18 * (len(ratios) - 1))), layout="constrained")
     axes: list[Any] = list(np.atleast_1d(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)))
     ax_bar, bottom_ax = axes[0], axes[-1]
     # Changes seen on one image only (snow, vehicles, material) are not counted: the caption says how many.
-    every = change_features(series, source="the series")
+    every = list(series.features)
     features = [f for f in every if not f.transient]
     transient = len(every) - len(features)
-    image_dates = sorted({_day(i["date"]) for i in series.get("images", [])})
-    intervals = sorted({f.interval for f in features} | {(p["from"], p["to"]) for p in pairs})
+    image_dates = sorted({_day(i.date) for i in series.images})
+    intervals = sorted({f.interval for f in features} | {p.interval for p in pairs})
     # A change dated to a span of several images (seen across a cloud or against a baseline) is noted,
     # not drawn as a bar.
     spans = [iv for iv in intervals if any(_day(iv[0]) < d < _day(iv[1]) for d in image_dates)]
     _interval_bars(ax_bar, features, [iv for iv in intervals if iv not in spans], shown)
 
-    images = series.get("images", [])
-    dates = [_day(i["date"]) for i in images]
+    images = series.images
+    dates = [_day(i.date) for i in images]
     if with_fences:
         _fence_panel(axes[1], features, dates)
     if spans:
@@ -69,8 +70,7 @@ def timeline(series: dict[str, Any], *, width_in: float = 10.0, credit: str | No
     if with_counts:
         _count_panel(axes[-1], pairs, possible)
     _date_axis(axes, images, dates)
-    aoi = series.get("aoi") or {}
-    fig.suptitle(f"{aoi.get('name', 'AOI')}: changes from {dates[0].isoformat()} to {dates[-1].isoformat()}"
+    fig.suptitle(f"{series.aoi_name or 'AOI'}: changes from {dates[0].isoformat()} to {dates[-1].isoformat()}"
                  if dates else "Timeline", fontsize=12)
     footer = f"Each image date is a grey line; dotted: skipped (mostly hidden). Analysis: campwatch {__version__}"
     if transient:
@@ -117,15 +117,15 @@ def _fence_panel(ax: Any, features: list[ChangeFeature], dates: list[dt.date]) -
     ax.set_ylabel("fence razed\nso far (m)")
 
 
-def _count_panel(ax: Any, pairs: list[dict[str, Any]], possible: set[str]) -> None:
+def _count_panel(ax: Any, pairs: Sequence[PairSummary], possible: set[str]) -> None:
     """The structures and towers seen on each compared date (of the kinds the pixels can show)."""
     seen: dict[str, dict[str, int]] = {}
     for p in pairs:
-        counts = p.get("structures_seen") or {}
-        if "before" in counts:
-            seen.setdefault(p["from"], counts["before"])
-        if "after" in counts:
-            seen[p["to"]] = counts["after"]
+        counts = p.structures if p.structures is not None and not p.structures_near_change else {}
+        if isinstance(counts.get("before"), dict):
+            seen.setdefault(p.start, counts["before"])  # type: ignore[arg-type]
+        if isinstance(counts.get("after"), dict):
+            seen[p.end] = counts["after"]  # type: ignore[assignment]
     when = sorted(seen)
     styles: tuple[tuple[str, dict[str, Any]], ...] = (("structure", {"color": "#333333", "marker": "s"}),
                                                       ("tower", {"color": "#777777", "marker": "^"}))
@@ -139,19 +139,19 @@ def _count_panel(ax: Any, pairs: list[dict[str, Any]], possible: set[str]) -> No
     ax.margins(y=0.25)
 
 
-def _date_axis(axes: list[Any], images: list[dict[str, Any]], dates: list[dt.date]) -> None:
+def _date_axis(axes: list[Any], images: Sequence[SeriesImage], dates: list[dt.date]) -> None:
     """A grey line at each image date on every panel, skipped dates dotted and marked, dates under the last."""
     ax_bar, bottom_ax = axes[0], axes[-1]
     for ax in axes:
         for img in images:
-            if img.get("status") == "skipped":
-                ax.axvline(_day(img["date"]), color="#999999", ls=":", lw=1)
+            if img.status == "skipped":
+                ax.axvline(_day(img.date), color="#999999", ls=":", lw=1)
         for d in dates:
             ax.axvline(d, color="#dddddd", lw=0.5, zorder=0)
         ax.grid(axis="y", color="#eeeeee")
     for img in images:
-        if img.get("status") == "skipped":
-            ax_bar.annotate("skipped", xy=(mdates.date2num(_day(img["date"])), 1.0), xycoords=("data", "axes fraction"),
+        if img.status == "skipped":
+            ax_bar.annotate("skipped", xy=(mdates.date2num(_day(img.date)), 1.0), xycoords=("data", "axes fraction"),
                             xytext=(2, -10), textcoords="offset points", fontsize=7, color="#777777", rotation=90,
                             va="top")
     bottom_ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))

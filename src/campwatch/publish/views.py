@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,14 @@ from rasterio.windows import Window
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from campwatch.classes import ANALYST_CLASSES, NOT_ANALYSED, OBSCURED
+from campwatch.classes import ANALYST_CLASSES, OBSCURED
 from campwatch.detection.align import shift_pair
 from campwatch.detection.results import PairResult
-from campwatch.document import (
-    CHANGE_MASK,
-    REPORT_SCHEMA,
-    SERIES_SCHEMA,
-    STAC_ITEM,
-    ChangeFeature,
-    Provenance,
-    change_features,
-)
+from campwatch.document import CHANGE_MASK, STAC_ITEM, ChangeFeature, PairReport, Provenance, SeriesReport
 from campwatch.errors import InputError
 from campwatch.io.aoi import AOI, read_aoi
 from campwatch.io.geometry import transformer
-from campwatch.io.jsonio import load_report, read_report, reading_report
+from campwatch.io.jsonio import read_report, reading_report
 from campwatch.io.pair import PairRequest, read_reduced_pair
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import Scene, imagery_credit, sha256_file
@@ -90,7 +82,8 @@ class ChangeView:
     no_data: np.ndarray | None = None
     credit: str | None = None
     shift_px: tuple[float, float] = (0.0, 0.0)
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The report the view was made from (a pair's or a series'), or None: made from a run in memory.
+    document: PairReport | SeriesReport | None = None
     #: For a view on reduced images (a large scene): reads both dates at full resolution
     #: over ``(left, bottom, right, top)`` in the view's CRS, for close-ups.
     chips: Callable[[tuple[float, float, float, float]], tuple[Scene, Scene]] | None = None
@@ -214,38 +207,38 @@ def view_from_report(report_path: str | Path) -> ChangeView:
         If the report is not a campwatch pair report or an image it names is gone.
     """
     report_path = Path(report_path)
-    doc, record = read_report(report_path, (REPORT_SCHEMA,))
+    doc = read_report(report_path, PairReport)
     with reading_report(report_path):
-        return dataclasses.replace(_report_view(report_path, doc, record), unverified=unverified(report_path))
+        return dataclasses.replace(_report_view(report_path, doc), unverified=unverified(report_path))
 
 
-def _report_view(report_path: Path, doc: dict[str, Any], record: Provenance) -> ChangeView:
-    folder = report_path.parent
+def _report_view(report_path: Path, doc: PairReport) -> ChangeView:
+    folder, record = report_path.parent, doc.provenance
     _check_inputs(record, ("before", "after", "aoi"), folder)
     (before_path, d_b), (after_path, d_a) = _scene_path(record, "before", folder), _scene_path(record, "after", folder)
     aoi_rec = next(iter(record.of_role("aoi")), None)
     aoi_file = recorded_path(aoi_rec.path, folder) if aoi_rec else None
     aoi = read_aoi(aoi_file) if aoi_file is not None and aoi_file.is_file() else None
-    shift = tuple(doc.get("coregistration", {}).get("shift_px", (0.0, 0.0)))
-    applied = bool(doc.get("coregistration", {}).get("applied"))
+    shift = doc.coregistration.shift_px if doc.coregistration is not None else (0.0, 0.0)
+    applied = doc.coregistration is not None and doc.coregistration.applied
     pair = _figure_pair(PairRequest(before_path, after_path, dates=(d_b, d_a), aoi=aoi),
-                        (float(shift[0]), float(shift[1])) if applied else (0.0, 0.0))
+                        shift if applied else (0.0, 0.0))
     before, after = pair.before, pair.after
     obscured = None
     mask_path = report_path.parent / CHANGE_MASK
     if mask_path.is_file():
         with rasterio.open(mask_path) as ds:
-            if (ds.height, ds.width) == (doc["grid"]["height"], doc["grid"]["width"]):
+            if doc.grid is not None and (ds.height, ds.width) == (doc.grid.height, doc.grid.width):
                 obscured = ds.read(1, out_shape=before.shape, resampling=Resampling.mode) == OBSCURED
     no_data = ~(before.valid & after.valid)
     credit = imagery_credit([before, after], aoi)
-    name = (doc.get("aoi") or {}).get("name") or after_path.stem
-    features = change_features(doc, source=str(report_path))
+    name = doc.aoi_name or after_path.stem
+    features = list(doc.features)
     return ChangeView(
         name=name, before=before, after=after,
         changes=_mapped(features, before.crs, numbered_by_id=True, source=str(report_path)), aoi=aoi,
         obscured=obscured, no_data=no_data, credit=credit, shift_px=(float(shift[0]), float(shift[1])),
-        extra={"report": doc, "not_analysed": NOT_ANALYSED}, chips=pair.chips,
+        document=doc, chips=pair.chips,
         counted_earlier=_counted_earlier(f.series_status for f in features)
         if any("series_status" in f.properties for f in features) else None,
     )
@@ -258,7 +251,7 @@ def view_from_series(series_path: str | Path) -> ChangeView:
     first; nothing is analysed again.
     """
     series_path = Path(series_path)
-    doc = load_report(series_path, (SERIES_SCHEMA,))
+    doc = read_report(series_path, SeriesReport)
     with reading_report(series_path):
         view = series_view(doc, source=str(series_path), folder=series_path.parent)
     return dataclasses.replace(view, unverified=unverified(series_path))
@@ -286,7 +279,7 @@ def unverified(report_path: Path) -> str | None:
     return reason
 
 
-def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: bool = False,
+def series_view(doc: SeriesReport, *, source: str = "the series", trusted: bool = False,
                 folder: Path | None = None) -> ChangeView:
     """The view of a series report already in memory (see :func:`view_from_series`).
 
@@ -300,17 +293,17 @@ def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: boo
     def where(value: str) -> Path:
         return recorded_path(value, here)
 
-    record = Provenance.from_geojson(doc, (SERIES_SCHEMA,), source=series_path)
+    record = doc.provenance
     if not trusted:
         _check_inputs(record, ("image", "aoi"), here)
-    compared = [i for i in doc["images"] if i["status"] == "compared"]
+    compared = doc.compared
     if len(compared) < 2:
         raise InputError(f"{series_path}: the series compared fewer than two images")
     by_name = {where(i.scene or i.path).name: where(i.scene or i.path) for i in record.of_role("image")}
-    first, last = by_name.get(compared[0]["file"]), by_name.get(compared[-1]["file"])
+    first, last = by_name.get(compared[0].file), by_name.get(compared[-1].file)
     for rec, path in ((compared[0], first), (compared[-1], last)):
         if path is None or not path.exists():
-            raise InputError(f"{rec['file']}: the series' image is not there any more; figures need it")
+            raise InputError(f"{rec.file}: the series' image is not there any more; figures need it")
     aoi_rec = next(iter(record.of_role("aoi")), None)
     if aoi_rec is None or not where(aoi_rec.path).is_file():
         raise InputError(f"{series_path}: the AOI file it names is not there any more")
@@ -320,9 +313,9 @@ def series_view(doc: dict[str, Any], *, source: str = "the series", trusted: boo
     before, after = pair.before, pair.after
     credit = imagery_credit([before, after], aoi)
     return ChangeView(
-        name=aoi.name, before=before, after=after, changes=_mapped(change_features(doc, source=series_path), before.crs, numbered_by_id=False,
-                                                    source=series_path),
-        aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, extra={"series": doc},
+        name=aoi.name, before=before, after=after,
+        changes=_mapped(list(doc.features), before.crs, numbered_by_id=False, source=series_path),
+        aoi=aoi, obscured=None, no_data=~(before.valid & after.valid), credit=credit, document=doc,
         chips=pair.chips,
     )
 

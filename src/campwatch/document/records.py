@@ -1,8 +1,5 @@
-"""The kinds of document campwatch writes and reads back, by their ``schema`` names, and the records
-every one of them carries to be traced and repeated.
-
-One place for the names: the builders write them, and every reader (verify, figures, the HTML
-report, STAC, evaluate) takes a document by them. :class:`Provenance` is what a report records of
+"""The names of campwatch's documents (their ``schema``, their files), and the records every one of
+them carries to be traced and repeated. :class:`Provenance` is what a report records of
 its inputs (:class:`InputRecord`), outputs, parameters and software, read back with clear errors
 for a document of another kind, of a newer campwatch, or malformed.
 """
@@ -18,7 +15,7 @@ from campwatch._version import __version__
 from campwatch.errors import InputError
 
 __all__ = ["REPORT_SCHEMA", "SERIES_SCHEMA", "CHECK_SCHEMA", "SCHEMAS", "JSONValue", "InputRecord", "Provenance",
-           "check_schema", "PAIR_REPORT", "SERIES_REPORT", "CHECK_REPORT", "CHANGE_MASK", "STAC_ITEM", "REPORT_HTML",
+           "check_schema", "not_a_report", "PAIR_REPORT", "SERIES_REPORT", "CHECK_REPORT", "CHANGE_MASK", "STAC_ITEM", "REPORT_HTML",
            "PAIR_OUTPUTS", "DESCRIBING", "AFTER_REPORT", "ChangeFeature", "change_features"]
 
 #: A pair's report (``report.geojson`` of ``detect``, and each pair of a series or check).
@@ -37,7 +34,8 @@ JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def _not_a_report(source: str, problem: str) -> InputError:
+def not_a_report(source: str, problem: str) -> InputError:
+    """The error for a document read from ``source`` that is not a campwatch report, saying why."""
     return InputError(f"{source}: not a campwatch report ({problem})")
 
 
@@ -59,7 +57,7 @@ def check_schema(doc: object, schemas: tuple[str, ...], *, source: str) -> str:
         if known and version.isdigit() and int(version) > int(known[0].rsplit("/", 1)[1]):
             raise InputError(f"{source}: a {name} document of version {version}, made by a newer campwatch; this "
                              f"one ({__version__}) reads {known[0]}: update campwatch to read it")
-    raise _not_a_report(source, f"no schema {' or '.join(map(repr, schemas))}")
+    raise not_a_report(source, f"no schema {' or '.join(map(repr, schemas))}")
 
 
 @dataclass(frozen=True)
@@ -101,17 +99,17 @@ class InputRecord:
             When it is not a table with a string ``role``, ``path`` and SHA-256, or a member is not a string.
         """
         if not isinstance(rec, dict):
-            raise _not_a_report(source, f"inputs[{index}] is not a table")
+            raise not_a_report(source, f"inputs[{index}] is not a table")
         for key in ("role", "path", "sha256"):
             if not isinstance(rec.get(key), str):
-                raise _not_a_report(source, f"inputs[{index}] has no {key!r} string")
+                raise not_a_report(source, f"inputs[{index}] has no {key!r} string")
         if not _SHA256.fullmatch(rec["sha256"]):
-            raise _not_a_report(source, f"inputs[{index}].sha256 is not a SHA-256")
+            raise not_a_report(source, f"inputs[{index}].sha256 is not a SHA-256")
         extra = {}
         for key in ("date", "date_given", "bands_given", "scene"):
             value = rec.get(key)
             if value is not None and not isinstance(value, str):
-                raise _not_a_report(source, f"inputs[{index}].{key} is not a string")
+                raise not_a_report(source, f"inputs[{index}].{key} is not a string")
             extra[key] = value
         return cls(role=rec["role"], path=rec["path"], sha256=rec["sha256"], **extra)
 
@@ -147,21 +145,21 @@ class Provenance:
         assert isinstance(doc, dict)
         for key in ("software", "parameters", "summary", "aoi"):
             if key in doc and doc[key] is not None and not isinstance(doc[key], dict):
-                raise _not_a_report(source, f"{key!r} is not a table")
+                raise not_a_report(source, f"{key!r} is not a table")
         inputs = doc.get("inputs", [])
         if not isinstance(inputs, list):
-            raise _not_a_report(source, "'inputs' is not a list")
+            raise not_a_report(source, "'inputs' is not a list")
         records = tuple(InputRecord.from_geojson(rec, source=source, index=i) for i, rec in enumerate(inputs))
         outputs = doc.get("outputs", {})
         if not isinstance(outputs, dict):
-            raise _not_a_report(source, "'outputs' is not a table")
+            raise not_a_report(source, "'outputs' is not a table")
         for name, digest in outputs.items():
             parts = PurePosixPath(name).parts
             if not name or PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name or "\x00" in name \
                     or PureWindowsPath(name).drive:
-                raise _not_a_report(source, f"the output name {name[:80]!r} leads out of the report's folder")
+                raise not_a_report(source, f"the output name {name[:80]!r} leads out of the report's folder")
             if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-                raise _not_a_report(source, f"the output {name[:80]!r} has no SHA-256")
+                raise not_a_report(source, f"the output {name[:80]!r} has no SHA-256")
         return cls(schema=schema, inputs=records, outputs=dict(outputs), parameters=dict(doc.get("parameters") or {}),
                    software=dict(doc.get("software") or {}))
 
@@ -257,18 +255,18 @@ class ChangeFeature:
         """
         where = f"features[{index}]"
         if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-            raise _not_a_report(source, f"{where} is not a feature with properties")
+            raise not_a_report(source, f"{where} is not a feature with properties")
         props = feature["properties"]
         if not isinstance(feature.get("geometry"), (dict, type(None))):
-            raise _not_a_report(source, f"{where} has a geometry that is not a GeoJSON geometry")
+            raise not_a_report(source, f"{where} has a geometry that is not a GeoJSON geometry")
         if not isinstance(props.get("class"), str):
-            raise _not_a_report(source, f"{where} has no class")
+            raise not_a_report(source, f"{where} has no class")
         if not isinstance(props.get("id"), (int, str, type(None))) or isinstance(props.get("id"), bool):
-            raise _not_a_report(source, f"{where} has an id that is neither a number nor a string")
+            raise not_a_report(source, f"{where} has an id that is neither a number nor a string")
         interval = props.get("interval")
         if not (isinstance(interval, dict) and isinstance(interval.get("from"), str)
                 and isinstance(interval.get("to"), str)):
-            raise _not_a_report(source, f"{where} has no interval of two dates")
+            raise not_a_report(source, f"{where} has no interval of two dates")
         return cls(id=props.get("id"), change_class=props["class"], geometry=feature.get("geometry"),
                    interval=(interval["from"], interval["to"]), properties=props)
 
@@ -283,5 +281,5 @@ def change_features(doc: dict[str, JSONValue], *, source: str) -> list[ChangeFea
     """
     features = doc.get("features", [])
     if not isinstance(features, list):
-        raise _not_a_report(source, "'features' is not a list")
+        raise not_a_report(source, "'features' is not a list")
     return [ChangeFeature.from_geojson(f, source=source, index=i) for i, f in enumerate(features)]
