@@ -14,6 +14,7 @@ from typing import Any
 
 from campwatch.errors import ConfigError
 from campwatch.sections import (
+    CLASS_SECTIONS,
     MIN_REGION_PX,
     NORMALIZE_METHODS,
     THRESHOLD_METHODS,
@@ -67,16 +68,26 @@ ADDED_PARAMETERS: dict[str, Any] = {"noise_floor_k": 0.0, "objects_near_change":
 RETIRED_PARAMETERS: dict[str, str] = {"min_lit_fraction": "shadow_brightness"}
 
 
-#: The sections of :class:`DetectConfig`, by attribute: each stage reads its own.
+#: The sections of :class:`DetectConfig`, by attribute: each stage reads its own; then those of the
+#: change classes added (:data:`campwatch.sections.CLASS_SECTIONS`).
 SECTIONS: dict[str, type[Any]] = {
     "thresholds": ThresholdOptions, "segment": SegmentOptions, "structures": StructureOptions, "towers": TowerOptions,
     "fences": FenceOptions, "vegetation": VegetationOptions, "clouds": CloudOptions,
     "coregistration": CoregistrationOptions, "radiometry": RadiometryOptions, "blocks": BlockOptions,
 }
+_STAGE_PARAMETERS: tuple[str, ...] = ('threshold_method', 'gain_threshold', 'loss_threshold', 'noise_k', 'noise_floor_k', 'hysteresis_ratio', 'opening_radius_m', 'min_area_m2', 'min_structure_area_m2', 'max_structure_area_m2', 'min_structure_width_m', 'min_rectangularity', 'min_tower_area_m2', 'min_tower_width_m', 'min_tower_shadow_ratio', 'tower_shadow_reach_m', 'fence_ridge', 'fence_gone', 'fence_side_m', 'fence_min_line_m', 'fence_min_length_m', 'fence_min_change_m', 'fence_bridge_m', 'fence_smooth_m', 'structure_anomaly', 'min_changed_fraction', 'max_overlap_absent', 'max_absent_anomaly', 'veiled_absent_factor', 'min_roof_change', 'ignore_stable_vegetation', 'vegetation_ndvi', 'vegetation_exg', 'vegetation_ndvi_change', 'max_structure_ndvi', 'min_shadow_px', 'shadow_reach_m', 'shadowless_pixel_m', 'shadow_brightness', 'cloud_min_area_m2', 'cloud_max_sharpness', 'cloud_brightness', 'cloud_max_veil', 'cloud_hysteresis_ratio', 'cloud_smooth_m', 'cloud_margin_m', 'coregister', 'max_shift_px', 'normalize', 'min_gain_correlation', 'max_obscured_fraction', 'block_size_px', 'block_halo_m', 'objects_near_change', 'model')
+#: The sections of the change classes added to campwatch (:func:`campwatch.sections.class_options`).
+SECTIONS |= CLASS_SECTIONS
 #: The section each parameter is in.
-SECTION_OF: dict[str, str] = {f.name: attr for attr, cls in SECTIONS.items() for f in fields(cls)}
-#: The order in which a report records the parameters, flat (as campwatch has always written them).
-PARAMETER_ORDER: tuple[str, ...] = ('threshold_method', 'gain_threshold', 'loss_threshold', 'noise_k', 'noise_floor_k', 'hysteresis_ratio', 'opening_radius_m', 'min_area_m2', 'min_structure_area_m2', 'max_structure_area_m2', 'min_structure_width_m', 'min_rectangularity', 'min_tower_area_m2', 'min_tower_width_m', 'min_tower_shadow_ratio', 'tower_shadow_reach_m', 'fence_ridge', 'fence_gone', 'fence_side_m', 'fence_min_line_m', 'fence_min_length_m', 'fence_min_change_m', 'fence_bridge_m', 'fence_smooth_m', 'structure_anomaly', 'min_changed_fraction', 'max_overlap_absent', 'max_absent_anomaly', 'veiled_absent_factor', 'min_roof_change', 'ignore_stable_vegetation', 'vegetation_ndvi', 'vegetation_exg', 'vegetation_ndvi_change', 'max_structure_ndvi', 'min_shadow_px', 'shadow_reach_m', 'shadowless_pixel_m', 'shadow_brightness', 'cloud_min_area_m2', 'cloud_max_sharpness', 'cloud_brightness', 'cloud_max_veil', 'cloud_hysteresis_ratio', 'cloud_smooth_m', 'cloud_margin_m', 'coregister', 'max_shift_px', 'normalize', 'min_gain_correlation', 'max_obscured_fraction', 'block_size_px', 'block_halo_m', 'objects_near_change', 'model')
+SECTION_OF = {f.name: attr for attr, cls in SECTIONS.items() for f in fields(cls)}
+_taken = [f.name for cls in CLASS_SECTIONS.values() for f in fields(cls) if f.name in _STAGE_PARAMETERS]
+if _taken or len(SECTION_OF) != sum(len(fields(cls)) for cls in SECTIONS.values()):
+    raise ValueError(f"a change class's options reuse a parameter's name ({', '.join(_taken) or 'between them'}): "
+                     "parameters are recorded flat, each name once")
+#: The order in which a report records the parameters, flat: as campwatch has always written them,
+#: then those of the classes added (each section's in its order).
+PARAMETER_ORDER: tuple[str, ...] = _STAGE_PARAMETERS + tuple(
+    f.name for cls in CLASS_SECTIONS.values() for f in fields(cls))
 
 
 @dataclass(frozen=True, init=False)
@@ -110,6 +121,9 @@ class DetectConfig:
     radiometry: RadiometryOptions = field(default_factory=RadiometryOptions)
     blocks: BlockOptions = field(default_factory=BlockOptions)
     model: str | None = None
+    #: The sections of the change classes added (:data:`campwatch.sections.CLASS_SECTIONS`), as (name,
+    #: section): each is ``config.<name>`` too.
+    class_sections: tuple[tuple[str, Section], ...] = ()
     #: The retired parameters a report recorded (:data:`RETIRED_PARAMETERS`), as (name, value), given
     #: back by :meth:`to_dict`; not a parameter: nothing reads it.
     retired: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
@@ -128,6 +142,7 @@ class DetectConfig:
         radiometry: RadiometryOptions | None = None,
         blocks: BlockOptions | None = None,
         model: str | None = None,
+        class_sections: tuple[tuple[str, Section], ...] = (),
         retired: tuple[tuple[str, Any], ...] = (),
         **parameters: Any,
     ) -> None:
@@ -140,19 +155,31 @@ class DetectConfig:
         ConfigError
             When a value is not valid (naming it).
         """
+        given = {"thresholds": thresholds, "segment": segment, "structures": structures, "towers": towers, "fences": fences, "vegetation": vegetation, "clouds": clouds, "coregistration": coregistration, "radiometry": radiometry, "blocks": blocks}
+        given |= dict(class_sections) | {name: parameters.pop(name) for name in CLASS_SECTIONS if name in parameters}
         unknown = sorted(set(parameters) - set(SECTION_OF))
         if unknown:
             raise TypeError(f"DetectConfig got unknown parameter(s) {', '.join(unknown)}")
-        given = {"thresholds": thresholds, "segment": segment, "structures": structures, "towers": towers, "fences": fences, "vegetation": vegetation, "clouds": clouds, "coregistration": coregistration, "radiometry": radiometry, "blocks": blocks}
+        made = {}
         for attr, cls in SECTIONS.items():
-            section = given[attr] if given[attr] is not None else cls()
+            section = given.get(attr) if given.get(attr) is not None else cls()
             if not isinstance(section, cls):
                 raise ConfigError(f"{attr}={section!r} is not valid; expected {cls.__name__}")
             mine = {k: v for k, v in parameters.items() if SECTION_OF[k] == attr}
-            object.__setattr__(self, attr, dataclasses.replace(section, **mine) if mine else section)
+            made[attr] = dataclasses.replace(section, **mine) if mine else section
+            if attr not in CLASS_SECTIONS:
+                object.__setattr__(self, attr, made[attr])
+        object.__setattr__(self, "class_sections", tuple((name, made[name]) for name in CLASS_SECTIONS))
         check_kind("model", "str | None", model)
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "retired", tuple(retired))
+
+    def __getattr__(self, name: str) -> Any:
+        """A change class's section (:data:`campwatch.sections.CLASS_SECTIONS`), as ``config.<name>``."""
+        for attr, section in self.__dict__.get("class_sections", ()):
+            if attr == name:
+                return section
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def value(self, name: str) -> Any:
         """The value of the parameter ``name`` (flat), from its section."""

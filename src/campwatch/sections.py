@@ -3,24 +3,33 @@
 :class:`campwatch.config.DetectConfig` holds one of each; a stage takes its own
 (``fence_changes(..., config=config.fences)``). Each section's docstring documents its
 parameters: ``docs/config.md`` is made from them (``make docs``).
+
+A change class added later brings its finder's options as a section of its own, declared here
+with :func:`class_options` (docs/development.md, "Adding a change class"): ``DetectConfig`` holds
+it as ``config.<name>``, config files take it as ``[detect.<name>]``, and reports record its
+parameters after every other.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from campwatch.errors import ConfigError
 
 __all__ = ["Section", "ThresholdOptions", "SegmentOptions", "StructureOptions", "TowerOptions", "FenceOptions",
            "VegetationOptions", "CloudOptions", "CoregistrationOptions", "RadiometryOptions", "BlockOptions",
-           "THRESHOLD_METHODS", "NORMALIZE_METHODS", "MIN_REGION_PX", "check_kind", "check_section"]
+           "THRESHOLD_METHODS", "NORMALIZE_METHODS", "MIN_REGION_PX", "check_kind", "check_section",
+           "CLASS_SECTIONS", "class_options"]
 
 THRESHOLD_METHODS = ("either", "auto", "otsu", "noise")
 NORMALIZE_METHODS = ("invariant", "offset", "histogram", "none")
 #: The fewest pixels a change region has (:meth:`SegmentOptions.min_region_px`).
 MIN_REGION_PX = 4
+
+S = TypeVar("S", bound="Section")
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,36 @@ class Section:
 
     def __post_init__(self) -> None:
         check_section(self)
+
+
+#: The sections of change classes added to campwatch, by name (:func:`class_options`), in the order declared.
+CLASS_SECTIONS: dict[str, type[Section]] = {}
+
+
+def class_options(name: str) -> Callable[[type[S]], type[S]]:
+    """Declare a section of a change class's finder options, ``config.<name>`` (``[detect.<name>]``).
+
+    Its parameters share one namespace with every other (a report records them flat), so each
+    must have a name no other section uses; its defaults must be valid.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is taken or is not an identifier.
+    """
+    if not name.isidentifier() or name in CLASS_SECTIONS or name in _CORE_SECTIONS:
+        raise ValueError(f"class_options({name!r}): the name is taken or is not an identifier")
+
+    def register(cls: type[S]) -> type[S]:
+        CLASS_SECTIONS[name] = cls
+        return cls
+
+    return register
+
+
+#: The names of the stages' own sections (:data:`campwatch.config.SECTIONS`), not for a class's.
+_CORE_SECTIONS = frozenset({"thresholds", "segment", "structures", "towers", "fences", "vegetation", "clouds",
+                            "coregistration", "radiometry", "blocks", "model", "retired"})
 
 
 @dataclass(frozen=True)

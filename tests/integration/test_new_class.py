@@ -1,9 +1,11 @@
-"""Adding a change class: a row in the class table and a finder module, nothing else (docs/development.md).
+"""Adding a change class: a row in the class table, a finder module and its options section, nothing
+else (docs/development.md).
 
 A toy class, ``pond_new`` (water only in the later image), is added the way docs/development.md
-says: its row goes into the class table's source, its finder is tests/toy/ponds.py. The run
-happens in a child process (the class table is read once, at import), which runs ``campwatch
-detect`` and ``campwatch verify`` with them; the outputs are checked here.
+says: its row goes into the class table's source, its options section into the sections' source,
+its finder is tests/toy/ponds.py. The run happens in a child process (the class table and the
+sections are read once, at import), which runs ``campwatch detect`` and ``campwatch verify`` with
+them; the outputs are checked here.
 """
 
 from __future__ import annotations
@@ -25,9 +27,30 @@ ROW = '''        ChangeClass("pond_new", 10, "#0072B2", "New pond", "Water only 
                     "pond", "new pond", "new ponds", max_pixel_m=10.0, appears=True, timeline_rank=8,
                     finder="ponds"),
 '''
-#: The child: the class table with the toy row, the toy finder as a finder module, then the CLI.
+#: The toy class's options: a section of its own (``[detect.ponds]``, ``config.ponds``).
+SECTION = '''
+
+@class_options("ponds")
+@dataclass(frozen=True)
+class PondOptions(Section):
+    """How the finder of new ponds tells water. ``[detect.ponds]``; ``DetectConfig().ponds``.
+
+    Attributes
+    ----------
+    pond_darker : float
+        Water is darker than this share of the earlier date's brightness in every band (default 0.5).
+    """
+
+    pond_darker: float = 0.5
+'''
+#: The child: the sections with the toy's, the class table with the toy row, the toy finder as a
+#: finder module, then the CLI.
 CHILD = f'''
 import importlib.util, sys
+spec = importlib.util.find_spec("campwatch.sections")
+sections = importlib.util.module_from_spec(spec)
+sys.modules["campwatch.sections"] = sections
+exec(compile(spec.loader.get_source("campwatch.sections") + {SECTION!r}, spec.origin, "exec"), sections.__dict__)
 spec = importlib.util.find_spec("campwatch.classes")
 source = spec.loader.get_source("campwatch.classes")
 anchor = '        ChangeClass("other_change"'
@@ -79,5 +102,23 @@ def test_a_class_added_as_the_docs_say_is_found_mapped_reported_and_verified(tmp
     assert "New pond" in (out / "change_mask.tif.aux.xml").read_text()  # its name in the legend GDAL reads
     assert "New pond" in (out / "report.qml").read_text()  # and in the QGIS style
 
+    # Its options are recorded with the others, after them, and verify re-runs with them.
+    assert list(report["parameters"])[-1] == "pond_darker" and report["parameters"]["pond_darker"] == 0.5
     check = _campwatch("verify", str(out / "report.geojson"))
     assert check.returncode == 0, check.stdout + check.stderr
+
+    # Set in its own table of a config file, the option is what the finder reads: water at a fifth
+    # of the brightness is not darker than a tenth of it.
+    config = tmp_path / "ponds.toml"
+    config.write_text("[detect.ponds]\npond_darker = 0.1\n")
+    strict = tmp_path / "strict"
+    run = _campwatch("detect", str(a), str(b), "--out", str(strict), "--config", str(config))
+    assert run.returncode == 0, run.stderr
+    report = json.loads((strict / "report.geojson").read_text())
+    assert report["parameters"]["pond_darker"] == 0.1
+    assert not [f for f in report["features"] if f["properties"]["class"] == "pond_new"]
+    # A value it cannot take is refused, naming it, and nothing is written.
+    config.write_text("[detect.ponds]\npond_darker = -1\n")
+    run = _campwatch("detect", str(a), str(b), "--out", str(tmp_path / "bad"), "--config", str(config))
+    assert run.returncode == 2 and "pond_darker=-1" in run.stderr
+    assert not (tmp_path / "bad").exists()

@@ -1,7 +1,8 @@
 """A toy finder of a toy class, ``pond_new``: water (dark in every band) only in the later image.
 
 tests/integration/test_new_class.py loads it as ``campwatch.detection.finders.ponds`` beside a
-class table with a ``pond_new`` row, as docs/development.md ("Adding a change class") shows.
+class table with a ``pond_new`` row and a ``ponds`` options section (``PondOptions``: how much
+darker water is), as docs/development.md ("Adding a change class") shows.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from skimage.measure import label, regionprops
 
 from campwatch.detection.finders import Candidate, Evidence
 
-#: Water is darker than this share of the earlier date's brightness.
-DARKER = 0.5
-
 
 def find(evidence: Evidence) -> list[Candidate]:
     """Changed areas that became dark in every band, of at least ``min_area_m2``."""
     before = evidence.before.data.astype("float32")
     after = evidence.after.data.astype("float32")
-    water = evidence.changed & (after < DARKER * before).all(axis=0)
+    options = evidence.config.ponds  # the class's own section (PondOptions)
+    water = evidence.changed & (after < options.pond_darker * before).all(axis=0)
     groups = label(water, connectivity=2)
     min_px = evidence.config.min_region_px(evidence.before.pixel_area)
     out = []

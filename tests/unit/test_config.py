@@ -216,3 +216,11 @@ def test_a_config_file_with_a_retired_parameter_is_read_with_a_warning(tmp_path,
     assert config == DetectConfig(min_area_m2=30)
     assert f"config file {path}: min_lit_fraction no longer read by any stage; ignored" in caplog.text
     assert "min_lit_fraction" not in config.to_dict()
+
+
+def test_a_class_section_needs_a_name_of_its_own():
+    from campwatch.sections import class_options
+
+    for taken in ("fences", "model", "not a name"):
+        with pytest.raises(ValueError, match="taken or is not an identifier"):
+            class_options(taken)
