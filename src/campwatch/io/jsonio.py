@@ -7,7 +7,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -90,7 +90,7 @@ def reading_report(path: str | Path) -> Iterator[None]:
         raise InputError(f"{path}: not a campwatch report (malformed: {type(exc).__name__}: {exc})") from exc
 
 
-def write_json(data: dict[str, Any], path: str | Path) -> None:
+def write_json(data: Mapping[str, object], path: str | Path) -> None:
     """Write ``data`` as UTF-8 JSON, keys in insertion order, deterministic bytes.
 
     Indented by one space per level, except the items of a :class:`LazyList` (a report's
@@ -144,7 +144,7 @@ def _write_value(f: Any, value: Any, level: int) -> None:
         f.write(json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + " " * level))
 
 
-def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
+def write_json_atomic(data: Mapping[str, object], path: str | Path) -> None:
     """Write ``data`` as :func:`write_json` does, to a temporary file beside ``path`` renamed over it.
 
     A reader sees the old file or the new one, never half of one.
