@@ -174,7 +174,8 @@ def teach_pair(before: Scene, after: Scene, labels: np.ndarray, *, name: str, co
     """
     if labels.shape != before.shape:
         raise TeachError(f"pair {name}: labels of {labels.shape} px for images of {before.shape}; they must match")
-    prep = prepare_pair(before, after, aoi=aoi, config=config or DetectConfig(), notes=(), mask=None, shift=None,
+    prep = prepare_pair(before, after, aoi=aoi, coregistration=(config or DetectConfig()).coregistration,
+                        radiometry=(config or DetectConfig()).radiometry, notes=(), mask=None, shift=None,
                         measure_residual=False)
     aligned = prep.after_aligned if prep.after_aligned is not None else prep.after
     return TeachPair(before=prep.before, after=aligned, valid=prep.analysed, labels=labels.astype("int8"),

@@ -137,7 +137,7 @@ def analyse_scenes(
     # Where the metadata gives the sun's azimuth, shadows fall away from it: no need to guess.
     shadow_directions = (scene.shadow_directions[0] or sun_shadow_direction(before),
                          scene.shadow_directions[1] or sun_shadow_direction(after))
-    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=notes, mask=mask, shift=scene.shift, core=core,
+    prep = prepare_pair(before, after, aoi=aoi, coregistration=config.coregistration, radiometry=config.radiometry, notes=notes, mask=mask, shift=scene.shift, core=core,
                         fit=scene.fit, sigma=scene.sigma)
     before, after, messages = prep.before, prep.after, prep.messages
     step("measuring change", PAIR_WORK["prepare"])
@@ -354,7 +354,7 @@ def pair_parameters(
     Raises like :func:`analyse_scenes`.
     """
     config = config or DetectConfig()
-    prep = prepare_pair(before, after, aoi=aoi, config=config, notes=(), mask=mask, shift=None, measure_residual=False)
+    prep = prepare_pair(before, after, aoi=aoi, coregistration=config.coregistration, radiometry=config.radiometry, notes=(), mask=mask, shift=None, measure_residual=False)
     measures, thresholds, _, _, obscured, cloud_thresholds = _thresholded(prep, config)
     usable = prep.analysed & ~obscured.mask
     directions = tuple(sun_shadow_direction(scene) or find_structures(scene, config=config, valid=usable).direction

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from rasterio.features import geometry_mask
 
-from campwatch.config import DetectConfig
 from campwatch.detection.align import apply_shift, measure_shift, residual_shifts
 from campwatch.detection.blank import BLANK_WINDOW_M, blank_pixels
 from campwatch.detection.radiometry import (
@@ -27,6 +26,7 @@ from campwatch.io.aoi import AOI
 from campwatch.io.masks import UserMask
 from campwatch.io.scene import Scene
 from campwatch.progress import tick
+from campwatch.sections import CoregistrationOptions, RadiometryOptions
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ def prepare_pair(
     after: Scene,
     *,
     aoi: AOI | None,
-    config: DetectConfig,
+    coregistration: CoregistrationOptions,
+    radiometry: RadiometryOptions,
     notes: list[str] | tuple[str, ...],
     mask: UserMask | None,
     shift: tuple[float, float] | None,
@@ -92,8 +93,9 @@ def prepare_pair(
 ) -> PreparedPair:
     """Apply the user's mask and the AOI, co-register and match the radiometry of a pair.
 
-    ``fit`` and ``sigma``: the radiometric fit and noise of the whole scene, when this pair
-    is a block of it (see :func:`_match_radiometry`).
+    ``coregistration`` and ``radiometry``: the two sections of :class:`~campwatch.config.DetectConfig`
+    this stage reads. ``fit`` and ``sigma``: the radiometric fit and noise of the whole scene, when
+    this pair is a block of it (see :func:`_match_radiometry`).
     """
     messages: list[str] = []
     for note in dict.fromkeys(notes):  # once each: both dates may say the same
@@ -107,7 +109,7 @@ def prepare_pair(
     inside = _inside_aoi(before, after, aoi)
     own = after
     tick("measuring the shift between the dates")
-    after, shift, measured, residual = _coregister(before, after, config, shift=shift,
+    after, shift, measured, residual = _coregister(before, after, coregistration, shift=shift,
                                                    measure_residual=measure_residual, messages=messages)
     analysed = before.valid & after.valid & inside
     frac = float(analysed.sum()) / max(1, int(inside.sum()))
@@ -119,7 +121,7 @@ def prepare_pair(
         warn(messages, f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
     aligned = after
     tick("matching the later date's radiometry to the earlier's")
-    after, fit = _match_radiometry(before, after, analysed, config, scene_fit=fit, sigma=sigma, messages=messages)
+    after, fit = _match_radiometry(before, after, analysed, radiometry, scene_fit=fit, sigma=sigma, messages=messages)
     return PreparedPair(before=before, after=after, inside=inside, analysed=analysed, shift=shift,
                         shift_measured=measured, residual=residual, masked=masked, messages=messages, fit=fit,
                         after_aligned=aligned, after_own=own)
@@ -192,7 +194,7 @@ def _inside_aoi(before: Scene, after: Scene, aoi: AOI | None) -> np.ndarray:
 def _coregister(
     before: Scene,
     after: Scene,
-    config: DetectConfig,
+    options: CoregistrationOptions,
     *,
     shift: tuple[float, float] | None,
     measure_residual: bool,
@@ -206,19 +208,19 @@ def _coregister(
     Raises
     ------
     GridMismatchError
-        When the images are shifted by more than ``config.coregistration.max_shift_px``.
+        When the images are shifted by more than ``options.max_shift_px``.
     """
     measured = False
     if shift is not None:
         after = apply_shift(after, shift)
-    elif config.coregistration.coregister:
+    elif options.coregister:
         shift = (0.0, 0.0)
-        est = measure_shift(before, after, max_shift=config.coregistration.max_shift_px)
+        est = measure_shift(before, after, max_shift=options.max_shift_px)
         if est.outside is not None and est.outside[1] >= max(MIN_SHIFT_STRENGTH, 2.0 * est.strength):
             (dr, dc), _ = est.outside
             raise GridMismatchError(
                 f"{after.path} is shifted by {math.hypot(dr, dc):.1f} pixels (row {dr:+.0f}, col {dc:+.0f}) "
-                f"against {before.path}, more than max_shift_px={config.coregistration.max_shift_px}; "
+                f"against {before.path}, more than max_shift_px={options.max_shift_px}; "
                 "co-register the images first or raise max_shift_px"
             )
         if est.strength >= MIN_SHIFT_STRENGTH:
@@ -232,8 +234,8 @@ def _coregister(
         shift = (0.0, 0.0)
     residual: dict[str, float] | None = None
     tick("measuring the shift left on tiles")
-    if config.coregistration.coregister and measure_residual:
-        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=config.coregistration.max_shift_px,
+    if options.coregister and measure_residual:
+        residuals = [math.hypot(dr, dc) for dr, dc in residual_shifts(before, after, max_shift=options.max_shift_px,
                                                                        min_strength=MIN_SHIFT_STRENGTH)]
         if residuals:
             residual = {"tiles": len(residuals), "median_px": round(float(np.median(residuals)), 2),
@@ -249,7 +251,7 @@ def _match_radiometry(
     before: Scene,
     after: Scene,
     analysed: np.ndarray,
-    config: DetectConfig,
+    options: RadiometryOptions,
     *,
     scene_fit: LinearFit | None,
     sigma: tuple[float, ...] | None,
@@ -263,9 +265,9 @@ def _match_radiometry(
     block and its own fit would match that change away, so the scene's is used.
     """
     fit = None
-    if config.radiometry.normalize in ("invariant", "offset"):
-        fit = (invariant_fit(before, after, min_correlation=config.radiometry.min_gain_correlation)
-               if config.radiometry.normalize == "invariant" else offset_fit(before, after))
+    if options.normalize in ("invariant", "offset"):
+        fit = (invariant_fit(before, after, min_correlation=options.min_gain_correlation)
+               if options.normalize == "invariant" else offset_fit(before, after))
         if scene_fit is not None and sigma is not None:
             departure = fit_departure(fit, scene_fit, after.data, analysed, sigma)
             logger.info("the radiometric fit departs from the scene's by %.2f noise sigmas", departure)
@@ -273,4 +275,4 @@ def _match_radiometry(
                 warn(messages, f"radiometry departs from the scene's by {departure:.1f} noise sigmas (a change "
                                 "covers most of the block): the scene's radiometric fit is used")
                 fit = scene_fit
-    return normalize(before, after, method=config.radiometry.normalize, fit=fit), fit
+    return normalize(before, after, method=options.normalize, fit=fit), fit
