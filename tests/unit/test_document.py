@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campwatch.document import (
     CHECK_SCHEMA,
@@ -182,6 +184,8 @@ def test_a_report_being_written_keeps_its_features_lazy():
     ({"summary": [1]}, "'summary' is not a table"),
     ({"warnings": "w"}, "'warnings' is not a list"),
     ({"features": {}}, "'features' is not a list"),
+    ({"features": [_feature(area_m2="120")]}, "features[0].area_m2 is not a number"),
+    ({"coregistration": {"shift_px": [0, 0], "residual": {"median_px": "x"}}}, "coregistration.residual is not 3"),
 ])
 def test_a_malformed_pair_report_is_refused_naming_the_member(members, message):
     with pytest.raises(InputError, match="not a campwatch report") as err:
@@ -233,3 +237,54 @@ def test_a_series_and_a_check_are_read_typed_and_written_back_as_they_stood():
                                   source="s.geojson")
     with pytest.raises(InputError, match="'check' is not a table"):
         CheckReport.from_geojson({k: v for k, v in check.items() if k != "check"}, source="check.json")
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=8)
+
+
+def _paths(doc, prefix=()):
+    """Every (path, value) of a JSON document, the document itself first."""
+    yield prefix, doc
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, prefix + (i,))
+
+
+def _with(doc, path, value):
+    if not path:
+        return value
+    copy = dict(doc) if isinstance(doc, dict) else list(doc)
+    copy[path[0]] = _with(doc[path[0]], path[1:], value)
+    return copy
+
+
+_SERIES = {"type": "FeatureCollection", "schema": SERIES_SCHEMA, "pair_schema": REPORT_SCHEMA, "aoi": {"name": "A"},
+           "analysis_crs": "EPSG:32652", "images": [{"file": "a.tif", "date": "2020-01-01", "status": "compared",
+                                                    "hidden_fraction": 0.0, "reason": None}],
+           "pairs": [{"from": "2020-01-01", "to": "2020-05-01", "counts": {"structure_new": 1},
+                      "shift_px": [0.0, 0.0], "hidden_fraction": {"before": 0.0, "after": 0.1},
+                      "structures_seen": {"before": {"structure": 1}}, "warnings": [], "outputs": {}}],
+           "parameters": {}, "model": None, "confidence": None, "summary": {}, "software": {}, "inputs": [],
+           "outputs": {}, "features": [_feature()], "classes": None, "figures": {"dpi": 300}, "bridges": []}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(["pair", "series"]))
+def test_any_member_of_a_report_replaced_by_any_json_is_read_or_refused_never_a_crash(data, kind):
+    """A report from someone who wants campwatch to be wrong: whatever member holds whatever JSON, reading it
+    typed gives a report or an InputError (not a campwatch report), never another exception."""
+    doc = _pair_doc() if kind == "pair" else _SERIES
+    path, _ = data.draw(st.sampled_from(list(_paths(doc))[1:]))
+    edited = _with(doc, path, data.draw(_JSON))
+    reader = PairReport if kind == "pair" else SeriesReport
+    try:
+        report = reader.from_geojson(edited, source="r.geojson")
+    except InputError as exc:
+        assert "not a campwatch report" in str(exc) or "newer campwatch" in str(exc)
+        return
+    json.dumps(report.to_geojson(), allow_nan=True)  # what was read can be written back

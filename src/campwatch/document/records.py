@@ -267,6 +267,10 @@ class ChangeFeature:
         if not (isinstance(interval, dict) and isinstance(interval.get("from"), str)
                 and isinstance(interval.get("to"), str)):
             raise not_a_report(source, f"{where} has no interval of two dates")
+        for key in ("area_m2", "length_m", "confidence"):
+            value = props.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise not_a_report(source, f"{where}.{key} is not a number")
         return cls(id=props.get("id"), change_class=props["class"], geometry=feature.get("geometry"),
                    interval=(interval["from"], interval["to"]), properties=props)
 

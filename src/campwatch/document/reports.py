@@ -185,8 +185,10 @@ class Coregistration:
         if not isinstance(rec, dict):
             raise not_a_report(source, "'coregistration' is not a table")
         shift = _numbers(rec.get("shift_px", [0.0, 0.0]), 2, source, "coregistration.shift_px")
-        return cls(shift_px=(shift[0], shift[1]), applied=bool(rec.get("applied")),
-                   residual=_table(rec, "residual", source, "coregistration."),
+        residual = _table(rec, "residual", source, "coregistration.")
+        if residual:  # what report.html says of it
+            _numbers([residual.get(k) for k in ("median_px", "max_px", "tiles")], 3, source, "coregistration.residual")
+        return cls(shift_px=(shift[0], shift[1]), applied=bool(rec.get("applied")), residual=residual,
                    note=_text(rec, "note", source, "coregistration.", required=False))
 
 
@@ -383,9 +385,13 @@ class PairSummary:
         if not isinstance(rec, dict):
             raise not_a_report(source, f"{key}[{index}] is not a table")
         hidden = _table(rec, "hidden_fraction", source, where) or {}
+        hidden_before = _number(hidden, "before", source, f"{where}hidden_fraction.") or 0.0
+        hidden_after = _number(hidden, "after", source, f"{where}hidden_fraction.") or 0.0
         near = rec.get("structures_near_change")
         structures = _table(rec, "structures_near_change" if near is not None else "structures_seen", source, where)
         counts = _table(rec, "counts", source, where) or {}
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
+            raise not_a_report(source, f"{where}counts are not counts")
         outputs = _table(rec, "outputs", source, where) or {}
         earlier = rec.get("counted_earlier")
         shift = _numbers(rec.get("shift_px", [0.0, 0.0]), 2, source, f"{where}shift_px")
@@ -394,10 +400,10 @@ class PairSummary:
             before_image=_text(rec, "before_image", source, where, required=False),
             after_image=_text(rec, "after_image", source, where, required=False),
             folder=_text(rec, "folder", source, where, required=False),
-            counts={k: int(v) for k, v in counts.items() if isinstance(v, (int, float))},
+            counts={k: int(v) for k, v in counts.items()},  # type: ignore[call-overload]
             fence_length_m=_table(rec, "fence_length_m", source, where), shift_px=(shift[0], shift[1]),
             residual_shift=_table(rec, "residual_shift", source, where),
-            hidden_fraction=(float(hidden.get("before") or 0.0), float(hidden.get("after") or 0.0)),  # type: ignore[arg-type]
+            hidden_fraction=(hidden_before, hidden_after),
             structures=structures, structures_near_change=near is not None,
             warnings=tuple(str(w) for w in _list(rec, "warnings", source, where)),
             outputs={k: str(v) for k, v in outputs.items()},
