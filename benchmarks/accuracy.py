@@ -70,7 +70,7 @@ EVENT_CLASSES = ("structure_new", "structure_demolished", "structure_modified", 
 TARGETS = {"fence_razed": 0.95, "tower_removed": 0.95, "structure_new": 0.95, "structure_demolished": 0.95}
 
 
-def sample_scores(sample: Path, out: Path, config: DetectConfig) -> dict[str, dict[str, float]]:
+def sample_scores(sample: Path, out: Path, config: DetectConfig, model: str | None = None) -> dict[str, dict[str, float]]:
     totals = {c: [0.0, 0.0, 0.0] for c in EVENT_CLASSES}
     units = {}
     print(f"{'pair':<40}" + "".join(f"{c[:18]:>19}" for c in EVENT_CLASSES))
@@ -79,7 +79,7 @@ def sample_scores(sample: Path, out: Path, config: DetectConfig) -> dict[str, di
         aoi = ROOT / "aois" / f"{camp_dir.name}.geojson"
         for a, b in zip(images, images[1:]):
             _, paths = run_detect(a, b, out / f"{a.stem}_{b.stem}", aoi_path=aoi if aoi.exists() else None,
-                                  config=config)
+                                  config=config, model=model)
             scores = score_report(paths["report.geojson"], camp_dir / "truth.geojson", EVENT_CLASSES)
             cells = []
             for c, s in scores.items():
@@ -102,7 +102,7 @@ def sample_scores(sample: Path, out: Path, config: DetectConfig) -> dict[str, di
     return summary
 
 
-def nuisance_scores(work: Path, config: DetectConfig) -> dict[str, object]:
+def nuisance_scores(work: Path, config: DetectConfig, model: str | None = None) -> dict[str, object]:
     """Pairs of one camp with no event between the dates: every nuisance, no change."""
     false_alarms = []
     pairs = 0
@@ -111,7 +111,7 @@ def nuisance_scores(work: Path, config: DetectConfig) -> dict[str, object]:
         for i, j in [(k, k + 1) for k in range(len(d) - 1)] + [(0, len(d) - 1)]:
             nuis = dataclasses.replace(spec, key=f"{spec.key}_nuisance", dates=(d[i], d[j]), events=({},))
             a, b = write_series(nuis, work / f"{spec.key}_{i}{j}")
-            result = detect(a, b, config=config)
+            result = detect(a, b, config=config, model=model)
             pairs += 1
             bad = [(r.change_class, round(r.area_m2 or r.length_m or 0.0, 1)) for r in result.regions
                    if r.change_class != "other_change"]
@@ -133,17 +133,17 @@ REAL_SETS = (
 )
 
 
-def real_scores(realdata: Path, config: DetectConfig) -> dict[str, object]:
+def real_scores(realdata: Path, config: DetectConfig, model: str | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
     print()
-    with_model = config.model is not None
+    with_model = model is not None
     for name, label, classes, pixel, target, model_target, baseline in REAL_SETS:
         folder = realdata / name
         if not folder.is_dir():
             print(f"{name}: not found under {realdata}")
             continue
         t0 = time.perf_counter()
-        score = evaluate_dataset(folder, classes=classes, pixel_size=pixel, config=config)
+        score = evaluate_dataset(folder, classes=classes, pixel_size=pixel, config=config, model=model)
         p = score.pooled
         goal = model_target if with_model else target
         verdict = "MET" if p.f1 > goal or (p.f1 >= goal and goal != baseline) else "NOT MET"
@@ -155,7 +155,7 @@ def real_scores(realdata: Path, config: DetectConfig) -> dict[str, object]:
     joplin = realdata / "joplin"
     if (joplin / "pre").is_dir() and (joplin / "post").is_dir():
         t0 = time.perf_counter()
-        result = detect(joplin / "pre", joplin / "post", config=config,
+        result = detect(joplin / "pre", joplin / "post", config=config, model=model,
                         dates=(dt.date(2011, 5, 20), dt.date(2011, 5, 24)))
         counts = result.summary().counts
         razed, new = counts["structure_demolished"], counts["structure_new"]
@@ -244,9 +244,10 @@ def swap_share(before: Scene, after: Scene, config: DetectConfig, model: ChangeM
     return int(agree.sum()), int(either.sum()), int(both.sum()), per_class
 
 
-def swap_scores(sample: Path, realdata: Path | None, config: DetectConfig) -> dict[str, object]:
+def swap_scores(sample: Path, realdata: Path | None, config: DetectConfig,
+                model_named: str | None = None) -> dict[str, object]:
     """The swap test: a pair analysed B then A must report as demolished what A then B reported as new."""
-    model = load_model(resolve_model(config.model)) if config.model else None
+    model = load_model(resolve_model(model_named)) if model_named else None
     sets: dict[str, list[tuple[str, Scene, Scene, AOI | None]]] = {
         "sample": [(name, before, after, aoi) for name, before, after, aoi, _ in sample_pairs(sample)]}
     if realdata is not None and (realdata / "levir").is_dir():
@@ -332,10 +333,11 @@ def _judge_by_truth(result: object, truth_path: Path, interval: tuple[str, str])
     return out
 
 
-def judged_changes(sample: Path, realdata: Path | None, config: DetectConfig) -> list[Judged]:
+def judged_changes(sample: Path, realdata: Path | None, config: DetectConfig,
+                   model_named: str | None = None) -> list[Judged]:
     """Every change reported on the labelled sets, judged against the labels: the sample (every class),
     levir (structures) and dsifn (every class, other change included)."""
-    model = load_model(resolve_model(config.model)) if config.model else None
+    model = load_model(resolve_model(model_named)) if model_named else None
     out: list[Judged] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -520,28 +522,30 @@ def main(argv: list[str] | None = None) -> int:
             if args.realdata:
                 part["real"] = taught_scores(args.realdata, base, Path(tmp))
         report["taught"] = part
-    for config in [base] + ([dataclasses.replace(base, model=args.model)] if args.model else []):
+    config = base
+    for model in [None] + ([args.model] if args.model else []):
         if args.only_teach:
             break
         if args.only_confidence:
-            name = "with model" if config.model else "classical"
+            name = "with model" if model else "classical"
             print(f"\n===== {name} =====")
-            report[f"confidence {name}"] = print_reliability(judged_changes(args.sample, args.realdata, config), name)
+            report[f"confidence {name}"] = print_reliability(judged_changes(args.sample, args.realdata, config, model),
+                                                             name)
             continue
         if args.only_swap:
-            print(f"\n===== {'with model' if config.model else 'classical'} =====")
-            report[f"swap {'with model' if config.model else 'classical'}"] = swap_scores(args.sample, args.realdata,
-                                                                                          config)
+            print(f"\n===== {'with model' if model else 'classical'} =====")
+            report[f"swap {'with model' if model else 'classical'}"] = swap_scores(args.sample, args.realdata,
+                                                                                   config, model)
             continue
-        name = "with model" if config.model else "classical"
+        name = "with model" if model else "classical"
         print(f"\n===== {name} =====\n")
-        part: dict[str, object] = {"sample": sample_scores(args.sample, args.out / name.replace(" ", "_"), config)}
+        part = {"sample": sample_scores(args.sample, args.out / name.replace(" ", "_"), config, model)}
         with tempfile.TemporaryDirectory() as tmp:
-            part["nuisance"] = nuisance_scores(Path(tmp), config)
+            part["nuisance"] = nuisance_scores(Path(tmp), config, model)
         if args.realdata:
-            part["real"] = real_scores(args.realdata, config)
-        part["swap"] = swap_scores(args.sample, args.realdata, config)
-        part["confidence"] = print_reliability(judged_changes(args.sample, args.realdata, config), name)
+            part["real"] = real_scores(args.realdata, config, model)
+        part["swap"] = swap_scores(args.sample, args.realdata, config, model)
+        part["confidence"] = print_reliability(judged_changes(args.sample, args.realdata, config, model), name)
         report[name] = part
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         judged = judged_changes(args.sample, args.realdata, base)
         if args.model:
-            judged += judged_changes(args.sample, args.realdata, dataclasses.replace(base, model=args.model))
+            judged += judged_changes(args.sample, args.realdata, base, args.model)
         if args.judged:
             args.judged.write_text(json.dumps([dataclasses.asdict(j) for j in judged]))
     sets = sorted({j.set for j in judged})

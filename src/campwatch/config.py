@@ -36,7 +36,7 @@ __all__ = ["DetectConfig", "Section", "SECTIONS", "SECTION_OF", "PARAMETER_ORDER
            "StructureOptions", "TowerOptions", "FenceOptions", "VegetationOptions", "CloudOptions",
            "CoregistrationOptions", "RadiometryOptions", "BlockOptions", "THRESHOLD_METHODS", "NORMALIZE_METHODS", "SCALE_LIMITS_PX", "MAX_BLOCK_SIZE_PX",
            "MIN_PIXEL_SIZE_M", "MIN_REGION_PX", "config_reference", "ADDED_PARAMETERS",
-           "RETIRED_PARAMETERS", "parameter_fields"]
+           "RETIRED_PARAMETERS", "parameter_fields", "MODEL", "Settings", "load_settings", "recorded_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ _taken = [f.name for cls in CLASS_SECTIONS.values() for f in fields(cls) if f.na
 if _taken or len(SECTION_OF) != sum(len(fields(cls)) for cls in SECTIONS.values()):
     raise ValueError(f"a change class's options reuse a parameter's name ({', '.join(_taken) or 'between them'}): "
                      "parameters are recorded flat, each name once")
+#: The change model of a run: an input (:class:`campwatch.io.pair.PairRequest`), recorded among the parameters.
+MODEL = "model"
 #: The order in which a report records the parameters, flat: as campwatch has always written them,
 #: then those of the classes added (each section's in its order).
 PARAMETER_ORDER: tuple[str, ...] = _STAGE_PARAMETERS + tuple(
@@ -100,14 +102,14 @@ class DetectConfig:
     the constructor (``DetectConfig(min_area_m2=40)``), in a report's ``parameters`` and
     in a config file, where a section's table (``[detect.fences]``) may hold it too.
 
+    The change model a run uses is not a parameter but an input, named with the pair
+    (:class:`campwatch.io.pair.PairRequest`, ``--model``; a config file may name it too:
+    :func:`load_settings`); a report records it in ``parameters`` as ``model``, where it has always been.
+
     Attributes
     ----------
     thresholds, segment, structures, towers, fences, vegetation, clouds, coregistration, radiometry, blocks
         The sections (:data:`SECTIONS`).
-    model : str or None
-        A learned change model to run after co-registration and radiometric matching: its
-        ONNX file, its card, or its name in the user's models folder (``campwatch models``).
-        None (default): the classical stages only. See docs/models.md.
     """
 
     thresholds: ThresholdOptions = field(default_factory=ThresholdOptions)
@@ -120,7 +122,6 @@ class DetectConfig:
     coregistration: CoregistrationOptions = field(default_factory=CoregistrationOptions)
     radiometry: RadiometryOptions = field(default_factory=RadiometryOptions)
     blocks: BlockOptions = field(default_factory=BlockOptions)
-    model: str | None = None
     #: The sections of the change classes added (:data:`campwatch.sections.CLASS_SECTIONS`), as (name,
     #: section): each is ``config.<name>`` too.
     class_sections: tuple[tuple[str, Section], ...] = ()
@@ -141,7 +142,6 @@ class DetectConfig:
         coregistration: CoregistrationOptions | None = None,
         radiometry: RadiometryOptions | None = None,
         blocks: BlockOptions | None = None,
-        model: str | None = None,
         class_sections: tuple[tuple[str, Section], ...] = (),
         retired: tuple[tuple[str, Any], ...] = (),
         **parameters: Any,
@@ -170,8 +170,6 @@ class DetectConfig:
             if attr not in CLASS_SECTIONS:
                 object.__setattr__(self, attr, made[attr])
         object.__setattr__(self, "class_sections", tuple((name, made[name]) for name in CLASS_SECTIONS))
-        check_kind("model", "str | None", model)
-        object.__setattr__(self, "model", model)
         object.__setattr__(self, "retired", tuple(retired))
 
     def __getattr__(self, name: str) -> Any:
@@ -183,7 +181,7 @@ class DetectConfig:
 
     def value(self, name: str) -> Any:
         """The value of the parameter ``name`` (flat), from its section."""
-        return getattr(getattr(self, SECTION_OF[name]), name) if name != "model" else self.model
+        return getattr(getattr(self, SECTION_OF[name]), name)
 
     def min_region_px(self, pixel_area: float) -> int:
         """The fewest pixels a change region has (:meth:`SegmentOptions.min_region_px`)."""
@@ -218,15 +216,16 @@ class DetectConfig:
                 "are allowed: lower it"
             )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the parameters as a plain dict (for the report).
+    def to_dict(self, *, model: str | None = None) -> dict[str, Any]:
+        """Return the parameters as a plain dict (for the report), with ``model``, the change model the run
+        used as its user named it (or None), where reports have always recorded it.
 
         A parameter added after reports were first written (:data:`ADDED_PARAMETERS`) is left
         out at the value that does what was done before it existed: a report made before it and
         one made with that value read alike, and re-run (``verify``) alike, byte for byte. A retired
         parameter the config was recorded with (:meth:`from_recorded`) is given back where it stood.
         """
-        values = {name: self.value(name) for name in PARAMETER_ORDER}
+        values = {name: model if name == MODEL else self.value(name) for name in PARAMETER_ORDER}
         out: dict[str, Any] = {}
         for k, v in values.items():
             if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]:
@@ -280,7 +279,8 @@ class DetectConfig:
             As :meth:`from_dict`.
         """
         retired = tuple((k, v) for k, v in values.items() if k in RETIRED_PARAMETERS)
-        values = {k: v for k, v in values.items() if k not in RETIRED_PARAMETERS}
+        # The model is an input of the run, not a parameter: the caller takes it (recorded_model).
+        values = {k: v for k, v in values.items() if k not in RETIRED_PARAMETERS and k != MODEL}
         return dataclasses.replace(cls.from_dict({**ADDED_PARAMETERS, **values}, source=source), retired=retired)
 
     @classmethod
@@ -306,33 +306,68 @@ class DetectConfig:
         Raises
         ------
         ConfigError
-            If the file is missing, cannot be parsed, or holds an unknown name.
+            If the file is missing, cannot be parsed, holds an unknown name, or names a change model
+            (an input of a run: :func:`load_settings` reads it).
         """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from exc
-        try:
-            if path.suffix.lower() == ".json":
-                values = json.loads(text)
-            else:
-                values = tomllib.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError, RecursionError) as exc:
-            raise ConfigError(f"config file {path}: cannot be parsed ({type(exc).__name__}: "
-                              f"{str(exc)[:200] or 'nested too deep'})") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"config file {path}: expected a table of parameters")
-        if "detect" in values and isinstance(values["detect"], dict):
-            values = values["detect"]
-        return cls.from_dict(values, source=f"config file {path}")
+        settings = load_settings(path)
+        if settings.model is not None:
+            raise ConfigError(f"config file {path}: it names a change model (model = ...), an input of a run, not "
+                              "a parameter: read it with campwatch.config.load_settings, which gives the model too")
+        return settings.config
 
 
 def parameter_fields() -> tuple[Field[Any], ...]:
-    """The parameters of :class:`DetectConfig` (each section's fields, and ``model``), in :data:`PARAMETER_ORDER`."""
+    """The parameters of :class:`DetectConfig` (each section's fields), in :data:`PARAMETER_ORDER`."""
     every = {f.name: f for cls in SECTIONS.values() for f in fields(cls)}
-    every["model"] = next(f for f in fields(DetectConfig) if f.name == "model")
-    return tuple(every[name] for name in PARAMETER_ORDER)
+    return tuple(every[name] for name in PARAMETER_ORDER if name != MODEL)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a config file says: the detection parameters, and the change model to run, when it names one
+    (``model = ...`` at top level or under ``[detect]``: an input of the run, which ``--model`` overrides)."""
+
+    config: DetectConfig
+    model: str | None = None
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """The :class:`Settings` of a TOML or JSON file (see :meth:`DetectConfig.from_file`), or the defaults.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, cannot be parsed, holds an unknown name, or names a model that is not a string.
+    """
+    if path is None:
+        return Settings(DetectConfig())
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from exc
+    try:
+        values = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"config file {path}: cannot be parsed ({type(exc).__name__}: "
+                          f"{str(exc)[:200] or 'nested too deep'})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path}: expected a table of parameters")
+    if "detect" in values and isinstance(values["detect"], dict):
+        values = values["detect"]
+    model = values.get(MODEL)
+    try:
+        check_kind(MODEL, "str | None", model)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    values = {k: v for k, v in values.items() if k != MODEL}
+    return Settings(DetectConfig.from_dict(values, source=f"config file {path}"), model)
+
+
+def recorded_model(parameters: dict[str, Any]) -> str | None:
+    """The change model a report's ``parameters`` record the run used (as its user named it), or None."""
+    model = parameters.get(MODEL)
+    return model if isinstance(model, str) else None
 
 
 def _flattened(values: dict[str, Any], *, source: str) -> dict[str, Any]:
@@ -414,7 +449,6 @@ def config_reference() -> str:
     ]
     documented = set()
     parts: list[tuple[str, str, type[Any]]] = [(attr, f"`[detect.{attr}]`", cls) for attr, cls in SECTIONS.items()]
-    parts.append(("model", "at top level", DetectConfig))
     for attr, where, cls in parts:
         summary = (cls.__doc__ or "").strip().splitlines()[0]
         out += ["", f"## {attr}" if cls is not DetectConfig else "## model", "",
@@ -432,6 +466,12 @@ def config_reference() -> str:
     missing = sorted(set(defaults) - documented)
     if missing:  # pragma: no cover - a parameter added without its documentation
         raise AssertionError(f"DetectConfig documents no {', '.join(missing)}")
+    out += ["", "## model", "",
+            "Not a parameter but an input of the run: the change model to run after co-registration and",
+            "radiometric matching, its ONNX file, its card, or its name in the user's models folder",
+            "(`campwatch models`); none (default): the classical stages only. Give it with `--model`, or",
+            "as `model = \"...\"` at top level of a config file (`--model` wins). Reports record it in",
+            "`parameters` as `model`, after every stage's parameter. See docs/models.md."]
     out += ["", "## Retired parameters", "",
             "No stage reads these any more. A config file that sets one is read with a warning that it is",
             "ignored; a report that records one re-runs without it and verifies as it was written.", ""]

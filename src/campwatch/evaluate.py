@@ -424,6 +424,7 @@ def evaluate_dataset(
     pixel_size: float = 0.5,
     config: DetectConfig | None = None,
     min_object_overlap: float = 0.3,
+    model: str | Path | None = None,
 ) -> DatasetScore:
     """Run detection on every pair of a dataset folder and score it against the labels.
 
@@ -440,6 +441,8 @@ def evaluate_dataset(
     min_object_overlap : float
         A labelled object (8-connected) counts as found when this share of its pixels is
         predicted.
+    model : str or Path, optional
+        A change model to run with the classical stages (:class:`~campwatch.io.pair.PairRequest`).
 
     Returns
     -------
@@ -452,7 +455,7 @@ def evaluate_dataset(
     if not (isinstance(pixel_size, (int, float)) and math.isfinite(pixel_size) and pixel_size > 0):
         raise InputError(f"--pixel-size={pixel_size} is not valid; expected metres per pixel > 0")
     codes = np.array([CLASSES[c].code for c in classes])
-    model = load_model(resolve_model(config.model)) if config is not None and config.model else None
+    learned = load_model(resolve_model(model)) if model else None
     pooled = PixelScore(0, 0, 0, 0)
     pairs: dict[str, PixelScore] = {}
     notes: dict[str, list[str]] = {}
@@ -478,7 +481,7 @@ def evaluate_dataset(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             with staged(pair_task):
-                result = analyse_scenes(before, after, config=config, model=model)
+                result = analyse_scenes(before, after, config=config, model=learned)
         predicted = np.isin(result.classes, codes)
         valid = result.analysed & ~result.obscured.mask
         score = pixel_score(predicted, truth, valid)

@@ -35,12 +35,12 @@ __all__ = ["inventory", "write_inventory", "run_inventory"]
 
 def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None,
               date: dt.date | None = None, since: str | Path | None = None,
-              since_date: dt.date | None = None) -> dict[str, Any]:
+              since_date: dt.date | None = None, model: str | Path | None = None) -> dict[str, Any]:
     """Find the fences, towers and structures of one image inside an AOI.
 
     ``since``: an earlier image of the place. The structures built between it and ``image``
-    (the pair's ``structure_new`` changes, found with the change model of ``config.model``
-    when it names one) are proposed too, each with what found it and its confidence, in place
+    (the pair's ``structure_new`` changes, found with the change model ``model`` when one is
+    given) are proposed too, each with what found it and its confidence, in place
     of the classical finder's structures they cover. A change model compares two dates: it
     sees only what was built since, never what stood on both. ``since_date`` replaces the
     earlier image's own date, as ``date`` does the image's.
@@ -58,11 +58,12 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
     SceneError, AOIError
         For an unreadable image or an AOI outside it.
     InputError
-        When ``config.model`` names a change model and no ``since`` image is given.
+        When ``model`` names a change model and no ``since`` image is given.
     """
     config = config or DetectConfig()
-    if config.model and since is None:
-        raise InputError(f"the change model {config.model} compares two dates; inventory proposes what one image "
+    named = None if model is None else str(model)
+    if named and since is None:
+        raise InputError(f"the change model {named} compares two dates; inventory proposes what one image "
                          "shows: give --since EARLIER (an image of the place before), and the model proposes "
                          "the structures built since, or leave the model out for the classical finder alone")
     info = scene_info(image) if date is None else dataclasses.replace(scene_info_undated(image), date=date)
@@ -83,7 +84,8 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
     fences = find_fence_lines(scene, ridge_strength(scene, pixel_size=px), config=config.fences)
     task.advance(f"{len(smap.objects)} objects and {len(fences)} fence lines found", by=2)
     to_ll = transformer(scene.crs, "EPSG:4326")
-    built = _built_since(since, image, aoi, config, (since_date, date), crs=scene.crs) if since is not None else None
+    built = (_built_since(since, image, aoi, config, (since_date, date), crs=scene.crs, named=named)
+             if since is not None else None)
 
     def ll(geom: Any) -> Any:
         return shapely.transform(geom, lambda xy: np.round(np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])), 7))
@@ -109,7 +111,7 @@ def inventory(image: str | Path, *, aoi: AOI, config: DetectConfig | None = None
             "image_sha256": scene_digest(info),
             "date": info.date.isoformat(),
             "aoi": aoi.path,
-            "parameters": config.to_dict(),
+            "parameters": config.to_dict(model=named),
             "counts": {"fences": len(fences), "towers": classical["tower"], "structures": structures,
                        "structures_classical": classical["structure"],
                        "structures_built_since": len(built.features) if built is not None else None},
@@ -167,8 +169,8 @@ def _classical_objects(smap: StructureMap, polygons: dict[int, Any], covered: Ca
     return classical
 
 def _built_since(since: str | Path, image: str | Path, aoi: AOI, config: DetectConfig,
-                 dates: tuple[dt.date | None, dt.date | None], *, crs: Any) -> _BuiltSince:
-    request = PairRequest(since, image, aoi=aoi, dates=dates)
+                 dates: tuple[dt.date | None, dt.date | None], *, crs: Any, named: str | None) -> _BuiltSince:
+    request = PairRequest(since, image, aoi=aoi, dates=dates, model=named)
     with analyse_pair(request, config=config) as result:
         pair_crs = result.grid.crs
         move = transformer(pair_crs, crs)
@@ -214,11 +216,13 @@ def write_inventory(doc: dict[str, Any], path: str | Path) -> None:
 
 def run_inventory(image: str | Path, aoi_path: str | Path, out_path: str | Path, *,
                   config: DetectConfig | None = None, date: dt.date | None = None,
-                  since: str | Path | None = None, since_date: dt.date | None = None) -> dict[str, Any]:
+                  since: str | Path | None = None, since_date: dt.date | None = None,
+                  model: str | Path | None = None) -> dict[str, Any]:
     """Propose the features of ``image`` inside the AOI of ``aoi_path`` and write them to ``out_path``:
     what ``campwatch inventory`` does. Checks the output before any work; returns the inventory."""
     _check_out(Path(out_path))
-    doc = inventory(image, aoi=read_aoi(aoi_path), config=config, date=date, since=since, since_date=since_date)
+    doc = inventory(image, aoi=read_aoi(aoi_path), config=config, date=date, since=since, since_date=since_date,
+                    model=model)
     write_inventory(doc, out_path)
     return doc
 

@@ -126,7 +126,7 @@ def build_report(result: PairResult, *, inputs: Sequence[InputRecord], outputs: 
         | {"no_change": NO_CHANGE, "obscured": OBSCURED, "not_analysed": NOT_ANALYSED},
         classes=classes_member(float(np.sqrt(totals.pixel_area))), warnings=tuple(result.warnings),
         provenance=Provenance(schema=REPORT_SCHEMA, inputs=tuple(inputs), outputs=dict(outputs),
-                              parameters=result.config.to_dict(), software=dict(software_versions())),
+                              parameters=result.config.to_dict(model=result.model_named), software=dict(software_versions())),
         features=LazyList(lambda: (feature(r) for r in result.regions), len(result.regions)),
     )
 

@@ -74,7 +74,8 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
     """
     config = config or DetectConfig()
     info = pair_info(request)
-    model = load_model(resolve_model(config.model)) if config.model else None
+    named = None if request.model is None else str(request.model)
+    model = load_model(resolve_model(named)) if named else None
     if model is not None:  # before any pixel is read
         model.check_bands(*info.band_names)
         model.check_pixel_size(info.before.pixel_size)
@@ -92,8 +93,9 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
             task.advance("co-registering and matching the dates", by=PAIR_WORK["read"])
             # No blocks to share out: the workers take the independent parts of its stages at once (detection.threads).
             with staged(task), using_threads(workers):
-                return analyse_scenes(before, after, aoi=request.aoi, config=config,
-                                      notes=list(info.notes) + notes, mask=request.mask, model=model)
+                whole = analyse_scenes(before, after, aoi=request.aoi, config=config,
+                                       notes=list(info.notes) + notes, mask=request.mask, model=model)
+            return dataclasses.replace(whole, model_named=named)
         scratch = Path(tempfile.mkdtemp(prefix="campwatch-blocks-"))
         try:
             result = analyse_blockwise(request, scratch=scratch, config=config, workers=workers, info=info,
@@ -101,7 +103,7 @@ def analyse_pair(request: PairRequest, *, config: DetectConfig | None = None, wo
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
-    return result.owning(scratch)
+    return dataclasses.replace(result, model_named=named).owning(scratch)
 
 
 def detect(
@@ -115,6 +117,7 @@ def detect(
     bands: BandNames = (None, None),
     workers: int = 1,
     scheduler: str | None = None,
+    model: str | Path | None = None,
 ) -> PairResult:
     """Detect and classify change between two dated images of one place.
 
@@ -141,6 +144,8 @@ def detect(
     scheduler : str, optional
         A Dask distributed scheduler's address (``tcp://host:8786``) whose workers analyse the
         blocks instead; the result is the same.
+    model : str or Path, optional
+        A change model to run with the classical stages (:class:`~campwatch.io.pair.PairRequest`).
 
     Returns
     -------
@@ -160,7 +165,7 @@ def detect(
     >>> result.summary().counts["structure_new"]  # doctest: +SKIP
     2
     """
-    request = PairRequest(before_path, after_path, dates=dates, bands=bands, aoi=aoi, mask=mask)
+    request = PairRequest(before_path, after_path, dates=dates, bands=bands, aoi=aoi, mask=mask, model=model)
     return analyse_pair(request, config=config, workers=workers, scheduler=scheduler)
 
 
@@ -290,10 +295,12 @@ def run_detect(
     workers: int = 1,
     recorded_as: str | Path | None = None,
     scheduler: str | None = None,
+    model: str | Path | None = None,
 ) -> tuple[PairResult, dict[str, Path]]:
     """Read inputs, detect change, write outputs: what ``campwatch detect`` does.
 
-    ``recorded_as``: see :func:`write_outputs`.
+    ``recorded_as``: see :func:`write_outputs`. ``model``: a change model to run with the classical
+    stages (:class:`~campwatch.io.pair.PairRequest`).
 
     An AOI window larger than one block is analysed block by block (:func:`analyse_pair`),
     ``workers`` blocks at once (or on the Dask cluster at ``scheduler``): memory stays bounded.
@@ -304,7 +311,7 @@ def run_detect(
     check_writable(out_dir)
     request = PairRequest(before_path, after_path, dates=dates, bands=bands,
                           aoi=read_aoi(aoi_path) if aoi_path is not None else None,
-                          mask=read_mask(mask_path) if mask_path is not None else None)
+                          mask=read_mask(mask_path) if mask_path is not None else None, model=model)
     with analyse_pair(request, config=config, workers=workers, scheduler=scheduler) as result, \
             warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)

@@ -29,7 +29,7 @@ def _structures(result):
 
 def test_the_models_building_changes_are_named_new_or_demolished_by_their_shadows(pair, model):
     before, after = pair(BUILDINGS, [b for b in BUILDINGS if b != DEMOLISHED] + [NEW])
-    result = detect(before, after, config=DetectConfig(model=str(model)))
+    result = detect(before, after, model=str(model))
     assert _structures(result) == ["structure_demolished", "structure_new"]
     assert result.model["name"] == "test difference"
     for r in result.regions:
@@ -43,8 +43,8 @@ def test_the_models_building_changes_are_named_new_or_demolished_by_their_shadow
 
 def test_blocks_find_what_the_whole_scene_finds(pair, model):
     before, after = pair(BUILDINGS, BUILDINGS + [NEW])
-    whole = detect(before, after, config=DetectConfig(model=str(model)))
-    blocks = detect(before, after, config=DetectConfig(model=str(model), block_size_px=128, block_halo_m=20))
+    whole = detect(before, after, model=str(model))
+    blocks = detect(before, after, config=DetectConfig(block_size_px=128, block_halo_m=20), model=str(model))
     assert blocks.blocks is not None and blocks.blocks["count"] == 4
     assert _structures(blocks) == _structures(whole) == ["structure_new"]
     area = {name: sum(r.area_m2 for r in res.regions if r.change_class == "structure_new")
@@ -55,7 +55,7 @@ def test_blocks_find_what_the_whole_scene_finds(pair, model):
 
 def test_the_report_names_the_model_and_verify_refuses_another(pair, model, tmp_path):
     before, after = pair(BUILDINGS, BUILDINGS + [NEW])
-    _, paths = run_detect(before, after, tmp_path / "out", config=DetectConfig(model=str(model)))
+    _, paths = run_detect(before, after, tmp_path / "out", model=str(model))
     report = json.loads(paths["report.geojson"].read_text())
     record = report["model"]
     assert record["used"] is True and record["name"] == "test difference"
@@ -74,6 +74,28 @@ def test_the_report_names_the_model_and_verify_refuses_another(pair, model, tmp_
     assert ("input model " + str(model.resolve()), "changed") in [(w, s) for w, s, _ in check.items]
     assert any("not run again" in n for n in check.notes)
     assert not [w for w, _, _ in check.items if w.startswith("output") and "beside" not in w]  # nothing re-run
+
+
+def test_a_config_file_may_name_the_model_and_model_overrides_it(pair, model, tmp_path):
+    before, after = pair(BUILDINGS, BUILDINGS + [NEW])
+    config = tmp_path / "run.toml"
+    config.write_text(f"[detect]\nmodel = {json.dumps(str(model))}\nmin_area_m2 = 30\n")
+    out = tmp_path / "by_file"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.geojson").read_text())
+    assert report["model"]["used"] is True and report["parameters"]["min_area_m2"] == 30
+    assert report["parameters"]["model"] == os.path.relpath(model.resolve(), out.resolve())
+    # --model wins over the file's.
+    other = write_model(tmp_path / "other.onnx", gain=9.0)
+    out = tmp_path / "by_flag"
+    res = CliRunner().invoke(cli, ["detect", str(before), str(after), "--out", str(out), "--config", str(config),
+                                   "--model", str(other)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.geojson").read_text())
+    assert report["model"]["sha256"] == hashlib.sha256(other.read_bytes()).hexdigest()
+    assert report["parameters"]["model"] == os.path.relpath(other.resolve(), out.resolve())
+    assert verify_report(out / "report.geojson").ok
 
 
 def test_without_a_model_the_report_says_the_classical_stages_ran(pair, tmp_path):

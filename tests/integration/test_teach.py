@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from conftest import ROOF, TRANSFORM, camp_scene, write_tif
 from pyproj import Transformer
 
-from campwatch import DetectConfig
 from campwatch.classes import CLASSES
 from campwatch.cli.main import cli
 from campwatch.detection.features import pixel_features
@@ -95,7 +94,7 @@ def test_a_model_taught_on_the_left_half_names_the_right_halfs_roofs_the_classic
     assert pair["labelled_px"]["no_change"] == pytest.approx(256 * 120 - roof_px, rel=0.05)
     assert card["training"]["validation"]["f1"] > 0.5
 
-    taught = detect(before, after, config=DetectConfig(model=str(tmp_path / "models" / "roofs.onnx")))
+    taught = detect(before, after, model=str(tmp_path / "models" / "roofs.onnx"))
     found = _right_structures(taught)
     assert len(found) == len(RIGHT)
     for (_, area), (_, _, h, w) in zip(sorted(found, key=lambda f: f[1]),

@@ -224,3 +224,24 @@ def test_a_class_section_needs_a_name_of_its_own():
     for taken in ("fences", "model", "not a name"):
         with pytest.raises(ValueError, match="taken or is not an identifier"):
             class_options(taken)
+
+
+def test_the_model_is_an_input_a_config_file_may_name_not_a_parameter(tmp_path):
+    from campwatch.config import MODEL, load_settings, recorded_model
+
+    path = tmp_path / "run.toml"
+    path.write_text('[detect]\nmodel = "tinycd_levir"\nmin_area_m2 = 40\n')
+    settings = load_settings(path)
+    assert settings.model == "tinycd_levir" and settings.config.segment.min_area_m2 == 40
+    assert load_settings(None).model is None and load_settings(None).config == DetectConfig()
+    # Read as parameters alone, the file is refused: the model would be lost.
+    with pytest.raises(ConfigError, match=r"names a change model \(model = ...\), an input of a run"):
+        DetectConfig.from_file(path)
+    # Reports record it where it always was, among the parameters; read back, it is the run's input.
+    recorded = DetectConfig(min_area_m2=40).to_dict(model="tinycd_levir")
+    assert list(recorded)[-1] == MODEL and recorded[MODEL] == "tinycd_levir"
+    assert DetectConfig().to_dict()[MODEL] is None
+    assert recorded_model(recorded) == "tinycd_levir"
+    assert DetectConfig.from_recorded(recorded) == DetectConfig(min_area_m2=40)
+    with pytest.raises(TypeError, match="unknown parameter"):
+        DetectConfig(model="tinycd_levir")  # type: ignore[call-arg]

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from campwatch.cli.options import EXIT_BAD_INPUT, EXIT_FAILURE, config_option, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.io.text import printable
 from campwatch.monitor.batch import find_jobs, run_batch
 
@@ -31,7 +31,7 @@ from campwatch.monitor.batch import find_jobs, run_batch
 @click.option("--no-figures", is_flag=True, help="Skip each check's figure set and report.html.")
 @verbosity
 def batch_command(root: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-                  config: DetectConfig, model: str | None, no_figures: bool) -> None:
+                  settings: Settings, model: str | None, no_figures: bool) -> None:
     """Check every AOI under ROOT: ROOT/aois/<name>.geojson with its images in ROOT/images/<name>/.
 
     An optional ROOT/masks/<name>.geojson gives areas of that AOI not to analyse.
@@ -41,8 +41,8 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
     Killed and started again, a batch redoes only the checks that had not finished.
     Exit 0 when every AOI was checked, 2 when one had bad input, 1 when one failed.
     """
-    config = config.replace(model=model)
-    jobs = find_jobs(root, out=out_dir, config=config, figures=not no_figures)
+    config, model = settings.config, model or settings.model
+    jobs = find_jobs(root, out=out_dir, config=config, figures=not no_figures, model=model)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
@@ -53,7 +53,7 @@ def batch_command(root: Path, out_dir: Path | None, workers: int | None, schedul
             bar.console.print(Text(f"{printable(record['aoi'])}: {record['status']}"))  # data, never markup
 
         records = run_batch(root, out=out_dir, workers=workers, scheduler=scheduler, config=config,
-                            figures=not no_figures, progress=advance)
+                            figures=not no_figures, progress=advance, model=model)
     table = Table(title=Text(f"campwatch batch: {printable(root)}"))
     for col in ("AOI", "status", "new", "what", "seconds"):
         table.add_column(col, overflow="fold")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, figure_options, mask_option, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.monitor.history import run_check
 
 #: With --exit-code: the exit status when the check found something new.
@@ -32,7 +32,7 @@ EXIT_NEW = 3
 @figure_options
 @verbosity
 def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_path: Path | None,
-                  baseline: str | None, config: DetectConfig, model: str | None, exit_code: bool, no_figures: bool,
+                  baseline: str | None, settings: Settings, model: str | None, exit_code: bool, no_figures: bool,
                   dpi: int,
                   mask_path: Path | None) -> None:
     """Check AOI for what is new in IMAGES_DIR since the last check.
@@ -43,7 +43,7 @@ def check_command(aoi: Path, images_dir: Path, out_dir: Path | None, history_pat
     Running the same check twice adds nothing.
     """
     result = run_check(aoi, images_dir, out_dir, history_path=history_path, baseline=baseline,
-                       config=config.replace(model=model),
+                       config=settings.config, model=model or settings.model,
                        figures=not no_figures, dpi=dpi, mask_path=mask_path)
     echo(f"{result.aoi}: {result.summary}")
     if result.folder is not None:

@@ -9,7 +9,7 @@ import click
 
 from campwatch.classes import CLASSES
 from campwatch.cli.options import config_option, echo, mask_option, model_option, verbosity
-from campwatch.config import THRESHOLD_METHODS, DetectConfig
+from campwatch.config import THRESHOLD_METHODS, Settings
 from campwatch.io.bands import parse_band_names
 from campwatch.run import run_detect
 
@@ -47,7 +47,7 @@ def detect_command(
     after: Path,
     aoi_path: Path | None,
     out_dir: Path,
-    config: DetectConfig,
+    settings: Settings,
     model: str | None,
     threshold_method: str | None,
     gain_threshold: float | None,
@@ -69,16 +69,15 @@ def detect_command(
     when they differ. Writes report.geojson, change_mask.tif and change_map.png into
     --out, all together or not at all, and prints a summary on stdout.
     """
-    config = config.replace(threshold_method=threshold_method, gain_threshold=gain_threshold,
-                            loss_threshold=loss_threshold, min_area_m2=min_area_m2,
-                            coregister=False if no_coregister else None, block_size_px=block_size_px,
-                            model=model)
+    config = settings.config.replace(threshold_method=threshold_method, gain_threshold=gain_threshold,
+                                     loss_threshold=loss_threshold, min_area_m2=min_area_m2,
+                                     coregister=False if no_coregister else None, block_size_px=block_size_px)
     dates = (before_date.date() if before_date else None, after_date.date() if after_date else None)
     bands = (parse_band_names(before_bands, source="--before-bands") if before_bands else None,
              parse_band_names(after_bands, source="--after-bands") if after_bands else None)
     result, paths = run_detect(before, after, out_dir, aoi_path=aoi_path, config=config, dates=dates,
                                mask_path=mask_path, bands=bands, workers=workers,
-                               scheduler=scheduler)
+                               scheduler=scheduler, model=model or settings.model)
     echo(f"{result.aoi.name if result.aoi else before.name}: {result.before.date} -> {result.after.date}")
     if result.blocks is not None:
         echo(f"  analysed in {result.blocks['analysed']} of {result.blocks['count']} blocks of "

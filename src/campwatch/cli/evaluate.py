@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.evaluate import evaluate_dataset, parse_classes, score_report
 from campwatch.io.jsonio import write_json_atomic
 
@@ -31,7 +31,7 @@ def _fmt(v: float | None) -> str:
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the scores as JSON here.")
 @verbosity
 def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_size: float,
-                     config: DetectConfig, model: str | None, out_path: Path | None) -> None:
+                     settings: Settings, model: str | None, out_path: Path | None) -> None:
     """Score campwatch against truth.
 
     TARGET is either a report.geojson or series.geojson (with --truth: objects matched by overlap, per class)
@@ -48,7 +48,8 @@ def evaluate_command(target: Path, truth: Path | None, class_set: str, pixel_siz
                        f"{_fmt(s.precision):>11}{_fmt(s.recall):>8}{_fmt(s.f1):>7}")
         data = {"report": str(target), "truth": str(truth), "classes": [s.to_dict() for s in scores.values()]}
     else:
-        result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=config.replace(model=model))
+        result = evaluate_dataset(target, classes=classes, pixel_size=pixel_size, config=settings.config,
+                                  model=model or settings.model)
         echo(f"{'pair':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'IoU':>7}")
         for name, ps in result.pairs.items():
             echo(f"{name:<28}{_fmt(ps.precision):>10}{_fmt(ps.recall):>8}{_fmt(ps.f1):>7}{_fmt(ps.iou):>7}")

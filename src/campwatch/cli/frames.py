@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, figure_options, mask_option, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.frames import frames_aoi, write_frames
 from campwatch.io.jsonio import write_json_atomic
 from campwatch.monitor.series import run_series
@@ -38,7 +38,7 @@ from campwatch.monitor.series import run_series
 @verbosity
 def frames_command(frames_dir: Path, bounds: tuple[float, float, float, float], out_dir: Path,
                    pixel_size: float | None, source_pixel_m: float | None, hide_px: tuple[tuple[int, ...], ...],
-                   mask_path: Path | None, series: bool, aoi_path: Path | None, config: DetectConfig,
+                   mask_path: Path | None, series: bool, aoi_path: Path | None, settings: Settings,
                    model: str | None, no_figures: bool, dpi: int) -> None:
     """Place the dated screenshots of FRAMES_DIR (historical imagery views, EO browser frames) on one grid.
 
@@ -56,7 +56,7 @@ def frames_command(frames_dir: Path, bounds: tuple[float, float, float, float], 
         if aoi_path is None:
             aoi_path = out_dir / "aoi.geojson"
             write_json_atomic(frames_aoi(result.record), aoi_path)
-        done = run_series(aoi_path, out_dir / "images", out_dir / "series", config=config.replace(model=model),
-                          figures=not no_figures, dpi=dpi)
+        done = run_series(aoi_path, out_dir / "images", out_dir / "series", config=settings.config,
+                          figures=not no_figures, dpi=dpi, model=model or settings.model)
         for line in done.lines():
             echo(line)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.inventory import run_inventory
 
 
@@ -27,7 +27,7 @@ from campwatch.inventory import run_inventory
 @config_option
 @model_option
 @verbosity
-def inventory_command(image: Path, aoi_path: Path, out_path: Path, config: DetectConfig,
+def inventory_command(image: Path, aoi_path: Path, out_path: Path, settings: Settings,
                       date: dt.datetime | None, since: Path | None, since_date: dt.datetime | None,
                       model: str | None) -> None:
     """Propose the fences, towers and structures seen in IMAGE inside the AOI.
@@ -38,7 +38,7 @@ def inventory_command(image: Path, aoi_path: Path, out_path: Path, config: Detec
     structures built between EARLIER and IMAGE are proposed too, found by the pair's
     analysis (with --model, by the change model): a change model compares two dates.
     """
-    doc = run_inventory(image, aoi_path, out_path, config=config.replace(model=model),
+    doc = run_inventory(image, aoi_path, out_path, config=settings.config, model=model or settings.model,
                         date=date.date() if date else None, since=since,
                         since_date=since_date.date() if since_date else None)
     inv = doc["campwatch_inventory"]

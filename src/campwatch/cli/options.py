@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from campwatch.config import DetectConfig
+from campwatch.config import Settings, load_settings
 from campwatch.errors import CampwatchError, InputError, OutputError
 from campwatch.io.output import disk_full
 from campwatch.io.text import printable
@@ -148,15 +148,17 @@ class CampwatchGroup(click.Group):
             sys.exit(EXIT_FAILURE)
 
 
-def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> DetectConfig:
-    return DetectConfig.load(value)
+def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Settings:
+    return load_settings(value)
 
 
 def config_option(f: F) -> F:
-    """Add --config (a TOML or JSON file of parameters), passed to the command as a DetectConfig."""
+    """Add --config (a TOML or JSON file of parameters, and maybe a model), passed to the command as its
+    :class:`~campwatch.config.Settings` (``settings``): the parameters, and the model the file names."""
     return click.option(  # type: ignore[return-value]
-        "--config", "config", type=click.Path(path_type=Path), callback=_load_config,
-        help="TOML or JSON file of detection parameters (docs/config.md).")(f)
+        "--config", "settings", type=click.Path(path_type=Path), callback=_load_config,
+        help="TOML or JSON file of detection parameters (docs/config.md); a model it names is used "
+             "unless --model is given.")(f)
 
 
 def model_option(f: F) -> F:

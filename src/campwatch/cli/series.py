@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, figure_options, mask_option, model_option, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.monitor.series import run_series
 
 
@@ -21,7 +21,7 @@ from campwatch.monitor.series import run_series
 @mask_option
 @figure_options
 @verbosity
-def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectConfig, model: str | None,
+def series_command(aoi: Path, images_dir: Path, out_dir: Path, settings: Settings, model: str | None,
                    no_figures: bool,
                    dpi: int, mask_path: Path | None) -> None:
     """Compare every consecutive pair of the dated images in IMAGES_DIR over AOI.
@@ -30,7 +30,7 @@ def series_command(aoi: Path, images_dir: Path, out_dir: Path, config: DetectCon
     later images show it. A date whose AOI is mostly hidden (nodata, cloud) is recorded
     and skipped. Images are dated by their names (YYYY-MM-DD) or TIFF tags.
     """
-    result = run_series(aoi, images_dir, out_dir, config=config.replace(model=model), figures=not no_figures, dpi=dpi,
-                        mask_path=mask_path)
+    result = run_series(aoi, images_dir, out_dir, config=settings.config, figures=not no_figures, dpi=dpi,
+                        mask_path=mask_path, model=model or settings.model)
     for line in result.lines():
         echo(line)

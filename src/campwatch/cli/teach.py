@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campwatch.cli.options import config_option, echo, verbosity
-from campwatch.config import DetectConfig
+from campwatch.config import Settings
 from campwatch.detection.model import MODEL_OUTPUTS
 from campwatch.errors import InputError
 from campwatch.io.aoi import read_aoi
@@ -43,7 +43,7 @@ from campwatch.teach import (
 @verbosity
 def teach_command(pairs: tuple[tuple[Path, Path, Path], ...], history: Path | None, images_dir: Path | None,
                   aoi_path: Path | None, aoi_name: str | None, out_path: Path, covers: str, name: str | None,
-                  seed: int, config: DetectConfig) -> None:
+                  seed: int, settings: Settings) -> None:
     """Teach a pixel change model from your own labels, for `campwatch detect --model MODEL.onnx`.
 
     The labels are outlines of change (label = "change", optionally class = structure,
@@ -63,11 +63,12 @@ def teach_command(pairs: tuple[tuple[Path, Path, Path], ...], history: Path | No
     options = TeachOptions(covers=covers, seed=seed)
     if history is not None:
         assert images_dir is not None
-        taught_from = teach_pairs_from_history(history, images_dir, aoi=aoi_name, config=config, covers=covers)
+        taught_from = teach_pairs_from_history(history, images_dir, aoi=aoi_name, config=settings.config,
+                                                 covers=covers)
     else:
         aoi = read_aoi(aoi_path) if aoi_path is not None else None
         label_files = {path: read_labels(path) for path in {p[2] for p in pairs}}
-        taught_from = [teach_pair_from_files(b, a, label_files[lab], aoi=aoi, config=config, covers=covers)
+        taught_from = [teach_pair_from_files(b, a, label_files[lab], aoi=aoi, config=settings.config, covers=covers)
                        for b, a, lab in pairs]
     for pair in taught_from:
         counts = pair.counts()

@@ -253,6 +253,8 @@ class DetectResult(_PairOutcome):
     residual_shift: dict[str, float] | None = None
     #: The change model used (:meth:`campwatch.detection.model.ChangeModel.record`), or None: classical only.
     model: dict[str, Any] | None = None
+    #: The change model as the request named it (its ``model``), which reports record among the parameters.
+    model_named: str | None = None
 
     #: Whole-scene runs read the images at full resolution: no chips to read for close-ups.
     chips = None
@@ -357,6 +359,8 @@ class BlockwiseResult(_PairOutcome):
     scratch: Path | None = None
     #: The change model used, or None: classical only (as :attr:`DetectResult.model`).
     model: dict[str, Any] | None = None
+    #: The change model as the request named it (as :attr:`DetectResult.model_named`).
+    model_named: str | None = None
 
     def __post_init__(self) -> None:
         if self.scratch is not None:

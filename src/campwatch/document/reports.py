@@ -400,7 +400,7 @@ class PairSummary:
             before_image=_text(rec, "before_image", source, where, required=False),
             after_image=_text(rec, "after_image", source, where, required=False),
             folder=_text(rec, "folder", source, where, required=False),
-            counts={k: int(v) for k, v in counts.items()},  # type: ignore[call-overload]
+            counts={k: int(v) for k, v in counts.items()},  # type: ignore[arg-type]
             fence_length_m=_table(rec, "fence_length_m", source, where), shift_px=(shift[0], shift[1]),
             residual_shift=_table(rec, "residual_shift", source, where),
             hidden_fraction=(hidden_before, hidden_after),

@@ -68,6 +68,10 @@ class PairRequest:
         Only the AOI's window is read and only pixels inside it are analysed.
     mask : UserMask, optional
         Areas the user says not to analyse (:mod:`campwatch.io.masks`).
+    model : str or Path, optional
+        A learned change model to run after co-registration and radiometric matching: its
+        ONNX file, its card, or its name in the user's models folder (``campwatch models``).
+        None (default): the classical stages only. See docs/models.md.
     """
 
     before: str | Path
@@ -76,6 +80,7 @@ class PairRequest:
     bands: BandNames = (None, None)
     aoi: AOI | None = None
     mask: UserMask | None = None
+    model: str | Path | None = None
 
 
 @dataclass(frozen=True)

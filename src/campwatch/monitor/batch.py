@@ -62,12 +62,15 @@ class BatchJob:
     config: dict[str, Any]
     figures: bool = True
     mask: str | None = None
+    #: The change model every check runs with, as its user named it, or None.
+    model: str | None = None
     #: Why the job cannot run (an AOI file whose name is not a safe name), or None.
     problem: str | None = None
 
 
 def find_jobs(
-    root: str | Path, *, out: str | Path | None = None, config: DetectConfig | None = None, figures: bool = True
+    root: str | Path, *, out: str | Path | None = None, config: DetectConfig | None = None, figures: bool = True,
+    model: str | Path | None = None,
 ) -> list[BatchJob]:
     """The jobs of a batch root, one per ``aois/<name>.geojson``, in name order.
 
@@ -85,19 +88,21 @@ def find_jobs(
         raise InputError(f"{root}: no AOI files in {aois} (expected aois/<name>.geojson and images/<name>/)")
     results = Path(out) if out is not None else root / "results"
     cfg = (config or DetectConfig()).to_dict()
+    named = None if model is None else str(model)
     masks = root / "masks"
     jobs = []
     for f in files:
         try:
             name = aoi_key(f)
         except InputError as exc:  # that AOI only: the others run
-            jobs.append(BatchJob(printable(f.stem), str(f), "", "", cfg, figures, problem=str(exc)))
+            jobs.append(BatchJob(printable(f.stem), str(f), "", "", cfg, figures, problem=str(exc), model=named))
             continue
         out_dir = results / name
         if not out_dir.resolve().is_relative_to(results.resolve()):  # pragma: no cover - a safe name stays in
             raise InputError(f"{f}: its results would leave {results}")
         jobs.append(BatchJob(name, str(f), str(root / "images" / name), str(out_dir), cfg, figures,
-                             str(masks / f"{name}.geojson") if (masks / f"{name}.geojson").is_file() else None))
+                             str(masks / f"{name}.geojson") if (masks / f"{name}.geojson").is_file() else None,
+                             model=named))
     return jobs
 
 
@@ -111,7 +116,7 @@ def check_job(job: BatchJob) -> dict[str, Any]:
         if not Path(job.images).is_dir():
             raise InputError(f"{job.images}: no images folder for AOI '{job.name}' (expected images/{job.name}/)")
         result = run_check(job.aoi, job.images, job.out, config=DetectConfig.from_recorded(job.config),
-                           figures=job.figures, mask_path=job.mask)
+                           figures=job.figures, mask_path=job.mask, model=job.model)
         record.update(status=result.status, summary=result.summary, new=len(result.new),
                       check_id=result.check_id)
     except (InputError, OutputError) as exc:
@@ -165,6 +170,7 @@ def run_batch(
     config: DetectConfig | None = None,
     figures: bool = True,
     progress: Any = None,
+    model: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """Check every AOI of a batch root; return one record per AOI (in AOI name order).
 
@@ -181,13 +187,15 @@ def run_batch(
         there instead. Its workers must see the same paths.
     figures : bool
         Whether each check writes its figure set and report.html.
+    model : str or path, optional
+        A change model every check runs with (:class:`~campwatch.io.pair.PairRequest`).
     progress : callable, optional
         Called with each record as its job finishes (for a progress bar).
 
     Every finished job is appended to ``batch.log`` in the results folder as it ends,
     and the table of the run is written to ``summary.json`` at the end.
     """
-    jobs = find_jobs(root, out=out, config=config, figures=figures)
+    jobs = find_jobs(root, out=out, config=config, figures=figures, model=model)
     results = Path(out) if out is not None else Path(root) / "results"
     check_writable(results)
     results.mkdir(parents=True, exist_ok=True)

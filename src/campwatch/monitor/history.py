@@ -107,14 +107,15 @@ def describe_new(changes: list[TrackedChange] | list[JSONTable]) -> str:
 
 
 def _check_key(
-    aoi_path: Path, infos: list[SceneInfo], baseline: SceneInfo, config: DetectConfig, mask_path: str | Path | None
+    aoi_path: Path, infos: list[SceneInfo], baseline: SceneInfo, config: DetectConfig, mask_path: str | Path | None,
+    model: str | None,
 ) -> str:
     """What makes two checks the same check: inputs (by content), baseline, parameters, version."""
     doc = {
         "aoi": sha256_file(aoi_path),
         "images": [[i.path.name, i.date.isoformat(), scene_digest(i)] for i in infos],
         "baseline": baseline.path.name,
-        "parameters": config.to_dict(),
+        "parameters": config.to_dict(model=model),
         "campwatch": __version__,
         "mask": sha256_file(mask_path) if mask_path is not None else None,
     }
@@ -206,6 +207,7 @@ def run_check(
     figures: bool = True,
     dpi: int = 300,
     mask_path: str | Path | None = None,
+    model: str | Path | None = None,
 ) -> CheckResult:
     """Run the monthly check of one AOI and record it in the AOI's history.
 
@@ -227,6 +229,8 @@ def run_check(
         The time recorded as ``checked_at`` (default: now, UTC).
     mask_path : path, optional
         A mask file of areas not to analyse (:mod:`campwatch.io.masks`).
+    model : str or path, optional
+        A change model to run with the classical stages on every pair (:class:`~campwatch.io.pair.PairRequest`).
     figures : bool
         Write the figure set of the newest pair (``figures/``, PNG at ``dpi`` and PDF,
         with the AOI's timeline from the history) and ``report.html`` into the check's folder.
@@ -247,7 +251,7 @@ def run_check(
     config = config or DetectConfig()
     out = Path(out_dir) if out_dir is not None else Path("checks") / aoi_key(aoi_path)
     plan = _plan(Path(aoi_path), images_dir, out, history_path=history_path, baseline=baseline,
-                 config=config, mask_path=mask_path)
+                 config=config, mask_path=mask_path, model=None if model is None else str(model))
     if isinstance(plan, CheckResult):
         return plan
     with plan.lock:
@@ -290,6 +294,8 @@ class _Plan:
     infos: list[SceneInfo]
     base: SceneInfo
     key: str
+    #: The change model the pairs are analysed with, as its user named it, or None.
+    model: str | None = None
     crs: Any = None
     start: int = 0
     tracker: ChangeTracker = field(default_factory=lambda: ChangeTracker("EPSG:4326"))
@@ -307,7 +313,7 @@ class _Plan:
 
 
 def _plan(aoi_path: Path, images_dir: str | Path, out_dir: Path, *, history_path: str | Path | None,
-          baseline: str | None, config: DetectConfig, mask_path: str | Path | None) -> _Plan:
+          baseline: str | None, config: DetectConfig, mask_path: str | Path | None, model: str | None) -> _Plan:
     """Check every input before any work: the output folder, the history's folder, the AOI, the images."""
     check_writable(out_dir)
     history = Path(history_path) if history_path is not None else out_dir / "history.gpkg"
@@ -324,8 +330,8 @@ def _plan(aoi_path: Path, images_dir: str | Path, out_dir: Path, *, history_path
     history.parent.mkdir(parents=True, exist_ok=True)
     return _Plan(aoi_path=aoi_path, images_dir=images_dir, out_dir=out_dir, history=history,
                  lock=FileOnlyWhileLocked(str(history) + ".lock"), aoi=aoi, mask=mask, mask_path=mask_path,
-                 key_name=aoi_key(aoi_path), config=config, infos=infos, base=base,
-                 key=_check_key(aoi_path, infos, base, config, mask_path))
+                 key_name=aoi_key(aoi_path), config=config, infos=infos, base=base, model=model,
+                 key=_check_key(aoi_path, infos, base, config, mask_path, model))
 
 
 def _already_done(plan: _Plan) -> CheckResult | None:
@@ -368,12 +374,12 @@ def _already_done(plan: _Plan) -> CheckResult | None:
 
 def _stage(plan: _Plan, stager: PairStager) -> list[ImageRecord]:
     """Compare every image since the last check, pair by pair, and the newest with the baseline."""
-    records = stager.compare(plan.infos[plan.start:], plan.aoi, plan.config, mask=plan.mask)
+    records = stager.compare(plan.infos[plan.start:], plan.aoi, plan.config, mask=plan.mask, model=plan.model)
     usable = [r for r in records if r.status == "compared"]
     newest_ok = bool(usable) and usable[-1].date == plan.newest.date
     prev_date = usable[-2].date if len(usable) >= 2 else plan.newest.date
     if newest_ok and plan.base.date < prev_date:
-        request = PairRequest(plan.base.path, plan.newest.path, aoi=plan.aoi, mask=plan.mask)
+        request = PairRequest(plan.base.path, plan.newest.path, aoi=plan.aoi, mask=plan.mask, model=plan.model)
         with analyse_pair(request, config=plan.config) as against_baseline:
             stager(against_baseline, "baseline")
     return records
@@ -449,7 +455,7 @@ def _check_doc(plan: _Plan, found: _Found, records: list[ImageRecord], stager: P
         classes=classes_member(pixel_size_m(plan.base)),
         provenance=Provenance(schema=CHECK_SCHEMA, inputs=tuple(inputs + [file_record("aoi", plan.aoi_path)]
                                                                 + model_records(stager.model)),
-                              outputs={}, parameters=plan.config.to_dict(), software=dict(software_versions())),
+                              outputs={}, parameters=plan.config.to_dict(model=plan.model), software=dict(software_versions())),
     )
 
 

@@ -188,8 +188,10 @@ def compare_series(
     on_pair: Callable[[PairResult], None],
     on_bridge: Callable[[PairResult, BaseGeometry], None] | None = None,
     mask: UserMask | None = None,
+    model: str | Path | None = None,
 ) -> list[ImageRecord]:
-    """Compare each image with the last usable one before it, in date order.
+    """Compare each image with the last usable one before it, in date order (``model``: a change
+    model to run with the classical stages on each pair, :class:`~campwatch.io.pair.PairRequest`).
 
     A date whose AOI is hidden over more than ``config.clouds.max_obscured_fraction`` (nodata,
     or a thick cloud or its shadow that a comparison finds on it) is skipped: recorded,
@@ -225,7 +227,7 @@ def compare_series(
             continue
         logger.info("comparing %s with %s", prev.path.name, rec.path.name)
         area = None
-        with analyse_pair(PairRequest(prev.path, rec.path, aoi=aoi, mask=mask), config=config) as result:
+        with analyse_pair(PairRequest(prev.path, rec.path, aoi=aoi, mask=mask, model=model), config=config) as result:
             hidden_after, hidden_before = result.obscured_fraction("after"), result.obscured_fraction("before")
             rec.hidden_fraction = hidden_after
             if hidden_after > limit:
@@ -249,7 +251,8 @@ def compare_series(
         if area is not None and not area.is_empty and earlier is not None and on_bridge is not None:
             logger.info("bridging %s: comparing %s with %s where a cloud hid the ground", prev.path.name,
                         earlier.path.name, rec.path.name)
-            with analyse_pair(PairRequest(earlier.path, rec.path, aoi=aoi, mask=mask), config=config) as bridge:
+            with analyse_pair(PairRequest(earlier.path, rec.path, aoi=aoi, mask=mask, model=model),
+                              config=config) as bridge:
                 on_bridge(bridge, reproject(area, area_crs, bridge.grid.crs))
         earlier, prev = prev, rec
     if prev is not None and prev.status == "pending":
@@ -324,10 +327,10 @@ class PairStager:
         return [dataclasses.replace(summary, kind=None) for summary in self.staged if summary.kind == kind]
 
     def compare(self, infos: Sequence[SceneInfo], aoi: AOI, config: DetectConfig, *,
-                mask: UserMask | None = None) -> list[ImageRecord]:
+                mask: UserMask | None = None, model: str | Path | None = None) -> list[ImageRecord]:
         """:func:`compare_series` with every pair and bridge staged here."""
         return compare_series(infos, aoi, config, on_pair=self, on_bridge=lambda r, area: self(r, "bridge", area),
-                              mask=mask)
+                              mask=mask, model=model)
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,7 @@ def run_series(
     mask_path: str | Path | None = None,
     recorded_as: str | Path | None = None,
     only: Collection[str] | None = None,
+    model: str | Path | None = None,
 ) -> SeriesResult:
     """Compare every consecutive pair of a folder of dated images; write the series outputs.
 
@@ -393,7 +397,8 @@ def run_series(
     Every path the reports record is relative to the report's folder (``recorded_as``, when
     given, stands for ``out_dir``: ``campwatch verify`` re-runs elsewhere what it checks).
     ``only``: the names of the folder's images to take, the others left out (``verify``
-    re-runs the images a report records, not those that came after).
+    re-runs the images a report records, not those that came after). ``model``: a change model to
+    run with the classical stages on every pair (:class:`~campwatch.io.pair.PairRequest`).
     """
     config = config or DetectConfig()
     check_writable(out_dir)
@@ -406,7 +411,7 @@ def run_series(
     tracker = ChangeTracker(crs)
     with OutputSet(out_dir, recorded_as=recorded_as) as outs:
         stager = PairStager(outs, tracker, aoi_path=aoi_path, mask_path=mask_path)
-        records = stager.compare(infos, aoi, config, mask=mask)
+        records = stager.compare(infos, aoi, config, mask=mask, model=model)
         pairs, bridges = stager.of_kind("pair"), stager.of_kind("bridge")
         if not pairs:
             raise InputError(
@@ -414,7 +419,7 @@ def run_series(
                 + "; ".join(f"{r.path.name} {r.reason}" for r in records if r.reason)
             )
         report = series_report(aoi, aoi_path, records, pairs, tracker, config, mask_path=mask_path,
-                               model=stager.model)
+                               model=stager.model, model_named=None if model is None else str(model))
         # Which classes the pixels can show, for a series in degrees too: its pairs are analysed in metres;
         # the figures' resolution, so that verify makes the same files.
         report = dataclasses.replace(report, classes=classes_member(pixel_size_m(infos[0])),
@@ -454,8 +459,12 @@ def series_report(
     *,
     mask_path: str | Path | None = None,
     model: JSONTable | None = None,
+    model_named: str | None = None,
 ) -> SeriesReport:
-    """The series report (GeoJSON FeatureCollection, WGS84 when written) before its output hashes."""
+    """The series report (GeoJSON FeatureCollection, WGS84 when written) before its output hashes.
+
+    ``model``: the record of the change model the pairs were analysed with; ``model_named``: as its
+    user named it (recorded among the parameters)."""
     changes = sorted(tracker.changes, key=lambda c: (c.first[1], c.id))
     summary = summarize(c for c in changes if not c.transient)
     inputs = [rec for r in records for rec in scene_records("image", r.path, date=r.date.isoformat())]
@@ -477,7 +486,7 @@ def series_report(
             # Changes undone by the next image (snow, vehicles, material): in the features, not the counts.
             "transient": {k: n for k, n in summarize(c for c in changes if c.transient).counts.items() if n},
         }),
-        provenance=Provenance(schema=SERIES_SCHEMA, inputs=tuple(inputs), outputs={}, parameters=config.to_dict(),
+        provenance=Provenance(schema=SERIES_SCHEMA, inputs=tuple(inputs), outputs={}, parameters=config.to_dict(model=model_named),
                               software=dict(software_versions())),
         features=[c.feature(tracker.crs) for c in changes],
     )

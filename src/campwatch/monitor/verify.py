@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campwatch._version import __version__
-from campwatch.config import DetectConfig
+from campwatch.config import DetectConfig, recorded_model
 from campwatch.document import AFTER_REPORT, PAIR_REPORT, SERIES_REPORT, PairReport, SeriesReport, check_schema
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
@@ -155,9 +155,9 @@ def _rerun(doc: PairReport | SeriesReport, out: Path, folder: Path) -> str:
         return recorded_path(value, folder)
 
     parameters = dict(record.parameters)
-    model = parameters.get("model")
-    if isinstance(model, str) and where(model).exists():
-        parameters["model"] = str(where(model))  # a model file, recorded from the report's folder
+    model = recorded_model(parameters)
+    if model is not None and where(model).exists():
+        model = str(where(model))  # a model file, recorded from the report's folder
     config = DetectConfig.from_recorded(parameters, source="the report's parameters")
 
     aoi = next((where(i.path) for i in record.of_role("aoi")), None)
@@ -170,7 +170,7 @@ def _rerun(doc: PairReport | SeriesReport, out: Path, folder: Path) -> str:
         if len(folders) != 1:
             raise InputError(f"the series report's images are in {len(folders)} folders; expected one")
         run_series(aoi, folders.pop(), out, config=config, figures=doc.figures_dpi is not None,
-                   dpi=doc.figures_dpi or 300, mask_path=mask, recorded_as=folder,
+                   dpi=doc.figures_dpi or 300, mask_path=mask, recorded_as=folder, model=model,
                    only={p.name for p in scenes})  # the images it recorded, not those that came after
         return SERIES_REPORT
 
@@ -184,5 +184,5 @@ def _rerun(doc: PairReport | SeriesReport, out: Path, folder: Path) -> str:
 
     (before, d_b, n_b), (after, d_a, n_a) = scene("before"), scene("after")
     run_detect(before, after, out, aoi_path=aoi, config=config, dates=(d_b, d_a), mask_path=mask, bands=(n_b, n_a),
-               recorded_as=folder)
+               recorded_as=folder, model=model)
     return PAIR_REPORT
