@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from scipy import ndimage
 from skimage.filters import sobel
 from skimage.registration import phase_cross_correlation
@@ -68,10 +69,12 @@ def measure_shift(reference: Scene, moving: Scene, *, max_shift: float = 5.0) ->
 
     def surface_of() -> np.ndarray:
         window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
-        fa, fb = for_each(lambda x: np.fft.fft2((x - x.mean()) * window), (a, b))
+        # SciPy's FFT (pocketfft, as NumPy's) is several times faster than NumPy's here, and agrees with
+        # it to 1e-12 relative: the peak and the shift are the same (benchmarks/same_bytes.py).
+        fa, fb = for_each(lambda x: scipy.fft.fft2((x - x.mean()) * window), (a, b))
         cross = fa * np.conj(fb)
         cross /= np.maximum(np.abs(cross), 1e-12)
-        return np.fft.fftshift(np.real(np.fft.ifft2(cross)))
+        return scipy.fft.fftshift(np.real(scipy.fft.ifft2(cross)))
 
     def upsampled() -> np.ndarray:
         # skimage's upsampled-DFT refinement is finer than the parabola below (it searches the
