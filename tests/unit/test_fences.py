@@ -89,3 +89,17 @@ def test_a_razed_stretch_found_in_a_window_is_the_one_found_over_the_whole_grid(
     assert [f.change_class for f in given] == ["fence_razed"] and given[0].source == "aoi"
     assert 40.0 - 2 * 4.0 <= given[0].length_m <= 40.0
     assert fence_changes(before, after, usable=usable, config=FenceOptions(), windows=[]) == []
+
+
+@pytest.mark.parametrize("sigma", [0.7, 1.0, 2.0, 3.5])
+def test_the_hessians_larger_eigenvalue_is_skimages_bit_for_bit(sigma):
+    from skimage.feature import hessian_matrix, hessian_matrix_eigvals
+
+    from campwatch.detection.fences import _largest_hessian_eigenvalue
+
+    image = (np.random.default_rng(int(sigma * 10)).random((97, 131)) * 1000).astype("float32")
+    image[40:44, :] -= 300  # a dark ridge
+    theirs = hessian_matrix_eigvals(hessian_matrix(image, sigma, mode="reflect", use_gaussian_derivatives=False))[0]
+    mine = _largest_hessian_eigenvalue(image, sigma)
+    assert mine.dtype == theirs.dtype == np.float32
+    assert np.array_equal(mine, theirs)
