@@ -78,8 +78,8 @@ block_config = dataclasses.replace(config, gain_threshold=params.thresholds.gain
 with open_change_mask(out, shape=shape, transform=info_b.transform, crs=info_b.crs) as dst:
     for blk in blocks:
         before, after = read(blk.padded)
-        prep = prepare_pair(before, after, aoi=None, config=config, notes=(), mask=None, shift=params.shift or (0.0, 0.0),
-                        fit=params.fit)
+        prep = prepare_pair(before, after, aoi=None, coregistration=config.coregistration, radiometry=config.radiometry,
+                            notes=(), mask=None, shift=params.shift or (0.0, 0.0), fit=params.fit)
         _, _, labels, _ = change_regions(prep.before, prep.after, prep.analysed, block_config, sigma=params.sigma)
         dst.write((labels[blk.core_in_padded] > 0).astype("uint8"), 1, window=blk.core)
 '''
@@ -221,6 +221,11 @@ def make_monthly_pair(size: int, work: Path) -> tuple[Path, Path]:
     return earlier, path
 
 
+def _failed(code: int) -> str:
+    """What a line says of a run that failed: its time is not a measurement."""
+    return f"FAILED (exit {code}): not a measurement, see the error above" if code != 0 else ""
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (GB) and exit code of a command in a fresh process."""
     start = time.perf_counter()
@@ -307,14 +312,14 @@ def main() -> None:
             p_wall, p_gb, p_code = measure([sys.executable, "-c", PIXELS, str(a), str(b),
                                             str(work / f"pixels{size}.tif")])
             row |= {"pixels_s": p_wall, "pixels_gb": p_gb, "pixels_exit": p_code}
-            line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, "(target <= 3x)")
+            line("campwatch pixel stages", p_wall, p_gb, f_wall, mpx, _failed(p_code) or "(target <= 3x)")
         d_wall, d_gb, d_code, staged_run = detect_staged(a, b, work / f"detect{size}", [])
         stages, peaks = staged_run.get("seconds", {}), staged_run.get("peak_gb_after", {})
         row |= {"detect_s": d_wall, "detect_gb": d_gb, "detect_exit": d_code, "stages_s": stages,
                 "stages_peak_gb": peaks}
         vs = f"{d_wall / peer[0]:.1f}x OTB MAD" if peer else ""
         line("campwatch detect, 1 worker", d_wall, d_gb, f_wall, mpx,
-             f"(target <= 7x) {vs} {staged_run.get('changes', '?')} changes")
+             _failed(d_code) or f"(target <= 7x) {vs} {staged_run.get('changes', '?')} changes")
         row["changes"] = staged_run.get("changes")
         if "workers" not in args.skip:
             w_wall, w_gb, w_code = measure([campwatch, "-q", "detect", str(a), str(b), "--out",
@@ -322,7 +327,7 @@ def main() -> None:
             shutil.rmtree(work / f"detect{size}-j2", ignore_errors=True)
             row |= {"workers2_s": w_wall, "workers2_gb": w_gb, "workers2_exit": w_code}
             line("campwatch detect, --workers 2", w_wall, w_gb, f_wall, mpx,
-                 f"{d_wall / w_wall:.2f}x faster than 1 worker (target >= 1.7x)")
+                 _failed(w_code) or f"{d_wall / w_wall:.2f}x faster than 1 worker (target >= 1.7x)")
         if "monthly" not in args.skip:
             # A monthly check where little changed: what changed is looked for near change only.
             before, later = make_monthly_pair(size, work)

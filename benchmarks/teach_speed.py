@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     t_teach, path = best(taught, 1)
     model = load_model(path)
     t_all, _ = best(lambda: model.probability(pair.before, pair.after, pair.valid), args.repeat)
-    prep = prepare_pair(before, after, aoi=None, config=config, notes=(), mask=None, shift=None)
+    prep = prepare_pair(before, after, aoi=None, coregistration=config.coregistration, radiometry=config.radiometry,
+                        notes=(), mask=None, shift=None)
     raw = _thresholded(prep, config, sigma=None, cloud_thresholds=None)[3]
     near = _near(raw, before, TAUGHT_NEAR_M)
     t_near, _ = best(lambda: model.probability(pair.before, pair.after, pair.valid, only=near), args.repeat)
