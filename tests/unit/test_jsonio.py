@@ -54,7 +54,7 @@ def test_write_json_atomic_replaces_whole_or_leaves_the_old_file(tmp_path):
     ('{"schema": "other/1"}', "not a campwatch report (no schema 'campwatch-report/1')"),
     ("[1, 2]", "not a campwatch report"),
 ])
-def test_load_report_names_what_is_wrong(tmp_path, content, message):
+def test_read_report_names_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "report.geojson"
     if content is not None:
         path.write_text(content)
