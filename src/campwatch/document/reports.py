@@ -89,10 +89,6 @@ def _feature_list(features: Sequence[ChangeFeature]) -> JSONValue:
     return [f.to_geojson() for f in features]
 
 
-def _aoi(doc: JSONTable, source: str) -> JSONTable | None:
-    return _table(doc, "aoi", source)
-
-
 @dataclass(frozen=True)
 class PairImage:
     """One image of a pair as its report records it."""
@@ -291,7 +287,7 @@ class PairReport:
         codes = _table(doc, "class_codes", source) or {}
         warnings = _list(doc, "warnings", source)
         return cls(
-            aoi=_aoi(doc, source), before=PairImage.from_geojson(images.get("before"), source=source, role="before"),
+            aoi=_table(doc, "aoi", source), before=PairImage.from_geojson(images.get("before"), source=source, role="before"),
             after=PairImage.from_geojson(images.get("after"), source=source, role="after"),
             interval=(str(start), str(end)), analysis_crs=_text(doc, "analysis_crs", source, required=False),
             grid=None if doc.get("grid") is None else GridRecord.from_geojson(doc["grid"], source=source),
@@ -475,7 +471,7 @@ class SeriesReport:
         figures = _table(doc, "figures", source)
         dpi = (figures or {}).get("dpi")
         return cls(
-            aoi=_aoi(doc, source), analysis_crs=_text(doc, "analysis_crs", source, required=False),
+            aoi=_table(doc, "aoi", source), analysis_crs=_text(doc, "analysis_crs", source, required=False),
             images=_images(doc, source), pairs=_summaries(doc, "pairs", source), model=_table(doc, "model", source),
             confidence=_table(doc, "confidence", source), summary=_table(doc, "summary", source) or {},
             provenance=prov, features=_features(doc.get("features", []), source),
@@ -526,7 +522,7 @@ class CheckReport:
         check = _table(doc, "check", source, required=True)
         assert check is not None
         return cls(
-            check=check, aoi=_aoi(doc, source), images=_images(doc, source), pairs=_summaries(doc, "pairs", source),
+            check=check, aoi=_table(doc, "aoi", source), images=_images(doc, source), pairs=_summaries(doc, "pairs", source),
             new=tuple(_features(doc.get("new", []), source, "new")),
             known_false_alarms=tuple(_features(doc.get("known_false_alarms", []), source, "known_false_alarms")),
             model=_table(doc, "model", source), confidence=_table(doc, "confidence", source),

@@ -60,10 +60,10 @@ def read_document(path: str | Path) -> JSONValue:
         raise InputError(f"{path}: not a campwatch report (JSON nested too deep)") from None
 
 
-def read_report(path: str | Path, *kinds: type[Report], doc: JSONValue = None) -> Report:
+def read_report(path: str | Path, *kinds: type[Report]) -> Report:
     """A campwatch report of one of ``kinds`` (:class:`~campwatch.document.PairReport`,
     :class:`~campwatch.document.SeriesReport`, :class:`~campwatch.document.CheckReport`), read typed:
-    the kind its ``schema`` names. ``doc``: the file's JSON when read already (:func:`read_document`).
+    the kind its ``schema`` names.
 
     Raises
     ------
@@ -71,8 +71,7 @@ def read_report(path: str | Path, *kinds: type[Report], doc: JSONValue = None) -
         If the file is missing, not JSON, or not such a document (of another kind, of a newer
         campwatch, or malformed: :meth:`campwatch.document.PairReport.from_geojson`).
     """
-    if doc is None:
-        doc = read_document(path)
+    doc = read_document(path)
     schema = check_schema(doc, tuple(kind.schema for kind in kinds), source=str(path))
     kind = next(kind for kind in kinds if kind.schema == schema)
     return cast(Report, kind.from_geojson(doc, source=str(path)))

@@ -20,7 +20,7 @@ from campwatch.config import DetectConfig, recorded_model
 from campwatch.document import AFTER_REPORT, PAIR_REPORT, SERIES_REPORT, PairReport, SeriesReport, check_schema
 from campwatch.errors import CampwatchError, InputError
 from campwatch.io.bands import parse_band_names
-from campwatch.io.jsonio import read_document, read_report, reading_report
+from campwatch.io.jsonio import read_document, reading_report
 from campwatch.io.recorded import recorded_path
 from campwatch.io.scene import sha256_file
 from campwatch.monitor.series import run_series
@@ -51,14 +51,13 @@ class Verification:
 
 def _load(report_path: Path) -> PairReport | SeriesReport:
     raw = read_document(report_path)
-    check_schema(raw, (PairReport.schema, SeriesReport.schema), source=str(report_path))
+    schema = check_schema(raw, (PairReport.schema, SeriesReport.schema), source=str(report_path))
     assert isinstance(raw, dict)
     for key in ("inputs", "outputs", "parameters", "software"):
         if key not in raw:
             raise InputError(f"{report_path}: the report has no {key!r}; it cannot be verified")
-    doc = read_report(report_path, PairReport, SeriesReport, doc=raw)
-    assert isinstance(doc, (PairReport, SeriesReport))
-    return doc
+    kind = SeriesReport if schema == SeriesReport.schema else PairReport
+    return kind.from_geojson(raw, source=str(report_path))
 
 
 def verify_report(report_path: str | Path) -> Verification:
