@@ -12,7 +12,7 @@ import dataclasses
 import math
 import shutil
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -179,7 +179,7 @@ class _PairOutcome:
     before: Scene
     after: Scene
     aoi: AOI | None
-    regions: list[ChangeRegion]
+    regions: Sequence[ChangeRegion]
 
     @property
     def name(self) -> str:
@@ -338,7 +338,8 @@ class BlockwiseResult(_PairOutcome):
     aoi: AOI | None
     config: DetectConfig
     thresholds: Thresholds
-    regions: list[ChangeRegion]
+    #: The changes, numbered: a sequence read from the scratch folder (gone once the result is closed).
+    regions: Sequence[ChangeRegion]
     shift: tuple[float, float]
     residual_shift: dict[str, float] | None
     warnings: tuple[str, ...]
@@ -361,6 +362,8 @@ class BlockwiseResult(_PairOutcome):
     model: dict[str, Any] | None = None
     #: The change model as the request named it (as :attr:`DetectResult.model_named`).
     model_named: str | None = None
+    #: How the changes add up per class, counted as they were numbered (:meth:`summary` after the result is closed).
+    class_summary: ClassSummary | None = None
 
     def __post_init__(self) -> None:
         if self.scratch is not None:
@@ -393,6 +396,10 @@ class BlockwiseResult(_PairOutcome):
     def hidden_area(self, date: str) -> BaseGeometry:
         """Where a cloud or its shadow hid the ground inside the AOI on ``date`` ("before", "after")."""
         return self.hidden_areas.get(date, shapely.Polygon())
+
+    def summary(self) -> ClassSummary:
+        """How many changes of each class were found, and their area or length (also once the result is closed)."""
+        return self.class_summary if self.class_summary is not None else summarize(self.regions)
 
     def totals(self) -> PixelTotals:
         """Pixel counts for the report, summed over the blocks."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from affine import Affine
 from rasterio.features import rasterize
@@ -15,15 +20,17 @@ from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge, unary_union
 
-from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
+from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED, ClassSummary, summarize
 from campwatch.detection.blocks.plan import (
     Block,
     px_bounds,
     window_box,
 )
+from campwatch.detection.blocks.store import ChangeStore, ScratchList, with_precision
 from campwatch.detection.results import ChangeRegion
 
-__all__ = ["Piece", "cut_to_core", "EDGE_PX", "linear", "join_pieces", "weight", "number_changes", "burn"]
+__all__ = ["Piece", "cut_to_core", "EDGE_PX", "linear", "join_pieces", "GatheredPieces", "JoinedChanges", "weight",
+           "number_changes", "burn"]
 
 
 @dataclass(frozen=True)
@@ -88,54 +95,221 @@ def _same(a: Piece, b: Piece, px: float) -> bool:
 
 
 def join_pieces(pieces: list[Piece], px: float, min_area_m2: float) -> tuple[list[ChangeRegion], list[ChangeRegion]]:
-    """Join the parts of changes cut at core edges into whole changes.
+    """Join the parts of changes cut at core edges into whole changes, numbered (:class:`GatheredPieces`, in memory).
 
-    Parts from different blocks that are one change (:func:`_same`) are joined: the class is
-    the one of the larger share (area; length for fences), the measurements those of its
-    largest part. Returns the changes, and the slivers dropped (other change at a core
-    edge smaller than ``min_area_m2`` once joined).
+    Returns the changes, and the slivers dropped (other change at a core edge smaller than
+    ``min_area_m2`` once joined).
     """
-    parent = list(range(len(pieces)))
+    with tempfile.TemporaryDirectory(prefix="campwatch-join-") as folder:
+        gathered = GatheredPieces(Path(folder), px)
+        gathered.add(pieces)
+        joined = gathered.join(min_area_m2)
+        out = list(joined.changes), list(joined.slivers)
+        joined.close()
+    return out
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
-    shapes = [p.whole.buffer(2 * px) if linear(p.whole) else p.whole for p in pieces]
-    tree = shapely.STRtree(shapes)
-    for i, p in enumerate(pieces):
-        if not p.crosses:
-            continue  # only a change that reaches out of its core can meet another block's version
-        for j in tree.query(shapes[i]):
-            j = int(j)
-            if find(i) != find(j) and _same(p, pieces[j], px):
-                parent[find(i)] = find(j)
-    groups: dict[int, list[Piece]] = {}
-    for i, p in enumerate(pieces):
-        groups.setdefault(find(i), []).append(p)
-    named: list[ChangeRegion] = []
-    other: list[ChangeRegion] = []
-    for members in groups.values():
-        region = members[0].region if len(members) == 1 and not members[0].crosses else _joined(members)
-        (other if region.change_class == "other_change" else named).append(region)
-    # Where one block named a change and another saw only other change, the named one stands
-    # (as in a whole-scene run, where structures claim their pixels first).
-    named_areas = [r.geometry for r in named if not linear(r.geometry)]
-    named_tree = shapely.STRtree(named_areas) if named_areas else None
-    out, dropped = list(named), list[ChangeRegion]()
-    for region in other:
-        if named_tree is not None:
-            hits = [named_areas[int(i)] for i in named_tree.query(region.geometry, predicate="intersects")]
-            if hits:
-                rest = region.geometry.difference(unary_union(hits))
-                region = dataclasses.replace(region, geometry=rest, area_m2=float(rest.area))
-        if region.geometry.is_empty or region.area_m2 < min_area_m2:
-            dropped.append(region)
-        else:
-            out.append(region)
-    return out, dropped
+def _shape(piece: Piece, px: float) -> BaseGeometry:
+    """What a piece's version of its change covers, for finding other blocks' versions: a line widened by 2 px."""
+    return piece.whole.buffer(2 * px) if linear(piece.whole) else piece.whole
+
+
+@dataclass
+class JoinedChanges:
+    """The changes of a pair analysed by blocks, joined and numbered, in the scratch folder."""
+
+    #: Every change, numbered as a whole-scene run numbers them.
+    changes: ChangeStore
+    #: Other change at a core edge smaller than the smallest change once joined: to burn as no change.
+    slivers: ChangeStore
+    #: How many changes were joined from the parts of more than one block.
+    joined: int
+    #: How the changes add up per class.
+    summary: ClassSummary
+
+    def close(self) -> None:
+        self.changes.close()
+        self.slivers.close()
+
+
+class GatheredPieces:
+    """The blocks' pieces of changes as blocks finish, joined into whole changes once all have.
+
+    A piece inside its block's core (nearly all) goes to a scratch file in ``folder`` at once;
+    a piece that crosses a core edge is held. Joining reads the scratch file twice in order and
+    holds only the pieces that cross and those they join, and each change's place in the
+    numbering (about 40 bytes): memory does not grow with the changes a pair holds.
+
+    Parts from different blocks that are one change (:func:`_same`, asked of a piece that
+    crosses) are joined: the class is the one of the larger share (area; length for fences),
+    the measurements those of its largest part. Where one block named a change and another saw
+    only other change, the named one stands (as in a whole-scene run, where structures claim
+    their pixels first): other change loses what a named change covers, and what is left under
+    the smallest change is a sliver, dropped.
+    """
+
+    def __init__(self, folder: Path, px: float) -> None:
+        self.folder, self.px = Path(folder), px
+        self._inside = _PieceStore(self.folder / "pieces_inside.pickle")
+        self._inside_order = array("q")  # each stored piece's place among all pieces
+        self._crossing: list[tuple[int, Piece]] = []
+        self._count = 0
+
+    def add(self, pieces: Iterable[Piece]) -> None:
+        """One block's pieces, in the blocks' order."""
+        for piece in pieces:
+            if piece.crosses:
+                self._crossing.append((self._count, piece))
+            else:
+                self._inside.append(piece)
+                self._inside_order.append(self._count)
+            self._count += 1
+
+    @property
+    def held(self) -> int:
+        """How many pieces are held in memory (those that cross a core edge)."""
+        return len(self._crossing)
+
+    def join(self, min_area_m2: float) -> JoinedChanges:
+        """Join, drop slivers and number every change; the scratch files of the pieces are removed."""
+        groups, held = self._groups()
+        named, other, keys = ChangeStore(self.folder / "named.pickle"), ChangeStore(self.folder / "other.pickle"), _Keys()
+        named_boxes: list[tuple[int, tuple[float, float, float, float] | None]] = []
+
+        def emit(region: ChangeRegion) -> None:
+            if region.change_class == "other_change":
+                other.append(region)
+                return
+            if not linear(region.geometry):
+                named_boxes.append((len(named), None if region.geometry.is_empty else region.geometry.bounds))
+            named.append(region)
+            keys.add(region)
+
+        pending = iter(groups)
+        nxt = next(pending, None)
+        for s, piece in enumerate(self._inside.finish()):
+            g = self._inside_order[s]
+            while nxt is not None and nxt[0] <= g:  # a group is emitted where its first piece came
+                emit(_group_region([held[i] for i in nxt]))
+                nxt = next(pending, None)
+            if g not in held:
+                emit(piece.region)
+        while nxt is not None:
+            emit(_group_region([held[i] for i in nxt]))
+            nxt = next(pending, None)
+        del held
+        self._inside.close()
+        self._inside.path.unlink(missing_ok=True)
+        kept, slivers = self._named_stand(named.finish(), other.finish(), named_boxes, min_area_m2, keys)
+        changes, joined = _numbered(named, kept, keys, self.folder / "changes.pickle")
+        for store in (named, other, kept):
+            store.close()
+            store.path.unlink(missing_ok=True)
+        return JoinedChanges(changes=changes, slivers=slivers, joined=joined, summary=summarize(changes))
+
+    def _groups(self) -> tuple[list[list[int]], dict[int, Piece]]:
+        """The pieces that are one change with another block's (by their places among all pieces, each group in
+        order and the groups in the order of their first pieces), and those pieces."""
+        px, crossing = self.px, self._crossing
+        shapes = [_shape(p, px) for _, p in crossing]
+        tree = shapely.STRtree(shapes)
+        held = dict(crossing)
+        parent = {g: g for g, _ in crossing}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for k, (g, p) in enumerate(crossing):
+            for j in tree.query(shapes[k]):
+                h, q = crossing[int(j)]
+                if find(g) != find(h) and _same(p, q, px):
+                    parent[find(g)] = find(h)
+        if crossing:  # a piece inside its core joins a piece that crosses into it
+            for s, q in enumerate(self._inside.finish()):
+                g = self._inside_order[s]
+                for j in tree.query(_shape(q, px)):
+                    h, p = crossing[int(j)]
+                    if (g not in parent or find(g) != find(h)) and _same(p, q, px):
+                        parent.setdefault(g, g)
+                        held[g] = q
+                        parent[find(g)] = find(h)
+        members: dict[int, list[int]] = {}
+        for g in sorted(parent):
+            members.setdefault(find(g), []).append(g)
+        return sorted(members.values()), held
+
+    def _named_stand(self, named: ChangeStore, other: ChangeStore,
+                     boxes: list[tuple[int, tuple[float, float, float, float] | None]], min_area_m2: float,
+                     keys: _Keys) -> tuple[ChangeStore, ChangeStore]:
+        """Other change without what named changes cover; what is left under ``min_area_m2`` is a sliver."""
+        tree = (shapely.STRtree([shapely.Polygon() if b is None else shapely.box(*b) for _, b in boxes])
+                if boxes else None)
+        kept, slivers = ChangeStore(self.folder / "kept.pickle"), ChangeStore(self.folder / "slivers.pickle")
+        for region in other:
+            if tree is not None:
+                geom = region.geometry
+                found = (named[boxes[int(k)][0]].geometry for k in tree.query(geom))
+                hits = [h for h in found if geom.intersects(h)]
+                if hits:
+                    rest = geom.difference(unary_union(hits))
+                    region = dataclasses.replace(region, geometry=rest, area_m2=float(rest.area))
+            if region.geometry.is_empty or region.area_m2 < min_area_m2:
+                slivers.append(region)
+            else:
+                kept.append(region)
+                keys.add(region)
+        return kept.finish(), slivers.finish()
+
+
+class _PieceStore(ScratchList[Piece]):
+    """Pieces inside their cores (their change, its part and what the block saw are one geometry), each read back
+    exactly as appended: the geometry's precision grid is kept beside it (as :class:`ChangeStore` keeps it)."""
+
+    def _dump(self, item: Piece) -> Any:
+        return item, float(shapely.get_precision(item.whole))
+
+    def _load(self, record: Any) -> Piece:
+        piece, grid = record
+        if grid <= 0:
+            return piece  # type: ignore[no-any-return]
+        region = with_precision(piece.region, grid)
+        return dataclasses.replace(piece, region=region, part=region.geometry, whole=region.geometry)
+
+
+def _group_region(members: list[Piece]) -> ChangeRegion:
+    """The change a group of pieces makes: a piece inside its core is its change; else they are joined."""
+    return members[0].region if len(members) == 1 and not members[0].crosses else _joined(members)
+
+
+class _Keys:
+    """Each change's place in the numbering (:func:`number_changes`), in the order the changes came."""
+
+    def __init__(self) -> None:
+        self.order, self.north, self.east = array("b"), array("d"), array("d")
+
+    def add(self, region: ChangeRegion) -> None:
+        kind, north, east = _number_key(region)
+        self.order.append(kind)
+        self.north.append(north)
+        self.east.append(east)
+
+    def numbering(self) -> np.ndarray:
+        """The changes' places in the order they are numbered (ties: the order they came)."""
+        came = np.arange(len(self.order))
+        return np.lexsort((came, np.asarray(self.east), np.asarray(self.north), np.asarray(self.order)))
+
+
+def _numbered(named: ChangeStore, kept: ChangeStore, keys: _Keys, path: Path) -> tuple[ChangeStore, int]:
+    """Named changes, then other change kept, numbered into a new store at ``path``; how many were joined."""
+    out, joined, n = ChangeStore(path), 0, len(named)
+    for number, place in enumerate(keys.numbering(), start=1):
+        region = named[int(place)] if place < n else kept[int(place) - n]
+        joined += 1 if region.evidence.get("joined_from_blocks") else 0
+        out.append(dataclasses.replace(region, id=number))
+    return out.finish(), joined
 
 
 def weight(geom: BaseGeometry) -> float:
@@ -172,16 +346,18 @@ def _joined(members: list[Piece]) -> ChangeRegion:
 _ORDER = {name: (0 if c.kind in ("structure", "tower") else 2 if c.linear else 1) for name, c in CLASSES.items()}
 
 
+def _number_key(region: ChangeRegion) -> tuple[int, float, float]:
+    """Structures and towers, other change, fences; north to south, west to east (centroids to the cm)."""
+    c = region.geometry.centroid
+    return _ORDER[region.change_class], -round(c.y, 2), round(c.x, 2)
+
+
 def number_changes(regions: list[ChangeRegion]) -> list[ChangeRegion]:
     """Number the changes as a whole-scene run does: structures and towers, other change, fences; north to south."""
-    def key(r: ChangeRegion) -> tuple[int, float, float]:
-        c = r.geometry.centroid
-        return _ORDER[r.change_class], -round(c.y, 2), round(c.x, 2)
-
-    return [dataclasses.replace(r, id=i) for i, r in enumerate(sorted(regions, key=key), start=1)]
+    return [dataclasses.replace(r, id=i) for i, r in enumerate(sorted(regions, key=_number_key), start=1)]
 
 
-def burn(dst: Any, regions: list[ChangeRegion], px: float, *, code: int | None = None) -> None:
+def burn(dst: Any, regions: Iterable[ChangeRegion], px: float, *, code: int | None = None) -> None:
     """Write the final class of changes that cross core edges (or ``code``) into the mask, not over cloud or nodata."""
     for r in regions:
         geom = r.geometry.buffer(px * 0.75) if linear(r.geometry) else r.geometry

@@ -31,11 +31,11 @@ from campwatch.detection.analysis import (
 )
 from campwatch.detection.blocks.job import BlockJob, block_runner, inside_aoi, read_block
 from campwatch.detection.blocks.joining import (
+    GatheredPieces,
+    JoinedChanges,
     Piece,
     burn,
     cut_to_core,
-    join_pieces,
-    number_changes,
 )
 from campwatch.detection.blocks.parameters import SampledScene, scene_parameters
 from campwatch.detection.blocks.plan import (
@@ -48,7 +48,7 @@ from campwatch.detection.blocks.plan import (
 )
 from campwatch.detection.model import ChangeModel, ModelError
 from campwatch.detection.radiometry import LinearFit, normalize
-from campwatch.detection.results import BlockwiseResult, ChangeRegion, PixelTotals
+from campwatch.detection.results import BlockwiseResult, PixelTotals
 from campwatch.detection.threshold import Thresholds
 from campwatch.errors import InputError
 from campwatch.grid import Grid
@@ -142,7 +142,8 @@ def analyse_blockwise(
 
         # 2. Every block, its core's class codes into the scratch mask, its changes sorted out.
         scratch_path = Path(scratch) / "change_mask_blocks.tif"
-        found = _Gathered(PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0))
+        found = _Gathered(PixelTotals(pixel_area=px * px, grid_px=0, inside_px=0, analysed_px=0, clear_px=0),
+                          GatheredPieces(Path(scratch), px))
         job = dataclasses.replace(job, scene=scene)
         task = start("block", len(blocks), "analysing blocks")
         with open_change_mask(scratch_path, shape=shape, transform=transform, crs=info_b.crs) as dst:
@@ -157,14 +158,15 @@ def analyse_blockwise(
     if frac < LOW_VALID_FRACTION:
         messages.append(f"only {frac:.0%} {LOW_VALID_TEXT}; the rest is not analysed")
 
-    # 3. Join the parts of changes larger than a halo; number every change.
-    regions = _joined_changes(found.pieces, blocks, grid, px, config.segment.min_area_m2, scratch_path)
+    # 3. Join the parts of changes larger than a halo; number every change (in the scratch folder, not in memory).
+    joined = _joined_changes(found.pieces, blocks, grid, px, config.segment.min_area_m2, scratch_path)
+    regions = joined.changes
 
     overview, overview_obscured, overview_no_data = _overview(reduced.result(), request, grid, scene.shift, config,
                                                               scratch_path, scene.fit)
     thresholds = Thresholds(gain=scene.thresholds.gain, loss=scene.thresholds.loss,
                             method=f"{scene.thresholds.method}, median of {len(sampled.sampled)} sample blocks")
-    record = _blocks_record(config.blocks.block_size_px, halo, len(blocks), found, sampled, regions)
+    record = _blocks_record(config.blocks.block_size_px, halo, len(blocks), found, sampled, joined)
     return BlockwiseResult(
         before=overview.before, after=overview.after, aoi=aoi, config=config, thresholds=thresholds, regions=regions,
         shift=scene.shift, residual_shift=found.residual_shift(), warnings=tuple(dict.fromkeys(messages)),
@@ -172,25 +174,26 @@ def analyse_blockwise(
         model=model.record() if model is not None else None,
         obscured_regions=found.obscured_regions, mask_path=scratch_path, overview_obscured=overview_obscured,
         overview_no_data=overview_no_data, chips=overview.chips, hidden_areas=found.hidden_areas(),
+        class_summary=joined.summary,
     )
 
 
-def _joined_changes(pieces: list[Piece], blocks: list[Block], grid: Grid, px: float, min_area_m2: float,
-                    mask_path: Path) -> list[ChangeRegion]:
+def _joined_changes(pieces: GatheredPieces, blocks: list[Block], grid: Grid, px: float, min_area_m2: float,
+                    mask_path: Path) -> JoinedChanges:
     """The blocks' pieces of changes joined and numbered (``px``: the pixel size, metres); the class of a change
     that crosses core edges, and the slivers dropped (as no change), burnt into the scratch mask at ``mask_path``."""
-    joined, slivers = join_pieces(pieces, px, min_area_m2)
-    regions = number_changes(joined)
-    crossing = [r for r in regions if not within_one_core(r.geometry, blocks, grid.transform)]
+    joined = pieces.join(min_area_m2)
     with rasterio.open(mask_path, "r+") as dst:
-        burn(dst, slivers, px, code=NO_CHANGE)
+        burn(dst, joined.slivers, px, code=NO_CHANGE)
         # Other change first: where a named change overlaps it, the named one's class stands.
-        burn(dst, sorted(crossing, key=lambda r: r.change_class != "other_change"), px)
-    return regions
+        for others in (True, False):
+            burn(dst, (r for r in joined.changes if (r.change_class == "other_change") == others
+                       and not within_one_core(r.geometry, blocks, grid.transform)), px)
+    return joined
 
 
 def _blocks_record(size_px: int, halo: int, count: int, found: _Gathered, sampled: SampledScene,
-                   regions: list[ChangeRegion]) -> dict[str, Any]:
+                   joined: JoinedChanges) -> dict[str, Any]:
     """The result's ``blocks``: how the scene was cut, where its parameters came from and what each block did."""
     scene = sampled.parameters
     return {"size_px": size_px, "halo_px": halo, "count": count, "analysed": found.analysed_blocks,
@@ -198,7 +201,7 @@ def _blocks_record(size_px: int, halo: int, count: int, found: _Gathered, sample
             "shadow_direction_rowcol": {"before": scene.shadow_directions[0], "after": scene.shadow_directions[1]},
             "radiometric_fit": None if scene.fit is None else scene.fit.to_dict(),
             "noise_sigma": [round(v, 4) for v in scene.sigma or ()],
-            "joined_changes": sum(1 for r in regions if r.evidence.get("joined_from_blocks")),
+            "joined_changes": joined.joined,
             "per_block": found.per_block}
 
 
@@ -227,10 +230,11 @@ class _Gathered:
     """What the blocks found, gathered in block order."""
 
     totals: PixelTotals
+    #: The pieces of changes, to scratch as they come.
+    pieces: GatheredPieces
     #: Structures and towers seen on each date (and ``within_m`` when they were counted near change only).
     seen: dict[str, Any] = field(default_factory=_directions)
     masked: dict[str, float] = field(default_factory=lambda: {"before": 0.0, "after": 0.0})
-    pieces: list[Piece] = field(default_factory=list)
     obscured_regions: list[dict[str, object]] = field(default_factory=list)
     hidden: dict[str, list[BaseGeometry]] = field(default_factory=lambda: {"before": [], "after": []})
     residuals: list[dict[str, float]] = field(default_factory=list)
@@ -255,7 +259,7 @@ class _Gathered:
         for d in self.hidden:
             self.hidden[d] += out.hidden.get(d, [])
         self.warnings += out.warnings
-        self.pieces += out.pieces
+        self.pieces.add(out.pieces)
 
     @property
     def analysed_blocks(self) -> int:
