@@ -15,13 +15,15 @@ from pyproj import Transformer
 from shapely.affinity import translate
 from shapely.geometry import box, shape
 
-from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED
+from campwatch.classes import CLASSES, NOT_ANALYSED, OBSCURED, summarize
 from campwatch.cli.main import cli
 from campwatch.config import DetectConfig
 from campwatch.detection.blocks import needs_blocks, plan_blocks
+from campwatch.detection.blocks.store import ChangeStore
 from campwatch.errors import ConfigError
+from campwatch.io.pair import PairRequest
 from campwatch.monitor.verify import verify_report
-from campwatch.run import run_detect
+from campwatch.run import analyse_pair, run_detect
 
 SIZE = 640  # px a side, 0.5 m pixels: four blocks of 320
 CORNER = 320
@@ -107,6 +109,27 @@ def test_a_structure_across_the_block_corner_is_one_change(tmp_path):
     assert blocks["summary"]["analysed_area_m2"] == pytest.approx(whole["summary"]["analysed_area_m2"], rel=0.002)
     assert blocks["blocks"]["per_block"][0]["status"] == "analysed"
     assert blocks["thresholds"]["method"].endswith("median of 4 sample blocks")
+
+
+def test_a_pair_by_blocks_keeps_its_changes_in_scratch_until_it_is_closed(tmp_path):
+    new = (CORNER - 20, CORNER - 30, 40, 60)  # across the corner of the four blocks
+    before, after = write_pair(tmp_path / "in", scene(BASE, seed_noise=1), scene(BASE + [new], seed_noise=2))
+    result = analyse_pair(PairRequest(before, after), config=DetectConfig(block_size_px=CORNER, block_halo_m=30))
+    scratch = result.scratch
+    assert isinstance(result.regions, ChangeStore)
+    assert sorted(p.name for p in scratch.iterdir()) == ["change_mask_blocks.tif", "changes.pickle", "slivers.pickle"]
+    regions = list(result.regions)
+    assert [r.id for r in regions] == list(range(1, len(regions) + 1))
+    assert [r.change_class for r in regions].count("structure_new") == 1
+    assert result.regions[-1].id == len(regions) and result.blocks["joined_changes"] >= 1
+    counted = result.summary()
+    assert counted == summarize(regions) and counted.counts["structure_new"] == 1
+    result.close()
+    assert not scratch.exists()
+    # Closed: the summary stays; the changes were in the scratch folder, and say so.
+    assert result.summary() == counted
+    with pytest.raises(FileNotFoundError, match="removed when the result is closed"):
+        list(result.regions)
 
 
 @pytest.mark.slow

@@ -10,13 +10,14 @@ of one change that different blocks found (their versions of it overlap where bo
 see it) are joined into one change again, whatever its size.
 
 The class codes of each core go into a scratch mask window by window, and the changes that
-cross a core edge are burnt in again with their final class. Figures are drawn from a
-reduced read of both images. Peak memory depends on the block size, not on the scene's.
+cross a core edge are burnt in again with their final class. The changes go to scratch too as
+blocks finish, and are joined and numbered there. Figures are drawn from a reduced read of both
+images. Peak memory depends on the block size, not on the scene's nor on how many changes it holds.
 
 
 The package: ``plan`` (blocks, cores and halos), ``job`` (what every block is analysed with, and where blocks
 run), ``parameters`` (the scene's parameters from sample blocks), ``joining`` (the parts of changes joined,
-numbered and burnt into the mask), ``run`` (:func:`analyse_blockwise`).
+numbered and burnt into the mask), ``store`` (lists in scratch files), ``run`` (:func:`analyse_blockwise`).
 """
 
 from __future__ import annotations

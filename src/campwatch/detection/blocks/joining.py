@@ -174,14 +174,14 @@ class GatheredPieces:
         """Join, drop slivers and number every change; the scratch files of the pieces are removed."""
         groups, held = self._groups()
         named, other, keys = ChangeStore(self.folder / "named.pickle"), ChangeStore(self.folder / "other.pickle"), _Keys()
-        named_boxes: list[tuple[int, tuple[float, float, float, float] | None]] = []
+        named_areas = _Boxes()  # the named changes that are areas: where each is in ``named``, its bounds
 
         def emit(region: ChangeRegion) -> None:
             if region.change_class == "other_change":
                 other.append(region)
                 return
             if not linear(region.geometry):
-                named_boxes.append((len(named), None if region.geometry.is_empty else region.geometry.bounds))
+                named_areas.add(len(named), region.geometry)
             named.append(region)
             keys.add(region)
 
@@ -200,7 +200,7 @@ class GatheredPieces:
         del held
         self._inside.close()
         self._inside.path.unlink(missing_ok=True)
-        kept, slivers = self._named_stand(named.finish(), other.finish(), named_boxes, min_area_m2, keys)
+        kept, slivers = self._named_stand(named.finish(), other.finish(), named_areas, min_area_m2, keys)
         changes, joined = _numbered(named, kept, keys, self.folder / "changes.pickle")
         for store in (named, other, kept):
             store.close()
@@ -241,17 +241,18 @@ class GatheredPieces:
             members.setdefault(find(g), []).append(g)
         return sorted(members.values()), held
 
-    def _named_stand(self, named: ChangeStore, other: ChangeStore,
-                     boxes: list[tuple[int, tuple[float, float, float, float] | None]], min_area_m2: float,
+    def _named_stand(self, named: ChangeStore, other: ChangeStore, areas: _Boxes, min_area_m2: float,
                      keys: _Keys) -> tuple[ChangeStore, ChangeStore]:
-        """Other change without what named changes cover; what is left under ``min_area_m2`` is a sliver."""
-        tree = (shapely.STRtree([shapely.Polygon() if b is None else shapely.box(*b) for _, b in boxes])
-                if boxes else None)
+        """Other change without what named changes cover; what is left under ``min_area_m2`` is a sliver.
+
+        The named areas are found by their bounds (a tree of boxes, built as a tree of the areas
+        themselves would be: the same candidates in the same order) and read back to be cut away."""
+        tree = areas.tree()
         kept, slivers = ChangeStore(self.folder / "kept.pickle"), ChangeStore(self.folder / "slivers.pickle")
         for region in other:
             if tree is not None:
                 geom = region.geometry
-                found = (named[boxes[int(k)][0]].geometry for k in tree.query(geom))
+                found = (named[areas.where[int(k)]].geometry for k in tree.query(geom))
                 hits = [h for h in found if geom.intersects(h)]
                 if hits:
                     rest = geom.difference(unary_union(hits))
@@ -262,6 +263,26 @@ class GatheredPieces:
                 kept.append(region)
                 keys.add(region)
         return kept.finish(), slivers.finish()
+
+
+class _Boxes:
+    """Areas by their bounds alone (32 bytes each) and where each is kept."""
+
+    def __init__(self) -> None:
+        self.where, self.bounds = array("q"), array("d")
+
+    def add(self, where: int, geom: BaseGeometry) -> None:
+        self.where.append(where)
+        self.bounds.extend((math.nan,) * 4 if geom.is_empty else geom.bounds)
+
+    def tree(self) -> shapely.STRtree | None:
+        """A tree of the boxes (an empty area: an empty box, never found), None when there are none."""
+        if not self.where:
+            return None
+        b = np.asarray(self.bounds).reshape(-1, 4)
+        boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+        boxes[np.isnan(b[:, 0])] = shapely.Polygon()
+        return shapely.STRtree(boxes)
 
 
 class _PieceStore(ScratchList[Piece]):

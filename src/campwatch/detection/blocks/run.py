@@ -95,8 +95,8 @@ def analyse_blockwise(
         The address of a Dask distributed scheduler (``tcp://host:8786``): its workers analyse
         the blocks instead (they must see the images at the same paths); the result is the same.
     scratch : str or Path
-        An existing folder for the scratch class mask (one byte per pixel of the window);
-        the result does not remove it.
+        An existing folder for the scratch class mask (one byte per pixel of the window) and the
+        changes; the result does not remove it.
     info : PairInfo, optional
         The pair's metadata, when read already.
     model : ChangeModel, optional
@@ -111,7 +111,10 @@ def analyse_blockwise(
     Notes
     -----
     Memory: that of :func:`campwatch.detection.analysis.analyse_scenes` on one block with its halo (about
-    1.5 GB for 4-band blocks of 2048 pixels and a 200-pixel halo), plus the changes found.
+    1.5 GB for 4-band blocks of 2048 pixels and a 200-pixel halo), not the changes found: they go to
+    ``scratch`` as blocks finish and are joined and numbered there (:class:`GatheredPieces`); memory holds
+    the parts of changes that cross a block's edge and about 40 bytes a change. The result's ``regions``
+    are read from ``scratch`` (:class:`~campwatch.detection.blocks.store.ChangeStore`).
     """
     config = config or DetectConfig()
     info = info if info is not None else pair_info(request)
