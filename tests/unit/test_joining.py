@@ -188,3 +188,16 @@ def test_burn_writes_the_final_class_but_not_over_cloud():
     assert (out[10:20, 45:47] == OBSCURED).all()
     assert int((out == new).sum()) == 150 - 20
     assert (out[:10] != new).all() and (out[20:] != new).all()
+
+
+def test_a_fence_line_one_block_alone_found_across_its_core_edge_is_its_part():
+    # The north-west block sees the line run on to the edge of what it read (col 60): not seen whole;
+    # the block east of it did not find it. One part, one line: kept as it is (linemerge refuses one line).
+    line = LineString([(30, 75), (60, 75)])
+    pieces = _pieces(((0, 0), [region(line, "fence_razed")]))
+    assert len(pieces) == 1 and pieces[0].crosses and not pieces[0].seen_whole
+    changes, dropped = join_pieces(pieces, 1.0, 4.0)
+    assert dropped == [] and len(changes) == 1
+    assert changes[0].change_class == "fence_razed"
+    assert changes[0].geometry.equals(LineString([(30, 75), (50, 75)]))
+    assert changes[0].length_m == pytest.approx(20.0)

@@ -349,7 +349,7 @@ def _joined(members: list[Piece]) -> ChangeRegion:
     confidence = sum(m.region.confidence * weight(m.part) for m in members) / total
     whole = [m for m in members if m.seen_whole and m.region.change_class == change_class]
     if linear(lead.region.geometry):
-        geom = max((m.whole for m in whole), key=weight) if whole else linemerge(unary_union(parts))
+        geom = max((m.whole for m in whole), key=weight) if whole else _merged_lines(unary_union(parts))
         return dataclasses.replace(
             lead.region, geometry=geom, length_m=float(geom.length), confidence=round(confidence, 3),
             evidence=dict(lead.region.evidence) | {"joined_from_blocks": len({m.block for m in members})})
@@ -362,6 +362,11 @@ def _joined(members: list[Piece]) -> ChangeRegion:
         width_m=max(m.region.width_m for m in members),
         evidence=dict(lead.region.evidence) | {"joined_from_blocks": len({m.block for m in members}),
                                                "classes_of_parts": dict(sorted(by_class.items()))})
+
+
+def _merged_lines(lines: BaseGeometry) -> BaseGeometry:
+    """Lines joined end to end where they meet (shapely's ``linemerge``, which refuses one line: it is merged)."""
+    return lines if lines.geom_type == "LineString" else linemerge(lines)
 
 
 _ORDER = {name: (0 if c.kind in ("structure", "tower") else 2 if c.linear else 1) for name, c in CLASSES.items()}
