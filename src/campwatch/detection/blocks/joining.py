@@ -7,7 +7,7 @@ import dataclasses
 import math
 import tempfile
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,11 +201,11 @@ class GatheredPieces:
         self._inside.close()
         self._inside.path.unlink(missing_ok=True)
         kept, slivers = self._named_stand(named.finish(), other.finish(), named_areas, min_area_m2, keys)
-        changes, joined = _numbered(named, kept, keys, self.folder / "changes.pickle")
+        changes, joined, summary = _numbered(named, kept, keys, self.folder / "changes.pickle")
         for store in (named, other, kept):
             store.close()
             store.path.unlink(missing_ok=True)
-        return JoinedChanges(changes=changes, slivers=slivers, joined=joined, summary=summarize(changes))
+        return JoinedChanges(changes=changes, slivers=slivers, joined=joined, summary=summary)
 
     def _groups(self) -> tuple[list[list[int]], dict[int, Piece]]:
         """The pieces that are one change with another block's (by their places among all pieces, each group in
@@ -323,14 +323,22 @@ class _Keys:
         return np.lexsort((came, np.asarray(self.east), np.asarray(self.north), np.asarray(self.order)))
 
 
-def _numbered(named: ChangeStore, kept: ChangeStore, keys: _Keys, path: Path) -> tuple[ChangeStore, int]:
-    """Named changes, then other change kept, numbered into a new store at ``path``; how many were joined."""
+def _numbered(named: ChangeStore, kept: ChangeStore, keys: _Keys, path: Path) -> tuple[ChangeStore, int, ClassSummary]:
+    """Named changes, then other change kept, numbered into a new store at ``path``; how many were joined, and how
+    the changes add up per class (counted as they are written: in number order, as a whole-scene run sums them)."""
     out, joined, n = ChangeStore(path), 0, len(named)
-    for number, place in enumerate(keys.numbering(), start=1):
-        region = named[int(place)] if place < n else kept[int(place) - n]
-        joined += 1 if region.evidence.get("joined_from_blocks") else 0
-        out.append(dataclasses.replace(region, id=number))
-    return out.finish(), joined
+
+    def written() -> Iterator[ChangeRegion]:
+        nonlocal joined
+        for number, place in enumerate(keys.numbering(), start=1):
+            region = named[int(place)] if place < n else kept[int(place) - n]
+            joined += 1 if region.evidence.get("joined_from_blocks") else 0
+            region = dataclasses.replace(region, id=number)
+            out.append(region)
+            yield region
+
+    summary = summarize(written())
+    return out.finish(), joined, summary
 
 
 def weight(geom: BaseGeometry) -> float:

@@ -55,10 +55,6 @@ class ScratchList(Sequence[T], Generic[T]):
             pickle.dump(self._dump(item), self._writer, protocol=pickle.HIGHEST_PROTOCOL)
             return len(self._offsets) - 1
 
-    def extend(self, items: Iterator[T] | Sequence[T]) -> None:
-        for item in items:
-            self.append(item)
-
     def finish(self) -> Self:
         """No more appends: the file is closed for writing (reading stays open). Returns the list."""
         with self._lock:
